@@ -1,0 +1,58 @@
+/**
+ * Who is acting, and on which request. The HTTP edge resolves the bearer token
+ * into an `Actor` and provides `CurrentActor` and `RequestContext` to the
+ * handler; services read them for permission checks and audit.
+ */
+import { Context, Effect, Option } from "effect"
+import { Forbidden } from "./Errors.ts"
+
+export type Actor =
+  | {
+    readonly _tag: "User"
+    readonly userId: string
+    readonly username: string
+    readonly roles: ReadonlyArray<string>
+    readonly permissions: ReadonlySet<string>
+    /** Set when the request authenticated with an API key (its scopes narrow `permissions`). */
+    readonly apiKeyId: Option.Option<string>
+  }
+  | { readonly _tag: "Anonymous" }
+  | { readonly _tag: "System"; readonly component: string }
+
+export const anonymous: Actor = { _tag: "Anonymous" }
+export const system = (component: string): Actor => ({ _tag: "System", component })
+
+export class CurrentActor extends Context.Tag("@streamspace/core/CurrentActor")<CurrentActor, Actor>() {}
+
+export interface RequestInfo {
+  readonly requestId: string
+  readonly ip: string
+  readonly userAgent: string
+}
+
+export class RequestContext extends Context.Tag("@streamspace/core/RequestContext")<RequestContext, RequestInfo>() {}
+
+export const systemRequest: RequestInfo = { requestId: "system", ip: "", userAgent: "" }
+
+/**
+ * `*` grants everything; `area:*` grants every action of an area; otherwise an
+ * exact match. Permissions are strings because plugins add their own.
+ */
+export const hasPermission = (actor: Actor, permission: string): boolean => {
+  if (actor._tag === "System") return true
+  if (actor._tag === "Anonymous") return false
+  if (actor.permissions.has("*") || actor.permissions.has(permission)) return true
+  const area = permission.split(":")[0]
+  return area !== undefined && actor.permissions.has(`${area}:*`)
+}
+
+export const actorId = (actor: Actor): string | null => (actor._tag === "User" ? actor.userId : null)
+
+export const actorLabel = (actor: Actor): string =>
+  actor._tag === "User" ? actor.username : actor._tag === "System" ? `system:${actor.component}` : "anonymous"
+
+export const requirePermission = (permission: string): Effect.Effect<void, Forbidden, CurrentActor> =>
+  Effect.flatMap(CurrentActor, (actor) =>
+    hasPermission(actor, permission)
+      ? Effect.void
+      : Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission })))

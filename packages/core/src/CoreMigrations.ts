@@ -1,0 +1,20 @@
+/**
+ * The core's SQL migrations, imported as text so that `bun build --compile`
+ * embeds them in an edition's executable. A test checks this list against
+ * the files in /migrations (a forgotten file would silently never run).
+ */
+import m0001 from "../../../migrations/0001_foundation.sql" with { type: "text" }
+import m0002 from "../../../migrations/0002_events.sql" with { type: "text" }
+
+export interface MigrationSource {
+  readonly id: number
+  readonly name: string
+  readonly sql: string
+}
+
+export const coreMigrations: ReadonlyArray<MigrationSource> = [
+  { id: 1, name: "foundation", sql: m0001 },
+  { id: 2, name: "events", sql: m0002 }
+]
+
+export const table = "streamspace_migrations"

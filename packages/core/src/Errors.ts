@@ -1,0 +1,103 @@
+/**
+ * The error vocabulary shared by the core, the kernel and plugins. Each error
+ * carries its HTTP status and a stable snake_case `code`; the server turns
+ * any of them into an RFC 9457 problem document in one place.
+ */
+import { Data } from "effect"
+
+export interface FieldError {
+  readonly path: string
+  readonly message: string
+}
+
+export class ValidationError extends Data.TaggedError("ValidationError")<{
+  readonly message: string
+  readonly errors: ReadonlyArray<FieldError>
+}> {
+  readonly status = 400
+  readonly code = "validation_failed"
+  static field(path: string, message: string) {
+    return new ValidationError({ message: `${path}: ${message}`, errors: [{ path, message }] })
+  }
+}
+
+export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly message: string }> {
+  readonly status = 401
+  readonly code = "unauthorized"
+}
+
+export class Forbidden extends Data.TaggedError("Forbidden")<{
+  readonly message: string
+  readonly permission?: string
+  /** The plugin that vetoed the action, when a hook did. */
+  readonly plugin?: string
+}> {
+  readonly status = 403
+  readonly code = "forbidden"
+}
+
+export class QuotaExceeded extends Data.TaggedError("QuotaExceeded")<{
+  readonly message: string
+  readonly limit: string
+  readonly max: number
+  readonly requested: number
+  readonly scope: "user" | "group"
+}> {
+  readonly status = 403
+  readonly code = "quota_exceeded"
+}
+
+export class NotFound extends Data.TaggedError("NotFound")<{
+  readonly resource: string
+  readonly id: string
+  readonly code?: string
+  readonly detail?: string
+}> {
+  readonly status = 404
+  override get message() {
+    return this.detail ?? `${this.resource} ${this.id} not found`
+  }
+}
+
+export class Conflict extends Data.TaggedError("Conflict")<{ readonly message: string; readonly code?: string }> {
+  readonly status = 409
+}
+
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly message: string; readonly limit: number }> {
+  readonly status = 413
+  readonly code = "payload_too_large"
+}
+
+export class TooManyRequests extends Data.TaggedError("TooManyRequests")<{
+  readonly message: string
+  readonly retryAfterSeconds: number
+}> {
+  readonly status = 429
+  readonly code = "too_many_requests"
+}
+
+/** A feature that exists in the API but is not built yet. Listed in the README status table. */
+export class NotImplemented extends Data.TaggedError("NotImplemented")<{ readonly feature: string }> {
+  readonly status = 501
+  readonly code = "not_implemented"
+  override get message() {
+    return `${this.feature} is not implemented yet`
+  }
+}
+
+export class ServiceUnavailable extends Data.TaggedError("ServiceUnavailable")<{ readonly message: string }> {
+  readonly status = 503
+  readonly code = "service_unavailable"
+}
+
+/** Anything the HTTP edge can render as a problem document. */
+export interface HttpProblem {
+  readonly _tag: string
+  readonly status: number
+  readonly message: string
+  readonly code?: string
+}
+
+export const isHttpProblem = (u: unknown): u is HttpProblem =>
+  typeof u === "object" && u !== null && "_tag" in u && "status" in u && typeof u.status === "number" &&
+  u.status >= 400 && u.status < 600

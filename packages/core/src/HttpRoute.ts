@@ -1,0 +1,202 @@
+/**
+ * A route described without any HTTP framework: method, path, the permission
+ * it requires, Schemas for params/query/body/response, how it is audited, and
+ * an Effect handler. Core features and plugins both declare routes this way;
+ * the server mounts them on Elysia, builds OpenAPI from the Schemas and wraps
+ * state-changing routes in one transaction together with their audit row.
+ */
+import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+import type { Actor, RequestInfo } from "./Actor.ts"
+import { CurrentActor, hasPermission, RequestContext } from "./Actor.ts"
+import { Forbidden, Unauthorized, ValidationError } from "./Errors.ts"
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+/**
+ * `"public"`: no token needed; `"authenticated"`: any logged-in user (the handler
+ * narrows further, e.g. owners only); anything else is a permission string.
+ */
+export type Permission = "public" | "authenticated" | (string & {})
+
+export type RateLimitClass = "standard" | "strict" | "none"
+
+export interface RawRequest {
+  readonly params: Record<string, string | undefined>
+  readonly query: Record<string, string | ReadonlyArray<string> | undefined>
+  readonly body: unknown
+  readonly request: Request
+}
+
+export interface RouteInput<P, Q, B> {
+  readonly params: P
+  readonly query: Q
+  readonly body: B
+  readonly actor: Actor
+  readonly info: RequestInfo
+  /** The raw request, for streamed bodies (uploads) and headers. */
+  readonly request: Request
+}
+
+export interface RouteResult {
+  readonly status: number
+  /** Encoded JSON value, or a ready `Response` (downloads, streams). */
+  readonly body: unknown
+  readonly auditTarget?: string | null
+}
+
+export interface AuditSpec<In, A> {
+  readonly action: string
+  readonly target?: (input: In, output: A) => string | null | undefined
+}
+
+export interface Route<R = never> {
+  readonly method: Method
+  readonly path: string
+  readonly summary: string
+  readonly tags: ReadonlyArray<string>
+  readonly permission: Permission
+  readonly rateLimit: RateLimitClass
+  /** Runs in one SQL transaction with its audit row (default: every non-GET route). */
+  readonly transactional: boolean
+  /** Audit action; `null` for routes that are not audited (reads, or routes that audit themselves). */
+  readonly auditAction: string | null
+  readonly successStatus: number
+  readonly openapi: {
+    readonly params?: JSONSchema.JsonSchema7
+    readonly query?: JSONSchema.JsonSchema7
+    readonly body?: JSONSchema.JsonSchema7 | "binary"
+    readonly response?: JSONSchema.JsonSchema7
+  }
+  readonly handle: (raw: RawRequest) => Effect.Effect<RouteResult, unknown, R | CurrentActor | RequestContext>
+}
+
+export interface RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R> {
+  readonly method: Method
+  readonly path: string
+  readonly summary: string
+  readonly tags?: ReadonlyArray<string>
+  readonly permission: Permission
+  readonly rateLimit?: RateLimitClass
+  readonly params?: Schema.Schema<P, PI>
+  readonly query?: Schema.Schema<Q, QI>
+  /** A Schema for JSON bodies, or `"raw"` to read `request` yourself (streams). */
+  readonly body?: Schema.Schema<B, BI> | "raw"
+  readonly response?: Schema.Schema<A, AI>
+  readonly successStatus?: number
+  readonly transactional?: boolean
+  readonly audit?: AuditSpec<RouteInput<P, Q, B>, A> | false
+  readonly handler: (input: RouteInput<P, Q, B>) => Effect.Effect<A, E, R>
+}
+
+const jsonSchemaOf = (schema: Schema.Schema.AnyNoContext): JSONSchema.JsonSchema7 => {
+  try {
+    return JSONSchema.make(schema)
+  } catch {
+    return {} as JSONSchema.JsonSchema7
+  }
+}
+
+/** Turns a Schema parse error into a 400 naming each bad field, prefixed with where it was (`body`, `query`, `params`). */
+export const validationError = (where: string, error: ParseResult.ParseError): ValidationError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const errors = issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join("."),
+    message: issue.message
+  }))
+  const first = errors[0]
+  return new ValidationError({
+    message: first ? `${first.path}: ${first.message}` : `invalid ${where}`,
+    errors
+  })
+}
+
+const decode = <A, I>(where: string, schema: Schema.Schema<A, I> | undefined, value: unknown) =>
+  schema === undefined
+    ? Effect.succeed(undefined as A)
+    : Effect.mapError(
+      Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: where === "body" ? "error" : "ignore" })(value),
+      (e) => validationError(where, e)
+    )
+
+export const checkAccess = (permission: Permission, actor: Actor): Effect.Effect<void, Unauthorized | Forbidden> => {
+  if (permission === "public") return Effect.void
+  if (actor._tag === "Anonymous") return Effect.fail(new Unauthorized({ message: "authentication required" }))
+  if (permission === "authenticated" || hasPermission(actor, permission)) return Effect.void
+  return Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission }))
+}
+
+export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B = undefined, BI = unknown, A = void, AI = unknown, E = never, R = never>(
+  spec: RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R>
+): Route<R> => {
+  const permission = spec.permission
+  const isRead = spec.method === "GET"
+  const bodySchema = spec.body === "raw" ? undefined : spec.body
+  const responseSchema = spec.response
+  const auditAction = spec.audit === false || (isRead && spec.audit === undefined)
+    ? null
+    : spec.audit?.action ?? `${spec.method} ${spec.path}`
+  const target = spec.audit ? spec.audit.target : undefined
+  const successStatus = spec.successStatus ?? (responseSchema === undefined && !isRead ? 204 : 200)
+  return {
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tags: spec.tags ?? [],
+    permission,
+    rateLimit: spec.rateLimit ?? "standard",
+    transactional: spec.transactional ?? !isRead,
+    auditAction,
+    successStatus,
+    openapi: {
+      ...(spec.params ? { params: jsonSchemaOf(Schema.encodedSchema(spec.params)) } : {}),
+      ...(spec.query ? { query: jsonSchemaOf(Schema.encodedSchema(spec.query)) } : {}),
+      ...(spec.body === "raw" ? { body: "binary" as const } : bodySchema ? { body: jsonSchemaOf(Schema.encodedSchema(bodySchema)) } : {}),
+      ...(responseSchema ? { response: jsonSchemaOf(Schema.encodedSchema(responseSchema)) } : {})
+    },
+    handle: (raw) =>
+      Effect.gen(function*() {
+        const actor = yield* CurrentActor
+        const info = yield* RequestContext
+        yield* checkAccess(permission, actor)
+        const params = yield* decode("params", spec.params, raw.params)
+        const query = yield* decode("query", spec.query, raw.query)
+        const body = yield* decode("body", bodySchema, raw.body ?? (bodySchema ? {} : undefined))
+        const input: RouteInput<P, Q, B> = { params, query, body, actor, info, request: raw.request }
+        const output = yield* spec.handler(input)
+        const auditTarget = target?.(input, output) ?? null
+        if (output instanceof Response) return { status: output.status, body: output, auditTarget }
+        const encoded = responseSchema === undefined ? undefined : yield* Schema.encode(responseSchema)(output).pipe(Effect.orDie)
+        return { status: successStatus, body: encoded, auditTarget }
+      })
+  }
+}
+
+export type RouteMatch =
+  | { readonly _tag: "Found"; readonly route: Route; readonly params: Record<string, string> }
+  | { readonly _tag: "Disabled"; readonly plugin: string }
+  | { readonly _tag: "NotFound" }
+
+/**
+ * Routes that come and go at runtime (plugins). Elysia cannot unregister a
+ * route, so the server sends `/api/plugins/*` here and dispatches itself.
+ */
+export interface RouteTable {
+  readonly prefix: string
+  readonly resolve: (method: string, pathname: string) => RouteMatch
+  readonly routes: () => ReadonlyArray<Route>
+}
+
+/** Matches `/a/:id/b` against a path; returns the params or undefined. */
+export const matchPath = (pattern: string, pathname: string): Record<string, string> | undefined => {
+  const want = pattern.split("/").filter((s) => s.length > 0)
+  const got = pathname.split("/").filter((s) => s.length > 0)
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!
+    const g = got[i]!
+    if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(g)
+    else if (w !== g) return undefined
+  }
+  return params
+}

@@ -1,0 +1,115 @@
+/**
+ * The whole server configuration: one Schema, decoded once at start-up from
+ * `streamspace.config.json|yaml` overlaid with environment variables (see
+ * `ConfigSources` in @streamspace/server). Services read their slice through
+ * the `ServerConfig` tag; nothing reads `process.env` directly.
+ */
+import { Context, Layer, Schema } from "effect"
+
+/** 0 asks the OS for a free port (the URL printed at start-up shows which). */
+const Port = Schema.Int.pipe(
+  Schema.between(0, 65535),
+  Schema.annotations({ message: () => "expected an integer port between 0 and 65535" })
+)
+const PositiveInt = Schema.Int.pipe(
+  Schema.positive(),
+  Schema.annotations({ message: () => "expected a positive integer" })
+)
+const Secret = Schema.Redacted(Schema.String.pipe(Schema.minLength(1)))
+
+export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "error")
+export type LogLevel = typeof LogLevel.Type
+
+export const KubernetesConfig = Schema.Struct({
+  namespace: Schema.optionalWith(Schema.String, { default: () => "streamspace" }),
+  /** Path to a kubeconfig file; when absent the in-cluster service account is used. */
+  kubeconfig: Schema.optional(Schema.String),
+  /** Overrides the API server URL (kubeconfig or in-cluster otherwise). */
+  apiServer: Schema.optional(Schema.String),
+  storageClass: Schema.optional(Schema.String),
+  homeSize: Schema.optionalWith(Schema.String, { default: () => "5Gi" }),
+  imagePullSecrets: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  labels: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), {
+    default: () => ({})
+  }),
+  resyncSeconds: Schema.optionalWith(PositiveInt, { default: () => 300 })
+})
+
+export const SessionsConfig = Schema.Struct({
+  runtime: Schema.optionalWith(Schema.Literal("simulated", "kubernetes"), { default: () => "simulated" as const }),
+  /** Seconds without heartbeat or VNC connection before a running session hibernates. */
+  idleTimeoutSeconds: Schema.optionalWith(PositiveInt, { default: () => 1800 }),
+  /** Delay the simulated runtime waits before a state change lands. */
+  simulatedDelayMs: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 500 }),
+  kubernetes: Schema.optionalWith(KubernetesConfig, { default: () => Schema.decodeSync(KubernetesConfig)({}) })
+})
+
+export const AuthConfig = Schema.Struct({
+  /** Signs access tokens. Generated and stored in the database on first boot when absent. */
+  jwtSecret: Schema.optional(Secret),
+  accessTokenTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 900 }),
+  refreshTokenTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 30 * 24 * 3600 }),
+  /** First-boot admin password; a random one is generated and printed once when absent. */
+  adminPassword: Schema.optional(Secret),
+  /** Failed logins per account (and per IP, ×4) within the window before throttling. */
+  maxFailedLogins: Schema.optionalWith(PositiveInt, { default: () => 5 }),
+  failedLoginWindowSeconds: Schema.optionalWith(PositiveInt, { default: () => 900 })
+})
+
+export const StorageConfig = Schema.Struct({
+  kind: Schema.optionalWith(Schema.Literal("local", "s3"), { default: () => "local" as const }),
+  /** Local blob directory; defaults to `<dataDir>/blobs`. */
+  dir: Schema.optional(Schema.String),
+  maxUploadBytes: Schema.optionalWith(PositiveInt, { default: () => 100 * 1024 * 1024 }),
+  s3: Schema.optional(
+    Schema.Struct({
+      endpoint: Schema.String,
+      bucket: Schema.String,
+      region: Schema.optionalWith(Schema.String, { default: () => "us-east-1" }),
+      accessKeyId: Schema.String,
+      secretAccessKey: Secret
+    })
+  )
+})
+
+export const PluginsConfig = Schema.Struct({
+  /** Plugin ids installed and enabled on first boot; afterwards the admin decides. */
+  enabled: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Folder with one sub-folder per external plugin (package.json whose main exports a plugin). */
+  dir: Schema.optional(Schema.String),
+  enableTimeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 })
+})
+
+export const ServerConfigSchema = Schema.Struct({
+  host: Schema.optionalWith(Schema.String, { default: () => "127.0.0.1" }),
+  port: Schema.optionalWith(Port, { default: () => 8080 }),
+  /** The URL users reach the server at; defaults to http://<host>:<port>. */
+  publicUrl: Schema.optional(Schema.String),
+  /** PostgreSQL URL. When absent, embedded PGlite under `<dataDir>/pglite` is used. */
+  databaseUrl: Schema.optional(Secret),
+  dataDir: Schema.optionalWith(Schema.String, { default: () => "./data" }),
+  /** Encrypts secrets at rest (plugin secrets, integration secrets). Generated on first boot when absent. */
+  secretsKey: Schema.optional(Secret),
+  log: Schema.optionalWith(
+    Schema.Struct({
+      level: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
+      format: Schema.optionalWith(Schema.Literal("auto", "json", "pretty"), { default: () => "auto" as const })
+    }),
+    { default: () => ({ level: "info" as const, format: "auto" as const }) }
+  ),
+  shutdownTimeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 }),
+  auth: Schema.optionalWith(AuthConfig, { default: () => Schema.decodeSync(AuthConfig)({}) }),
+  sessions: Schema.optionalWith(SessionsConfig, { default: () => Schema.decodeSync(SessionsConfig)({}) }),
+  storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),
+  plugins: Schema.optionalWith(PluginsConfig, { default: () => Schema.decodeSync(PluginsConfig)({}) })
+})
+
+export type ServerConfigShape = typeof ServerConfigSchema.Type
+export type ServerConfigInput = typeof ServerConfigSchema.Encoded
+
+export class ServerConfig extends Context.Tag("@streamspace/core/ServerConfig")<ServerConfig, ServerConfigShape>() {}
+
+/** Decodes a (partial) plain config, filling defaults; throws on invalid input. For tests and tools. */
+export const make = (input: ServerConfigInput = {}): ServerConfigShape => Schema.decodeUnknownSync(ServerConfigSchema)(input)
+
+export const layer = (config: ServerConfigShape): Layer.Layer<ServerConfig> => Layer.succeed(ServerConfig, config)

@@ -1,0 +1,57 @@
+/**
+ * Where sessions actually run. Two drivers implement it: `simulated` (the
+ * `bun start` default: state changes after short delays, clearly labelled)
+ * and `kubernetes` (one Deployment, Service and home PVC per session).
+ * The sessions service calls the commands and consumes `changes`, the stream
+ * of states the driver observed, to move sessions between states.
+ */
+import { Context, Data, type Effect, type Stream } from "effect"
+
+export type RuntimeKind = "simulated" | "kubernetes"
+
+export interface SessionWorkload {
+  readonly sessionId: string
+  readonly userId: string
+  readonly username: string
+  readonly templateName: string
+  readonly image: string
+  /** millicores */
+  readonly cpu: number
+  /** MiB */
+  readonly memory: number
+  readonly vncPort: number
+  readonly ports: ReadonlyArray<number>
+  readonly env: Readonly<Record<string, string>>
+  readonly persistentHome: boolean
+}
+
+export type ObservedState = "pending" | "running" | "hibernated" | "terminated" | "failed"
+
+export interface ObservedStatus {
+  readonly sessionId: string
+  readonly state: ObservedState
+  readonly reason?: string
+  /** host:port the VNC proxy connects to, when running. */
+  readonly endpoint?: { readonly host: string; readonly port: number }
+}
+
+export class RuntimeError extends Data.TaggedError("RuntimeError")<{
+  readonly operation: string
+  readonly sessionId: string
+  readonly message: string
+  /** true when retrying later may succeed (API server down, conflict). */
+  readonly retryable: boolean
+}> {}
+
+export class SessionRuntime extends Context.Tag("@streamspace/core/SessionRuntime")<SessionRuntime, {
+  readonly kind: RuntimeKind
+  readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
+  /** Scale to zero, keeping the home volume. */
+  readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  /** Removes the workload (the user's home volume stays). */
+  readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>
+  /** Every state change the driver observes (watch events, timers, resyncs). */
+  readonly changes: Stream.Stream<ObservedStatus>
+}>() {}

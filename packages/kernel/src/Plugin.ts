@@ -1,0 +1,100 @@
+/**
+ * The plugin contract: a plugin is a value made by `definePlugin`. The host
+ * validates the manifest, installs its schema and role, runs its migrations,
+ * and builds `layer` in a Scope of its own with only plugin-scoped services.
+ */
+import type { CoreMigrations } from "@streamspace/core"
+import { Effect, type Layer, Schema } from "effect"
+import type { Events } from "./Events.ts"
+import type { Hooks } from "./Hooks.ts"
+import type { PluginConfig, PluginInfo } from "./PluginContext.ts"
+import type { Plugins } from "./Plugins.ts"
+import type { PluginSql } from "./PluginSql.ts"
+import type { PluginStorage } from "./PluginStorage.ts"
+import type { Routes } from "./Routes.ts"
+import type { Scheduler } from "./Scheduler.ts"
+import type { Ui, UiExtension } from "./Ui.ts"
+
+/** Everything a plugin's layer may require. */
+export type PluginServices =
+  | Events
+  | Hooks
+  | PluginSql
+  | PluginStorage
+  | Routes
+  | Scheduler
+  | Ui
+  | Plugins
+  | PluginInfo
+  | PluginConfig
+
+export type PluginType = "extension" | "integration" | "theme"
+export type PluginCategory = "notifications" | "enterprise" | "security" | "sessions" | "productivity" | "example" | (string & {})
+
+export interface PermissionDeclaration {
+  readonly name: string
+  readonly description: string
+  /** Roles that get it on install (default: admin only, which has `*`). */
+  readonly roles?: ReadonlyArray<string>
+}
+
+export interface Dependency {
+  readonly id: string
+  /** semver range, e.g. `^1.2.0` */
+  readonly version: string
+}
+
+export interface MethodSpec<I, II, O, OI> {
+  readonly input: Schema.Schema<I, II>
+  readonly output: Schema.Schema<O, OI>
+  readonly handler: (input: I) => Effect.Effect<O, unknown, PluginServices>
+}
+
+/** A method other plugins may `call`, erased to unknown in/out; decoding and encoding happen inside. */
+export interface PluginMethod {
+  readonly _tag: "PluginMethod"
+  readonly call: (input: unknown) => Effect.Effect<unknown, unknown, PluginServices>
+}
+
+/** Declares a callable method: input is decoded with `input`, the result encoded with `output`. */
+export const method = <I, II, O, OI>(spec: MethodSpec<I, II, O, OI>): PluginMethod => ({
+  _tag: "PluginMethod",
+  call: (raw) =>
+    Schema.decodeUnknown(spec.input)(raw).pipe(
+      Effect.flatMap(spec.handler),
+      Effect.flatMap(Schema.encode(spec.output))
+    )
+})
+
+export interface PluginManifest<C = unknown, CI = unknown> {
+  readonly id: string
+  readonly name: string
+  readonly version: string
+  readonly type: PluginType
+  readonly category: PluginCategory
+  readonly description?: string
+  readonly author?: string
+  readonly permissions?: ReadonlyArray<string | PermissionDeclaration>
+  readonly dependsOn?: ReadonlyArray<Dependency>
+  /** Config Schema; defaults allowed; fields annotated `secret` are encrypted at rest and write-only. */
+  readonly config?: Schema.Schema<C, CI>
+  /** SQL migrations run inside schema `plugin_<id>` (embed with `import … with { type: "text" }`). */
+  readonly migrations?: ReadonlyArray<CoreMigrations.MigrationSource>
+  readonly layer: Layer.Layer<never, unknown, PluginServices>
+  readonly ui?: ReadonlyArray<UiExtension>
+  readonly methods?: Readonly<Record<string, PluginMethod>>
+  /** What the host does when enabling takes too long or fails at boot. */
+  readonly enable?: { readonly timeoutMs?: number; readonly onFailure?: "continue" | "abort" }
+}
+
+export interface PluginDefinition<C = unknown, CI = unknown> extends PluginManifest<C, CI> {
+  readonly _tag: "PluginDefinition"
+}
+
+export const definePlugin = <C = unknown, CI = unknown>(manifest: PluginManifest<C, CI>): PluginDefinition<C, CI> => ({
+  _tag: "PluginDefinition",
+  ...manifest
+})
+
+export const isPluginDefinition = (u: unknown): u is PluginDefinition =>
+  typeof u === "object" && u !== null && "_tag" in u && u._tag === "PluginDefinition"

@@ -1,0 +1,17 @@
+/**
+ * What the host provides to one plugin: its identity, validated config and an
+ * annotated logger, next to the plugin-scoped services.
+ */
+import { Context, Effect, Schema } from "effect"
+
+export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<PluginInfo, {
+  readonly id: string
+  readonly version: string
+}>() {}
+
+/** The plugin's config as validated by the host (encoded form with defaults applied). */
+export class PluginConfig extends Context.Tag("@streamspace/kernel/PluginConfig")<PluginConfig, unknown>() {}
+
+/** Reads the config decoded with the plugin's own Schema (the host already validated it). */
+export const config = <A, I>(schema: Schema.Schema<A, I>): Effect.Effect<A, never, PluginConfig> =>
+  Effect.flatMap(PluginConfig, (raw) => Schema.decodeUnknown(schema)(raw).pipe(Effect.orDie))

@@ -1,0 +1,139 @@
+/**
+ * Where the server config comes from: an optional file, overlaid with
+ * environment variables, decoded by `ServerConfigSchema`. Every problem is
+ * reported as one line naming the key (and the env var or file it came from),
+ * what was expected and what was given.
+ */
+import { ServerConfig } from "@streamspace/core"
+import { Data, Effect, Either, ParseResult, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Yaml from "yaml"
+
+type EnvKind = "string" | "int" | "list"
+
+interface EnvBinding {
+  readonly env: string
+  readonly path: ReadonlyArray<string>
+  readonly kind: EnvKind
+  readonly doc: string
+  readonly secret?: boolean
+}
+
+const bind = (env: string, path: string, kind: EnvKind, doc: string, secret = false): EnvBinding => ({
+  env,
+  path: path.split("."),
+  kind,
+  doc,
+  secret
+})
+
+/** The environment variables the server reads, in README order. */
+export const envBindings: ReadonlyArray<EnvBinding> = [
+  bind("HOST", "host", "string", "Interface to listen on (default 127.0.0.1; 0.0.0.0 in containers)"),
+  bind("PORT", "port", "int", "HTTP port (default 8080)"),
+  bind("STREAMSPACE_PUBLIC_URL", "publicUrl", "string", "URL users reach the server at"),
+  bind("DATABASE_URL", "databaseUrl", "string", "PostgreSQL URL; unset = embedded PGlite under <dataDir>/pglite", true),
+  bind("STREAMSPACE_DATA_DIR", "dataDir", "string", "Data directory (default ./data)"),
+  bind("STREAMSPACE_SECRETS_KEY", "secretsKey", "string", "Key that encrypts secrets at rest (generated on first boot)", true),
+  bind("STREAMSPACE_LOG_LEVEL", "log.level", "string", "trace, debug, info (default), warning, error"),
+  bind("STREAMSPACE_LOG_FORMAT", "log.format", "string", "auto (default: pretty on a TTY, JSON otherwise), json, pretty"),
+  bind("STREAMSPACE_SHUTDOWN_TIMEOUT_MS", "shutdownTimeoutMs", "int", "How long in-flight requests may finish on shutdown (default 10000)"),
+  bind("STREAMSPACE_JWT_SECRET", "auth.jwtSecret", "string", "Signs access tokens (generated and stored on first boot)", true),
+  bind("STREAMSPACE_ACCESS_TOKEN_TTL_SECONDS", "auth.accessTokenTtlSeconds", "int", "Access token lifetime (default 900)"),
+  bind("STREAMSPACE_REFRESH_TOKEN_TTL_SECONDS", "auth.refreshTokenTtlSeconds", "int", "Refresh token lifetime (default 30 days)"),
+  bind("STREAMSPACE_ADMIN_PASSWORD", "auth.adminPassword", "string", "First-boot admin password (random and printed once when unset)", true),
+  bind("SESSION_RUNTIME", "sessions.runtime", "string", "simulated (default) or kubernetes"),
+  bind("STREAMSPACE_IDLE_TIMEOUT_SECONDS", "sessions.idleTimeoutSeconds", "int", "Idle seconds before a session hibernates (default 1800)"),
+  bind("STREAMSPACE_K8S_NAMESPACE", "sessions.kubernetes.namespace", "string", "Namespace for session workloads (default streamspace)"),
+  bind("KUBECONFIG", "sessions.kubernetes.kubeconfig", "string", "kubeconfig file (in-cluster service account when unset)"),
+  bind("STREAMSPACE_K8S_STORAGE_CLASS", "sessions.kubernetes.storageClass", "string", "StorageClass of home volumes"),
+  bind("STREAMSPACE_STORAGE_KIND", "storage.kind", "string", "Blob storage: local (default) or s3"),
+  bind("STREAMSPACE_MAX_UPLOAD_BYTES", "storage.maxUploadBytes", "int", "Largest accepted upload (default 100 MiB)"),
+  bind("STREAMSPACE_PLUGINS", "plugins.enabled", "list", "Comma-separated plugin ids enabled on first boot"),
+  bind("STREAMSPACE_PLUGINS_DIR", "plugins.dir", "string", "Folder of external plugins")
+]
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly problems: ReadonlyArray<string> }> {
+  override get message() {
+    return this.problems.join("\n")
+  }
+}
+
+type Json = { [key: string]: unknown }
+
+const isRecord = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const setPath = (target: Json, path: ReadonlyArray<string>, value: unknown) => {
+  let node = target
+  path.forEach((key, i) => {
+    if (i === path.length - 1) {
+      node[key] = value
+      return
+    }
+    const next = node[key]
+    node = isRecord(next) ? next : (node[key] = {}) as Json
+  })
+}
+
+const fromEnv = (kind: EnvKind, raw: string): unknown => {
+  switch (kind) {
+    case "string":
+      return raw
+    case "int":
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+    case "list":
+      return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  }
+}
+
+const configFileCandidates = ["streamspace.config.json", "streamspace.config.yaml", "streamspace.config.yml"]
+
+const readFile = (file: string): Effect.Effect<Json, ConfigError> =>
+  Effect.try({
+    try: () => {
+      const text = Fs.readFileSync(file, "utf8")
+      const parsed: unknown = file.endsWith(".json") ? JSON.parse(text) : Yaml.parse(text)
+      if (parsed !== null && parsed !== undefined && !isRecord(parsed)) throw new Error("the top level must be an object")
+      return (parsed ?? {}) as Json
+    },
+    catch: (e) => new ConfigError({ problems: [`${file}: cannot read config (${e instanceof Error ? e.message : String(e)})`] })
+  })
+
+export interface LoadOptions {
+  readonly env?: Record<string, string | undefined>
+  readonly cwd?: string
+}
+
+/**
+ * Loads `STREAMSPACE_CONFIG` (or the first `streamspace.config.{json,yaml,yml}`
+ * in cwd), overlays the environment and decodes. Fails with one line per problem.
+ */
+export const load = (options: LoadOptions = {}): Effect.Effect<ServerConfig.ServerConfigShape, ConfigError> =>
+  Effect.gen(function*() {
+    const env = options.env ?? process.env
+    const cwd = options.cwd ?? process.cwd()
+    const explicit = env.STREAMSPACE_CONFIG
+    const file = explicit
+      ? Path.resolve(cwd, explicit)
+      : configFileCandidates.map((f) => Path.join(cwd, f)).find((f) => Fs.existsSync(f))
+    const raw: Json = file ? yield* readFile(file) : {}
+    const origin = new Map<string, string>()
+    for (const b of envBindings) {
+      const value = env[b.env]
+      if (value === undefined || value === "") continue
+      setPath(raw, b.path, fromEnv(b.kind, value))
+      origin.set(b.path.join("."), b.env)
+    }
+    const decoded = Schema.decodeUnknownEither(ServerConfig.ServerConfigSchema, { errors: "all", onExcessProperty: "error" })(raw)
+    if (Either.isRight(decoded)) return decoded.right
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    const problems = issues.map((issue) => {
+      const key = issue.path.join(".")
+      const source = origin.get(key)
+      const where = source ? `${source} (config key ${key})` : file ? `${key} in ${Path.basename(file)}` : key
+      const given = source ? ` — given ${JSON.stringify(env[source])}` : ""
+      return `${where}: ${issue.message}${given}`
+    })
+    return yield* new ConfigError({ problems })
+  })

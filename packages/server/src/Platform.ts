@@ -1,0 +1,29 @@
+/**
+ * The process as one Layer graph: config → logging → database → core
+ * migrations → core services. The HTTP server sits on top (Server.ts).
+ */
+import { SqlClient } from "@effect/sql"
+import { CoreLive, CoreMigrations, ServerConfig } from "@streamspace/core"
+import { Database, Migrations } from "@streamspace/db"
+import { Effect, Layer, Option } from "effect"
+import * as Logging from "./Logging.ts"
+
+export const migrateCore = Migrations.run({ migrations: CoreMigrations.coreMigrations, table: CoreMigrations.table })
+
+export const databaseLayer = (config: ServerConfig.ServerConfigShape) =>
+  Database.layer({ url: Option.fromNullable(config.databaseUrl), dataDir: config.dataDir })
+
+/** Core services over an already-migrated database. */
+export const coreLayer = CoreLive.CoreLive
+
+export const make = <E, R>(config: ServerConfig.ServerConfigShape, database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>) => {
+  const migrated = Layer.effectDiscard(
+    migrateCore.pipe(Effect.tap((applied) => applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void))
+  )
+  const base = migrated.pipe(Layer.provideMerge(database))
+  return coreLayer.pipe(
+    Layer.provideMerge(base),
+    Layer.provideMerge(ServerConfig.layer(config)),
+    Layer.provideMerge(Logging.layer(config))
+  )
+}

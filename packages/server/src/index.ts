@@ -1,0 +1,12 @@
+/**
+ * @streamspace/server — the HTTP edge and the process: config sources,
+ * Layer composition, Elysia app, main.
+ */
+export * as ConfigSources from "./ConfigSources.ts"
+export * as HttpApp from "./HttpApp.ts"
+export * as Logging from "./Logging.ts"
+export * as OpenApi from "./OpenApi.ts"
+export * as Platform from "./Platform.ts"
+export * as Problem from "./Problem.ts"
+export * as RateLimiter from "./RateLimiter.ts"
+export * as Server from "./Server.ts"

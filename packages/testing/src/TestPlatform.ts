@@ -1,0 +1,156 @@
+/**
+ * A running platform for tests: the same Layer graph and HTTP app as the
+ * server, on a fresh database (PGlite in memory, or a fresh database on
+ * `TEST_DATABASE_URL`), with an in-process HTTP client, the bootstrap admin's
+ * password, and optionally the test clock.
+ *
+ *     let p: TestPlatform.TestPlatform
+ *     beforeAll(async () => { p = await TestPlatform.make() })
+ *     afterAll(() => p.close())
+ *     const token = await p.login("admin", p.adminPassword)
+ *     const res = await p.http("GET", "/api/auth/me", { token })
+ */
+import type { SqlClient } from "@effect/sql"
+import { CoreRoutes, type HttpRoute, ServerConfig } from "@streamspace/core"
+import { TestDatabase } from "@streamspace/db"
+import { type HttpApp, Platform, Server } from "@streamspace/server"
+import { Chunk, type Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext, TestServices } from "effect"
+import type { Elysia } from "elysia"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+export interface TestPlatformOptions {
+  /** Partial server config merged over the test defaults. */
+  readonly config?: ServerConfig.ServerConfigInput
+  /** Extra services built on top of the platform (they may use its services). */
+  readonly layer?: Layer.Layer<never, unknown, HttpApp.HttpServices>
+  /** Extra routes mounted next to the core routes. */
+  readonly routes?: ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>
+  /**
+   * `"test"`: Effect's TestClock drives every Clock/sleep/Schedule in the
+   * platform (start at the real current time); move it with `adjustClock`.
+   * Default `"live"`.
+   */
+  readonly clock?: "live" | "test"
+  /** Also listen on 127.0.0.1 (random port) for clients that need a socket (WebSocket, child processes). */
+  readonly listen?: boolean
+}
+
+export interface HttpOptions {
+  readonly body?: unknown
+  readonly token?: string
+  readonly headers?: Record<string, string>
+  /** Send this exact body (e.g. a stream or bytes) instead of JSON. */
+  readonly raw?: BodyInit
+}
+
+/** `T` is the shape the test expects the JSON body to have (the assertion, not a guarantee). */
+export interface TestResponse<T = unknown> {
+  readonly status: number
+  readonly body: T
+  readonly headers: Headers
+  readonly text: string
+}
+
+export interface TestPlatform {
+  readonly engine: "pglite" | "postgres"
+  readonly config: ServerConfig.ServerConfigShape
+  readonly adminPassword: string
+  readonly runtime: ManagedRuntime.ManagedRuntime<HttpApp.HttpServices, unknown>
+  readonly app: Elysia
+  /** Set when `listen: true`. */
+  readonly url: string | undefined
+  readonly http: <T = unknown>(method: string, path: string, options?: HttpOptions) => Promise<TestResponse<T>>
+  readonly login: (username: string, password: string) => Promise<string>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, HttpApp.HttpServices>) => Promise<A>
+  /** Moves the test clock (only with `clock: "test"`). */
+  readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+export const adminPassword = "admin-test-password-1"
+
+const testClockLayer = () =>
+  TestClock.live(TestClock.makeData(Date.now(), Chunk.empty())).pipe(
+    Layer.provideMerge(Layer.merge(TestServices.liveLayer(), TestServices.annotationsLayer())),
+    Layer.provide(TestContext.LiveContext)
+  )
+
+export const engine = (): "pglite" | "postgres" => (process.env["TEST_DATABASE_URL"] ? "postgres" : "pglite")
+
+const parse = (text: string): unknown => {
+  if (text.length === 0) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatform> => {
+  const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "streamspace-test-"))
+  const input = options.config ?? {}
+  const config = ServerConfig.make({
+    ...input,
+    host: "127.0.0.1",
+    port: input.port ?? 1,
+    dataDir: input.dataDir ?? dataDir,
+    log: input.log ?? { level: "warning", format: "json" },
+    auth: { adminPassword: adminPassword, jwtSecret: "test-jwt-secret-0123456789abcdef", ...input.auth },
+    secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
+  })
+  const database = TestDatabase.layer({ key: "core", prepare: Platform.migrateCore.pipe(Effect.asVoid) })
+  let layer: Layer.Layer<HttpApp.HttpServices, unknown> = Platform.make(config, database)
+  if (options.layer) layer = Layer.provideMerge(options.layer, layer)
+  if (options.clock === "test") layer = layer.pipe(Layer.provideMerge(testClockLayer()))
+  const runtime = ManagedRuntime.make(layer)
+  await runtime.runtime()
+  const routes = [...(CoreRoutes.coreRoutes as ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>), ...(options.routes ?? [])]
+  const app = Server.makeApp(runtime, routes, "http://127.0.0.1")
+  let url: string | undefined
+  if (options.listen) {
+    app.listen({ hostname: "127.0.0.1", port: 0 })
+    url = `http://127.0.0.1:${app.server?.port}`
+  }
+
+  const http = async <T = unknown>(method: string, path: string, opts: HttpOptions = {}): Promise<TestResponse<T>> => {
+    const headers: Record<string, string> = { ...opts.headers }
+    if (opts.token) headers["authorization"] = `Bearer ${opts.token}`
+    let body: BodyInit | undefined = opts.raw
+    if (body === undefined && opts.body !== undefined) {
+      body = JSON.stringify(opts.body)
+      headers["content-type"] ??= "application/json"
+    }
+    const res = await app.handle(new Request(`http://127.0.0.1${path}`, { method, headers, ...(body === undefined ? {} : { body }) }))
+    const text = await res.text()
+    return { status: res.status, body: parse(text) as T, headers: res.headers, text }
+  }
+
+  const login = async (username: string, password: string) => {
+    const res = await http<{ accessToken?: unknown } | null>("POST", "/api/auth/login", { body: { username, password } })
+    const token = res.body?.accessToken
+    if (res.status !== 200 || typeof token !== "string") throw new Error(`login as ${username} failed: ${res.status} ${res.text}`)
+    return token
+  }
+
+  return {
+    engine: engine(),
+    config,
+    adminPassword,
+    runtime,
+    app,
+    url,
+    http,
+    login,
+    run: (effect) => runtime.runPromise(effect),
+    adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
+    close: async () => {
+      if (options.listen) await app.stop(true)
+      await runtime.dispose()
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+export type { SqlClient }

@@ -1,0 +1,61 @@
+/**
+ * `bun run test`: every suite on embedded PGlite, then again on PostgreSQL
+ * when `TEST_DATABASE_URL` is set. Files named `*.pg.test.ts` need a real
+ * server (several processes on one database) and run in the PostgreSQL pass
+ * only. Extra arguments filter test files, as with `bun test`.
+ * Ends with one line: `N passed, N failed`.
+ */
+import { Glob } from "bun"
+
+const filters = process.argv.slice(2)
+const all = [...new Glob("{packages,plugins,test}/**/*.test.ts").scanSync(".")]
+  .filter((f) => !f.includes("node_modules"))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort()
+
+interface PassResult {
+  readonly name: string
+  readonly pass: number
+  readonly fail: number
+  readonly code: number
+}
+
+const runPass = async (name: string, files: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<PassResult> => {
+  if (files.length === 0) return { name, pass: 0, fail: 0, code: 0 }
+  console.log(`\n=== ${name}: ${files.length} test files ===`)
+  const proc = Bun.spawn(["bun", "test", ...files.map((f) => `./${f}`)], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  let tail = ""
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true })
+      sink.write(text)
+      tail = (tail + text).slice(-4000)
+    }
+  }
+  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)])
+  const code = await proc.exited
+  const count = (word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}\\b`, "m").exec(tail)?.[1] ?? 0)
+  return { name, pass: count("pass"), fail: count("fail"), code }
+}
+
+const pgUrl = process.env["TEST_DATABASE_URL"]
+const results: Array<PassResult> = []
+results.push(await runPass("PGlite", all.filter((f) => !f.endsWith(".pg.test.ts")), { TEST_DATABASE_URL: undefined }))
+if (pgUrl) {
+  results.push(await runPass("PostgreSQL", all, { TEST_DATABASE_URL: pgUrl }))
+} else {
+  console.log("\nPostgreSQL pass not run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run every suite on PostgreSQL too.")
+}
+
+console.log("")
+for (const r of results) console.log(`${r.name}: ${r.pass} pass, ${r.fail} fail${r.code !== 0 && r.fail === 0 ? ` (bun test exited ${r.code})` : ""}`)
+const pass = results.reduce((n, r) => n + r.pass, 0)
+const fail = results.reduce((n, r) => n + r.fail, 0)
+const broken = results.some((r) => r.code !== 0)
+console.log(`${pass} passed, ${fail + (broken && fail === 0 ? 1 : 0)} failed`)
+process.exit(broken || fail > 0 ? 1 : 0)

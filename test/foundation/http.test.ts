@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { TestPlatform } from "@streamspace/testing"
+
+let p: TestPlatform.TestPlatform
+beforeAll(async () => {
+  p = await TestPlatform.make()
+})
+afterAll(() => p.close())
+
+describe(`HTTP edge (${TestPlatform.engine()})`, () => {
+  test("unknown routes are 404 problem documents with a request id", async () => {
+    const res = await p.http<{ type: string; status: number; code: string; detail: string }>("GET", "/api/nope")
+    expect(res.status).toBe(404)
+    expect(res.headers.get("content-type")).toContain("application/problem+json")
+    expect(res.body.status).toBe(404)
+    expect(res.body.code).toBe("route_not_found")
+    expect(res.body.detail).toContain("/api/nope")
+    expect(res.headers.get("x-request-id")).toBeTruthy()
+  })
+
+  test("readiness reports database and migrations", async () => {
+    const res = await p.app.handle(new Request("http://127.0.0.1/readyz"))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ status: "ready", database: "ok", migrations: "ok" })
+  })
+
+  test("the OpenAPI document lists routes with their permission", async () => {
+    const res = await p.http<{ openapi: string; paths: Record<string, Record<string, { "x-permission": string }>> }>("GET", "/api/openapi.json")
+    expect(res.status).toBe(200)
+    expect(res.body.openapi).toBe("3.1.0")
+    for (const ops of Object.values(res.body.paths)) {
+      for (const op of Object.values(ops)) expect(typeof op["x-permission"]).toBe("string")
+    }
+    const docs = await p.http("GET", "/api/docs")
+    expect(docs.status).toBe(200)
+    expect(docs.text).toContain("StreamSpace API")
+  })
+})
