@@ -23,7 +23,7 @@ interface PassResult {
 const runPass = async (name: string, files: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<PassResult> => {
   if (files.length === 0) return { name, pass: 0, fail: 0, code: 0 }
   console.log(`\n=== ${name}: ${files.length} test files ===`)
-  const proc = Bun.spawn(["bun", "test", ...files.map((f) => `./${f}`)], {
+  const proc = Bun.spawn(["bun", "test", "--timeout", "60000", ...files.map((f) => `./${f}`)], {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe"

@@ -10,7 +10,7 @@ const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-process-"))
 afterAll(() => Fs.rmSync(dataDir, { recursive: true, force: true }))
 
 describe("bun start on PGlite", () => {
-  test("first boot serves, is ready, prints the admin password once, and exits 0 on SIGINT", async () => {
+  test("first boot migrates, serves, is ready, and exits 0 on SIGINT", async () => {
     const server = await ServerProcess.start({ STREAMSPACE_DATA_DIR: dataDir, DATABASE_URL: undefined, STREAMSPACE_ADMIN_PASSWORD: undefined })
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(200)
@@ -18,14 +18,14 @@ describe("bun start on PGlite", () => {
     expect(await health.json()).toEqual({ status: "ok" })
     expect(server.output()).toMatch(/applied \d+ core migration/)
     expect(await server.stop("SIGINT")).toBe(0)
-  })
+  }, 60_000)
 
   test("a second boot reuses the data directory and applies no migration twice", async () => {
     const server = await ServerProcess.start({ STREAMSPACE_DATA_DIR: dataDir, DATABASE_URL: undefined })
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
     expect(server.output()).not.toMatch(/applied \d+ core migration/)
     expect(await server.stop("SIGTERM")).toBe(0)
-  })
+  }, 60_000)
 
   test("PORT=abc exits 2 with one line naming PORT", async () => {
     const result = await ServerProcess.run({ PORT: "abc", STREAMSPACE_DATA_DIR: dataDir })
@@ -33,5 +33,5 @@ describe("bun start on PGlite", () => {
     const lines = result.stderr.trim().split("\n")
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain("PORT")
-  })
+  }, 60_000)
 })

@@ -42,4 +42,4 @@ test("two processes on one empty database: both ready, every migration applied o
     expect(await a.stop()).toBe(0)
     expect(await b.stop()).toBe(0)
   }
-})
+}, 120_000)

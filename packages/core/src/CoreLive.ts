@@ -5,9 +5,10 @@
 import { Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { EventOutboxLive } from "./events/EventOutbox.ts"
+import { AuthenticatorRefuseAll } from "./identity/Authenticator.ts"
 
 /** Services every feature may depend on. */
 export const FoundationLive = Layer.mergeAll(AuditLogLive, EventOutboxLive)
 
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
-export const CoreLive = FoundationLive
+export const CoreLive = Layer.mergeAll(AuthenticatorRefuseAll).pipe(Layer.provideMerge(FoundationLive))

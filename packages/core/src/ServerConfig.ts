@@ -9,11 +9,11 @@ import { Context, Layer, Schema } from "effect"
 /** 0 asks the OS for a free port (the URL printed at start-up shows which). */
 const Port = Schema.Int.pipe(
   Schema.between(0, 65535),
-  Schema.annotations({ message: () => "expected an integer port between 0 and 65535" })
+  Schema.annotations({ message: () => ({ message: "expected an integer port between 0 and 65535", override: true }) })
 )
 const PositiveInt = Schema.Int.pipe(
   Schema.positive(),
-  Schema.annotations({ message: () => "expected a positive integer" })
+  Schema.annotations({ message: () => ({ message: "expected a positive integer", override: true }) })
 )
 const Secret = Schema.Redacted(Schema.String.pipe(Schema.minLength(1)))
 

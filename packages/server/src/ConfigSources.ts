@@ -87,6 +87,33 @@ const fromEnv = (kind: EnvKind, raw: string): unknown => {
   }
 }
 
+/**
+ * One problem per key: optional fields and literal unions report several
+ * issues for one value ("Expected undefined", one per literal); merge them,
+ * and drop a parent's issue when a child key already explains it.
+ */
+const describeIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) => {
+  const byKey = new Map<string, Array<string>>()
+  for (const issue of issues) {
+    const key = issue.path.join(".")
+    const message = issue.message.replace(/, actual [\s\S]*$/, "")
+    if (message === "Expected undefined" && issues.some((i) => i !== issue && i.path.join(".") === key)) continue
+    const list = byKey.get(key) ?? []
+    if (!list.includes(message)) list.push(message)
+    byKey.set(key, list)
+  }
+  const keys = [...byKey.keys()]
+  return keys
+    .filter((key) => !keys.some((other) => other !== key && key !== "" && other.startsWith(`${key}.`)))
+    .map((key) => {
+      const messages = byKey.get(key)!
+      const literals = messages.filter((m) => /^Expected ".*"$/.test(m)).map((m) => m.slice("Expected ".length))
+      const rest = messages.filter((m) => !/^Expected ".*"$/.test(m))
+      const parts = [...(literals.length > 0 ? [`expected one of ${literals.join(", ")}`] : []), ...rest]
+      return { key: key === "" ? "(top level)" : key, expected: parts.join("; ").replace(/^Expected/, "expected").replace(/^[Ii]s unexpected, expected: /, "unknown key; allowed keys: ") }
+    })
+}
+
 const configFileCandidates = ["streamspace.config.json", "streamspace.config.yaml", "streamspace.config.yml"]
 
 const readFile = (file: string): Effect.Effect<Json, ConfigError> =>
@@ -127,13 +154,11 @@ export const load = (options: LoadOptions = {}): Effect.Effect<ServerConfig.Serv
     }
     const decoded = Schema.decodeUnknownEither(ServerConfig.ServerConfigSchema, { errors: "all", onExcessProperty: "error" })(raw)
     if (Either.isRight(decoded)) return decoded.right
-    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-    const problems = issues.map((issue) => {
-      const key = issue.path.join(".")
+    const problems = describeIssues(ParseResult.ArrayFormatter.formatErrorSync(decoded.left)).map(({ key, expected }) => {
       const source = origin.get(key)
       const where = source ? `${source} (config key ${key})` : file ? `${key} in ${Path.basename(file)}` : key
-      const given = source ? ` — given ${JSON.stringify(env[source])}` : ""
-      return `${where}: ${issue.message}${given}`
+      const given = source ? `, given ${JSON.stringify(env[source])}` : ""
+      return `${where}: ${expected}${given}`
     })
     return yield* new ConfigError({ problems })
   })

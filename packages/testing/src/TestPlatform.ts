@@ -42,7 +42,7 @@ export interface HttpOptions {
   readonly token?: string
   readonly headers?: Record<string, string>
   /** Send this exact body (e.g. a stream or bytes) instead of JSON. */
-  readonly raw?: BodyInit
+  readonly raw?: RequestInit["body"]
 }
 
 /** `T` is the shape the test expects the JSON body to have (the assertion, not a guarantee). */
@@ -117,7 +117,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   const http = async <T = unknown>(method: string, path: string, opts: HttpOptions = {}): Promise<TestResponse<T>> => {
     const headers: Record<string, string> = { ...opts.headers }
     if (opts.token) headers["authorization"] = `Bearer ${opts.token}`
-    let body: BodyInit | undefined = opts.raw
+    let body: RequestInit["body"] | undefined = opts.raw
     if (body === undefined && opts.body !== undefined) {
       body = JSON.stringify(opts.body)
       headers["content-type"] ??= "application/json"

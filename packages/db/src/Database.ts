@@ -1,0 +1,89 @@
+/**
+ * Which database the platform runs on: PostgreSQL when a URL is configured,
+ * otherwise embedded PGlite under `<dataDir>/pglite` (or in memory for
+ * `memory://`). Both are the same `SqlClient` to the rest of the code.
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as PgliteClient from "./PgliteClient.ts"
+
+export interface DatabaseConfig {
+  readonly url: Option.Option<Redacted.Redacted<string>>
+  readonly dataDir: string
+}
+
+export type Dialect = "postgres" | "pglite"
+
+export class DatabaseInfo extends Context.Tag("@streamspace/db/DatabaseInfo")<DatabaseInfo, {
+  readonly dialect: Dialect
+  /** The PostgreSQL URL (absent on PGlite). */
+  readonly url: Option.Option<Redacted.Redacted<string>>
+}>() {}
+
+export const pgliteDataDir = (dataDir: string) => (dataDir === "memory://" ? dataDir : Path.join(dataDir, "pglite"))
+
+export const postgres = (url: Redacted.Redacted<string>): Layer.Layer<SqlClient.SqlClient | DatabaseInfo, unknown> =>
+  Layer.merge(
+    PgClient.layer({ url, maxConnections: 10, applicationName: "streamspace" }),
+    Layer.succeed(DatabaseInfo, { dialect: "postgres", url: Option.some(url) })
+  )
+
+export const pglite = (config: PgliteClient.PgliteClientConfig): Layer.Layer<SqlClient.SqlClient | PgliteClient.PgliteClient | DatabaseInfo, SqlError> =>
+  Layer.merge(
+    PgliteClient.layer(config),
+    Layer.succeed(DatabaseInfo, { dialect: "pglite", url: Option.none() })
+  )
+
+export const layer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient | DatabaseInfo, unknown> =>
+  Option.match(config.url, {
+    onSome: postgres,
+    onNone: () => {
+      const dir = pgliteDataDir(config.dataDir)
+      if (dir !== "memory://") Fs.mkdirSync(dir, { recursive: true })
+      return pglite({ dataDir: dir })
+    }
+  })
+
+export interface RoleSession {
+  readonly role: string
+  readonly password: string
+  readonly searchPath: string
+}
+
+/** The same server and database as `url`, logging in as another role with a fixed search_path. */
+export const roleUrl = (url: string, session: RoleSession): string => {
+  const u = new URL(url)
+  u.username = encodeURIComponent(session.role)
+  u.password = encodeURIComponent(session.password)
+  u.searchParams.set("options", `-c search_path=${session.searchPath}`)
+  return u.toString()
+}
+
+/**
+ * A separate SqlClient whose statements run as `role` with `searchPath`.
+ * PostgreSQL: a small pool that logs in as the role (SQL cannot switch back
+ * to a stronger role). PGlite: role and search_path set per transaction.
+ */
+export const roleClient = (
+  session: RoleSession
+): Effect.Effect<SqlClient.SqlClient, unknown, DatabaseInfo | Scope.Scope> =>
+  Effect.gen(function*() {
+    const info = yield* DatabaseInfo
+    if (info.dialect === "postgres" && Option.isSome(info.url)) {
+      const url = Redacted.make(roleUrl(Redacted.value(info.url.value), session))
+      return yield* PgClient.make({ url, maxConnections: 3, applicationName: `streamspace:${session.role}` }).pipe(
+        Effect.provide(Reactivity.layer)
+      )
+    }
+    const pglite = yield* Effect.serviceOption(PgliteClient.PgliteClient)
+    if (Option.isNone(pglite)) return yield* Effect.dieMessage("roleClient: no PostgreSQL URL and no PGlite client")
+    const pg = pglite.value
+    return yield* PgliteClient.makeClient(pg.db, pg.semaphore, { role: session.role, searchPath: session.searchPath }).pipe(
+      Effect.provide(Reactivity.layer)
+    )
+  })

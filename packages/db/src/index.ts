@@ -1,0 +1,8 @@
+/**
+ * @streamspace/db — SqlClient layers for PostgreSQL and embedded PGlite,
+ * migrations, and fresh databases for tests.
+ */
+export * as Database from "./Database.ts"
+export * as Migrations from "./Migrations.ts"
+export * as PgliteClient from "./PgliteClient.ts"
+export * as TestDatabase from "./TestDatabase.ts"
