@@ -1,0 +1,90 @@
+/**
+ * A role client (how plugins get least-privilege SQL) cannot touch tables it
+ * has no rights on, and works in its own schema, on both engines.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { SqlClient } from "@effect/sql"
+import { Database, TestDatabase } from "@streamspace/db"
+import { Cause, Effect, Exit, ManagedRuntime, Option } from "effect"
+
+const engine = process.env["TEST_DATABASE_URL"] ? "postgres" : "pglite"
+const role = `ss_role_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
+const password = crypto.randomUUID()
+let runtime: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient | Database.DatabaseInfo, unknown>
+
+beforeAll(async () => {
+  runtime = ManagedRuntime.make(TestDatabase.layer({ key: "empty" }))
+  await runtime.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE core_secret (v text)`
+    yield* sql`INSERT INTO core_secret VALUES ('top')`
+    yield* sql.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
+    yield* sql.unsafe(`CREATE SCHEMA ${role}_schema AUTHORIZATION ${role}`)
+  }))
+})
+afterAll(async () => {
+  await runtime.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`DROP SCHEMA ${role}_schema CASCADE`)
+    yield* sql.unsafe(`DROP ROLE ${role}`)
+  }))
+  await runtime.dispose()
+})
+
+/** The database's own message (PostgreSQL's driver keeps it in the SqlError's cause). */
+const dbMessage = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return ""
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) return Cause.pretty(exit.cause)
+  const error = failure.value as { message?: string; cause?: unknown }
+  return `${error.message ?? ""} ${error.cause instanceof Error ? error.cause.message : String(error.cause ?? "")}`
+}
+
+const asRole = <A, E>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
+  runtime.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+    const sql = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
+    return yield* f(sql)
+  })))
+
+describe(`role clients (${engine})`, () => {
+  test("work in their own schema", async () => {
+    const exit = await asRole((sql) =>
+      Effect.gen(function*() {
+        yield* sql`CREATE TABLE notes (id int PRIMARY KEY, body text)`
+        yield* sql`INSERT INTO notes VALUES (1, 'hi')`
+        return yield* sql<{ body: string; who: string }>`SELECT body, current_user AS who FROM notes`
+      }))
+    expect(Exit.isSuccess(exit) && exit.value).toEqual([{ body: "hi", who: role }])
+  })
+
+  test("cannot read or write core tables", async () => {
+    const read = await asRole((sql) => sql`SELECT * FROM public.core_secret`)
+    const write = await asRole((sql) => sql`INSERT INTO public.core_secret VALUES ('x')`)
+    for (const exit of [read, write]) {
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(dbMessage(exit)).toContain("permission denied")
+    }
+  })
+
+  test("statements inside a role transaction keep the role", async () => {
+    const exit = await asRole((sql) =>
+      sql.withTransaction(Effect.gen(function*() {
+        yield* sql`INSERT INTO notes VALUES (2, 'tx')`
+        return yield* sql<{ who: string }>`SELECT current_user AS who`
+      })))
+    expect(Exit.isSuccess(exit) && exit.value).toEqual([{ who: role }])
+  })
+
+  if (engine === "postgres") {
+    test("cannot RESET ROLE or SET ROLE its way out (it logged in as the role)", async () => {
+      const reset = await asRole((sql) =>
+        Effect.gen(function*() {
+          yield* sql`RESET ROLE`
+          return yield* sql`SELECT * FROM public.core_secret`
+        }))
+      const setRole = await asRole((sql) => sql`SET ROLE postgres`)
+      expect(dbMessage(reset)).toContain("permission denied")
+      expect(dbMessage(setRole)).toContain("permission denied")
+    })
+  }
+})
