@@ -6,11 +6,11 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as PgliteClient from "./PgliteClient.ts"
+import * as PostgresClient from "./PostgresClient.ts"
 
 export interface DatabaseConfig {
   readonly url: Option.Option<Redacted.Redacted<string>>
@@ -27,9 +27,9 @@ export class DatabaseInfo extends Context.Tag("@streamspace/db/DatabaseInfo")<Da
 
 export const pgliteDataDir = (dataDir: string) => (dataDir === "memory://" ? dataDir : Path.join(dataDir, "pglite"))
 
-export const postgres = (url: Redacted.Redacted<string>): Layer.Layer<SqlClient.SqlClient | DatabaseInfo, unknown> =>
+export const postgres = (url: Redacted.Redacted<string>): Layer.Layer<SqlClient.SqlClient | PostgresClient.PostgresClient | DatabaseInfo, unknown> =>
   Layer.merge(
-    PgClient.layer({ url, maxConnections: 10, applicationName: "streamspace" }),
+    PostgresClient.layer({ url, maxConnections: 10 }),
     Layer.succeed(DatabaseInfo, { dialect: "postgres", url: Option.some(url) })
   )
 
@@ -76,14 +76,15 @@ export const roleClient = (
     const info = yield* DatabaseInfo
     if (info.dialect === "postgres" && Option.isSome(info.url)) {
       const url = Redacted.make(roleUrl(Redacted.value(info.url.value), session))
-      return yield* PgClient.make({ url, maxConnections: 3, applicationName: `streamspace:${session.role}` }).pipe(
+      const { client } = yield* PostgresClient.make({ url, maxConnections: 3, applicationName: `streamspace:${session.role}` }).pipe(
         Effect.provide(Reactivity.layer)
       )
+      return client
     }
     const pglite = yield* Effect.serviceOption(PgliteClient.PgliteClient)
     if (Option.isNone(pglite)) return yield* Effect.dieMessage("roleClient: no PostgreSQL URL and no PGlite client")
     const pg = pglite.value
-    return yield* PgliteClient.makeClient(pg.db, pg.semaphore, { role: session.role, searchPath: session.searchPath }).pipe(
+    return yield* PgliteClient.makeClient(pg.db, pg.gate, { role: session.role, searchPath: session.searchPath }).pipe(
       Effect.provide(Reactivity.layer)
     )
   })

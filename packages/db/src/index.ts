@@ -5,4 +5,5 @@
 export * as Database from "./Database.ts"
 export * as Migrations from "./Migrations.ts"
 export * as PgliteClient from "./PgliteClient.ts"
+export * as PostgresClient from "./PostgresClient.ts"
 export * as TestDatabase from "./TestDatabase.ts"
