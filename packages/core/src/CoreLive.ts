@@ -1,14 +1,19 @@
 /**
  * All core services as one Layer over a migrated database. Features add
- * their Live layer here; the server and the test kit compose this.
+ * their Live layer here; the server and the test kit compose this. The
+ * `HookRunner` comes from outside: `HookRunnerNone` for the core alone, the
+ * plugin kernel's runner otherwise.
  */
 import { Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { EventOutboxLive } from "./events/EventOutbox.ts"
-import { AuthenticatorRefuseAll } from "./identity/Authenticator.ts"
+import { IdentityLive } from "./identity/IdentityLive.ts"
+import { SettingsLive } from "./settings/Settings.ts"
 
 /** Services every feature may depend on. */
-export const FoundationLive = Layer.mergeAll(AuditLogLive, EventOutboxLive)
+export const FoundationLive = Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive)
 
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
-export const CoreLive = Layer.mergeAll(AuthenticatorRefuseAll).pipe(Layer.provideMerge(FoundationLive))
+export const CoreLive = IdentityLive.pipe(Layer.provideMerge(FoundationLive))
+
+export type CoreServices = Layer.Layer.Success<typeof CoreLive>

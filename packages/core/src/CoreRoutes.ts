@@ -2,6 +2,6 @@
  * Every core REST route, mounted by the server. Features add their route
  * lists here.
  */
-import type { Route } from "./HttpRoute.ts"
+import { identityRoutes } from "./identity/IdentityHttp.ts"
 
-export const coreRoutes: ReadonlyArray<Route<never>> = []
+export const coreRoutes = [...identityRoutes]

@@ -127,7 +127,7 @@ export const checkAccess = (permission: Permission, actor: Actor): Effect.Effect
 
 export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B = undefined, BI = unknown, A = void, AI = unknown, E = never, R = never>(
   spec: RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R>
-): Route<R> => {
+): Route<Exclude<R, CurrentActor | RequestContext>> => {
   const permission = spec.permission
   const isRead = spec.method === "GET"
   const bodySchema = spec.body === "raw" ? undefined : spec.body
@@ -167,7 +167,7 @@ export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B
         if (output instanceof Response) return { status: output.status, body: output, auditTarget }
         const encoded = responseSchema === undefined ? undefined : yield* Schema.encode(responseSchema)(output).pipe(Effect.orDie)
         return { status: successStatus, body: encoded, auditTarget }
-      })
+      }) as Effect.Effect<RouteResult, unknown, Exclude<R, CurrentActor | RequestContext> | CurrentActor | RequestContext>
   }
 }
 

@@ -192,7 +192,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     app.route(
       route.method,
       route.path,
-      ({ request, params, server }) => serve(route, request, params as Record<string, string>, ipOf(server, request)),
+      ({ request, params, server }) => serve(route, request, (params ?? {}) as Record<string, string>, ipOf(server, request)),
       { parse: "none" }
     )
   }

@@ -3,7 +3,7 @@
  * migrations → core services. The HTTP server sits on top (Server.ts).
  */
 import { SqlClient } from "@effect/sql"
-import { CoreLive, CoreMigrations, ServerConfig } from "@streamspace/core"
+import { CoreLive, CoreMigrations, HookRunner, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
 import { Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
@@ -22,8 +22,12 @@ export const make = <E, R>(config: ServerConfig.ServerConfigShape, database: Lay
   )
   const base = migrated.pipe(Layer.provideMerge(database))
   return coreLayer.pipe(
+    Layer.provideMerge(HookRunner.HookRunnerNone),
     Layer.provideMerge(base),
     Layer.provideMerge(ServerConfig.layer(config)),
     Layer.provideMerge(Logging.layer(config))
   )
 }
+
+/** Everything the composed platform provides (what routes and tests may use). */
+export type Services = Layer.Layer.Success<ReturnType<typeof make>>

@@ -10,6 +10,7 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
 import * as HttpApp from "./HttpApp.ts"
 import * as OpenApi from "./OpenApi.ts"
+import type * as Platform from "./Platform.ts"
 import * as Problem from "./Problem.ts"
 import * as RateLimiter from "./RateLimiter.ts"
 
@@ -18,7 +19,7 @@ export const version = "0.1.0"
 export interface RunningServer {
   readonly url: string
   readonly app: Elysia
-  readonly runtime: ManagedRuntime.ManagedRuntime<HttpApp.HttpServices, unknown>
+  readonly runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>
   /** Stops accepting, lets in-flight requests finish up to the deadline, then disposes the runtime. */
   readonly stop: () => Promise<void>
 }
@@ -32,13 +33,13 @@ const readiness = Effect.gen(function*() {
 })
 
 export const makeApp = (
-  runtime: ManagedRuntime.ManagedRuntime<HttpApp.HttpServices, unknown>,
-  routes: ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>,
+  runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>,
+  routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>,
   publicUrl: string,
   dynamic?: HttpRoute.RouteTable
 ) => {
   const allRoutes = () => [...routes, ...(dynamic?.routes() ?? [])] as ReadonlyArray<HttpRoute.Route<unknown>>
-  return HttpApp.make({
+  return HttpApp.make<Platform.Services>({
     routes,
     runtime,
     ...(dynamic ? { dynamic } : {}),
@@ -60,14 +61,14 @@ export const makeApp = (
 
 export interface StartOptions<E> {
   readonly config: ServerConfig.ServerConfigShape
-  readonly layer: Layer.Layer<HttpApp.HttpServices, E>
-  readonly routes: ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>
+  readonly layer: Layer.Layer<Platform.Services, E>
+  readonly routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>
   readonly dynamic?: HttpRoute.RouteTable
 }
 
 export const start = async <E>(options: StartOptions<E>): Promise<RunningServer> => {
   const { config } = options
-  const runtime = ManagedRuntime.make(options.layer as Layer.Layer<HttpApp.HttpServices, unknown>)
+  const runtime = ManagedRuntime.make(options.layer as Layer.Layer<Platform.Services, unknown>)
   try {
     await runtime.runtime()
   } catch (e) {

@@ -2,6 +2,7 @@
  * `bun start`: read config, compose the platform, serve, and shut down
  * gracefully on SIGINT/SIGTERM. Invalid config exits 2, one line per problem.
  */
+import { CoreRoutes } from "@streamspace/core"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
@@ -19,7 +20,7 @@ const main = async () => {
     server = await Server.start({
       config,
       layer: Platform.make(config, Platform.databaseLayer(config)),
-      routes: []
+      routes: CoreRoutes.coreRoutes
     })
   } catch (e) {
     console.error(`startup failed: ${e instanceof Error ? e.message : String(e)}`)

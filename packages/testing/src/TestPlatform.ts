@@ -13,7 +13,7 @@
 import type { SqlClient } from "@effect/sql"
 import { CoreRoutes, type HttpRoute, ServerConfig } from "@streamspace/core"
 import { TestDatabase } from "@streamspace/db"
-import { type HttpApp, Platform, Server } from "@streamspace/server"
+import { Platform, Server } from "@streamspace/server"
 import { Chunk, type Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext, TestServices } from "effect"
 import type { Elysia } from "elysia"
 import * as Fs from "node:fs"
@@ -24,9 +24,9 @@ export interface TestPlatformOptions {
   /** Partial server config merged over the test defaults. */
   readonly config?: ServerConfig.ServerConfigInput
   /** Extra services built on top of the platform (they may use its services). */
-  readonly layer?: Layer.Layer<never, unknown, HttpApp.HttpServices>
+  readonly layer?: Layer.Layer<never, unknown, Platform.Services>
   /** Extra routes mounted next to the core routes. */
-  readonly routes?: ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>
+  readonly routes?: ReadonlyArray<HttpRoute.Route<Platform.Services>>
   /**
    * `"test"`: Effect's TestClock drives every Clock/sleep/Schedule in the
    * platform (start at the real current time); move it with `adjustClock`.
@@ -57,13 +57,13 @@ export interface TestPlatform {
   readonly engine: "pglite" | "postgres"
   readonly config: ServerConfig.ServerConfigShape
   readonly adminPassword: string
-  readonly runtime: ManagedRuntime.ManagedRuntime<HttpApp.HttpServices, unknown>
+  readonly runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>
   readonly app: Elysia
   /** Set when `listen: true`. */
   readonly url: string | undefined
   readonly http: <T = unknown>(method: string, path: string, options?: HttpOptions) => Promise<TestResponse<T>>
   readonly login: (username: string, password: string) => Promise<string>
-  readonly run: <A, E>(effect: Effect.Effect<A, E, HttpApp.HttpServices>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Platform.Services>) => Promise<A>
   /** Moves the test clock (only with `clock: "test"`). */
   readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
   readonly close: () => Promise<void>
@@ -101,12 +101,12 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
   const database = TestDatabase.layer({ key: "core", prepare: Platform.migrateCore.pipe(Effect.asVoid) })
-  let layer: Layer.Layer<HttpApp.HttpServices, unknown> = Platform.make(config, database)
+  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database)
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (options.clock === "test") layer = layer.pipe(Layer.provideMerge(testClockLayer()))
   const runtime = ManagedRuntime.make(layer)
   await runtime.runtime()
-  const routes = [...(CoreRoutes.coreRoutes as ReadonlyArray<HttpRoute.Route<HttpApp.HttpServices>>), ...(options.routes ?? [])]
+  const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...CoreRoutes.coreRoutes, ...(options.routes ?? [])]
   const app = Server.makeApp(runtime, routes, "http://127.0.0.1")
   let url: string | undefined
   if (options.listen) {

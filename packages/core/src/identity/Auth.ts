@@ -1,0 +1,260 @@
+/**
+ * Login, token refresh and logout, MFA, and turning bearer credentials into
+ * an `Actor`. Access tokens are short-lived HS256 JWTs; refresh tokens are
+ * random, stored hashed, rotated on use (reuse revokes the family).
+ * Failed logins are throttled per account and per IP, counted in the
+ * database so the limit holds across replicas and restarts.
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { type Actor, CurrentActor, type RequestInfo, system } from "../Actor.ts"
+import { AuditLog } from "../audit/AuditLog.ts"
+import { Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationError } from "../Errors.ts"
+import { EventOutbox } from "../events/EventOutbox.ts"
+import { HookRunner } from "../hooks/HookRunner.ts"
+import { ServerConfig } from "../ServerConfig.ts"
+import { Settings } from "../settings/Settings.ts"
+import { Authenticator } from "./Authenticator.ts"
+import type { TokenPair } from "./IdentityModel.ts"
+import * as Tokens from "./internal/Tokens.ts"
+import * as Totp from "./internal/Totp.ts"
+import { Users, verifyPassword } from "./Users.ts"
+
+export const API_KEY_PREFIX = "ssk_"
+
+export interface LoginInput {
+  readonly username: string
+  readonly password: string
+  readonly totp?: string | undefined
+}
+
+export class Auth extends Context.Tag("@streamspace/core/Auth")<Auth, {
+  readonly login: (input: LoginInput, request: RequestInfo) => Effect.Effect<TokenPair, Unauthorized | Forbidden | TooManyRequests | SqlError>
+  readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, Unauthorized | SqlError>
+  readonly logout: (userId: string, refreshToken: string | undefined) => Effect.Effect<void, SqlError, CurrentActor>
+  readonly enrollTotp: (userId: string) => Effect.Effect<{ secret: string; otpauthUri: string }, Unauthorized | Conflict | SqlError>
+  readonly activateTotp: (userId: string, code: string) => Effect.Effect<ReadonlyArray<string>, ValidationError | Conflict | SqlError>
+  readonly disableTotp: (userId: string, code: string) => Effect.Effect<void, ValidationError | SqlError>
+}>() {}
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+export const AuthLive = Layer.effect(
+  Auth,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* ServerConfig
+    const users = yield* Users
+    const audit = yield* AuditLog
+    const outbox = yield* EventOutbox
+    const hooks = yield* HookRunner
+    const settings = yield* Settings
+    const secret = config.auth.jwtSecret
+      ? Redacted.value(config.auth.jwtSecret)
+      : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
+    const { accessTokenTtlSeconds: accessTtl, refreshTokenTtlSeconds: refreshTtl, maxFailedLogins, failedLoginWindowSeconds } = config.auth
+
+    const issue = (userId: string, username: string, family: string) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const iat = Math.floor(at.getTime() / 1000)
+        const accessToken = Tokens.signJwt({ sub: userId, username, iat, exp: iat + accessTtl, jti: crypto.randomUUID() }, secret)
+        const refreshToken = Tokens.randomToken(32)
+        yield* sql`INSERT INTO refresh_tokens ${
+          sql.insert({
+            id: crypto.randomUUID(),
+            family,
+            user_id: userId,
+            token_hash: Tokens.sha256(refreshToken),
+            created_at: at,
+            expires_at: new Date(at.getTime() + refreshTtl * 1000)
+          })
+        }`
+        return { accessToken, refreshToken, expiresIn: accessTtl, tokenType: "Bearer" as const }
+      })
+
+    const throttled = (username: string, ip: string) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const since = new Date(at.getTime() - failedLoginWindowSeconds * 1000)
+        const [byUser, byIp] = yield* Effect.all([
+          sql<{ n: string; first: Date | null }>`
+            SELECT count(*) AS n, min(at) AS first FROM login_attempts
+            WHERE username = ${username} AND NOT success AND at > ${since}
+              AND at > COALESCE((SELECT max(at) FROM login_attempts WHERE username = ${username} AND success), '-infinity')`,
+          sql<{ n: string; first: Date | null }>`
+            SELECT count(*) AS n, min(at) AS first FROM login_attempts WHERE ip = ${ip} AND NOT success AND at > ${since}`
+        ])
+        const over = [
+          { row: byUser[0], max: maxFailedLogins },
+          ...(ip ? [{ row: byIp[0], max: maxFailedLogins * 4 }] : [])
+        ].find((c) => Number(c.row?.n ?? 0) >= c.max)
+        if (!over) return Option.none<number>()
+        const first = over.row?.first?.getTime() ?? at.getTime()
+        return Option.some(Math.max(1, Math.ceil((first + failedLoginWindowSeconds * 1000 - at.getTime()) / 1000)))
+      })
+
+    const recordAttempt = (username: string, info: RequestInfo, success: boolean, actor: Actor, detail: string | null) =>
+      Effect.gen(function*() {
+        yield* sql`INSERT INTO login_attempts ${sql.insert({ username, ip: info.ip, at: yield* now, success })}`
+        yield* audit.record({ actor, action: "auth.login", target: username, ip: info.ip, userAgent: info.userAgent, result: success ? "success" : "failure", detail, requestId: info.requestId })
+      })
+
+    const checkSecondFactor = (userId: string, totpSecret: string, code: string | undefined) =>
+      Effect.gen(function*() {
+        if (!code) return false
+        if (Totp.verify(totpSecret, code, yield* Clock.currentTimeMillis)) return true
+        const used = yield* sql<{ code_hash: string }>`
+          UPDATE recovery_codes SET used_at = ${yield* now}
+          WHERE user_id = ${userId} AND code_hash = ${Tokens.sha256(code.trim().toLowerCase())} AND used_at IS NULL RETURNING code_hash`
+        return used.length > 0
+      })
+
+    return {
+      login: (input, info) =>
+        Effect.gen(function*() {
+          const username = input.username.toLowerCase()
+          const wait = yield* throttled(username, info.ip)
+          if (Option.isSome(wait)) {
+            yield* audit.record({ actor: system("auth"), action: "auth.login", target: username, ip: info.ip, userAgent: info.userAgent, result: "denied", detail: "throttled", requestId: info.requestId })
+            return yield* new TooManyRequests({ message: "too many failed logins; try again later", retryAfterSeconds: wait.value })
+          }
+          const row = yield* users.credentials(username)
+          // Verify against a dummy hash when the user is unknown so timing does not reveal which usernames exist.
+          const hash = Option.match(row, { onNone: () => DUMMY_HASH, onSome: (r) => r.password_hash })
+          const passwordOk = yield* verifyPassword(input.password, hash)
+          const fail = (detail: string, message = "invalid username or password") =>
+            Effect.zipRight(recordAttempt(username, info, false, system("auth"), detail), Effect.fail(new Unauthorized({ message })))
+          if (Option.isNone(row) || !passwordOk) return yield* fail(Option.isNone(row) ? "unknown user" : "wrong password")
+          const user = row.value
+          const actor: Actor = { _tag: "User", userId: user.id, username: user.username, roles: user.roles ?? [], permissions: new Set(), apiKeyId: Option.none() }
+          if (user.disabled) return yield* fail("account disabled")
+          if (user.totp_enabled && user.totp_secret) {
+            if (!input.totp) return yield* fail("second factor missing", "a TOTP code or recovery code is required (field totp)")
+            if (!(yield* checkSecondFactor(user.id, user.totp_secret, input.totp))) return yield* fail("wrong second factor", "invalid TOTP or recovery code")
+          }
+          yield* hooks.run("user.beforeLogin", { userId: user.id, username: user.username, ip: info.ip }).pipe(
+            Effect.tapError((e) => recordAttempt(username, info, false, actor, `vetoed: ${e.message}`))
+          )
+          return yield* sql.withTransaction(Effect.gen(function*() {
+            const tokens = yield* issue(user.id, user.username, crypto.randomUUID())
+            yield* recordAttempt(username, info, true, actor, null)
+            yield* outbox.publish("user.login", { userId: user.id, username: user.username }).pipe(Effect.provideService(CurrentActor, actor))
+            return tokens
+          }))
+        }),
+      refresh: (refreshToken) =>
+        Effect.gen(function*() {
+          // The transaction returns an outcome instead of failing, so that revoking a
+          // reused token's family commits even though the request is refused.
+          const outcome = yield* sql.withTransaction(Effect.gen(function*() {
+            const at = yield* now
+            const rows = yield* sql<{ id: string; family: string; user_id: string; expires_at: Date; used_at: Date | null; revoked_at: Date | null }>`
+              SELECT id, family, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ${Tokens.sha256(refreshToken)} FOR UPDATE`
+            const token = rows[0]
+            if (!token) return { _tag: "Refused", reason: "unknown refresh token" } as const
+            if (token.used_at !== null) {
+              yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE family = ${token.family} AND revoked_at IS NULL`
+              return { _tag: "Refused", reason: "refresh token reuse detected; every token of this login was revoked" } as const
+            }
+            if (token.revoked_at !== null || token.expires_at.getTime() <= at.getTime()) return { _tag: "Refused", reason: "refresh token expired or revoked" } as const
+            const principal = yield* users.repo.principal(token.user_id)
+            if (!principal || principal.disabled) return { _tag: "Refused", reason: "account disabled" } as const
+            yield* sql`UPDATE refresh_tokens SET used_at = ${at} WHERE id = ${token.id}`
+            return { _tag: "Issued", tokens: yield* issue(token.user_id, principal.username, token.family) } as const
+          }))
+          if (outcome._tag === "Refused") return yield* new Unauthorized({ message: outcome.reason })
+          return outcome.tokens
+        }),
+      logout: (userId, refreshToken) =>
+        Effect.gen(function*() {
+          const at = yield* now
+          if (refreshToken) {
+            yield* sql`UPDATE refresh_tokens SET revoked_at = ${at}
+              WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = ${Tokens.sha256(refreshToken)} AND user_id = ${userId}) AND revoked_at IS NULL`
+          } else {
+            yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`
+          }
+          const principal = yield* users.repo.principal(userId)
+          yield* outbox.publish("user.logout", { userId, username: principal?.username ?? "" })
+        }),
+      enrollTotp: (userId) =>
+        Effect.gen(function*() {
+          const user = yield* users.repo.findById(userId)
+          if (!user) return yield* new Unauthorized({ message: "unknown user" })
+          if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled; disable it first", code: "mfa_enabled" })
+          const secretB32 = Totp.generateSecret()
+          yield* sql`UPDATE users SET totp_secret = ${secretB32} WHERE id = ${userId}`
+          return { secret: secretB32, otpauthUri: Totp.otpauthUri("StreamSpace", user.username, secretB32) }
+        }),
+      activateTotp: (userId, code) =>
+        Effect.gen(function*() {
+          const user = yield* users.repo.findById(userId)
+          if (!user?.totp_secret) return yield* ValidationError.field("code", "enroll first (POST /api/auth/mfa/totp/enroll)")
+          if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled", code: "mfa_enabled" })
+          if (!Totp.verify(user.totp_secret, code, yield* Clock.currentTimeMillis)) return yield* ValidationError.field("code", "does not match the authenticator")
+          const codes = Array.from({ length: 10 }, () => Tokens.randomToken(8).toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 10))
+          yield* sql`UPDATE users SET totp_enabled = true WHERE id = ${userId}`
+          yield* sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`
+          yield* sql`INSERT INTO recovery_codes ${sql.insert(codes.map((c) => ({ user_id: userId, code_hash: Tokens.sha256(c) })))}`
+          return codes
+        }),
+      disableTotp: (userId, code) =>
+        Effect.gen(function*() {
+          const user = yield* users.repo.findById(userId)
+          if (!user?.totp_enabled || !user.totp_secret) return yield* ValidationError.field("code", "TOTP is not enabled")
+          if (!(yield* checkSecondFactor(userId, user.totp_secret, code))) return yield* ValidationError.field("code", "invalid TOTP or recovery code")
+          yield* sql`UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = ${userId}`
+          yield* sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`
+        })
+    }
+  })
+)
+
+/** An argon2id hash of a random string: verifying against it costs what a real check costs. */
+const DUMMY_HASH = await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 })
+
+/** Resolves access tokens and API keys into an Actor with the user's current permissions. */
+export const AuthenticatorLive = Layer.effect(
+  Authenticator,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* ServerConfig
+    const users = yield* Users
+    const settings = yield* Settings
+    const secret = config.auth.jwtSecret
+      ? Redacted.value(config.auth.jwtSecret)
+      : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
+    const unauthorized = (message: string) => new Unauthorized({ message })
+    const principalActor = (userId: string, apiKeyId: Option.Option<string>, scopes: ReadonlyArray<string> | null) =>
+      Effect.gen(function*() {
+        const p = yield* users.repo.principal(userId).pipe(Effect.orElseFail(() => unauthorized("cannot resolve user")))
+        if (!p || p.disabled) return yield* unauthorized("account disabled or deleted")
+        const granted = new Set(p.permissions ?? [])
+        const permissions = scopes === null
+          ? granted
+          : new Set(scopes.filter((s) => granted.has("*") || granted.has(s) || granted.has(`${s.split(":")[0]}:*`)))
+        const actor: Actor = { _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId }
+        return actor
+      })
+    return {
+      authenticate: (bearer) =>
+        Effect.gen(function*() {
+          if (bearer.startsWith(API_KEY_PREFIX)) {
+            const at = yield* now
+            const rows = yield* sql<{ id: string; user_id: string; scopes: ReadonlyArray<string>; expires_at: Date | null; revoked_at: Date | null }>`
+              UPDATE api_keys SET last_used_at = ${at} WHERE key_hash = ${Tokens.sha256(bearer)}
+              RETURNING id, user_id, scopes, expires_at, revoked_at`.pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
+            const key = rows[0]
+            if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
+            if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime()) return yield* unauthorized("API key expired")
+            return yield* principalActor(key.user_id, Option.some(key.id), key.scopes)
+          }
+          const claims = Tokens.verifyJwt(bearer, secret, Math.floor((yield* Clock.currentTimeMillis) / 1000))
+          if (typeof claims === "string") return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
+          return yield* principalActor(claims.sub, Option.none(), null)
+        })
+    }
+  })
+)

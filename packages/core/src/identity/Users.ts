@@ -1,0 +1,139 @@
+/**
+ * Local user accounts. Passwords are argon2id hashes (Bun.password). On first
+ * boot the `admin` account is created with the configured password, or a
+ * random one printed once to the console (never to the logger).
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { type CurrentActor } from "../Actor.ts"
+import { Conflict, NotFound, ValidationError } from "../Errors.ts"
+import { EventOutbox } from "../events/EventOutbox.ts"
+import type { PageOf } from "../Pagination.ts"
+import { ServerConfig } from "../ServerConfig.ts"
+import type { CreateUser, User } from "./IdentityModel.ts"
+import { randomToken } from "./internal/Tokens.ts"
+import * as UserRepo from "./UserRepo.ts"
+
+export const hashPassword = (password: string) =>
+  Effect.promise(() => Bun.password.hash(password, { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
+
+export const verifyPassword = (password: string, hash: string) =>
+  Effect.promise(() => Bun.password.verify(password, hash).catch(() => false))
+
+export interface UserPatch {
+  readonly email?: string | null
+  readonly displayName?: string
+  readonly password?: string
+  readonly roles?: ReadonlyArray<string>
+  readonly disabled?: boolean
+}
+
+export class Users extends Context.Tag("@streamspace/core/Users")<Users, {
+  readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound | SqlError, CurrentActor>
+  readonly get: (id: string) => Effect.Effect<User, NotFound | SqlError>
+  readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
+  readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict | SqlError>
+  readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
+  readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
+  /** The stored row, for authentication (password hash, TOTP state). */
+  readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRepo.UserRow>, SqlError>
+  readonly repo: UserRepo.UserRepo
+}>() {}
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+export const UsersLive = Layer.effect(
+  Users,
+  Effect.gen(function*() {
+    const repo = yield* UserRepo.make
+    const outbox = yield* EventOutbox
+    const get = (id: string) =>
+      Effect.flatMap(repo.findById(id), (row) => (row ? Effect.succeed(UserRepo.toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))))
+    return {
+      repo,
+      get,
+      list: repo.list,
+      permissionsOf: repo.permissionsOf,
+      credentials: (username) => Effect.map(repo.findByUsername(username), Option.fromNullable),
+      create: (input) =>
+        Effect.gen(function*() {
+          const id = crypto.randomUUID()
+          const created = yield* repo.insert({
+            id,
+            username: input.username,
+            email: input.email ?? null,
+            displayName: input.displayName ?? input.username,
+            passwordHash: yield* hashPassword(input.password),
+            roles: input.roles,
+            at: yield* now
+          })
+          if (!created) return yield* new Conflict({ message: `username ${input.username} is taken`, code: "username_taken" })
+          yield* outbox.publish("user.created", { userId: id, username: input.username })
+          return yield* get(id)
+        }),
+      update: (id, patch) =>
+        Effect.gen(function*() {
+          const before = yield* get(id)
+          const fields: Record<string, unknown> = {}
+          if (patch.email !== undefined) fields["email"] = patch.email
+          if (patch.displayName !== undefined) fields["display_name"] = patch.displayName
+          if (patch.disabled !== undefined) fields["disabled"] = patch.disabled
+          if (patch.password !== undefined) fields["password_hash"] = yield* hashPassword(patch.password)
+          const losesAdmin = before.roles.includes("admin") && !before.disabled &&
+            ((patch.roles !== undefined && !patch.roles.includes("admin")) || patch.disabled === true)
+          if (losesAdmin && (yield* repo.countAdmins) <= 1) {
+            return yield* new Conflict({ message: "the last enabled admin cannot lose the admin role", code: "last_admin" })
+          }
+          yield* repo.update(id, fields, yield* now)
+          if (patch.roles !== undefined) yield* repo.setRoles(id, patch.roles)
+          return yield* get(id)
+        }),
+      delete: (id) =>
+        Effect.gen(function*() {
+          const user = yield* get(id)
+          if (user.roles.includes("admin") && (yield* repo.countAdmins) <= 1) {
+            return yield* new Conflict({ message: "the last enabled admin cannot be deleted", code: "last_admin" })
+          }
+          yield* repo.delete(id)
+        })
+    }
+  })
+)
+
+/**
+ * First boot: creates `admin` when no such account exists. Safe with several
+ * replicas booting together (only the one whose insert wins prints).
+ */
+export const ensureAdmin = Effect.gen(function*() {
+  const users = yield* Users
+  const config = yield* ServerConfig
+  const sql = yield* SqlClient.SqlClient
+  const existing = yield* users.repo.findByUsername("admin")
+  if (existing) return
+  const configured = config.auth.adminPassword
+  const password = configured ? Redacted.value(configured) : randomToken(15)
+  if (password.length < 10) return yield* ValidationError.field("auth.adminPassword", "at least 10 characters")
+  const created = yield* sql.withTransaction(users.repo.insert({
+    id: crypto.randomUUID(),
+    username: "admin",
+    email: null,
+    displayName: "Administrator",
+    passwordHash: yield* hashPassword(password),
+    roles: ["admin"],
+    at: yield* now
+  }))
+  if (created && !configured) {
+    // Deliberately console, not the logger: log shipping must never carry it.
+    console.log([
+      "",
+      "  ┌──────────────────────────────────────────────────────────┐",
+      "  │  StreamSpace first boot: an admin account was created.  │",
+      `  │  username: admin                                         │`,
+      `  │  password: ${password.padEnd(46)}│`,
+      "  │  It is shown only this once. Change it after logging in. │",
+      "  └──────────────────────────────────────────────────────────┘",
+      ""
+    ].join("\n"))
+  }
+})
