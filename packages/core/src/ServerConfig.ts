@@ -98,6 +98,8 @@ export const ServerConfigSchema = Schema.Struct({
     { default: () => ({ level: "info" as const, format: "auto" as const }) }
   ),
   shutdownTimeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 }),
+  /** Per-caller request budgets by route class; turn off only behind a gateway that limits. */
+  rateLimit: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   auth: Schema.optionalWith(AuthConfig, { default: () => Schema.decodeSync(AuthConfig)({}) }),
   sessions: Schema.optionalWith(SessionsConfig, { default: () => Schema.decodeSync(SessionsConfig)({}) }),
   storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),

@@ -10,7 +10,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Yaml from "yaml"
 
-type EnvKind = "string" | "int" | "list"
+type EnvKind = "string" | "int" | "bool" | "list"
 
 interface EnvBinding {
   readonly env: string
@@ -39,6 +39,7 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
   bind("STREAMSPACE_LOG_LEVEL", "log.level", "string", "trace, debug, info (default), warning, error"),
   bind("STREAMSPACE_LOG_FORMAT", "log.format", "string", "auto (default: pretty on a TTY, JSON otherwise), json, pretty"),
   bind("STREAMSPACE_SHUTDOWN_TIMEOUT_MS", "shutdownTimeoutMs", "int", "How long in-flight requests may finish on shutdown (default 10000)"),
+  bind("STREAMSPACE_RATE_LIMIT", "rateLimit", "bool", "Per-caller request budgets (default true; false only behind a limiting gateway)"),
   bind("STREAMSPACE_JWT_SECRET", "auth.jwtSecret", "string", "Signs access tokens (generated and stored on first boot)", true),
   bind("STREAMSPACE_ACCESS_TOKEN_TTL_SECONDS", "auth.accessTokenTtlSeconds", "int", "Access token lifetime (default 900)"),
   bind("STREAMSPACE_REFRESH_TOKEN_TTL_SECONDS", "auth.refreshTokenTtlSeconds", "int", "Refresh token lifetime (default 30 days)"),
@@ -82,6 +83,8 @@ const fromEnv = (kind: EnvKind, raw: string): unknown => {
       return raw
     case "int":
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+    case "bool":
+      return /^(true|1|yes|on)$/i.test(raw.trim()) ? true : /^(false|0|no|off)$/i.test(raw.trim()) ? false : raw
     case "list":
       return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   }

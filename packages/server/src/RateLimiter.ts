@@ -16,13 +16,13 @@ export interface RateLimitDecision {
   readonly retryAfterSeconds: number
 }
 
-export const make = (now: () => number = Date.now) => {
+export const make = (enabled = true, now: () => number = Date.now) => {
   const windows = new Map<string, { start: number; count: number }>()
   let lastSweep = now()
   return {
     check: (cls: HttpRoute.RateLimitClass, caller: string): RateLimitDecision => {
       const limit = budgets[cls]
-      if (!Number.isFinite(limit)) return { allowed: true, retryAfterSeconds: 0 }
+      if (!enabled || !Number.isFinite(limit)) return { allowed: true, retryAfterSeconds: 0 }
       const t = now()
       if (t - lastSweep > 60_000) {
         for (const [key, w] of windows) if (t - w.start >= 60_000) windows.delete(key)

@@ -35,6 +35,7 @@ const readiness = Effect.gen(function*() {
 export const makeApp = (
   runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>,
   routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>,
+  config: ServerConfig.ServerConfigShape,
   publicUrl: string,
   dynamic?: HttpRoute.RouteTable
 ) => {
@@ -43,7 +44,7 @@ export const makeApp = (
     routes,
     runtime,
     ...(dynamic ? { dynamic } : {}),
-    rateLimiter: RateLimiter.make(),
+    rateLimiter: RateLimiter.make(config.rateLimit),
     extend: (app) => {
       app
         .get("/healthz", () => Response.json({ status: "ok" }))
@@ -76,7 +77,7 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
     throw e
   }
   const publicUrl = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`
-  const app = makeApp(runtime, options.routes, publicUrl, options.dynamic)
+  const app = makeApp(runtime, options.routes, config, publicUrl, options.dynamic)
   app.listen({ hostname: config.host, port: config.port })
   const port = app.server?.port ?? config.port
   const url = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`

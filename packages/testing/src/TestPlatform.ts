@@ -97,6 +97,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     port: input.port ?? 1,
     dataDir: input.dataDir ?? dataDir,
     log: input.log ?? { level: "warning", format: "json" },
+    // In-process requests share one caller; suites that test limits turn it on.
+    rateLimit: input.rateLimit ?? false,
     auth: { adminPassword: adminPassword, jwtSecret: "test-jwt-secret-0123456789abcdef", ...input.auth },
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
@@ -107,7 +109,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   const runtime = ManagedRuntime.make(layer)
   await runtime.runtime()
   const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...CoreRoutes.coreRoutes, ...(options.routes ?? [])]
-  const app = Server.makeApp(runtime, routes, "http://127.0.0.1")
+  const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1")
   let url: string | undefined
   if (options.listen) {
     app.listen({ hostname: "127.0.0.1", port: 0 })
