@@ -56,3 +56,16 @@ export const requirePermission = (permission: string): Effect.Effect<void, Forbi
     hasPermission(actor, permission)
       ? Effect.void
       : Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission })))
+
+/**
+ * Work a request wants done even if it fails and its transaction rolls back
+ * (e.g. the `quota.exceeded` event of a refused session). The HTTP edge runs
+ * these after the rollback; outside HTTP they run when the caller decides.
+ */
+export class FailureEffects extends Context.Tag("@streamspace/core/FailureEffects")<FailureEffects, {
+  readonly add: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
+}>() {}
+
+/** Registers `effect` to run if the current request fails; runs nothing when there is no request. */
+export const onRequestFailure = (effect: Effect.Effect<void, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(FailureEffects), (o) => (o._tag === "Some" ? o.value.add(effect) : Effect.void))

@@ -8,12 +8,26 @@ import { Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { EventOutboxLive } from "./events/EventOutbox.ts"
 import { IdentityLive } from "./identity/IdentityLive.ts"
+import { QuotasLive } from "./quotas/Quotas.ts"
+import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
+import { SessionRuntimeLive } from "./sessions/SessionRuntimeLive.ts"
+import { SessionsLive } from "./sessions/Sessions.ts"
 import { SettingsLive } from "./settings/Settings.ts"
+import { TemplatesLive } from "./templates/Templates.ts"
 
 /** Services every feature may depend on. */
 export const FoundationLive = Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive)
 
+const SessionsFeature = SessionsLive.pipe(
+  Layer.provideMerge(SessionOrchestratorLive),
+  Layer.provideMerge(SessionRuntimeLive),
+  Layer.provideMerge(Layer.mergeAll(TemplatesLive, QuotasLive))
+)
+
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
-export const CoreLive = IdentityLive.pipe(Layer.provideMerge(FoundationLive))
+export const CoreLive = SessionsFeature.pipe(
+  Layer.provideMerge(IdentityLive),
+  Layer.provideMerge(FoundationLive)
+)
 
 export type CoreServices = Layer.Layer.Success<typeof CoreLive>

@@ -6,6 +6,7 @@
 import m0001 from "../../../migrations/0001_foundation.sql" with { type: "text" }
 import m0002 from "../../../migrations/0002_events.sql" with { type: "text" }
 import m0003 from "../../../migrations/0003_identity.sql" with { type: "text" }
+import m0004 from "../../../migrations/0004_sessions.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -16,7 +17,8 @@ export interface MigrationSource {
 export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 1, name: "foundation", sql: m0001 },
   { id: 2, name: "events", sql: m0002 },
-  { id: 3, name: "identity", sql: m0003 }
+  { id: 3, name: "identity", sql: m0003 },
+  { id: 4, name: "sessions", sql: m0004 }
 ]
 
 export const table = "streamspace_migrations"

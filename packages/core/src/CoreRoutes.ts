@@ -3,5 +3,8 @@
  * lists here.
  */
 import { identityRoutes } from "./identity/IdentityHttp.ts"
+import { quotaRoutes } from "./quotas/QuotasHttp.ts"
+import { sessionRoutes } from "./sessions/SessionsHttp.ts"
+import { templateRoutes } from "./templates/TemplatesHttp.ts"
 
-export const coreRoutes = [...identityRoutes]
+export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes]

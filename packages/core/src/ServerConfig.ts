@@ -39,6 +39,8 @@ export const SessionsConfig = Schema.Struct({
   runtime: Schema.optionalWith(Schema.Literal("simulated", "kubernetes"), { default: () => "simulated" as const }),
   /** Seconds without heartbeat or VNC connection before a running session hibernates. */
   idleTimeoutSeconds: Schema.optionalWith(PositiveInt, { default: () => 1800 }),
+  /** A session the runtime has not started within this many seconds fails. */
+  startTimeoutSeconds: Schema.optionalWith(PositiveInt, { default: () => 300 }),
   /** Delay the simulated runtime waits before a state change lands. */
   simulatedDelayMs: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 500 }),
   kubernetes: Schema.optionalWith(KubernetesConfig, { default: () => Schema.decodeSync(KubernetesConfig)({}) })

@@ -86,9 +86,11 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       if (!decision.allowed) {
         return yield* new TooManyRequests({ message: "rate limit exceeded", retryAfterSeconds: decision.retryAfterSeconds })
       }
+      const onFailure: Array<Effect.Effect<void, unknown>> = []
       const handled = route.handle(raw).pipe(
         Effect.provideService(Actor.CurrentActor, actor),
-        Effect.provideService(Actor.RequestContext, info)
+        Effect.provideService(Actor.RequestContext, info),
+        Effect.provideService(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) })
       )
       const action = route.auditAction
       const withAudit = action === null ? handled : handled.pipe(
@@ -99,6 +101,9 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       const sql = yield* SqlClient.SqlClient
       const run = route.transactional ? sql.withTransaction(withAudit) : withAudit
       return yield* run.pipe(
+        Effect.tapErrorCause(() =>
+          Effect.forEach(onFailure, (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))), { discard: true })
+        ),
         Effect.tapErrorCause((cause) => {
           if (action === null || Cause.isInterruptedOnly(cause)) return Effect.void
           const failure = Cause.failureOption(cause)

@@ -1,0 +1,49 @@
+/** Sessions' domain as Schemas. */
+import { Schema } from "effect"
+
+export const SessionState = Schema.Literal("pending", "running", "hibernated", "terminated", "failed")
+export type SessionState = typeof SessionState.Type
+export const DesiredState = Schema.Literal("running", "hibernated", "terminated")
+export type DesiredState = typeof DesiredState.Type
+export const Access = Schema.Literal("owner", "admin", "control", "view")
+export type Access = typeof Access.Type
+
+export class Session extends Schema.Class<Session>("Session")({
+  id: Schema.String,
+  userId: Schema.String,
+  templateId: Schema.String,
+  templateName: Schema.String,
+  state: SessionState,
+  desired: DesiredState,
+  reason: Schema.NullOr(Schema.String),
+  /** `simulated` means no real container runs: state changes are timers. */
+  runtime: Schema.Literal("simulated", "kubernetes"),
+  cpu: Schema.Number,
+  memory: Schema.Number,
+  persistentHome: Schema.Boolean,
+  lastActivityAt: Schema.Date,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date,
+  /** How the caller may use it. */
+  access: Access
+}) {}
+
+export const CreateSession = Schema.Struct({
+  templateId: Schema.String,
+  cpu: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  memory: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  persistentHome: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+export type CreateSession = typeof CreateSession.Type
+
+export const ShareInput = Schema.Struct({
+  userId: Schema.String,
+  access: Schema.Literal("view", "control")
+})
+
+export class SessionShare extends Schema.Class<SessionShare>("SessionShare")({
+  userId: Schema.String,
+  username: Schema.String,
+  access: Schema.Literal("view", "control"),
+  createdAt: Schema.Date
+}) {}

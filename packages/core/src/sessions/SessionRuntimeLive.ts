@@ -1,0 +1,17 @@
+/** Picks the session runtime driver from `sessions.runtime`. */
+import { Effect, Layer } from "effect"
+import { NotImplemented } from "../Errors.ts"
+import { ServerConfig } from "../ServerConfig.ts"
+import { SimulatedRuntimeLive } from "./SimulatedRuntime.ts"
+
+export const SessionRuntimeLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* ServerConfig
+    switch (config.sessions.runtime) {
+      case "simulated":
+        return SimulatedRuntimeLive
+      case "kubernetes":
+        return Layer.fail(new NotImplemented({ feature: "the kubernetes session runtime" }))
+    }
+  })
+)

@@ -1,0 +1,60 @@
+/** The app catalog: admins manage templates; users browse enabled ones. */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Layer } from "effect"
+import { Conflict, NotFound, ValidationError } from "../Errors.ts"
+import type { PageOf } from "../Pagination.ts"
+import * as TemplateRepo from "./TemplateRepo.ts"
+import type { CreateTemplate, Template, UpdateTemplate } from "./TemplateModel.ts"
+
+export class Templates extends Context.Tag("@streamspace/core/Templates")<Templates, {
+  readonly create: (input: CreateTemplate) => Effect.Effect<Template, Conflict | ValidationError | NotFound | SqlError>
+  readonly get: (id: string) => Effect.Effect<Template, NotFound | SqlError>
+  readonly list: (q: TemplateRepo.TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
+  readonly update: (id: string, patch: UpdateTemplate) => Effect.Effect<Template, NotFound | ValidationError | SqlError>
+  readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
+}>() {}
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+/** Defaults may not exceed maximums; reported on the field that is wrong. */
+const checkLimits = (t: { defaultCpu: number; maxCpu: number; defaultMemory: number; maxMemory: number }, prefix: string) =>
+  t.defaultCpu > t.maxCpu
+    ? Effect.fail(ValidationError.field(`${prefix}defaultCpu`, `must not exceed maxCpu (${t.maxCpu})`))
+    : t.defaultMemory > t.maxMemory
+    ? Effect.fail(ValidationError.field(`${prefix}defaultMemory`, `must not exceed maxMemory (${t.maxMemory})`))
+    : Effect.void
+
+export const TemplatesLive = Layer.effect(
+  Templates,
+  Effect.gen(function*() {
+    const repo = yield* TemplateRepo.make
+    const get = (id: string) =>
+      Effect.flatMap(repo.findById(id), (t) => (t ? Effect.succeed(t) : Effect.fail(new NotFound({ resource: "template", id }))))
+    return {
+      get,
+      list: repo.list,
+      create: (input) =>
+        Effect.gen(function*() {
+          yield* checkLimits(input, "body.")
+          const id = crypto.randomUUID()
+          const inserted = yield* repo.insert(id, TemplateRepo.columnsOf(input), yield* now)
+          if (!inserted) return yield* new Conflict({ message: `a template named ${input.name} exists`, code: "template_name_taken" })
+          return yield* get(id)
+        }),
+      update: (id, patch) =>
+        Effect.gen(function*() {
+          const before = yield* get(id)
+          yield* checkLimits({ ...before, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) }, "body.")
+          yield* repo.update(id, TemplateRepo.columnsOf(patch), yield* now)
+          return yield* get(id)
+        }),
+      delete: (id) =>
+        Effect.gen(function*() {
+          yield* get(id)
+          const live = yield* repo.liveSessions(id)
+          if (live > 0) return yield* new Conflict({ message: `${live} session(s) of this template are still live`, code: "template_in_use" })
+          yield* repo.delete(id)
+        })
+    }
+  })
+)
