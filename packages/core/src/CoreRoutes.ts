@@ -2,9 +2,10 @@
  * Every core REST route, mounted by the server. Features add their route
  * lists here.
  */
+import { auditRoutes } from "./audit/AuditHttp.ts"
 import { identityRoutes } from "./identity/IdentityHttp.ts"
 import { quotaRoutes } from "./quotas/QuotasHttp.ts"
 import { sessionRoutes } from "./sessions/SessionsHttp.ts"
 import { templateRoutes } from "./templates/TemplatesHttp.ts"
 
-export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes]
+export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes]

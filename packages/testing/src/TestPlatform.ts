@@ -64,6 +64,11 @@ export interface TestPlatform {
   readonly http: <T = unknown>(method: string, path: string, options?: HttpOptions) => Promise<TestResponse<T>>
   readonly login: (username: string, password: string) => Promise<string>
   readonly run: <A, E>(effect: Effect.Effect<A, E, Platform.Services>) => Promise<A>
+  /**
+   * Polls `check` (real time) until it returns something other than
+   * undefined/false, for effects that land in background fibers.
+   */
+  readonly eventually: <A>(check: () => Promise<A | undefined | false>, timeoutMs?: number) => Promise<A>
   /** Moves the test clock (only with `clock: "test"`). */
   readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
   readonly close: () => Promise<void>
@@ -146,6 +151,15 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     http,
     login,
     run: (effect) => runtime.runPromise(effect),
+    eventually: async <A>(check: () => Promise<A | undefined | false>, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const value = await check()
+        if (value !== undefined && value !== false) return value
+        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+        await Bun.sleep(20)
+      }
+    },
     adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
     close: async () => {
       if (options.listen) await app.stop(true)

@@ -83,7 +83,7 @@ export const QuotasLive = Layer.effect(
       Effect.map(
         sql<{ n: string | null }>`SELECT COALESCE(sum(size), 0) AS n FROM files WHERE user_id = ${userId}`,
         (rows) => Number(rows[0]?.n ?? 0)
-      ).pipe(Effect.catchTag("SqlError", () => Effect.succeed(0)))
+      )
     const usage = (userId: string) =>
       Effect.gen(function*() {
         const rows = yield* sql<{ sessions: string; cpu: string | null; memory: string | null }>`
