@@ -12,11 +12,16 @@ import { QuotasLive } from "./quotas/Quotas.ts"
 import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
 import { SessionRuntimeLive } from "./sessions/SessionRuntimeLive.ts"
 import { SessionsLive } from "./sessions/Sessions.ts"
+import { SecretBoxLive } from "./secrets/SecretBox.ts"
 import { SettingsLive } from "./settings/Settings.ts"
 import { TemplatesLive } from "./templates/Templates.ts"
+import { WebhookDispatcherLive } from "./webhooks/WebhookDispatcher.ts"
+import { WebhooksLive } from "./webhooks/Webhooks.ts"
 
 /** Services every feature may depend on. */
-export const FoundationLive = Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive)
+export const FoundationLive = SecretBoxLive.pipe(Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive)))
+
+const WebhooksFeature = WebhooksLive.pipe(Layer.provideMerge(WebhookDispatcherLive))
 
 const SessionsFeature = SessionsLive.pipe(
   Layer.provideMerge(SessionOrchestratorLive),
@@ -25,7 +30,7 @@ const SessionsFeature = SessionsLive.pipe(
 )
 
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
-export const CoreLive = SessionsFeature.pipe(
+export const CoreLive = Layer.mergeAll(SessionsFeature, WebhooksFeature).pipe(
   Layer.provideMerge(IdentityLive),
   Layer.provideMerge(FoundationLive)
 )

@@ -7,5 +7,6 @@ import { identityRoutes } from "./identity/IdentityHttp.ts"
 import { quotaRoutes } from "./quotas/QuotasHttp.ts"
 import { sessionRoutes } from "./sessions/SessionsHttp.ts"
 import { templateRoutes } from "./templates/TemplatesHttp.ts"
+import { webhookRoutes } from "./webhooks/WebhooksHttp.ts"
 
-export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes]
+export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes]

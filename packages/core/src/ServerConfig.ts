@@ -74,6 +74,14 @@ export const StorageConfig = Schema.Struct({
   )
 })
 
+export const WebhooksConfig = Schema.Struct({
+  /** Attempts before a delivery is dead (an admin can replay it). */
+  maxAttempts: Schema.optionalWith(PositiveInt, { default: () => 8 }),
+  /** First retry delay; doubles each attempt, capped at an hour. */
+  backoffBaseMs: Schema.optionalWith(PositiveInt, { default: () => 2000 }),
+  timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 })
+})
+
 export const PluginsConfig = Schema.Struct({
   /** Plugin ids installed and enabled on first boot; afterwards the admin decides. */
   enabled: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
@@ -105,6 +113,7 @@ export const ServerConfigSchema = Schema.Struct({
   auth: Schema.optionalWith(AuthConfig, { default: () => Schema.decodeSync(AuthConfig)({}) }),
   sessions: Schema.optionalWith(SessionsConfig, { default: () => Schema.decodeSync(SessionsConfig)({}) }),
   storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),
+  webhooks: Schema.optionalWith(WebhooksConfig, { default: () => Schema.decodeSync(WebhooksConfig)({}) }),
   plugins: Schema.optionalWith(PluginsConfig, { default: () => Schema.decodeSync(PluginsConfig)({}) })
 })
 

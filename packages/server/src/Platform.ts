@@ -2,7 +2,8 @@
  * The process as one Layer graph: config → logging → database → core
  * migrations → core services. The HTTP server sits on top (Server.ts).
  */
-import { SqlClient } from "@effect/sql"
+import { FetchHttpClient } from "@effect/platform"
+import type { SqlClient } from "@effect/sql"
 import { CoreLive, CoreMigrations, HookRunner, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
 import { Effect, Layer, Option } from "effect"
@@ -23,6 +24,7 @@ export const make = <E, R>(config: ServerConfig.ServerConfigShape, database: Lay
   const base = migrated.pipe(Layer.provideMerge(database))
   return coreLayer.pipe(
     Layer.provideMerge(HookRunner.HookRunnerNone),
+    Layer.provideMerge(FetchHttpClient.layer),
     Layer.provideMerge(base),
     Layer.provideMerge(ServerConfig.layer(config)),
     Layer.provideMerge(Logging.layer(config))

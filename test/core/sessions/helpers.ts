@@ -1,6 +1,7 @@
 /** Shared set-up for the sessions suites: users, templates and a reader for session state. */
 import { expect } from "bun:test"
 import type { TestPlatform } from "@streamspace/testing"
+import type { Duration } from "effect"
 
 export interface Problem {
   readonly status: number
@@ -41,7 +42,7 @@ export const stateOf = async (p: TestPlatform.TestPlatform, token: string, id: s
   (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token })).body.state
 
 /** Advances the test clock in steps until the session reaches `state`. */
-export const reach = (p: TestPlatform.TestPlatform, token: string, id: string, state: string, step = "1 second") =>
+export const reach = (p: TestPlatform.TestPlatform, token: string, id: string, state: string, step: Duration.DurationInput = "1 second") =>
   p.eventually(async () => {
     if ((await stateOf(p, token, id)) === state) return true
     await p.adjustClock(step)

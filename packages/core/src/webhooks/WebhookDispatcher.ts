@@ -1,0 +1,146 @@
+/**
+ * Delivers outbox events to webhooks, at least once and signed.
+ *
+ * Fan-out reads the outbox from a durable cursor (one row in
+ * `event_cursors`, locked while advancing, so replicas take turns) and only
+ * up to transactions that have finished (`tx_id < xmin`), so an event whose
+ * transaction commits late is never skipped. Sending claims due deliveries
+ * with `FOR UPDATE SKIP LOCKED` and a lease, so no delivery goes out twice at
+ * once; failures retry with exponential backoff (honouring Retry-After) and
+ * end `dead` after the configured attempts, from where an admin replays.
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Duration, Effect, Layer, Queue } from "effect"
+import { createHmac } from "node:crypto"
+import { EventOutbox } from "../events/EventOutbox.ts"
+import { SecretBox } from "../secrets/SecretBox.ts"
+import { ServerConfig } from "../ServerConfig.ts"
+import type { DeliveryRow } from "./WebhookRepo.ts"
+
+export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<WebhookDispatcher, {
+  readonly nudge: Effect.Effect<void>
+  /** Fan out new events and send what is due, once (tests, shutdown). */
+  readonly runOnce: Effect.Effect<void>
+}>() {}
+
+const CURSOR = "webhooks"
+const BATCH = 100
+
+export const signature = (secret: string, timestamp: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP date), if any. */
+export const retryAfterMs = (header: string | undefined, nowMs: number): number | undefined => {
+  if (!header) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
+}
+
+export const WebhookDispatcherLive = Layer.scoped(
+  WebhookDispatcher,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* ServerConfig
+    const box = yield* SecretBox
+    const http = yield* HttpClient.HttpClient
+    const outbox = yield* EventOutbox
+    const signal = yield* Queue.sliding<void>(1)
+    const { maxAttempts, backoffBaseMs, timeoutMs } = config.webhooks
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    const fanOut = sql.withTransaction(Effect.gen(function*() {
+      yield* sql`INSERT INTO event_cursors (name, position) VALUES (${CURSOR}, 0) ON CONFLICT DO NOTHING`
+      const cursor = yield* sql<{ position: string }>`SELECT position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`
+      const from = cursor[0]?.position ?? "0"
+      const events = yield* sql<{ position: string; id: string; type: string; payload: unknown; actor_id: string | null; occurred_at: Date }>`
+        SELECT position, id, type, payload, actor_id, occurred_at FROM events
+        WHERE position > ${from} AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY position LIMIT ${BATCH}`
+      if (events.length === 0) return 0
+      const at = yield* now
+      for (const e of events) {
+        const body = { id: e.id, type: e.type, occurredAt: e.occurred_at.toISOString(), actorId: e.actor_id, payload: e.payload }
+        yield* sql`
+          INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
+          SELECT gen_random_uuid()::text, w.id, ${e.id}, ${e.type}, ${JSON.stringify(body)}, 'pending', ${at}, ${at}, ${at}
+          FROM webhooks w WHERE w.enabled AND (${e.type} = ANY(w.event_types) OR '*' = ANY(w.event_types))
+          ON CONFLICT (webhook_id, event_id) DO NOTHING`
+      }
+      yield* sql`UPDATE event_cursors SET position = ${events[events.length - 1]!.position}, updated_at = ${at} WHERE name = ${CURSOR}`
+      return events.length
+    }))
+
+    const claim = Effect.gen(function*() {
+      const at = yield* now
+      const lease = new Date(at.getTime() + timeoutMs + 30_000)
+      return yield* sql<DeliveryRow & { url: string; secret_encrypted: string }>`
+        UPDATE webhook_deliveries d SET next_attempt_at = ${lease}
+        FROM (SELECT d2.id FROM webhook_deliveries d2 WHERE d2.status IN ('pending', 'failed') AND d2.next_attempt_at <= ${at}
+              ORDER BY d2.next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED) c, webhooks w
+        WHERE d.id = c.id AND w.id = d.webhook_id
+        RETURNING d.*, w.url, w.secret_encrypted`
+    })
+
+    const send = (d: DeliveryRow & { url: string; secret_encrypted: string }) =>
+      Effect.gen(function*() {
+        const body = JSON.stringify(d.payload)
+        const started = yield* Clock.currentTimeMillis
+        const timestamp = String(Math.floor(started / 1000))
+        const request = HttpClientRequest.post(d.url).pipe(
+          HttpClientRequest.setHeaders({
+            "content-type": "application/json",
+            "user-agent": "StreamSpace-Webhooks/1",
+            "x-streamspace-event": d.event_type,
+            "x-streamspace-delivery": d.id,
+            "x-streamspace-timestamp": timestamp,
+            "x-streamspace-signature": signature(box.open(d.secret_encrypted), timestamp, body)
+          }),
+          HttpClientRequest.bodyText(body, "application/json")
+        )
+        const outcome = yield* http.execute(request).pipe(
+          Effect.flatMap((res) => Effect.as(res.text.pipe(Effect.ignore), { status: res.status, retryAfter: res.headers["retry-after"] })),
+          Effect.timeout(Duration.millis(timeoutMs)),
+          Effect.either
+        )
+        const finished = yield* Clock.currentTimeMillis
+        const duration = Math.round(finished - started)
+        const attempts = d.attempts + 1
+        const at = new Date(finished)
+        if (outcome._tag === "Right" && outcome.right.status >= 200 && outcome.right.status < 300) {
+          yield* sql`UPDATE webhook_deliveries SET status = 'delivered', attempts = ${attempts}, response_code = ${outcome.right.status},
+            last_error = NULL, duration_ms = ${duration}, updated_at = ${at} WHERE id = ${d.id}`
+          return
+        }
+        const code = outcome._tag === "Right" ? outcome.right.status : null
+        const error = outcome._tag === "Right" ? `HTTP ${outcome.right.status}` : outcome.left._tag === "TimeoutException" ? `timed out after ${timeoutMs} ms` : String(outcome.left.message ?? outcome.left)
+        const dead = attempts >= maxAttempts
+        const backoff = Math.min(3_600_000, backoffBaseMs * 2 ** (attempts - 1))
+        const hinted = outcome._tag === "Right" ? retryAfterMs(outcome.right.retryAfter, finished) : undefined
+        const next = new Date(finished + Math.max(backoff, hinted ?? 0))
+        yield* sql`UPDATE webhook_deliveries SET status = ${dead ? "dead" : "failed"}, attempts = ${attempts}, response_code = ${code},
+          last_error = ${error}, duration_ms = ${duration}, next_attempt_at = ${next}, updated_at = ${at} WHERE id = ${d.id}`
+      })
+
+    const runOnce = Effect.gen(function*() {
+      while ((yield* fanOut) === BATCH) { /* drain the backlog */ }
+      for (;;) {
+        const due = yield* claim
+        if (due.length === 0) return
+        yield* Effect.forEach(due, send, { concurrency: 8, discard: true })
+      }
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("webhook dispatch failed", cause)))
+
+    yield* outbox.onWritten(() => Effect.runFork(Queue.offer(signal, undefined)))
+    yield* Queue.take(signal).pipe(
+      Effect.timeoutOption(Duration.seconds(1)),
+      Effect.zipRight(runOnce),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    return { nudge: Queue.offer(signal, undefined).pipe(Effect.asVoid), runOnce }
+  })
+)
+

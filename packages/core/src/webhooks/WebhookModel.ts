@@ -1,0 +1,50 @@
+/** Outgoing webhooks' domain as Schemas. */
+import { Schema } from "effect"
+
+const Url = Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "an http(s) URL" }))
+const EventTypes = Schema.Array(Schema.String.pipe(Schema.pattern(/^(\*|[a-z0-9-]+(\.[a-z0-9-]+)+)$/, { message: () => "an event type like session.created, or *" }))).pipe(Schema.minItems(1))
+
+export class Webhook extends Schema.Class<Webhook>("Webhook")({
+  id: Schema.String,
+  name: Schema.String,
+  url: Schema.String,
+  eventTypes: Schema.Array(Schema.String),
+  enabled: Schema.Boolean,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+}) {}
+
+export const CreateWebhook = Schema.Struct({
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  url: Url,
+  eventTypes: EventTypes,
+  /** Signing secret; generated when absent. Returned once, in the create response. */
+  secret: Schema.optional(Schema.String.pipe(Schema.minLength(16, { message: () => "at least 16 characters" }))),
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+
+export const UpdateWebhook = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))),
+  url: Schema.optional(Url),
+  eventTypes: Schema.optional(EventTypes),
+  enabled: Schema.optional(Schema.Boolean)
+})
+
+export const CreatedWebhook = Schema.Struct({ ...Webhook.fields, secret: Schema.String })
+
+export const DeliveryStatus = Schema.Literal("pending", "delivered", "failed", "dead")
+
+export class WebhookDelivery extends Schema.Class<WebhookDelivery>("WebhookDelivery")({
+  id: Schema.String,
+  webhookId: Schema.String,
+  eventId: Schema.String,
+  eventType: Schema.String,
+  status: DeliveryStatus,
+  attempts: Schema.Number,
+  responseCode: Schema.NullOr(Schema.Number),
+  lastError: Schema.NullOr(Schema.String),
+  durationMs: Schema.NullOr(Schema.Number),
+  nextAttemptAt: Schema.Date,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+}) {}

@@ -1,0 +1,79 @@
+/** SQL for webhooks and their deliveries. */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import { decodeCursor, pageOf } from "../Pagination.ts"
+import { Webhook, WebhookDelivery } from "./WebhookModel.ts"
+
+interface WebhookRow {
+  readonly id: string
+  readonly name: string
+  readonly url: string
+  readonly event_types: ReadonlyArray<string>
+  readonly secret_encrypted: string
+  readonly enabled: boolean
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+export interface DeliveryRow {
+  readonly id: string
+  readonly webhook_id: string
+  readonly event_id: string
+  readonly event_type: string
+  readonly payload: unknown
+  readonly status: "pending" | "delivered" | "failed" | "dead"
+  readonly attempts: number
+  readonly response_code: number | null
+  readonly last_error: string | null
+  readonly duration_ms: number | null
+  readonly next_attempt_at: Date
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+export const toWebhook = (r: WebhookRow) =>
+  new Webhook({ id: r.id, name: r.name, url: r.url, eventTypes: r.event_types, enabled: r.enabled, createdAt: r.created_at, updatedAt: r.updated_at })
+
+export const toDelivery = (r: DeliveryRow) =>
+  new WebhookDelivery({
+    id: r.id,
+    webhookId: r.webhook_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    status: r.status,
+    attempts: r.attempts,
+    responseCode: r.response_code,
+    lastError: r.last_error,
+    durationMs: r.duration_ms,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  })
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return {
+    insert: (w: { id: string; name: string; url: string; eventTypes: ReadonlyArray<string>; secretEncrypted: string; enabled: boolean; at: Date }) =>
+      sql`INSERT INTO webhooks ${
+        sql.insert({ id: w.id, name: w.name, url: w.url, event_types: [...w.eventTypes], secret_encrypted: w.secretEncrypted, enabled: w.enabled, created_at: w.at, updated_at: w.at })
+      }`.pipe(Effect.asVoid),
+    find: (id: string) => Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE id = ${id}`, (rows) => rows[0]),
+    list: Effect.map(sql<WebhookRow>`SELECT * FROM webhooks ORDER BY created_at`, (rows) => rows.map(toWebhook)),
+    update: (id: string, columns: Record<string, unknown>, at: Date) =>
+      sql`UPDATE webhooks SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
+    delete: (id: string) => Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+    deliveries: (webhookId: string, limit: number, cursor?: string) => {
+      const c = decodeCursor(cursor)
+      return sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId}
+        ${c ? sql`AND (created_at, id) < (${new Date(Number(c[0]))}, ${String(c[1])})` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(
+        Effect.map((rows) => pageOf(rows.map(toDelivery), limit, (d) => [d.createdAt.getTime(), d.id]))
+      )
+    },
+    findDelivery: (webhookId: string, id: string) =>
+      Effect.map(sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId} AND id = ${id}`, (rows) => rows[0]),
+    /** Back to pending with a fresh attempt budget. */
+    replay: (id: string, at: Date) =>
+      sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid)
+  }
+})

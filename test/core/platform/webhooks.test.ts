@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { LocalServer, TestPlatform } from "@streamspace/testing"
+import { createHmac } from "node:crypto"
+
+let p: TestPlatform.TestPlatform
+let admin: string
+const servers: Array<LocalServer.LocalServer> = []
+beforeAll(async () => {
+  p = await TestPlatform.make({ config: { webhooks: { maxAttempts: 3, backoffBaseMs: 50, timeoutMs: 2000 } } })
+  admin = await p.login("admin", p.adminPassword)
+})
+afterAll(async () => {
+  for (const s of servers) await s.stop()
+  await p.close()
+})
+
+interface Problem {
+  readonly status: number
+  readonly errors?: ReadonlyArray<{ path: string }>
+}
+interface Delivery {
+  readonly id: string
+  readonly status: string
+  readonly attempts: number
+  readonly responseCode: number | null
+  readonly lastError: string | null
+  readonly eventType: string
+}
+
+const receiver = (handler?: LocalServer.Handler) => {
+  const s = LocalServer.start(handler)
+  servers.push(s)
+  return s
+}
+
+const register = async (url: string, eventTypes: ReadonlyArray<string> = ["user.created"]) => {
+  const res = await p.http<{ id: string; secret: string }>("POST", "/api/webhooks", { token: admin, body: { name: "test", url, eventTypes } })
+  expect(res.status).toBe(201)
+  return res.body
+}
+
+let n = 0
+const createUser = () => p.http("POST", "/api/users", { token: admin, body: { username: `hooked-${++n}`, password: "long-enough-pw" } })
+
+const deliveries = (id: string) => p.http<{ items: ReadonlyArray<Delivery> }>("GET", `/api/webhooks/${id}/deliveries`, { token: admin }).then((r) => r.body.items)
+
+describe(`webhooks (${TestPlatform.engine()})`, () => {
+  test("deliveries are signed: HMAC-SHA256 over timestamp and body, verifiable by the receiver", async () => {
+    const r = receiver()
+    const hook = await register(r.url)
+    await createUser()
+    const [req] = await r.waitFor(1)
+    const timestamp = req!.headers.get("x-streamspace-timestamp")!
+    const expected = `sha256=${createHmac("sha256", hook.secret).update(`${timestamp}.${req!.body}`).digest("hex")}`
+    expect(req!.headers.get("x-streamspace-signature")).toBe(expected)
+    expect(req!.headers.get("x-streamspace-event")).toBe("user.created")
+    expect(req!.json).toMatchObject({ type: "user.created", payload: { username: `hooked-${n}` } })
+    const items = await p.eventually(async () => {
+      const d = await deliveries(hook.id)
+      return d[0]?.status === "delivered" ? d : undefined
+    })
+    expect(items[0]).toMatchObject({ attempts: 1, responseCode: 200, eventType: "user.created" })
+  })
+
+  test("a receiver that fails twice then succeeds: one delivered message, three attempts", async () => {
+    const r = receiver((_, i) => new Response(i < 2 ? "busy" : "ok", { status: i < 2 ? 503 : 200 }))
+    const hook = await register(r.url)
+    await createUser()
+    const items = await p.eventually(async () => {
+      const d = await deliveries(hook.id)
+      return d[0]?.status === "delivered" ? d : undefined
+    })
+    expect(items[0]!.attempts).toBe(3)
+    expect(r.requests).toHaveLength(3)
+    const ids = new Set(r.requests.map((q) => q.headers.get("x-streamspace-delivery")))
+    expect(ids.size).toBe(1)
+  })
+
+  test("a receiver down for the whole window: dead, and a replay once it is back delivers once", async () => {
+    let up = false
+    const r = receiver(() => new Response("", { status: up ? 200 : 500 }))
+    const hook = await register(r.url)
+    await createUser()
+    const dead = await p.eventually(async () => {
+      const d = await deliveries(hook.id)
+      return d[0]?.status === "dead" ? d[0] : undefined
+    })
+    expect(dead).toMatchObject({ attempts: 3, responseCode: 500, lastError: "HTTP 500" })
+    up = true
+    const replay = await p.http<Delivery>("POST", `/api/webhooks/${hook.id}/deliveries/${dead.id}/replay`, { token: admin })
+    expect(replay.status).toBe(202)
+    await p.eventually(async () => (await deliveries(hook.id))[0]?.status === "delivered")
+    expect(r.requests.filter((q) => q.headers.get("x-streamspace-delivery") === dead.id)).toHaveLength(4)
+    expect((await p.http("POST", `/api/webhooks/${hook.id}/deliveries/nope/replay`, { token: admin })).status).toBe(404)
+  })
+
+  test("only chosen event types are sent; disabled webhooks get nothing", async () => {
+    const r = receiver()
+    const hook = await register(r.url, ["session.created"])
+    await createUser()
+    const other = receiver()
+    const all = await register(other.url, ["*"])
+    await createUser()
+    await other.waitFor(1)
+    expect(r.requests).toHaveLength(0)
+    await p.http("PATCH", `/api/webhooks/${all.id}`, { token: admin, body: { enabled: false } })
+    await createUser()
+    await Bun.sleep(300)
+    expect(other.requests.every((q) => (q.json as { type: string }).type === "user.created")).toBe(true)
+    expect(r.requests).toHaveLength(0)
+    expect((await p.http("GET", `/api/webhooks/${hook.id}`, { token: admin })).status).toBe(200)
+  })
+
+  test("validation, permissions, secrets never returned, 404 and delete", async () => {
+    const bad = await p.http<Problem>("POST", "/api/webhooks", { token: admin, body: { name: "x", url: "ftp://nope", eventTypes: [] } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.errors?.map((e) => e.path)).toEqual(expect.arrayContaining(["body.url", "body.eventTypes"]))
+    expect((await p.http("GET", "/api/webhooks")).status).toBe(401)
+    await p.http("POST", "/api/users", { token: admin, body: { username: "plain-user", password: "long-enough-pw" } })
+    const user = await p.login("plain-user", "long-enough-pw")
+    expect((await p.http("GET", "/api/webhooks", { token: user })).status).toBe(403)
+    const hook = await register("http://127.0.0.1:9/never")
+    const listed = await p.http("GET", "/api/webhooks", { token: admin })
+    expect(listed.text).not.toContain(hook.secret)
+    expect((await p.http("GET", `/api/webhooks/${hook.id}`, { token: admin })).text).not.toContain(hook.secret)
+    expect((await p.http("DELETE", `/api/webhooks/${hook.id}`, { token: admin })).status).toBe(204)
+    expect((await p.http("GET", `/api/webhooks/${hook.id}/deliveries`, { token: admin })).status).toBe(404)
+  })
+})
