@@ -7,6 +7,8 @@
 import { Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { EventOutboxLive } from "./events/EventOutbox.ts"
+import { BlobStoreLive } from "./files/BlobStore.ts"
+import { FilesLive } from "./files/Files.ts"
 import { IdentityLive } from "./identity/IdentityLive.ts"
 import { QuotasLive } from "./quotas/Quotas.ts"
 import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
@@ -30,7 +32,10 @@ const SessionsFeature = SessionsLive.pipe(
 )
 
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
-export const CoreLive = Layer.mergeAll(SessionsFeature, WebhooksFeature).pipe(
+const FilesFeature = FilesLive.pipe(Layer.provideMerge(BlobStoreLive))
+
+export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature).pipe(
+  Layer.provideMerge(SessionsFeature),
   Layer.provideMerge(IdentityLive),
   Layer.provideMerge(FoundationLive)
 )

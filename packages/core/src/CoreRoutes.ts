@@ -3,10 +3,11 @@
  * lists here.
  */
 import { auditRoutes } from "./audit/AuditHttp.ts"
+import { fileRoutes } from "./files/FilesHttp.ts"
 import { identityRoutes } from "./identity/IdentityHttp.ts"
 import { quotaRoutes } from "./quotas/QuotasHttp.ts"
 import { sessionRoutes } from "./sessions/SessionsHttp.ts"
 import { templateRoutes } from "./templates/TemplatesHttp.ts"
 import { webhookRoutes } from "./webhooks/WebhooksHttp.ts"
 
-export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes]
+export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes, ...fileRoutes]
