@@ -10,6 +10,8 @@ import { EventOutboxLive } from "./events/EventOutbox.ts"
 import { BlobStoreLive } from "./files/BlobStore.ts"
 import { FilesLive } from "./files/Files.ts"
 import { IdentityLive } from "./identity/IdentityLive.ts"
+import { IntegrationDeliveriesLive } from "./integrations/IntegrationDeliveries.ts"
+import { IntegrationsLive } from "./integrations/Integrations.ts"
 import { QuotasLive } from "./quotas/Quotas.ts"
 import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
 import { SessionRuntimeLive } from "./sessions/SessionRuntimeLive.ts"
@@ -34,7 +36,7 @@ const SessionsFeature = SessionsLive.pipe(
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
 const FilesFeature = FilesLive.pipe(Layer.provideMerge(BlobStoreLive))
 
-export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature).pipe(
+export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature, IntegrationsLive, IntegrationDeliveriesLive).pipe(
   Layer.provideMerge(SessionsFeature),
   Layer.provideMerge(IdentityLive),
   Layer.provideMerge(FoundationLive)

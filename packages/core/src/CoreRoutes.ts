@@ -5,9 +5,10 @@
 import { auditRoutes } from "./audit/AuditHttp.ts"
 import { fileRoutes } from "./files/FilesHttp.ts"
 import { identityRoutes } from "./identity/IdentityHttp.ts"
+import { integrationRoutes } from "./integrations/IntegrationsHttp.ts"
 import { quotaRoutes } from "./quotas/QuotasHttp.ts"
 import { sessionRoutes } from "./sessions/SessionsHttp.ts"
 import { templateRoutes } from "./templates/TemplatesHttp.ts"
 import { webhookRoutes } from "./webhooks/WebhooksHttp.ts"
 
-export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes, ...fileRoutes]
+export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes, ...fileRoutes, ...integrationRoutes]

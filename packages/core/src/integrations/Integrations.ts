@@ -1,0 +1,158 @@
+/**
+ * The generic integrations store (Slack workspaces, PagerDuty services,
+ * SMTP relays…): provider, name, enabled, config. Secret fields (declared,
+ * or recognised by name: token, secret, password, key, webhook URL) are
+ * sealed with SecretBox, write-only, and masked as "********" on read;
+ * omitting one on update keeps it. `resolve` gives plugins the full config.
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Conflict, NotFound } from "../Errors.ts"
+import { SecretBox } from "../secrets/SecretBox.ts"
+
+export const MASK = "********"
+const secretName = /(secret|token|password|passwd|api[-_]?key|private[-_]?key|webhook[-_]?url|routing[-_]?key|credential)/i
+
+export class Integration extends Schema.Class<Integration>("Integration")({
+  id: Schema.String,
+  provider: Schema.String,
+  name: Schema.String,
+  enabled: Schema.Boolean,
+  config: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  secretFields: Schema.Array(Schema.String),
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+}) {}
+
+const Config = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+export const CreateIntegration = Schema.Struct({
+  provider: Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9-]{0,40}$/, { message: () => "lowercase letters, digits and '-'" })),
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  config: Schema.optionalWith(Config, { default: () => ({}) }),
+  /** Extra config keys to treat as secret, besides those recognised by name. */
+  secretFields: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+
+export const UpdateIntegration = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))),
+  enabled: Schema.optional(Schema.Boolean),
+  /** Merged into the stored config: a key set to null is removed; secret keys left out keep their value. */
+  config: Schema.optional(Config)
+})
+
+interface Row {
+  readonly id: string
+  readonly provider: string
+  readonly name: string
+  readonly enabled: boolean
+  readonly config: Record<string, unknown>
+  readonly secret_fields: ReadonlyArray<string>
+  readonly secrets_encrypted: string | null
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+export class Integrations extends Context.Tag("@streamspace/core/Integrations")<Integrations, {
+  readonly create: (input: typeof CreateIntegration.Type) => Effect.Effect<Integration, Conflict | NotFound | SqlError>
+  readonly list: (provider?: string) => Effect.Effect<ReadonlyArray<Integration>, SqlError>
+  readonly get: (id: string) => Effect.Effect<Integration, NotFound | SqlError>
+  readonly update: (id: string, patch: typeof UpdateIntegration.Type) => Effect.Effect<Integration, NotFound | Conflict | SqlError>
+  readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
+  /** The full config with secrets, for the code that talks to the provider. Never return it over HTTP. */
+  readonly resolve: (id: string) => Effect.Effect<{ readonly integration: Integration; readonly config: Record<string, unknown> }, NotFound | SqlError>
+}>() {}
+
+export const IntegrationsLive = Layer.effect(
+  Integrations,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const box = yield* SecretBox
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const isSecret = (declared: ReadonlyArray<string>) => (key: string) => declared.includes(key) || secretName.test(key)
+    const split = (config: Record<string, unknown>, declared: ReadonlyArray<string>) => {
+      const plain: Record<string, unknown> = {}
+      const secrets: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(config)) (isSecret(declared)(k) ? secrets : plain)[k] = v
+      return { plain, secrets }
+    }
+    const secretsOf = (r: Row): Record<string, unknown> => (r.secrets_encrypted ? JSON.parse(box.open(r.secrets_encrypted)) as Record<string, unknown> : {})
+    const toIntegration = (r: Row) => {
+      const secrets = secretsOf(r)
+      const masked = Object.fromEntries(Object.keys(secrets).map((k) => [k, MASK]))
+      return new Integration({
+        id: r.id,
+        provider: r.provider,
+        name: r.name,
+        enabled: r.enabled,
+        config: { ...r.config, ...masked },
+        secretFields: [...new Set([...r.secret_fields, ...Object.keys(secrets)])].sort(),
+        createdAt: r.created_at,
+        updatedAt: r.updated_at
+      })
+    }
+    const find = (id: string) =>
+      Effect.flatMap(sql<Row>`SELECT * FROM integrations WHERE id = ${id}`, (rows) =>
+        rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "integration", id })))
+    const taken = (provider: string, name: string) => new Conflict({ message: `a ${provider} integration named ${name} exists`, code: "integration_name_taken" })
+    return {
+      create: (input) =>
+        Effect.gen(function*() {
+          const id = crypto.randomUUID()
+          const at = yield* now
+          const { plain, secrets } = split(input.config, input.secretFields)
+          const rows = yield* sql<{ id: string }>`INSERT INTO integrations ${
+            sql.insert({
+              id,
+              provider: input.provider,
+              name: input.name,
+              enabled: input.enabled,
+              config: JSON.stringify(plain),
+              secret_fields: [...input.secretFields],
+              secrets_encrypted: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets)) : null,
+              created_at: at,
+              updated_at: at
+            })
+          } ON CONFLICT (provider, name) DO NOTHING RETURNING id`
+          if (rows.length === 0) return yield* taken(input.provider, input.name)
+          return toIntegration(yield* find(id))
+        }),
+      list: (provider) =>
+        Effect.map(
+          sql<Row>`SELECT * FROM integrations ${provider ? sql`WHERE provider = ${provider}` : sql``} ORDER BY provider, name`,
+          (rows) => rows.map(toIntegration)
+        ),
+      get: (id) => Effect.map(find(id), toIntegration),
+      update: (id, patch) =>
+        Effect.gen(function*() {
+          const row = yield* find(id)
+          const { plain, secrets } = split(patch.config ?? {}, row.secret_fields)
+          const config = { ...row.config }
+          for (const [k, v] of Object.entries(plain)) v === null ? delete config[k] : (config[k] = v)
+          const stored = secretsOf(row)
+          // The masked placeholder coming back from a read means "unchanged".
+          for (const [k, v] of Object.entries(secrets)) v === null ? delete stored[k] : v === MASK ? undefined : (stored[k] = v)
+          const columns: Record<string, unknown> = {
+            config: JSON.stringify(config),
+            secrets_encrypted: Object.keys(stored).length > 0 ? box.seal(JSON.stringify(stored)) : null,
+            updated_at: yield* now
+          }
+          if (patch.name !== undefined) columns["name"] = patch.name
+          if (patch.enabled !== undefined) columns["enabled"] = patch.enabled
+          if (patch.name !== undefined) {
+            const clash = yield* sql<{ id: string }>`SELECT id FROM integrations WHERE provider = ${row.provider} AND name = ${patch.name} AND id <> ${id}`
+            if (clash.length > 0) return yield* taken(row.provider, patch.name)
+          }
+          yield* sql`UPDATE integrations SET ${sql.update(columns)} WHERE id = ${id}`
+          return toIntegration(yield* find(id))
+        }),
+      delete: (id) =>
+        Effect.flatMap(sql<{ id: string }>`DELETE FROM integrations WHERE id = ${id} RETURNING id`, (rows) =>
+          rows.length > 0 ? Effect.void : Effect.fail(new NotFound({ resource: "integration", id }))),
+      resolve: (id) =>
+        Effect.map(find(id), (row) => ({ integration: toIntegration(row), config: { ...row.config, ...secretsOf(row) } }))
+    }
+  })
+)
