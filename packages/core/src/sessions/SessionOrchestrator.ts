@@ -96,8 +96,9 @@ export const SessionOrchestratorLive = Layer.scoped(
             memory: row.memory,
             vncPort: template.vnc_port,
             ports: template.ports,
-            env: { ...template.env, ...Object.fromEntries(Object.entries(placement.nodeSelector).map(([k, v]) => [`STREAMSPACE_NODE_${k}`, v])) },
-            persistentHome: row.persistent_home
+            env: template.env,
+            persistentHome: row.persistent_home,
+            nodeSelector: placement.nodeSelector
           })
         } else if (row.desired === "hibernated") {
           yield* runtime.hibernate(row.id)

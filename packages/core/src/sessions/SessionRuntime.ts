@@ -23,6 +23,8 @@ export interface SessionWorkload {
   readonly ports: ReadonlyArray<number>
   readonly env: Readonly<Record<string, string>>
   readonly persistentHome: boolean
+  /** Node labels the workload must run on (from `session.placement` hooks). */
+  readonly nodeSelector: Readonly<Record<string, string>>
 }
 
 export type ObservedState = "pending" | "running" | "hibernated" | "terminated" | "failed"

@@ -1,7 +1,7 @@
 /** Picks the session runtime driver from `sessions.runtime`. */
 import { Effect, Layer } from "effect"
-import { NotImplemented } from "../Errors.ts"
 import { ServerConfig } from "../ServerConfig.ts"
+import { KubernetesRuntimeLive } from "./KubernetesRuntime.ts"
 import { SimulatedRuntimeLive } from "./SimulatedRuntime.ts"
 
 export const SessionRuntimeLive = Layer.unwrapEffect(
@@ -11,7 +11,7 @@ export const SessionRuntimeLive = Layer.unwrapEffect(
       case "simulated":
         return SimulatedRuntimeLive
       case "kubernetes":
-        return Layer.fail(new NotImplemented({ feature: "the kubernetes session runtime" }))
+        return KubernetesRuntimeLive
     }
   })
 )
