@@ -69,3 +69,15 @@ export class FailureEffects extends Context.Tag("@streamspace/core/FailureEffect
 /** Registers `effect` to run if the current request fails; runs nothing when there is no request. */
 export const onRequestFailure = (effect: Effect.Effect<void, unknown>): Effect.Effect<void> =>
   Effect.flatMap(Effect.serviceOption(FailureEffects), (o) => (o._tag === "Some" ? o.value.add(effect) : Effect.void))
+
+/**
+ * Work to do once the current request's transaction has committed, such as
+ * waking a background worker that must see the new rows. Outside a request
+ * it runs at once.
+ */
+export class CommitEffects extends Context.Tag("@streamspace/core/CommitEffects")<CommitEffects, {
+  readonly add: (effect: Effect.Effect<void>) => Effect.Effect<void>
+}>() {}
+
+export const afterCommit = (effect: Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(CommitEffects), (o) => (o._tag === "Some" ? o.value.add(effect) : effect))

@@ -87,10 +87,12 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         return yield* new TooManyRequests({ message: "rate limit exceeded", retryAfterSeconds: decision.retryAfterSeconds })
       }
       const onFailure: Array<Effect.Effect<void, unknown>> = []
+      const onCommit: Array<Effect.Effect<void>> = []
       const handled = route.handle(raw).pipe(
         Effect.provideService(Actor.CurrentActor, actor),
         Effect.provideService(Actor.RequestContext, info),
-        Effect.provideService(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) })
+        Effect.provideService(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) }),
+        Effect.provideService(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
       )
       const action = route.auditAction
       const withAudit = action === null ? handled : handled.pipe(
@@ -101,6 +103,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       const sql = yield* SqlClient.SqlClient
       const run = route.transactional ? sql.withTransaction(withAudit) : withAudit
       return yield* run.pipe(
+        Effect.tap(() => Effect.forEach(onCommit, (effect) => effect, { discard: true })),
         Effect.tapErrorCause(() =>
           Effect.forEach(onFailure, (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))), { discard: true })
         ),

@@ -7,7 +7,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
-import { actorId, CurrentActor } from "../Actor.ts"
+import { actorId, afterCommit, CurrentActor } from "../Actor.ts"
 import { catalog, type CoreEventPayload, type CoreEventType } from "./CoreEvents.ts"
 
 export interface PublishInput {
@@ -34,23 +34,18 @@ export const EventOutboxLive = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const listeners = new Set<() => void>()
-    let scheduled = false
-    const wake = () => {
-      if (scheduled) return
-      scheduled = true
-      // After the current transaction has had a chance to commit; readers re-check anyway.
-      setTimeout(() => {
-        scheduled = false
-        for (const l of listeners) l()
-      }, 0)
-    }
+    // Listeners must see the event's row: inside a request they are woken after its commit.
+    // Elsewhere the caller's transaction may still be open; readers also poll, so a early wake-up only costs a pass.
+    const wake = afterCommit(Effect.sync(() => {
+      for (const l of listeners) l()
+    }))
     const publishRaw = (input: PublishInput) =>
       Effect.gen(function*() {
         const id = crypto.randomUUID()
         yield* sql`INSERT INTO events ${
           sql.insert({ id, type: input.type, source: input.source, payload: JSON.stringify(input.payload), actor_id: input.actorId })
         }`
-        wake()
+        yield* wake
         return id
       })
     return {

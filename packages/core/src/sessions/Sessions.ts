@@ -6,7 +6,7 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Effect, Layer } from "effect"
-import { type Actor, CurrentActor, hasPermission } from "../Actor.ts"
+import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
 import { Conflict, type Forbidden, NotFound, type QuotaExceeded, Unauthorized, ValidationError } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
@@ -70,7 +70,7 @@ export const SessionsLive = Layer.effect(
         if (!changed) {
           return yield* new Conflict({ message: `session is ${row.state}${row.desired !== row.state ? ` (going ${row.desired})` : ""}`, code: "invalid_state" })
         }
-        yield* orchestrator.nudge
+        yield* afterCommit(orchestrator.nudge)
         return yield* view(id)
       })
 
@@ -98,7 +98,7 @@ export const SessionsLive = Layer.effect(
           const id = crypto.randomUUID()
           yield* repo.insert({ id, userId: actor.userId, templateId: template.id, runtime: runtime.kind, cpu: amended.cpu, memory: amended.memory, persistentHome: amended.persistentHome, at: yield* now })
           yield* outbox.publish("session.created", { sessionId: id, userId: actor.userId, templateId: template.id, state: "pending" })
-          yield* orchestrator.nudge
+          yield* afterCommit(orchestrator.nudge)
           return yield* view(id)
         }),
       get: view,
@@ -141,7 +141,7 @@ export const SessionsLive = Layer.effect(
           const at = yield* now
           if (row.state === "hibernated" && access !== "view") {
             yield* repo.setDesired(id, "running", ["hibernated"], at)
-            yield* orchestrator.nudge
+            yield* afterCommit(orchestrator.nudge)
           }
           yield* repo.touch(id, at)
           return { endpoint: row.state === "running" ? row.endpoint : null, access, state: row.state }

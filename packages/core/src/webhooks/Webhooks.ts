@@ -2,6 +2,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Effect, Layer, type Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { afterCommit } from "../Actor.ts"
 import { Conflict, NotFound } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
@@ -59,7 +60,7 @@ export const WebhooksLive = Layer.effect(
           const d = yield* delivery(id, deliveryId)
           if (d.status === "pending") return yield* new Conflict({ message: "the delivery is still being attempted", code: "delivery_pending" })
           yield* repo.replay(deliveryId, yield* now)
-          yield* dispatcher.nudge
+          yield* afterCommit(dispatcher.nudge)
           return WebhookRepo.toDelivery(yield* delivery(id, deliveryId))
         })
     }
