@@ -13,6 +13,7 @@ import * as OpenApi from "./OpenApi.ts"
 import type * as Platform from "./Platform.ts"
 import * as Problem from "./Problem.ts"
 import * as RateLimiter from "./RateLimiter.ts"
+import * as VncProxy from "./VncProxy.ts"
 
 export const version = "0.1.0"
 
@@ -56,6 +57,7 @@ export const makeApp = (
         })
         .get("/api/openapi.json", () => Response.json(OpenApi.document(allRoutes(), { version, serverUrl: publicUrl })))
         .get("/api/docs", () => new Response(OpenApi.docsPage, { headers: { "content-type": "text/html; charset=utf-8" } }))
+      VncProxy.mount(app, runtime)
     }
   })
 }
