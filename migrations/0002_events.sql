@@ -1,7 +1,7 @@
 -- The event outbox: every core and plugin event, written in the same
--- transaction as the change it describes. `position` orders delivery;
--- `tx_id` lets readers wait for older transactions that have not committed
--- yet, so a cursor never skips an event that commits late.
+-- transaction as the change it describes. Readers go in (tx_id, position)
+-- order and only below `pg_snapshot_xmin` (no transaction there can still
+-- add rows), so a cursor never skips an event whose transaction commits late.
 CREATE TABLE events (
   position    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   id          uuid NOT NULL UNIQUE,
@@ -12,4 +12,4 @@ CREATE TABLE events (
   occurred_at timestamptz NOT NULL DEFAULT now(),
   tx_id       xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
-CREATE INDEX events_type_position_idx ON events (type, position);
+CREATE INDEX events_delivery_idx ON events (tx_id, position);

@@ -47,9 +47,12 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) 
 CREATE INDEX webhook_deliveries_webhook_idx ON webhook_deliveries (webhook_id, created_at DESC);
 
 -- Durable read positions in the event outbox, for core consumers such as
--- the webhook dispatcher (the plugin kernel keeps its own per subscription).
+-- the webhook dispatcher. A cursor is (tx_id, position): readers go in that
+-- order and only below the oldest running transaction, so an event whose
+-- transaction commits late can never be passed over.
 CREATE TABLE event_cursors (
   name       text PRIMARY KEY,
+  tx_id      xid8 NOT NULL DEFAULT '0',
   position   bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now()
 );

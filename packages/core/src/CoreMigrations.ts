@@ -8,6 +8,7 @@ import m0002 from "../../../migrations/0002_events.sql" with { type: "text" }
 import m0003 from "../../../migrations/0003_identity.sql" with { type: "text" }
 import m0004 from "../../../migrations/0004_sessions.sql" with { type: "text" }
 import m0005 from "../../../migrations/0005_platform.sql" with { type: "text" }
+import m0006 from "../../../migrations/0006_plugins.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -20,7 +21,8 @@ export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 2, name: "events", sql: m0002 },
   { id: 3, name: "identity", sql: m0003 },
   { id: 4, name: "sessions", sql: m0004 },
-  { id: 5, name: "platform", sql: m0005 }
+  { id: 5, name: "platform", sql: m0005 },
+  { id: 6, name: "plugins", sql: m0006 }
 ]
 
 export const table = "streamspace_migrations"

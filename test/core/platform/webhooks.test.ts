@@ -127,3 +127,34 @@ describe(`webhooks (${TestPlatform.engine()})`, () => {
     expect((await p.http("GET", `/api/webhooks/${hook.id}/deliveries`, { token: admin })).status).toBe(404)
   })
 })
+
+if (TestPlatform.engine() === "postgres") {
+  test("an event whose transaction commits after a later one is still delivered (no cursor skip)", async () => {
+    const { EventOutbox, WebhookDispatcher } = await import("@streamspace/core")
+    const { SqlClient } = await import("@effect/sql")
+    const { Effect, Fiber } = await import("effect")
+    const r = receiver()
+    await register(r.url, ["test.late"])
+    await p.run(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const outbox = yield* EventOutbox.EventOutbox
+      const dispatcher = yield* WebhookDispatcher.WebhookDispatcher
+      const written = yield* Effect.makeLatch(false)
+      const release = yield* Effect.makeLatch(false)
+      // The slow transaction writes first (lower position) and commits last.
+      const slow = yield* Effect.fork(sql.withTransaction(Effect.gen(function*() {
+        yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "first" }, actorId: null })
+        yield* written.open
+        yield* release.await
+      })))
+      yield* written.await
+      yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "second" }, actorId: null })
+      yield* dispatcher.runOnce
+      yield* release.open
+      yield* Fiber.join(slow)
+      yield* dispatcher.runOnce
+    }))
+    const got = await r.waitFor(2)
+    expect(got.map((q) => (q.json as { payload: { n: string } }).payload.n).sort()).toEqual(["first", "second"])
+  })
+}

@@ -1,10 +1,11 @@
 /**
  * Delivers outbox events to webhooks, at least once and signed.
  *
- * Fan-out reads the outbox from a durable cursor (one row in
- * `event_cursors`, locked while advancing, so replicas take turns) and only
- * up to transactions that have finished (`tx_id < xmin`), so an event whose
- * transaction commits late is never skipped. Sending claims due deliveries
+ * Fan-out reads the outbox from a durable (tx_id, position) cursor (one row
+ * in `event_cursors`, locked while advancing, so replicas take turns), in
+ * that order and only below the oldest running transaction: nothing can
+ * appear there later, so an event whose transaction commits late is never
+ * skipped. Sending claims due deliveries
  * with `FOR UPDATE SKIP LOCKED` and a lease, so no delivery goes out twice at
  * once; failures retry with exponential backoff (honouring Retry-After) and
  * end `dead` after the configured attempts, from where an admin replays.
@@ -52,13 +53,13 @@ export const WebhookDispatcherLive = Layer.scoped(
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const fanOut = sql.withTransaction(Effect.gen(function*() {
-      yield* sql`INSERT INTO event_cursors (name, position) VALUES (${CURSOR}, 0) ON CONFLICT DO NOTHING`
-      const cursor = yield* sql<{ position: string }>`SELECT position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`
-      const from = cursor[0]?.position ?? "0"
-      const events = yield* sql<{ position: string; id: string; type: string; payload: unknown; actor_id: string | null; occurred_at: Date }>`
-        SELECT position, id, type, payload, actor_id, occurred_at FROM events
-        WHERE position > ${from} AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY position LIMIT ${BATCH}`
+      yield* sql`INSERT INTO event_cursors (name) VALUES (${CURSOR}) ON CONFLICT DO NOTHING`
+      const cursor = (yield* sql<{ tx_id: string; position: string }>`SELECT tx_id::text AS tx_id, position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`)[0]
+      const events = yield* sql<{ tx_id: string; position: string; id: string; type: string; payload: unknown; actor_id: string | null; occurred_at: Date }>`
+        SELECT tx_id::text AS tx_id, position, id, type, payload, actor_id, occurred_at FROM events
+        WHERE (tx_id, position) > (${cursor?.tx_id ?? "0"}::xid8, ${cursor?.position ?? "0"}::bigint)
+          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY tx_id, position LIMIT ${BATCH}`
       if (events.length === 0) return 0
       const at = yield* now
       for (const e of events) {
@@ -69,7 +70,8 @@ export const WebhookDispatcherLive = Layer.scoped(
           FROM webhooks w WHERE w.enabled AND (${e.type} = ANY(w.event_types) OR '*' = ANY(w.event_types))
           ON CONFLICT (webhook_id, event_id) DO NOTHING`
       }
-      yield* sql`UPDATE event_cursors SET position = ${events[events.length - 1]!.position}, updated_at = ${at} WHERE name = ${CURSOR}`
+      const last = events[events.length - 1]!
+      yield* sql`UPDATE event_cursors SET tx_id = ${last.tx_id}::xid8, position = ${last.position}, updated_at = ${at} WHERE name = ${CURSOR}`
       return events.length
     }))
 
