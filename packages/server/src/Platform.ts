@@ -4,8 +4,9 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
-import { CoreLive, CoreMigrations, HookRunner, ServerConfig } from "@streamspace/core"
+import { CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
+import { KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel"
 import { Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
 
@@ -14,22 +15,30 @@ export const migrateCore = Migrations.run({ migrations: CoreMigrations.coreMigra
 export const databaseLayer = (config: ServerConfig.ServerConfigShape) =>
   Database.layer({ url: Option.fromNullable(config.databaseUrl), dataDir: config.dataDir })
 
-/** Core services over an already-migrated database. */
+/** Core services over an already-migrated database (the kernel's registries provide the HookRunner). */
 export const coreLayer = CoreLive.CoreLive
 
-export const make = <E, R>(config: ServerConfig.ServerConfigShape, database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>) => {
+export const make = <E, R>(
+  config: ServerConfig.ServerConfigShape,
+  database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>,
+  plugins: ReadonlyArray<PluginDefinition> = []
+) => {
   const migrated = Layer.effectDiscard(
     migrateCore.pipe(Effect.tap((applied) => applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void))
   )
   const base = migrated.pipe(Layer.provideMerge(database))
-  return coreLayer.pipe(
-    Layer.provideMerge(HookRunner.HookRunnerNone),
+  const core = coreLayer.pipe(
+    Layer.provideMerge(KernelLive.Registries),
     Layer.provideMerge(FetchHttpClient.layer),
     Layer.provideMerge(base),
     Layer.provideMerge(ServerConfig.layer(config)),
     Layer.provideMerge(Logging.layer(config))
   )
+  return KernelLive.host(plugins).pipe(Layer.provideMerge(core))
 }
 
 /** Everything the composed platform provides (what routes and tests may use). */
 export type Services = Layer.Layer.Success<ReturnType<typeof make>>
+
+/** Every route the platform serves besides plugin routes. */
+export const routes = [...CoreRoutes.coreRoutes, ...PluginAdminHttp.pluginAdminRoutes]

@@ -5,6 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { HttpRoute, ServerConfig } from "@streamspace/core"
+import { RouteRegistry } from "@streamspace/kernel"
 import { CoreMigrations } from "@streamspace/core"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
@@ -66,7 +67,6 @@ export interface StartOptions<E> {
   readonly config: ServerConfig.ServerConfigShape
   readonly layer: Layer.Layer<Platform.Services, E>
   readonly routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>
-  readonly dynamic?: HttpRoute.RouteTable
 }
 
 export const start = async <E>(options: StartOptions<E>): Promise<RunningServer> => {
@@ -79,7 +79,8 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
     throw e
   }
   const publicUrl = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`
-  const app = makeApp(runtime, options.routes, config, publicUrl, options.dynamic)
+  const registry = await runtime.runPromise(RouteRegistry.RouteRegistry)
+  const app = makeApp(runtime, options.routes, config, publicUrl, registry.table)
   app.listen({ hostname: config.host, port: config.port })
   const port = app.server?.port ?? config.port
   const url = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`

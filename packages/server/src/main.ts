@@ -2,7 +2,7 @@
  * `bun start`: read config, compose the platform, serve, and shut down
  * gracefully on SIGINT/SIGTERM. Invalid config exits 2, one line per problem.
  */
-import { CoreRoutes } from "@streamspace/core"
+import * as Editions from "@streamspace/editions"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
@@ -19,8 +19,8 @@ const main = async () => {
   try {
     server = await Server.start({
       config,
-      layer: Platform.make(config, Platform.databaseLayer(config)),
-      routes: CoreRoutes.coreRoutes
+      layer: Platform.make(config, Platform.databaseLayer(config), Editions.selected()),
+      routes: Platform.routes
     })
   } catch (e) {
     console.error(`startup failed: ${e instanceof Error ? e.message : String(e)}`)

@@ -11,7 +11,8 @@
  *     const res = await p.http("GET", "/api/auth/me", { token })
  */
 import type { SqlClient } from "@effect/sql"
-import { CoreRoutes, type HttpRoute, ServerConfig } from "@streamspace/core"
+import { type HttpRoute, ServerConfig } from "@streamspace/core"
+import { type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
 import { TestDatabase } from "@streamspace/db"
 import { Platform, Server } from "@streamspace/server"
 import { Chunk, type Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext, TestServices } from "effect"
@@ -33,6 +34,8 @@ export interface TestPlatformOptions {
    * Default `"live"`.
    */
   readonly clock?: "live" | "test"
+  /** Plugins available to the host (installed and enabled through the admin API or `config.plugins.enabled`). */
+  readonly plugins?: ReadonlyArray<PluginDefinition>
   /** Also listen on 127.0.0.1 (random port) for clients that need a socket (WebSocket, child processes). */
   readonly listen?: boolean
 }
@@ -108,13 +111,14 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
   const database = TestDatabase.layer({ key: "core", prepare: Platform.migrateCore.pipe(Effect.asVoid) })
-  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database)
+  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [])
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (options.clock === "test") layer = layer.pipe(Layer.provideMerge(testClockLayer()))
   const runtime = ManagedRuntime.make(layer)
   await runtime.runtime()
-  const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...CoreRoutes.coreRoutes, ...(options.routes ?? [])]
-  const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1")
+  const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...Platform.routes, ...(options.routes ?? [])]
+  const registry = await runtime.runPromise(RouteRegistry.RouteRegistry)
+  const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1", registry.table)
   let url: string | undefined
   if (options.listen) {
     app.listen({ hostname: "127.0.0.1", port: 0 })

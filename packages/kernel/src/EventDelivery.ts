@@ -1,0 +1,170 @@
+/**
+ * Durable delivery of outbox events to plugin subscriptions. Each
+ * subscription is a row (plugin, name, event types, cursor): it outlives the
+ * plugin's enablement, so events published while a plugin is disabled are
+ * delivered after it is enabled again. Subscriptions exist because plugins
+ * are installed (the registry in the database), not because some process
+ * happens to have loaded them.
+ *
+ * A loop per subscription (in the plugin's scope) takes a lease on its row,
+ * so one instance delivers it at a time; reads events after the cursor in
+ * (tx_id, position) order below the oldest running transaction (nothing can
+ * appear there later); runs the handler for each in order; and moves the
+ * cursor after each success. A failure retries with backoff; after
+ * `maxAttempts` the event is dead-lettered and the cursor moves on. Admins
+ * list and replay dead letters.
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
+import { Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import type { EventHandler, SubscribeOptions } from "./Events.ts"
+
+export interface DeadLetter {
+  readonly id: string
+  readonly plugin: string
+  readonly subscription: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly attempts: number
+  readonly error: string
+  readonly createdAt: Date
+  readonly replayedAt: Date | null
+}
+
+interface EventRow {
+  readonly tx_id: string
+  readonly position: string
+  readonly id: string
+  readonly type: string
+  readonly source: string
+  readonly payload: unknown
+  readonly actor_id: string | null
+  readonly occurred_at: Date
+}
+
+const envelope = (e: EventRow): CoreEvents.EventEnvelope => ({
+  id: e.id,
+  position: e.position,
+  type: e.type,
+  source: e.source,
+  payload: e.payload,
+  actorId: e.actor_id,
+  occurredAt: e.occurred_at
+})
+
+const LEASE_MS = 60_000
+const HANDLER_TIMEOUT = Duration.seconds(30)
+const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
+
+export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
+  readonly subscribe: <E>(plugin: string, options: SubscribeOptions, handler: EventHandler<E>) => Effect.Effect<void, never, Scope.Scope>
+  readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
+  /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
+  readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | SqlError | { readonly _tag: "ReplayFailed"; readonly message: string }>
+}>() {}
+
+export const EventDeliveryLive = Layer.effect(
+  EventDelivery,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* EventOutbox.EventOutbox
+    const handlers = new Map<string, EventHandler<unknown>>()
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    const deliverBatch = (plugin: string, name: string, handler: EventHandler<unknown>) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const claimed = (yield* sql<{ tx_id: string; position: string; attempts: number; max_attempts: number; event_types: ReadonlyArray<string> }>`
+          UPDATE plugin_subscriptions SET lease_until = ${new Date(at.getTime() + LEASE_MS)}
+          WHERE plugin_id = ${plugin} AND name = ${name}
+            AND (lease_until IS NULL OR lease_until < ${at}) AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
+          RETURNING tx_id::text AS tx_id, position, attempts, max_attempts, event_types`)[0]
+        if (!claimed) return 0
+        const release = sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${name}`
+        const events = yield* sql<EventRow>`
+          SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events
+          WHERE (tx_id, position) > (${claimed.tx_id}::xid8, ${claimed.position}::bigint)
+            AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND (type = ANY(${claimed.event_types}) OR '*' = ANY(${claimed.event_types}))
+          ORDER BY tx_id, position LIMIT 200`
+        let attempts = claimed.attempts
+        let delivered = 0
+        for (const event of events) {
+          const exit = yield* handler(envelope(event)).pipe(Effect.timeout(HANDLER_TIMEOUT), Effect.exit)
+          if (exit._tag === "Success") {
+            yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = NULL
+              WHERE plugin_id = ${plugin} AND name = ${name}`
+            attempts = 0
+            delivered++
+            continue
+          }
+          attempts++
+          const error = String(exit.cause).slice(0, 2000)
+          const retryAt = yield* now
+          if (attempts >= claimed.max_attempts) {
+            yield* sql.withTransaction(Effect.gen(function*() {
+              yield* sql`INSERT INTO plugin_dead_letters ${
+                sql.insert({ id: crypto.randomUUID(), plugin_id: plugin, subscription: name, event_position: event.position, event_id: event.id, event_type: event.type, attempts, error, created_at: retryAt })
+              }`
+              yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = ${error}
+                WHERE plugin_id = ${plugin} AND name = ${name}`
+            }))
+            yield* Effect.logWarning(`plugin ${plugin}: event ${event.type} ${event.id} dead-lettered after ${attempts} attempts`)
+            attempts = 0
+            continue
+          }
+          yield* sql`UPDATE plugin_subscriptions SET attempts = ${attempts}, last_error = ${error},
+            next_attempt_at = ${new Date(retryAt.getTime() + backoff(attempts))} WHERE plugin_id = ${plugin} AND name = ${name}`
+          break
+        }
+        yield* release
+        return delivered
+      })
+
+    return {
+      subscribe: (plugin, options, handler) =>
+        Effect.gen(function*() {
+          // A new subscription starts at the newest event; an existing one keeps its cursor.
+          yield* sql`
+            INSERT INTO plugin_subscriptions (plugin_id, name, event_types, tx_id, position, max_attempts)
+            SELECT ${plugin}, ${options.name}, ${[...options.types]},
+              COALESCE((SELECT tx_id FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), '0'::xid8),
+              COALESCE((SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0),
+              ${options.maxAttempts ?? 5}
+            ON CONFLICT (plugin_id, name) DO UPDATE SET event_types = EXCLUDED.event_types, max_attempts = EXCLUDED.max_attempts, lease_until = NULL`.pipe(Effect.orDie)
+          const key = `${plugin}/${options.name}`
+          const h = handler as EventHandler<unknown>
+          yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, h)), () => Effect.sync(() => handlers.delete(key)))
+          const signal = yield* Queue.sliding<void>(1)
+          yield* outbox.onWritten(() => void Effect.runFork(Queue.offer(signal, undefined)))
+          const drain = Effect.repeat(deliverBatch(plugin, options.name, h), { while: (n) => n > 0 }).pipe(
+            Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
+          )
+          yield* drain.pipe(
+            Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
+            Effect.forever,
+            Effect.ensuring(sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(Effect.ignore)),
+            Effect.forkScoped
+          )
+        }),
+      deadLetters: (plugin) =>
+        Effect.map(
+          sql<{ id: string; plugin_id: string; subscription: string; event_id: string; event_type: string; attempts: number; error: string; created_at: Date; replayed_at: Date | null }>`
+            SELECT * FROM plugin_dead_letters WHERE plugin_id = ${plugin} ORDER BY created_at DESC LIMIT 500`,
+          (rows) => rows.map((r) => ({ id: r.id, plugin: r.plugin_id, subscription: r.subscription, eventId: r.event_id, eventType: r.event_type, attempts: r.attempts, error: r.error, createdAt: r.created_at, replayedAt: r.replayed_at }))
+        ),
+      replay: (plugin, id) =>
+        Effect.gen(function*() {
+          const dl = (yield* sql<{ subscription: string; event_id: string }>`SELECT subscription, event_id FROM plugin_dead_letters WHERE id = ${id} AND plugin_id = ${plugin}`)[0]
+          if (!dl) return yield* new NotFound({ resource: "dead letter", id })
+          const handler = handlers.get(`${plugin}/${dl.subscription}`)
+          if (!handler) return yield* Effect.fail({ _tag: "ReplayFailed" as const, message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first` })
+          const event = (yield* sql<EventRow>`SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events WHERE id = ${dl.event_id}`)[0]
+          if (!event) return yield* new NotFound({ resource: "event", id: dl.event_id })
+          yield* handler(envelope(event)).pipe(Effect.mapError((e) => ({ _tag: "ReplayFailed" as const, message: String(e) })))
+          yield* sql`UPDATE plugin_dead_letters SET replayed_at = ${yield* now} WHERE id = ${id}`
+        })
+    }
+  })
+)

@@ -1,0 +1,39 @@
+/** Checks a plugin definition before the host accepts it; problems name the plugin and the field. */
+import type { FieldError } from "@streamspace/core"
+import * as Semver from "./internal/Semver.ts"
+import type { PluginDefinition } from "./Plugin.ts"
+
+export const ID = /^[a-z][a-z0-9-]{1,39}$/
+
+export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
+  const errors: Array<FieldError> = []
+  const at = (path: string, message: string) => errors.push({ path: `${def.id ?? "?"}.${path}`, message })
+  if (!ID.test(def.id ?? "")) at("id", "2–40 characters: lowercase letters, digits and '-', starting with a letter")
+  if (!def.name) at("name", "required")
+  if (!Semver.parse(def.version ?? "")) at("version", `not a semantic version: ${JSON.stringify(def.version)}`)
+  if (!["extension", "integration", "theme"].includes(def.type)) at("type", "one of extension, integration, theme")
+  ;(def.permissions ?? []).forEach((p, i) => {
+    const name = typeof p === "string" ? p : p.name
+    if (!name.startsWith(`${def.id}:`)) at(`permissions.${i}`, `must be namespaced "${def.id}:…", got ${name}`)
+  })
+  ;(def.dependsOn ?? []).forEach((d, i) => {
+    if (!ID.test(d.id)) at(`dependsOn.${i}.id`, "not a plugin id")
+    if (d.id === def.id) at(`dependsOn.${i}.id`, "a plugin cannot depend on itself")
+    if (Semver.satisfies("1.0.0", d.version) === undefined) at(`dependsOn.${i}.version`, `not a version range: ${d.version}`)
+  })
+  let previous = 0
+  ;(def.migrations ?? []).forEach((m, i) => {
+    if (m.id <= previous) at(`migrations.${i}`, `migration ${m.id}_${m.name} is not numbered above ${previous}`)
+    previous = m.id
+  })
+  if (!def.layer) at("layer", "required")
+  return errors
+}
+
+/** Schema and role names; roles are cluster-wide on PostgreSQL, so they carry the database too. */
+export const schemaOf = (id: string) => `plugin_${id.replaceAll("-", "_")}`
+export const roleOf = (id: string, database: string) => {
+  let h = 0
+  for (const ch of database) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0
+  return `ssp_${(h >>> 0).toString(36)}_${id.replaceAll("-", "_")}`
+}

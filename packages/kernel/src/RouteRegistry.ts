@@ -1,0 +1,65 @@
+/**
+ * Plugin routes under `/api/plugins/<id>/…`. Elysia cannot unregister a
+ * route, so the server hands that prefix to this table, which dispatches to
+ * the routes of enabled plugins. A route lives as long as the scope that
+ * added it: disabling the plugin removes it.
+ */
+import type { HttpRoute } from "@streamspace/core"
+import { Context, Effect, Layer, type Scope } from "effect"
+
+export const PREFIX = "/api/plugins"
+
+export class RouteRegistry extends Context.Tag("@streamspace/kernel/RouteRegistry")<RouteRegistry, {
+  readonly table: HttpRoute.RouteTable
+  /** `route.path` is relative to `/api/plugins/<pluginId>`. */
+  readonly add: (pluginId: string, route: HttpRoute.Route) => Effect.Effect<void, never, Scope.Scope>
+  /** Plugins the host knows (installed or available): their unknown paths answer plugin_disabled when off. */
+  readonly setKnown: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+}>() {}
+
+export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
+  const routes = new Map<string, Array<HttpRoute.Route>>()
+  let known = new Set<string>()
+  const all = () => [...routes.values()].flat()
+  const table: HttpRoute.RouteTable = {
+    prefix: PREFIX,
+    routes: all,
+    resolve: (method, pathname) => {
+      const plugin = pathname.slice(PREFIX.length + 1).split("/")[0] ?? ""
+      const mine = routes.get(plugin)
+      if (!mine || mine.length === 0) return known.has(plugin) ? { _tag: "Disabled", plugin } : { _tag: "NotFound" }
+      for (const route of mine) {
+        if (route.method !== method) continue
+        const params = matchPath(route.path, pathname)
+        if (params) return { _tag: "Found", route, params }
+      }
+      return { _tag: "NotFound" }
+    }
+  }
+  return {
+    table,
+    setKnown: (ids) => Effect.sync(() => void (known = new Set(ids))),
+    add: (pluginId, route) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const full = { ...route, path: `${PREFIX}/${pluginId}${route.path.startsWith("/") ? "" : "/"}${route.path}`, tags: route.tags.length ? route.tags : [`plugin:${pluginId}`] }
+          routes.set(pluginId, [...(routes.get(pluginId) ?? []), full])
+          return full
+        }),
+        (full) => Effect.sync(() => routes.set(pluginId, (routes.get(pluginId) ?? []).filter((r) => r !== full)))
+      ).pipe(Effect.asVoid)
+  }
+})
+
+const matchPath = (pattern: string, pathname: string): Record<string, string> | undefined => {
+  const want = pattern.split("/").filter(Boolean)
+  const got = pathname.split("/").filter(Boolean)
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!
+    if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(got[i]!)
+    else if (w !== got[i]) return undefined
+  }
+  return params
+}
