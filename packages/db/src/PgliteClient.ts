@@ -32,7 +32,8 @@ export class TransactionGate {
 
   /** Runs `effect` once no transaction holds the connection. */
   readonly pass = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.suspend(() => (this.closed ? Effect.zipRight(this.awaitOpen, effect) : effect))
+    // Re-check after waking: another transaction may have closed the gate again first.
+    Effect.suspend(() => (this.closed ? Effect.zipRight(this.awaitOpen, this.pass(effect)) : effect))
 
   /** Holds the connection for a transaction until the scope closes. */
   readonly hold: Effect.Effect<void, never, Scope.Scope> = Effect.acquireRelease(

@@ -87,13 +87,17 @@ export interface PluginManifest<C = unknown, CI = unknown> {
   readonly enable?: { readonly timeoutMs?: number; readonly onFailure?: "continue" | "abort" }
 }
 
-export interface PluginDefinition<C = unknown, CI = unknown> extends PluginManifest<C, CI> {
+/** A plugin as the host sees it: the config Schema's types are erased (each plugin decodes its own with `PluginContext.config`). */
+export interface PluginDefinition extends Omit<PluginManifest, "config"> {
   readonly _tag: "PluginDefinition"
+  readonly config?: Schema.Schema<unknown, unknown>
 }
 
-export const definePlugin = <C = unknown, CI = unknown>(manifest: PluginManifest<C, CI>): PluginDefinition<C, CI> => ({
+export const definePlugin = <C = unknown, CI = unknown>(manifest: PluginManifest<C, CI>): PluginDefinition => ({
+  ...manifest,
   _tag: "PluginDefinition",
-  ...manifest
+  // Schemas are invariant in their types; the host only decodes and encodes with them.
+  config: manifest.config as unknown as Schema.Schema<unknown, unknown> | undefined
 })
 
 export const isPluginDefinition = (u: unknown): u is PluginDefinition =>

@@ -1,0 +1,87 @@
+/**
+ * The example plugin: touches every plugin-scoped service in under 100
+ * lines. It greets new users (event subscription, own table), counts ticks
+ * (scheduler, storage), serves two routes, adds a dashboard widget, refuses
+ * sessions of a configured template (hook), and exports a method.
+ */
+import { HttpRoute } from "@streamspace/core"
+import { definePlugin, Events, Hooks, method, PluginContext, PluginSql, PluginStorage, Routes, Scheduler } from "@streamspace/kernel"
+import { Effect, Layer, Option, Schema } from "effect"
+import greetings from "../migrations/0001_greetings.sql" with { type: "text" }
+
+export const HelloConfig = Schema.Struct({
+  greeting: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "Hello" }),
+  blockedTemplate: Schema.optionalWith(Schema.String, { default: () => "" }),
+  tickSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 60 })
+})
+
+const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
+  const config = yield* PluginContext.config(HelloConfig)
+  const sql = yield* PluginSql.PluginSql
+  const storage = yield* PluginStorage.PluginStorage
+  const events = yield* Events.Events
+
+  yield* events.subscribe({ name: "greeter", types: ["user.created"] }, (event) =>
+    Effect.gen(function*() {
+      const username = (event.payload as { username?: string }).username ?? null
+      yield* sql`INSERT INTO greetings (event_type, username) VALUES (${event.type}, ${username})`
+      yield* events.publish("hello.greeted", Schema.Struct({ username: Schema.NullOr(Schema.String) }), { username })
+    }))
+
+  yield* (yield* Scheduler.Scheduler).schedule("tick", { every: `${config.tickSeconds} seconds` }, Effect.gen(function*() {
+    const ticks = Option.getOrElse(yield* storage.get("ticks"), () => 0) as number
+    yield* storage.set("ticks", ticks + 1)
+  }))
+
+  const routes = yield* Routes.Routes
+  yield* routes.add(HttpRoute.make({
+    method: "GET",
+    path: "/greetings",
+    summary: "Users greeted so far",
+    permission: "hello:read",
+    response: Schema.Struct({ greeting: Schema.String, usernames: Schema.Array(Schema.NullOr(Schema.String)), ticks: Schema.Number }),
+    handler: () =>
+      Effect.gen(function*() {
+        const rows = yield* sql<{ username: string | null }>`SELECT username FROM greetings ORDER BY id`
+        const ticks = Option.getOrElse(yield* storage.get("ticks"), () => 0) as number
+        return { greeting: config.greeting, usernames: rows.map((r) => r.username), ticks }
+      })
+  }))
+  yield* routes.add(HttpRoute.make({
+    method: "POST",
+    path: "/echo",
+    summary: "Echo a name back with the configured greeting",
+    permission: "authenticated",
+    rateLimit: "strict",
+    body: Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1)) }),
+    response: Schema.Struct({ message: Schema.String }),
+    transactional: false,
+    handler: ({ body }) => Effect.succeed({ message: `${config.greeting}, ${body.name}!` })
+  }))
+
+  yield* (yield* Hooks.Hooks).intercept("session.beforeCreate", (input) =>
+    input.templateName === config.blockedTemplate && config.blockedTemplate !== ""
+      ? Effect.fail(new Hooks.Veto({ reason: `template ${input.templateName} is blocked by hello` }))
+      : Effect.succeed(input))
+}))
+
+export default definePlugin({
+  id: "hello",
+  name: "Hello",
+  version: "1.0.0",
+  type: "extension",
+  category: "example",
+  description: "The example plugin of docs/plugins.md",
+  permissions: [{ name: "hello:read", description: "See who was greeted", roles: ["operator"] }],
+  config: HelloConfig,
+  migrations: [{ id: 1, name: "greetings", sql: greetings }],
+  layer: HelloLive,
+  ui: [{ kind: "widget", id: "hello-greetings", title: "Greetings", component: "hello/GreetingsWidget.js", width: "small", permissions: ["hello:read"] }],
+  methods: {
+    greet: method({
+      input: Schema.Struct({ name: Schema.String }),
+      output: Schema.Struct({ message: Schema.String }),
+      handler: ({ name }) => Effect.map(PluginContext.config(HelloConfig), (c) => ({ message: `${c.greeting}, ${name}!` }))
+    })
+  }
+})
