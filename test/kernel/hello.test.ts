@@ -1,6 +1,7 @@
 /** The lifecycle of the example plugin, through the admin API, on the test clock. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
+import { Manifest } from "@streamspace/kernel"
 import hello from "@streamspace/plugin-hello"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect } from "effect"
@@ -106,7 +107,11 @@ describe(`plugin lifecycle: hello (${TestPlatform.engine()})`, () => {
   test("uninstall drops schema and role; reinstall works", async () => {
     expect((await admin_("DELETE", "/api/admin/plugins/hello")).status).toBe(204)
     expect(await tablesNamed("greetings")).toEqual([])
-    const roles = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname LIKE 'ssp_%_hello'`))
+    const roles = await p.run(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const db = (yield* sql<{ db: string }>`SELECT current_database() AS db`)[0]!.db
+      return yield* sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${Manifest.roleOf("hello", db)}`
+    }))
     expect(roles[0]!.n).toBe("0")
     expect((await greetings()).body.code).toBe("plugin_disabled")
     expect((await admin_("POST", "/api/admin/plugins/hello/install")).body.status).toBe("installed")

@@ -16,9 +16,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
+import { Conflict, type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
 import { Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
 import type { EventHandler, SubscribeOptions } from "./Events.ts"
+import { PluginFailed } from "./PluginErrors.ts"
 
 export interface DeadLetter {
   readonly id: string
@@ -61,7 +62,7 @@ export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDeliver
   readonly subscribe: <E>(plugin: string, options: SubscribeOptions, handler: EventHandler<E>) => Effect.Effect<void, never, Scope.Scope>
   readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
   /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
-  readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | SqlError | { readonly _tag: "ReplayFailed"; readonly message: string }>
+  readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
 }>() {}
 
 export const EventDeliveryLive = Layer.effect(
@@ -159,10 +160,10 @@ export const EventDeliveryLive = Layer.effect(
           const dl = (yield* sql<{ subscription: string; event_id: string }>`SELECT subscription, event_id FROM plugin_dead_letters WHERE id = ${id} AND plugin_id = ${plugin}`)[0]
           if (!dl) return yield* new NotFound({ resource: "dead letter", id })
           const handler = handlers.get(`${plugin}/${dl.subscription}`)
-          if (!handler) return yield* Effect.fail({ _tag: "ReplayFailed" as const, message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first` })
+          if (!handler) return yield* new Conflict({ message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first`, code: "plugin_disabled" })
           const event = (yield* sql<EventRow>`SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events WHERE id = ${dl.event_id}`)[0]
           if (!event) return yield* new NotFound({ resource: "event", id: dl.event_id })
-          yield* handler(envelope(event)).pipe(Effect.mapError((e) => ({ _tag: "ReplayFailed" as const, message: String(e) })))
+          yield* handler(envelope(event)).pipe(Effect.mapError((e) => new PluginFailed({ plugin, message: `replay failed: ${String(e)}` })))
           yield* sql`UPDATE plugin_dead_letters SET replayed_at = ${yield* now} WHERE id = ${id}`
         })
     }

@@ -1,6 +1,6 @@
 /** Admin REST for plugins (paths from DESIGN.md) and the UI extensions a user may see. */
 import { Effect, Schema } from "effect"
-import { HttpRoute, NotFound } from "@streamspace/core"
+import { HttpRoute } from "@streamspace/core"
 import { EventDelivery } from "./EventDelivery.ts"
 import { JobScheduler } from "./JobScheduler.ts"
 import { PluginHost } from "./PluginHost.ts"
@@ -109,11 +109,7 @@ export const pluginAdminRoutes = [
     params: Schema.Struct({ id: Schema.String, letterId: Schema.String }),
     transactional: false,
     audit: { action: "plugin.dead-letter.replay", target: (i) => i.params.letterId },
-    handler: ({ params }) =>
-      Effect.flatMap(EventDelivery, (d) => d.replay(params.id, params.letterId)).pipe(
-        Effect.catchIf((e): e is { readonly _tag: "ReplayFailed"; readonly message: string } => e._tag === "ReplayFailed", (e) =>
-          Effect.fail(new NotFound({ resource: "running subscription", id: params.letterId, detail: e.message })))
-      )
+    handler: ({ params }) => Effect.flatMap(EventDelivery, (d) => d.replay(params.id, params.letterId))
   }),
   HttpRoute.make({
     ...base,

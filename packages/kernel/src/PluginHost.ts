@@ -19,9 +19,10 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, EventOutbox, NotFound, Permissions, SecretBox, ServerConfig, ValidationError } from "@streamspace/core"
 import { Database, Migrations, PgliteClient } from "@streamspace/db"
-import { Clock, Context, Data, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, Scope } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventDelivery } from "./EventDelivery.ts"
+import { PluginFailed } from "./PluginErrors.ts"
 import { Events } from "./Events.ts"
 import { HookRegistry } from "./HookRegistry.ts"
 import { Hooks } from "./Hooks.ts"
@@ -39,10 +40,7 @@ import { Scheduler } from "./Scheduler.ts"
 import { Ui } from "./Ui.ts"
 import { UiRegistry } from "./UiRegistry.ts"
 
-export class PluginFailed extends Data.TaggedError("PluginFailed")<{ readonly plugin: string; readonly message: string }> {
-  readonly status = 500
-  readonly code = "plugin_failed"
-}
+export { PluginFailed }
 
 export type PluginStatus = "available" | "installed" | "enabled" | "disabled" | "failed"
 

@@ -10,9 +10,10 @@
  *     const token = await p.login("admin", p.adminPassword)
  *     const res = await p.http("GET", "/api/auth/me", { token })
  */
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { type HttpRoute, ServerConfig } from "@streamspace/core"
-import { type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
+import { Manifest, type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
+import { SQL } from "bun"
 import { TestDatabase } from "@streamspace/db"
 import { Platform, Server } from "@streamspace/server"
 import { Chunk, type Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext, TestServices } from "effect"
@@ -78,6 +79,18 @@ export interface TestPlatform {
 }
 
 export const adminPassword = "admin-test-password-1"
+
+/** Plugin roles are cluster-wide on PostgreSQL and outlive the test database: drop this database's. */
+const dropPluginRoles = async (serverUrl: string, database: string) => {
+  const admin = new SQL(serverUrl)
+  try {
+    const prefix = Manifest.roleOf("", database)
+    const roles = await admin`SELECT rolname FROM pg_roles WHERE starts_with(rolname, ${prefix})`
+    for (const { rolname } of roles as Array<{ rolname: string }>) await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`)
+  } finally {
+    await admin.close()
+  }
+}
 
 const testClockLayer = () =>
   TestClock.live(TestClock.makeData(Date.now(), Chunk.empty())).pipe(
@@ -167,10 +180,12 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
     close: async () => {
       if (options.listen) await app.stop(true)
+      const database = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ db: string }>`SELECT current_database() AS db`))
       await runtime.dispose()
+      const serverUrl = process.env["TEST_DATABASE_URL"]
+      if (serverUrl) await dropPluginRoles(serverUrl, database[0]!.db)
       Fs.rmSync(dataDir, { recursive: true, force: true })
     }
   }
 }
 
-export type { SqlClient }
