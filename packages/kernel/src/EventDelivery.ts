@@ -54,8 +54,9 @@ const envelope = (e: EventRow): CoreEvents.EventEnvelope => ({
   occurredAt: e.occurred_at
 })
 
-const LEASE_MS = 60_000
-const HANDLER_TIMEOUT = Duration.seconds(30)
+/** A lease outlives one handler call; a crashed instance's subscription is picked up within this. */
+const HANDLER_TIMEOUT_MS = 10_000
+const LEASE_MS = HANDLER_TIMEOUT_MS + 5_000
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
@@ -92,7 +93,8 @@ export const EventDeliveryLive = Layer.effect(
         let attempts = claimed.attempts
         let delivered = 0
         for (const event of events) {
-          const exit = yield* handler(envelope(event)).pipe(Effect.timeout(HANDLER_TIMEOUT), Effect.exit)
+          yield* sql`UPDATE plugin_subscriptions SET lease_until = ${new Date((yield* Clock.currentTimeMillis) + LEASE_MS)} WHERE plugin_id = ${plugin} AND name = ${name}`
+          const exit = yield* handler(envelope(event)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
           if (exit._tag === "Success") {
             yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = NULL
               WHERE plugin_id = ${plugin} AND name = ${name}`

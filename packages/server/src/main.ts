@@ -3,6 +3,7 @@
  * gracefully on SIGINT/SIGTERM. Invalid config exits 2, one line per problem.
  */
 import * as Editions from "@streamspace/editions"
+import { PluginLoader } from "@streamspace/kernel"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
@@ -17,9 +18,10 @@ const main = async () => {
   const config = loaded.right
   let server: Server.RunningServer
   try {
+    const external = config.plugins.dir ? await PluginLoader.loadDirectory(config.plugins.dir) : []
     server = await Server.start({
       config,
-      layer: Platform.make(config, Platform.databaseLayer(config), Editions.selected()),
+      layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]),
       routes: Platform.routes
     })
   } catch (e) {
