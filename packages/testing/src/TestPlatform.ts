@@ -11,7 +11,7 @@
  *     const res = await p.http("GET", "/api/auth/me", { token })
  */
 import { SqlClient } from "@effect/sql"
-import { type HttpRoute, ServerConfig } from "@streamspace/core"
+import { EventOutbox, type HttpRoute, ServerConfig } from "@streamspace/core"
 import { Manifest, type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
 import { SQL } from "bun"
 import { TestDatabase } from "@streamspace/db"
@@ -73,6 +73,10 @@ export interface TestPlatform {
    * undefined/false, for effects that land in background fibers.
    */
   readonly eventually: <A>(check: () => Promise<A | undefined | false>, timeoutMs?: number) => Promise<A>
+  /** Publishes an event into the outbox, as the core or a plugin would. */
+  readonly emit: (type: string, payload: unknown) => Promise<string>
+  /** Resolves when every subscription of an enabled plugin has caught up with the outbox. */
+  readonly awaitDelivered: (timeoutMs?: number) => Promise<void>
   /** Moves the test clock (only with `clock: "test"`). */
   readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
   readonly close: () => Promise<void>
@@ -178,6 +182,20 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       }
     },
     adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
+    emit: (type, payload) =>
+      runtime.runPromise(Effect.flatMap(EventOutbox.EventOutbox, (o) => o.publishRaw({ type, source: "test", payload, actorId: null }))),
+    awaitDelivered: async (timeoutMs = 10_000) => {
+      const behind = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ n: string }>`
+          SELECT count(*) AS n FROM plugin_subscriptions s JOIN plugins p ON p.id = s.plugin_id AND p.enabled
+          WHERE EXISTS (SELECT 1 FROM events e WHERE (e.tx_id, e.position) > (s.tx_id, s.position)
+                          AND (e.type = ANY(s.event_types) OR '*' = ANY(s.event_types)))`)
+      const deadline = Date.now() + timeoutMs
+      while ((await runtime.runPromise(behind))[0]?.n !== "0") {
+        if (Date.now() > deadline) throw new Error(`events not delivered within ${timeoutMs} ms`)
+        await Bun.sleep(20)
+      }
+    },
     close: async () => {
       if (options.listen) await app.stop(true)
       const database = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ db: string }>`SELECT current_database() AS db`))
