@@ -1,0 +1,14 @@
+import { afterAll, beforeAll, expect, test } from "bun:test"
+import hello from "@streamspace/plugin-hello"
+import { TestPlatform } from "@streamspace/testing"
+
+let p: TestPlatform.TestPlatform
+beforeAll(async () => { p = await TestPlatform.make({ plugins: [hello], config: { plugins: { enabled: ["hello"] } } }) })
+afterAll(() => p.close())
+
+test("greets new users", async () => {
+  const admin = await p.login("admin", p.adminPassword)
+  await p.http("POST", "/api/users", { token: admin, body: { username: "ada", password: "long-enough-pw" } })
+  await p.awaitDelivered()
+  expect((await p.http<{ usernames: string[] }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.usernames).toEqual(["ada"])
+})
