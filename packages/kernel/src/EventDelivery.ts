@@ -17,7 +17,8 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
-import { Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import { PostgresClient } from "@streamspace/db"
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope, Stream } from "effect"
 import type { EventHandler, SubscribeOptions } from "./Events.ts"
 import { PluginFailed } from "./PluginErrors.ts"
 
@@ -66,13 +67,44 @@ export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDeliver
   readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
 }>() {}
 
-export const EventDeliveryLive = Layer.effect(
+const CHANNEL = "streamspace_events"
+
+export const EventDeliveryLive = Layer.scoped(
   EventDelivery,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* EventOutbox.EventOutbox
     const handlers = new Map<string, EventHandler<unknown>>()
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    // Wake-ups: in-process after each commit that wrote events, and on PostgreSQL a NOTIFY
+    // (sent after commit, at most every 50 ms) that other instances LISTEN for.
+    const wake = yield* PubSub.sliding<void>(1)
+    const postgres = yield* Effect.serviceOption(PostgresClient.PostgresClient)
+    let notifyPending = false
+    const notify = Effect.suspend(() => {
+      if (notifyPending) return Effect.void
+      notifyPending = true
+      return sql`SELECT pg_notify(${CHANNEL}, '')`.pipe(
+        Effect.delay("50 millis"),
+        Effect.ensuring(Effect.sync(() => void (notifyPending = false))),
+        Effect.ignore,
+        Effect.forkDaemon,
+        Effect.asVoid
+      )
+    })
+    yield* outbox.onWritten(() => {
+      Effect.runFork(PubSub.publish(wake, undefined))
+      if (Option.isSome(postgres)) Effect.runFork(notify)
+    })
+    if (Option.isSome(postgres)) {
+      yield* postgres.value.listen(CHANNEL).pipe(
+        Stream.runForEach(() => PubSub.publish(wake, undefined)),
+        Effect.tapErrorCause((cause) => Effect.logWarning("LISTEN for event wake-ups dropped; polling meanwhile", cause)),
+        Effect.retry(Schedule.spaced("5 seconds")),
+        Effect.forkScoped
+      )
+    }
 
     const deliverBatch = (plugin: string, name: string, handler: EventHandler<unknown>) =>
       Effect.gen(function*() {
@@ -139,8 +171,7 @@ export const EventDeliveryLive = Layer.effect(
           const key = `${plugin}/${options.name}`
           const h = handler as EventHandler<unknown>
           yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, h)), () => Effect.sync(() => handlers.delete(key)))
-          const signal = yield* Queue.sliding<void>(1)
-          yield* outbox.onWritten(() => void Effect.runFork(Queue.offer(signal, undefined)))
+          const signal = yield* PubSub.subscribe(wake)
           const drain = Effect.repeat(deliverBatch(plugin, options.name, h), { while: (n) => n > 0 }).pipe(
             Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
           )
