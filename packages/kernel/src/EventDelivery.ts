@@ -58,6 +58,7 @@ const envelope = (e: EventRow): CoreEvents.EventEnvelope => ({
 /** A lease outlives one handler call; a crashed instance's subscription is picked up within this. */
 const HANDLER_TIMEOUT_MS = 10_000
 const LEASE_MS = HANDLER_TIMEOUT_MS + 5_000
+const CURSOR_EVERY = 50
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
@@ -124,16 +125,33 @@ export const EventDeliveryLive = Layer.scoped(
           ORDER BY tx_id, position LIMIT 200`
         let attempts = claimed.attempts
         let delivered = 0
+        let leaseUntil = at.getTime() + LEASE_MS
+        // The cursor is written every CURSOR_EVERY successes (and before anything else touches the row):
+        // a crash repeats at most that many events, which at-least-once allows.
+        let pending: EventRow | undefined
+        const saveCursor = Effect.suspend(() => {
+          const e = pending
+          pending = undefined
+          return e
+            ? sql`UPDATE plugin_subscriptions SET tx_id = ${e.tx_id}::xid8, position = ${e.position}, attempts = 0, last_error = NULL
+                WHERE plugin_id = ${plugin} AND name = ${name}`.pipe(Effect.asVoid)
+            : Effect.void
+        })
         for (const event of events) {
-          yield* sql`UPDATE plugin_subscriptions SET lease_until = ${new Date((yield* Clock.currentTimeMillis) + LEASE_MS)} WHERE plugin_id = ${plugin} AND name = ${name}`
+          const started = yield* Clock.currentTimeMillis
+          if (started + HANDLER_TIMEOUT_MS + 1000 > leaseUntil) {
+            leaseUntil = started + LEASE_MS
+            yield* sql`UPDATE plugin_subscriptions SET lease_until = ${new Date(leaseUntil)} WHERE plugin_id = ${plugin} AND name = ${name}`
+          }
           const exit = yield* handler(envelope(event)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
           if (exit._tag === "Success") {
-            yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = NULL
-              WHERE plugin_id = ${plugin} AND name = ${name}`
+            pending = event
             attempts = 0
             delivered++
+            if (delivered % CURSOR_EVERY === 0) yield* saveCursor
             continue
           }
+          yield* saveCursor
           attempts++
           const error = String(exit.cause).slice(0, 2000)
           const retryAt = yield* now
@@ -153,6 +171,7 @@ export const EventDeliveryLive = Layer.scoped(
             next_attempt_at = ${new Date(retryAt.getTime() + backoff(attempts))} WHERE plugin_id = ${plugin} AND name = ${name}`
           break
         }
+        yield* saveCursor
         yield* release
         return delivered
       })
