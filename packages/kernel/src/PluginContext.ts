@@ -15,3 +15,9 @@ export class PluginConfig extends Context.Tag("@streamspace/kernel/PluginConfig"
 /** Reads the config decoded with the plugin's own Schema (the host already validated it). */
 export const config = <A, I>(schema: Schema.Schema<A, I>): Effect.Effect<A, never, PluginConfig> =>
   Effect.flatMap(PluginConfig, (raw) => Schema.decodeUnknown(schema)(raw).pipe(Effect.orDie))
+
+/** Annotation for config fields that hold secrets: sealed at rest, masked as "********" on read, write-only. */
+export const SecretField = Symbol.for("@streamspace/kernel/SecretField")
+
+/** Marks a config field as secret: `token: secret(Schema.String)`. */
+export const secret = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I> => schema.annotations({ [SecretField]: true })

@@ -19,7 +19,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, EventOutbox, NotFound, Permissions, SecretBox, ServerConfig, ValidationError } from "@streamspace/core"
 import { Database, Migrations, PgliteClient } from "@streamspace/db"
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, Scope } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, type SchemaAST, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventDelivery } from "./EventDelivery.ts"
 import { PluginFailed } from "./PluginErrors.ts"
@@ -30,7 +30,7 @@ import { JobScheduler } from "./JobScheduler.ts"
 import * as Semver from "./internal/Semver.ts"
 import * as Manifest from "./Manifest.ts"
 import type { PluginDefinition } from "./Plugin.ts"
-import { PluginConfig, PluginInfo } from "./PluginContext.ts"
+import { PluginConfig, PluginInfo, SecretField } from "./PluginContext.ts"
 import { PluginCallError, Plugins, PluginUnavailable } from "./Plugins.ts"
 import { PluginSql } from "./PluginSql.ts"
 import { PluginStorage } from "./PluginStorage.ts"
@@ -86,7 +86,8 @@ interface Row {
   readonly enabled: boolean
   readonly status: "installed" | "enabled" | "disabled" | "failed"
   readonly last_error: string | null
-  readonly config: unknown
+  readonly config: Record<string, unknown>
+  readonly secrets: string | null
   readonly role_password: string
 }
 
@@ -97,6 +98,19 @@ interface Running {
 }
 
 type PluginServicesContext = PluginInfo | PluginConfig | PluginSql | PluginStorage | Routes | Ui | Events | Hooks | Scheduler | Plugins
+
+export const MASK = "********"
+
+/** Top-level config keys whose Schema is annotated with `PluginContext.secret`. */
+export const secretKeys = (schema: Schema.Schema<unknown, unknown> | undefined): ReadonlyArray<string> => {
+  if (!schema) return []
+  let ast = schema.ast
+  while (ast._tag === "Transformation") ast = ast.to
+  if (ast._tag !== "TypeLiteral") return []
+  const isSecret = (a: SchemaAST.AST): boolean =>
+    a.annotations[SecretField] === true || (a._tag === "Union" && a.types.some(isSecret)) || (a._tag === "Refinement" && isSecret(a.from)) || (a._tag === "Transformation" && (isSecret(a.from) || isSecret(a.to)))
+  return ast.propertySignatures.filter((p) => isSecret(p.type)).map((p) => String(p.name))
+}
 
 const defaultConfig = (def: PluginDefinition) =>
   def.config ? Schema.encodeSync(def.config as Schema.Schema<unknown, unknown>)(Schema.decodeUnknownSync(def.config as Schema.Schema<unknown, unknown>)({})) : {}
@@ -135,6 +149,14 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           onNone: () => Effect.fail(new NotFound({ resource: "plugin", id })),
           onSome: Effect.succeed
         })
+      const fullConfig = (r: Row) => ({ ...r.config, ...(r.secrets ? (JSON.parse(box.open(r.secrets)) as Record<string, unknown>) : {}) })
+      /** Splits an encoded config into the plain part and the sealed secrets. */
+      const storeConfig = (def: PluginDefinition, encoded: Record<string, unknown>) => {
+        const keys = secretKeys(def.config)
+        const plain = Object.fromEntries(Object.entries(encoded).filter(([k]) => !keys.includes(k)))
+        const secrets = Object.fromEntries(Object.entries(encoded).filter(([k]) => keys.includes(k) && encoded[k] !== undefined))
+        return { config: JSON.stringify(plain), secrets: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets)) : null }
+      }
       const installed = (id: string) =>
         Effect.flatMap(row(id), Option.match({ onNone: () => Effect.fail(new NotFound({ resource: "installed plugin", id, detail: `plugin ${id} is not installed` })), onSome: Effect.succeed }))
       const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
@@ -210,7 +232,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             const id = def.id
             const context = Context.empty().pipe(
               Context.add(PluginInfo, { id, version: def.version }),
-              Context.add(PluginConfig, r.config),
+              Context.add(PluginConfig, fullConfig(r)),
               Context.add(PluginSql, client),
               Context.add(PluginStorage, storage),
               Context.add(Routes, { add: (route) => routes.add(id, route) }),
@@ -285,7 +307,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           yield* permissions.register(id, (def.permissions ?? []).map((p) => (typeof p === "string" ? { name: p, description: p } : p)))
           const at = yield* now
           yield* sql`INSERT INTO plugins ${
-            sql.insert({ id, version: def.version, enabled: false, status: "installed", config: JSON.stringify(defaultConfig(def)), role_password: box.seal(password), installed_at: at, updated_at: at })
+            sql.insert({ id, version: def.version, enabled: false, status: "installed", ...storeConfig(def, defaultConfig(def) as Record<string, unknown>), role_password: box.seal(password), installed_at: at, updated_at: at })
           }`
           return yield* state(id)
         })
@@ -328,7 +350,16 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           ? Schema.decodeUnknown(def.config as Schema.Schema<unknown, unknown>, { errors: "all", onExcessProperty: "error" })(input).pipe(
             Effect.map((value) => Schema.encodeSync(def.config as Schema.Schema<unknown, unknown>)(value)),
             Effect.mapError((e) => {
-              const errors = ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => ({ path: ["body", ...i.path.map(String)].join("."), message: i.message }))
+              const secrets = secretKeys(def.config)
+              const issues = ParseResult.ArrayFormatter.formatErrorSync(e)
+              const errors = issues
+                // Optional fields add an "Expected undefined" beside the real problem.
+                .filter((i) => !(i.message.startsWith("Expected undefined") && issues.some((o) => o !== i && o.path.join(".") === i.path.join("."))))
+                .map((i) => ({
+                  path: ["body", ...i.path.map(String)].join("."),
+                  // Never echo a secret back, not even a rejected one.
+                  message: secrets.includes(String(i.path[0])) ? i.message.replace(/, actual [\s\S]*$/, ", actual <redacted>") : i.message
+                }))
               return new ValidationError({ message: errors.map((x) => `${x.path}: ${x.message}`).join("; "), errors })
             })
           )
@@ -382,9 +413,15 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         configure: (id, input) =>
           Effect.gen(function*() {
             const def = yield* definition(id)
-            yield* installed(id)
-            const encoded = yield* decodeConfig(def, input)
-            yield* sql`UPDATE plugins SET config = ${JSON.stringify(encoded)}, updated_at = ${yield* now} WHERE id = ${id}`
+            const r = yield* installed(id)
+            // Secrets left out, or sent back masked as read, keep their stored value.
+            const previous = fullConfig(r)
+            const given = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined
+            const kept = secretKeys(def.config).filter((k) => previous[k] !== undefined && (given?.[k] === undefined || given[k] === MASK))
+            const merged = given ? { ...given, ...Object.fromEntries(kept.map((k) => [k, previous[k]])) } : input
+            const encoded = yield* decodeConfig(def, merged)
+            const stored = storeConfig(def, encoded as Record<string, unknown>)
+            yield* sql`UPDATE plugins SET config = ${stored.config}, secrets = ${stored.secrets}, updated_at = ${yield* now} WHERE id = ${id}`
             if (running.has(id)) {
               yield* stop(id)
               yield* enable(id)
@@ -396,7 +433,8 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             const def = yield* definition(id)
             const r = yield* installed(id)
             const { JSONSchema } = yield* Effect.promise(() => import("effect"))
-            return { value: r.config, schema: def.config ? JSONSchema.make(def.config as Schema.Schema<unknown, unknown>) : {} }
+            const masked = Object.fromEntries(secretKeys(def.config).filter((k) => fullConfig(r)[k] !== undefined).map((k) => [k, MASK]))
+            return { value: { ...r.config, ...masked }, schema: def.config ? JSONSchema.make(def.config as Schema.Schema<unknown, unknown>) : {} }
           }),
         uninstall: (id, options) =>
           Effect.gen(function*() {
