@@ -17,6 +17,7 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
+import * as PgliteAssets from "./internal/PgliteAssets.ts"
 
 export interface PgliteClientConfig {
   /** A directory path, or `memory://` for an in-memory database. */
@@ -110,7 +111,7 @@ export const make = (config: PgliteClientConfig) =>
   Effect.gen(function*() {
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => PGlite.create({ dataDir: config.dataDir, parsers, ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}) }),
+        try: async () => PGlite.create({ dataDir: config.dataDir, parsers, ...(await PgliteAssets.load()), ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}) }),
         catch: (cause) => new SqlError({ cause, message: `Cannot open PGlite at ${config.dataDir}` })
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)

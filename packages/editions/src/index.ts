@@ -1,7 +1,8 @@
 /**
  * Editions: which plugin modules a build contains. Which of them run is
  * decided at runtime by the admin (and `plugins.enabled` on first boot).
- * `STREAMSPACE_EDITION` picks one for `bun start` (default community).
+ * `STREAMSPACE_EDITION` picks one for `bun start` (default community); a
+ * compiled executable carries the edition it was built for.
  * Plugins not yet written are simply absent from the lists.
  */
 import type { PluginDefinition } from "@streamspace/kernel"
@@ -12,7 +13,11 @@ export const enterprise: ReadonlyArray<PluginDefinition> = [...community]
 
 export const editions = { community, enterprise } as const
 
-export const selected = (name = process.env["STREAMSPACE_EDITION"] ?? "community"): ReadonlyArray<PluginDefinition> => {
+/** Set by `bun run build:edition` (`--define`): a compiled executable carries its edition. */
+declare const STREAMSPACE_BUILD_EDITION: string | undefined
+const built = typeof STREAMSPACE_BUILD_EDITION === "string" ? STREAMSPACE_BUILD_EDITION : undefined
+
+export const selected = (name = built ?? process.env["STREAMSPACE_EDITION"] ?? "community"): ReadonlyArray<PluginDefinition> => {
   const edition = editions[name as keyof typeof editions]
   if (!edition) throw new Error(`unknown edition ${name}; known: ${Object.keys(editions).join(", ")}`)
   return edition
