@@ -312,11 +312,27 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           return yield* state(id)
         })
 
+      /** A new version of an installed plugin: its new migrations run (as its role) before it starts. */
+      const upgrade = (def: PluginDefinition, r: Row) =>
+        Effect.gen(function*() {
+          const order = Semver.compare(def.version, r.version)
+          if (order === undefined || order < 0) {
+            return yield* new Conflict({ message: `plugin ${def.id} ${def.version} is older than the installed ${r.version}; downgrades are not supported`, code: "downgrade" })
+          }
+          const s = session(def.id, box.open(r.role_password))
+          const applied = yield* Effect.scoped(Effect.flatMap(roleClient(s), (client) =>
+            Migrations.run({ migrations: def.migrations ?? [], table: `${s.searchPath}.migrations` }).pipe(Effect.provideService(SqlClient.SqlClient, client))
+          )).pipe(Effect.mapError((e) => new PluginFailed({ plugin: def.id, message: `upgrade to ${def.version}: ${e instanceof Error ? e.message : String(e)}` })))
+          yield* sql`UPDATE plugins SET version = ${def.version}, updated_at = ${yield* now} WHERE id = ${def.id}`
+          yield* Effect.logInfo(`plugin ${def.id} upgraded ${r.version} → ${def.version} (${applied.length} migration(s))`)
+        })
+
       const enable = (id: string): Effect.Effect<PluginState, HostError> =>
         Effect.gen(function*() {
           const def = yield* definition(id)
           const r = yield* installed(id)
           if (running.has(id)) return yield* state(id)
+          if (r.version !== def.version) yield* upgrade(def, r).pipe(Effect.tapError((e) => setStatus(id, "failed", true, e.message)))
           yield* checkDependencies(def)
           yield* build(def, r).pipe(Effect.tapError((e) => setStatus(id, "failed", true, e.message)))
           yield* setStatus(id, "enabled", true, null)

@@ -41,3 +41,10 @@ export const satisfies = (version: string, range: string): boolean | undefined =
   const results = range.trim().split(/\s+/).map((r) => one(r, v))
   return results.includes(undefined) ? undefined : results.every(Boolean)
 }
+
+/** Negative when a < b; undefined when either is not a version. */
+export const compare = (a: string, b: string): number | undefined => {
+  const x = parse(a)
+  const y = parse(b)
+  return x && y ? cmp(x, y) : undefined
+}
