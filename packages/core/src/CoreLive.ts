@@ -10,7 +10,9 @@ import { EventOutboxLive } from "./events/EventOutbox.ts"
 import { BlobStoreLive } from "./files/BlobStore.ts"
 import { FilesLive } from "./files/Files.ts"
 import { IdentityLive } from "./identity/IdentityLive.ts"
+import { DirectoryLive } from "./directory/Directory.ts"
 import { IntegrationDeliveriesLive } from "./integrations/IntegrationDeliveries.ts"
+import { IntegrationDispatcherLive } from "./integrations/IntegrationDispatcher.ts"
 import { IntegrationsLive } from "./integrations/Integrations.ts"
 import { QuotasLive } from "./quotas/Quotas.ts"
 import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
@@ -36,7 +38,9 @@ const SessionsFeature = SessionsLive.pipe(
 /** Feature services, each built on the foundation (and on each other, via provideMerge). */
 const FilesFeature = FilesLive.pipe(Layer.provideMerge(BlobStoreLive))
 
-export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature, IntegrationsLive, IntegrationDeliveriesLive).pipe(
+const IntegrationsFeature = Layer.mergeAll(IntegrationDispatcherLive, IntegrationDeliveriesLive).pipe(Layer.provideMerge(IntegrationsLive))
+
+export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature, IntegrationsFeature, DirectoryLive).pipe(
   Layer.provideMerge(SessionsFeature),
   Layer.provideMerge(IdentityLive),
   Layer.provideMerge(FoundationLive)

@@ -9,6 +9,7 @@ import m0003 from "../../../migrations/0003_identity.sql" with { type: "text" }
 import m0004 from "../../../migrations/0004_sessions.sql" with { type: "text" }
 import m0005 from "../../../migrations/0005_platform.sql" with { type: "text" }
 import m0006 from "../../../migrations/0006_plugins.sql" with { type: "text" }
+import m0007 from "../../../migrations/0007_integration_queue.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -22,7 +23,8 @@ export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 3, name: "identity", sql: m0003 },
   { id: 4, name: "sessions", sql: m0004 },
   { id: 5, name: "platform", sql: m0005 },
-  { id: 6, name: "plugins", sql: m0006 }
+  { id: 6, name: "plugins", sql: m0006 },
+  { id: 7, name: "integration_queue", sql: m0007 }
 ]
 
 export const table = "streamspace_migrations"

@@ -74,13 +74,19 @@ export const StorageConfig = Schema.Struct({
   )
 })
 
-export const WebhooksConfig = Schema.Struct({
+/** How an outgoing delivery (webhook, notification) is retried. */
+export const DeliveryPolicy = Schema.Struct({
   /** Attempts before a delivery is dead (an admin can replay it). */
   maxAttempts: Schema.optionalWith(PositiveInt, { default: () => 8 }),
   /** First retry delay; doubles each attempt, capped at an hour. */
   backoffBaseMs: Schema.optionalWith(PositiveInt, { default: () => 2000 }),
   timeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 })
 })
+export type DeliveryPolicy = typeof DeliveryPolicy.Type
+
+export const WebhooksConfig = DeliveryPolicy
+/** Deliveries of integrations (Slack, PagerDuty, email… through notification plugins). */
+export const IntegrationsConfig = DeliveryPolicy
 
 export const PluginsConfig = Schema.Struct({
   /** Plugin ids installed and enabled on first boot; afterwards the admin decides. */
@@ -114,6 +120,7 @@ export const ServerConfigSchema = Schema.Struct({
   sessions: Schema.optionalWith(SessionsConfig, { default: () => Schema.decodeSync(SessionsConfig)({}) }),
   storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),
   webhooks: Schema.optionalWith(WebhooksConfig, { default: () => Schema.decodeSync(WebhooksConfig)({}) }),
+  integrations: Schema.optionalWith(IntegrationsConfig, { default: () => Schema.decodeSync(IntegrationsConfig)({}) }),
   plugins: Schema.optionalWith(PluginsConfig, { default: () => Schema.decodeSync(PluginsConfig)({}) })
 })
 

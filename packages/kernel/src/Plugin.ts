@@ -3,10 +3,12 @@
  * validates the manifest, installs its schema and role, runs its migrations,
  * and builds `layer` in a Scope of its own with only plugin-scoped services.
  */
-import type { CoreMigrations } from "@streamspace/core"
+import type { HttpClient } from "@effect/platform"
+import type { CoreMigrations, Directory } from "@streamspace/core"
 import { Effect, type Layer, Schema } from "effect"
 import type { Events } from "./Events.ts"
 import type { Hooks } from "./Hooks.ts"
+import type { IntegrationProvider } from "./IntegrationProvider.ts"
 import type { PluginConfig, PluginInfo } from "./PluginContext.ts"
 import type { Plugins } from "./Plugins.ts"
 import type { PluginSql } from "./PluginSql.ts"
@@ -27,6 +29,11 @@ export type PluginServices =
   | Plugins
   | PluginInfo
   | PluginConfig
+  | IntegrationProvider
+  /** Read-only: users (name, email, roles, groups) and templates. */
+  | Directory.Directory
+  /** Outgoing HTTP (the platform's client; the test kit captures what goes out). */
+  | HttpClient.HttpClient
 
 export type PluginType = "extension" | "integration" | "theme"
 export type PluginCategory = "notifications" | "enterprise" | "security" | "sessions" | "productivity" | "example" | (string & {})

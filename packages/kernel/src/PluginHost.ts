@@ -17,20 +17,36 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Conflict, EventOutbox, NotFound, Permissions, SecretBox, ServerConfig, ValidationError } from "@streamspace/core"
+import { HttpClient } from "@effect/platform"
+import {
+  Conflict,
+  Directory,
+  EventOutbox,
+  type IntegrationDeliveries,
+  type IntegrationDispatcher,
+  type Integrations,
+  NotFound,
+  Permissions,
+  SecretBox,
+  ServerConfig,
+  ValidationError
+} from "@streamspace/core"
 import { Database, Migrations, PgliteClient } from "@streamspace/db"
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, type SchemaAST, Scope } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventDelivery } from "./EventDelivery.ts"
 import { PluginFailed } from "./PluginErrors.ts"
 import { Events } from "./Events.ts"
 import { HookRegistry } from "./HookRegistry.ts"
+import { IntegrationProvider } from "./IntegrationProvider.ts"
+import * as IntegrationProviderLive from "./internal/IntegrationProviderLive.ts"
 import { Hooks } from "./Hooks.ts"
 import { JobScheduler } from "./JobScheduler.ts"
 import * as Semver from "./internal/Semver.ts"
 import * as Manifest from "./Manifest.ts"
-import type { PluginDefinition } from "./Plugin.ts"
-import { PluginConfig, PluginInfo, SecretField } from "./PluginContext.ts"
+import type { PluginDefinition, PluginServices } from "./Plugin.ts"
+import { normalize, secretKeys } from "./internal/ConfigSchema.ts"
+import { PluginConfig, PluginInfo } from "./PluginContext.ts"
 import { PluginCallError, Plugins, PluginUnavailable } from "./Plugins.ts"
 import { PluginSql } from "./PluginSql.ts"
 import { PluginStorage } from "./PluginStorage.ts"
@@ -94,23 +110,13 @@ interface Row {
 interface Running {
   readonly def: PluginDefinition
   readonly scope: Scope.CloseableScope
-  readonly context: Context.Context<PluginServicesContext>
+  readonly context: Context.Context<PluginServices>
 }
 
-type PluginServicesContext = PluginInfo | PluginConfig | PluginSql | PluginStorage | Routes | Ui | Events | Hooks | Scheduler | Plugins
 
 export const MASK = "********"
 
-/** Top-level config keys whose Schema is annotated with `PluginContext.secret`. */
-export const secretKeys = (schema: Schema.Schema<unknown, unknown> | undefined): ReadonlyArray<string> => {
-  if (!schema) return []
-  let ast = schema.ast
-  while (ast._tag === "Transformation") ast = ast.to
-  if (ast._tag !== "TypeLiteral") return []
-  const isSecret = (a: SchemaAST.AST): boolean =>
-    a.annotations[SecretField] === true || (a._tag === "Union" && a.types.some(isSecret)) || (a._tag === "Refinement" && isSecret(a.from)) || (a._tag === "Transformation" && (isSecret(a.from) || isSecret(a.to)))
-  return ast.propertySignatures.filter((p) => isSecret(p.type)).map((p) => String(p.name))
-}
+export { secretKeys } from "./internal/ConfigSchema.ts"
 
 const defaultConfig = (def: PluginDefinition) =>
   def.config ? Schema.encodeSync(def.config as Schema.Schema<unknown, unknown>)(Schema.decodeUnknownSync(def.config as Schema.Schema<unknown, unknown>)({})) : {}
@@ -132,6 +138,10 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       const delivery = yield* EventDelivery
       const jobs = yield* JobScheduler
       const serverConfig = yield* ServerConfig.ServerConfig
+      /** Core services that plugins reach through plugin-scoped or read-only interfaces. */
+      const coreContext = yield* Effect.context<
+        Integrations.Integrations | IntegrationDeliveries.IntegrationDeliveries | IntegrationDispatcher.IntegrationDispatcher | Directory.Directory | HttpClient.HttpClient
+      >()
       const available = new Map(catalog.map((d) => [d.id, d]))
       const running = new Map<string, Running>()
       const report: Array<StartupEntry> = []
@@ -248,7 +258,10 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
               }),
               Context.add(Hooks, { intercept: (point, handler, options) => hooks.add(id, point, handler, { order: options?.order ?? 100, timeoutMs: options?.timeoutMs ?? 2000 }) }),
               Context.add(Scheduler, { schedule: (name, schedule, job) => jobs.schedule(id, name, schedule, job) }),
-              Context.add(Plugins, pluginsService(id))
+              Context.add(Plugins, pluginsService(id)),
+              Context.add(IntegrationProvider, yield* IntegrationProviderLive.make(id).pipe(Effect.provide(coreContext))),
+              Context.add(Directory.Directory, Context.get(coreContext, Directory.Directory)),
+              Context.add(HttpClient.HttpClient, Context.get(coreContext, HttpClient.HttpClient))
             )
             for (const ext of def.ui ?? []) yield* ui.add(id, ext).pipe(Scope.extend(scope))
             yield* Layer.buildWithScope(def.layer, scope).pipe(
@@ -363,22 +376,10 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
 
       const decodeConfig = (def: PluginDefinition, input: unknown) =>
         def.config
-          ? Schema.decodeUnknown(def.config as Schema.Schema<unknown, unknown>, { errors: "all", onExcessProperty: "error" })(input).pipe(
-            Effect.map((value) => Schema.encodeSync(def.config as Schema.Schema<unknown, unknown>)(value)),
-            Effect.mapError((e) => {
-              const secrets = secretKeys(def.config)
-              const issues = ParseResult.ArrayFormatter.formatErrorSync(e)
-              const errors = issues
-                // Optional fields add an "Expected undefined" beside the real problem.
-                .filter((i) => !(i.message.startsWith("Expected undefined") && issues.some((o) => o !== i && o.path.join(".") === i.path.join("."))))
-                .map((i) => ({
-                  path: ["body", ...i.path.map(String)].join("."),
-                  // Never echo a secret back, not even a rejected one.
-                  message: secrets.includes(String(i.path[0])) ? i.message.replace(/, actual [\s\S]*$/, ", actual <redacted>") : i.message
-                }))
-              return new ValidationError({ message: errors.map((x) => `${x.path}: ${x.message}`).join("; "), errors })
-            })
-          )
+          ? normalize(def.config, input).pipe(Effect.mapError((issues) => {
+            const errors = issues.map((i) => ({ path: i.path ? `body.${i.path}` : "body", message: i.message }))
+            return new ValidationError({ message: errors.map((x) => `${x.path}: ${x.message}`).join("; "), errors })
+          }))
           : Effect.succeed({})
 
       const boot = Effect.gen(function*() {

@@ -2,7 +2,7 @@
  * The process as one Layer graph: config → logging → database → core
  * migrations → core services. The HTTP server sits on top (Server.ts).
  */
-import { FetchHttpClient } from "@effect/platform"
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import { CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
@@ -21,7 +21,9 @@ export const coreLayer = CoreLive.CoreLive
 export const make = <E, R>(
   config: ServerConfig.ServerConfigShape,
   database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>,
-  plugins: ReadonlyArray<PluginDefinition> = []
+  plugins: ReadonlyArray<PluginDefinition> = [],
+  /** Outgoing HTTP for webhooks and plugins (the test kit passes a capturing one). */
+  httpClient: Layer.Layer<HttpClient.HttpClient> = FetchHttpClient.layer
 ) => {
   const migrated = Layer.effectDiscard(
     migrateCore.pipe(Effect.tap((applied) => applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void))
@@ -29,7 +31,7 @@ export const make = <E, R>(
   const base = migrated.pipe(Layer.provideMerge(database))
   const core = coreLayer.pipe(
     Layer.provideMerge(KernelLive.Registries),
-    Layer.provideMerge(FetchHttpClient.layer),
+    Layer.provideMerge(httpClient),
     Layer.provideMerge(base),
     Layer.provideMerge(ServerConfig.layer(config)),
     Layer.provideMerge(Logging.layer(config))

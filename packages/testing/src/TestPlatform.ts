@@ -21,6 +21,7 @@ import type { Elysia } from "elysia"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as OutgoingHttp from "./OutgoingHttp.ts"
 
 export interface TestPlatformOptions {
   /** Partial server config merged over the test defaults. */
@@ -79,6 +80,8 @@ export interface TestPlatform {
   readonly awaitDelivered: (timeoutMs?: number) => Promise<void>
   /** Moves the test clock (only with `clock: "test"`). */
   readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
+  /** Every HTTP request the platform sent (webhooks, plugins), in order, with its response status. */
+  readonly outgoing: ReadonlyArray<OutgoingHttp.CapturedRequest>
   readonly close: () => Promise<void>
 }
 
@@ -128,7 +131,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
   const database = TestDatabase.layer({ key: "core", prepare: Platform.migrateCore.pipe(Effect.asVoid) })
-  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [])
+  const outgoing: Array<OutgoingHttp.CapturedRequest> = []
+  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [], OutgoingHttp.layer(outgoing))
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (options.clock === "test") layer = layer.pipe(Layer.provideMerge(testClockLayer()))
   const runtime = ManagedRuntime.make(layer)
@@ -182,6 +186,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       }
     },
     adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
+    outgoing,
     emit: (type, payload) =>
       runtime.runPromise(Effect.flatMap(EventOutbox.EventOutbox, (o) => o.publishRaw({ type, source: "test", payload, actorId: null }))),
     awaitDelivered: async (timeoutMs = 10_000) => {

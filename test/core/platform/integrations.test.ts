@@ -50,11 +50,22 @@ describe(`integrations (${TestPlatform.engine()})`, () => {
     await p.http("POST", "/api/users", { token: admin, body: { username: "integrator", password: "long-enough-pw" } })
     expect((await p.http("GET", "/api/integrations", { token: await p.login("integrator", "long-enough-pw") })).status).toBe(403)
     expect((await p.http("GET", "/api/integrations/none", { token: admin })).status).toBe(404)
-    const id = await p.run(Effect.flatMap(IntegrationDeliveries.IntegrationDeliveries, (d) => d.record(first.body.id, "session.created", { x: 1 })))
-    await p.run(Effect.flatMap(IntegrationDeliveries.IntegrationDeliveries, (d) =>
-      d.attempt(id, { status: "delivered", responseCode: 202, error: null, latencyMs: 12, nextAttemptAt: null })))
-    const deliveries = await p.http<{ items: ReadonlyArray<{ status: string; attempts: number; responseCode: number }> }>("GET", `/api/integrations/${first.body.id}/deliveries`, { token: admin })
-    expect(deliveries.body.items).toEqual([expect.objectContaining({ status: "delivered", attempts: 1, responseCode: 202 })])
+    const enqueue = () =>
+      p.run(Effect.flatMap(IntegrationDeliveries.IntegrationDeliveries, (d) =>
+        d.enqueue({ integrationId: first.body.id, dedupeKey: "event:1", subject: "session.created", payload: { x: 1 } })))
+    const queued = await enqueue()
+    expect(queued.created).toBe(true)
+    expect(await enqueue()).toEqual({ id: queued.id, created: false })
+    const deliveries = await p.http<{ items: ReadonlyArray<{ id: string; status: string; attempts: number }> }>("GET", `/api/integrations/${first.body.id}/deliveries`, { token: admin })
+    // No plugin sends pagerduty deliveries here: the delivery waits in the queue.
+    expect(deliveries.body.items).toEqual([expect.objectContaining({ id: queued.id, status: "pending", attempts: 0 })])
+    expect((await p.http<{ items: unknown[] }>("GET", `/api/integrations/${first.body.id}/deliveries?status=dead`, { token: admin })).body.items).toEqual([])
+    const badStatus = await p.http<{ errors: ReadonlyArray<{ path: string }> }>("GET", `/api/integrations/${first.body.id}/deliveries?status=lost`, { token: admin })
+    expect(badStatus.status).toBe(400)
+    expect(badStatus.body.errors[0]?.path).toBe("query.status")
+    const notReplayable = await p.http<{ code: string }>("POST", `/api/integrations/${first.body.id}/deliveries/${queued.id}/replay`, { token: admin })
+    expect(notReplayable.status).toBe(409)
+    expect((await p.http("POST", `/api/integrations/${first.body.id}/deliveries/nope/replay`, { token: admin })).status).toBe(404)
     expect((await p.http("DELETE", `/api/integrations/${first.body.id}`, { token: admin })).status).toBe(204)
     expect((await p.http("GET", `/api/integrations/${first.body.id}/deliveries`, { token: admin })).status).toBe(404)
   })

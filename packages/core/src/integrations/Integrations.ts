@@ -7,8 +7,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
-import { Conflict, NotFound } from "../Errors.ts"
+import { Clock, Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Conflict, type FieldError, NotFound, ValidationError } from "../Errors.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 
 export const MASK = "********"
@@ -55,14 +55,24 @@ interface Row {
   readonly updated_at: Date
 }
 
+/** What the plugin serving a provider declares about its integrations' config. */
+export interface ProviderSpec {
+  /** Checks a whole config (secrets included) and returns it normalised (defaults filled); error paths are relative to the config. */
+  readonly validate: (config: Record<string, unknown>) => Effect.Effect<Record<string, unknown>, ReadonlyArray<FieldError>>
+  /** Config keys that are secret besides those recognised by name. */
+  readonly secretFields: ReadonlyArray<string>
+}
+
 export class Integrations extends Context.Tag("@streamspace/core/Integrations")<Integrations, {
-  readonly create: (input: typeof CreateIntegration.Type) => Effect.Effect<Integration, Conflict | NotFound | SqlError>
+  readonly create: (input: typeof CreateIntegration.Type) => Effect.Effect<Integration, ValidationError | Conflict | NotFound | SqlError>
   readonly list: (provider?: string) => Effect.Effect<ReadonlyArray<Integration>, SqlError>
   readonly get: (id: string) => Effect.Effect<Integration, NotFound | SqlError>
-  readonly update: (id: string, patch: typeof UpdateIntegration.Type) => Effect.Effect<Integration, NotFound | Conflict | SqlError>
+  readonly update: (id: string, patch: typeof UpdateIntegration.Type) => Effect.Effect<Integration, ValidationError | NotFound | Conflict | SqlError>
   readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
   /** The full config with secrets, for the code that talks to the provider. Never return it over HTTP. */
   readonly resolve: (id: string) => Effect.Effect<{ readonly integration: Integration; readonly config: Record<string, unknown> }, NotFound | SqlError>
+  /** While the scope is open, configs of `provider` are validated by `spec` on create and update. */
+  readonly registerProvider: (provider: string, spec: ProviderSpec) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
 
 export const IntegrationsLive = Layer.effect(
@@ -71,6 +81,18 @@ export const IntegrationsLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const box = yield* SecretBox
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const providers = new Map<string, ProviderSpec>()
+    const validated = (provider: string, config: Record<string, unknown>) => {
+      const spec = providers.get(provider)
+      return spec
+        ? spec.validate(config).pipe(Effect.mapError((errors) =>
+          new ValidationError({
+            message: `invalid ${provider} config: ${errors.map((e) => `${e.path || "config"}: ${e.message}`).join("; ")}`,
+            errors: errors.map((e) => ({ path: e.path ? `body.config.${e.path}` : "body.config", message: e.message }))
+          })
+        ))
+        : Effect.succeed(config)
+    }
     const isSecret = (declared: ReadonlyArray<string>) => (key: string) => declared.includes(key) || secretName.test(key)
     const split = (config: Record<string, unknown>, declared: ReadonlyArray<string>) => {
       const plain: Record<string, unknown> = {}
@@ -102,7 +124,8 @@ export const IntegrationsLive = Layer.effect(
         Effect.gen(function*() {
           const id = crypto.randomUUID()
           const at = yield* now
-          const { plain, secrets } = split(input.config, input.secretFields)
+          const declared = [...new Set([...input.secretFields, ...(providers.get(input.provider)?.secretFields ?? [])])]
+          const { plain, secrets } = split(yield* validated(input.provider, input.config), declared)
           const rows = yield* sql<{ id: string }>`INSERT INTO integrations ${
             sql.insert({
               id,
@@ -110,7 +133,7 @@ export const IntegrationsLive = Layer.effect(
               name: input.name,
               enabled: input.enabled,
               config: JSON.stringify(plain),
-              secret_fields: [...input.secretFields],
+              secret_fields: declared,
               secrets_encrypted: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets)) : null,
               created_at: at,
               updated_at: at
@@ -128,12 +151,14 @@ export const IntegrationsLive = Layer.effect(
       update: (id, patch) =>
         Effect.gen(function*() {
           const row = yield* find(id)
-          const { plain, secrets } = split(patch.config ?? {}, row.secret_fields)
-          const config = { ...row.config }
-          for (const [k, v] of Object.entries(plain)) v === null ? delete config[k] : (config[k] = v)
-          const stored = secretsOf(row)
-          // The masked placeholder coming back from a read means "unchanged".
-          for (const [k, v] of Object.entries(secrets)) v === null ? delete stored[k] : v === MASK ? undefined : (stored[k] = v)
+          const declared = [...new Set([...row.secret_fields, ...(providers.get(row.provider)?.secretFields ?? [])])]
+          const merged: Record<string, unknown> = { ...row.config, ...secretsOf(row) }
+          // The masked placeholder coming back from a read means "unchanged"; null removes a key.
+          for (const [k, v] of Object.entries(patch.config ?? {})) {
+            if (v === null) delete merged[k]
+            else if (!(v === MASK && isSecret(declared)(k))) merged[k] = v
+          }
+          const { plain: config, secrets: stored } = split(patch.config === undefined ? merged : yield* validated(row.provider, merged), declared)
           const columns: Record<string, unknown> = {
             config: JSON.stringify(config),
             secrets_encrypted: Object.keys(stored).length > 0 ? box.seal(JSON.stringify(stored)) : null,
@@ -152,7 +177,9 @@ export const IntegrationsLive = Layer.effect(
         Effect.flatMap(sql<{ id: string }>`DELETE FROM integrations WHERE id = ${id} RETURNING id`, (rows) =>
           rows.length > 0 ? Effect.void : Effect.fail(new NotFound({ resource: "integration", id }))),
       resolve: (id) =>
-        Effect.map(find(id), (row) => ({ integration: toIntegration(row), config: { ...row.config, ...secretsOf(row) } }))
+        Effect.map(find(id), (row) => ({ integration: toIntegration(row), config: { ...row.config, ...secretsOf(row) } })),
+      registerProvider: (provider, spec) =>
+        Effect.acquireRelease(Effect.sync(() => providers.set(provider, spec)), () => Effect.sync(() => providers.delete(provider))).pipe(Effect.asVoid)
     }
   })
 )

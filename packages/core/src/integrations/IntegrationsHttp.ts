@@ -1,8 +1,10 @@
 /** REST for the integrations store (secrets write-only, masked on read). */
 import { Effect, Schema } from "effect"
+import { afterCommit } from "../Actor.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { ListQuery, Page } from "../Pagination.ts"
-import { IntegrationDeliveries, IntegrationDelivery } from "./IntegrationDeliveries.ts"
+import { DeliveryStatus, IntegrationDeliveries, IntegrationDelivery } from "./IntegrationDeliveries.ts"
+import { IntegrationDispatcher } from "./IntegrationDispatcher.ts"
 import { CreateIntegration, Integration, Integrations, UpdateIntegration } from "./Integrations.ts"
 
 const IdParams = Schema.Struct({ id: Schema.String })
@@ -62,14 +64,28 @@ export const integrationRoutes = [
     ...base,
     method: "GET",
     path: "/api/integrations/:id/deliveries",
-    summary: "What was sent through an integration: status, attempts, response code, error, latency",
+    summary: "What was sent through an integration: status, attempts, response code, error, latency (`status=dead` lists dead letters)",
     params: IdParams,
-    query: ListQuery,
+    query: Schema.Struct({ ...ListQuery.fields, status: Schema.optional(DeliveryStatus) }),
     response: Page(IntegrationDelivery),
     handler: ({ params, query }) =>
       Effect.zipRight(
         Effect.flatMap(Integrations, (i) => i.get(params.id)),
-        Effect.flatMap(IntegrationDeliveries, (d) => d.list(params.id, query.limit, query.cursor))
+        Effect.flatMap(IntegrationDeliveries, (d) => d.list(params.id, query))
+      )
+  }),
+  HttpRoute.make({
+    ...base,
+    method: "POST",
+    path: "/api/integrations/:id/deliveries/:deliveryId/replay",
+    summary: "Send a dead (or failed) delivery again now; 409 if it was delivered or is still queued",
+    params: Schema.Struct({ id: Schema.String, deliveryId: Schema.String }),
+    response: IntegrationDelivery,
+    audit: { action: "integration.delivery.replay", target: (i) => i.params.deliveryId },
+    handler: ({ params }) =>
+      Effect.tap(
+        Effect.flatMap(IntegrationDeliveries, (d) => d.replay(params.id, params.deliveryId)),
+        () => Effect.flatMap(IntegrationDispatcher, (d) => afterCommit(d.nudge))
       )
   })
 ]

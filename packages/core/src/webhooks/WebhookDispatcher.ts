@@ -17,6 +17,7 @@ import { createHmac } from "node:crypto"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import { ServerConfig } from "../ServerConfig.ts"
+import { afterFailure, retryAfterMs } from "../RetryPolicy.ts"
 import type { DeliveryRow } from "./WebhookRepo.ts"
 
 export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<WebhookDispatcher, {
@@ -31,14 +32,7 @@ const BATCH = 100
 export const signature = (secret: string, timestamp: string, body: string) =>
   `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP date), if any. */
-export const retryAfterMs = (header: string | undefined, nowMs: number): number | undefined => {
-  if (!header) return undefined
-  const seconds = Number(header)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
-}
+export { retryAfterMs } from "../RetryPolicy.ts"
 
 export const WebhookDispatcherLive = Layer.scoped(
   WebhookDispatcher,
@@ -49,7 +43,7 @@ export const WebhookDispatcherLive = Layer.scoped(
     const http = yield* HttpClient.HttpClient
     const outbox = yield* EventOutbox
     const signal = yield* Queue.sliding<void>(1)
-    const { maxAttempts, backoffBaseMs, timeoutMs } = config.webhooks
+    const { timeoutMs } = config.webhooks
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const fanOut = sql.withTransaction(Effect.gen(function*() {
@@ -118,10 +112,11 @@ export const WebhookDispatcherLive = Layer.scoped(
         }
         const code = outcome._tag === "Right" ? outcome.right.status : null
         const error = outcome._tag === "Right" ? `HTTP ${outcome.right.status}` : outcome.left._tag === "TimeoutException" ? `timed out after ${timeoutMs} ms` : String(outcome.left.message ?? outcome.left)
-        const dead = attempts >= maxAttempts
-        const backoff = Math.min(3_600_000, backoffBaseMs * 2 ** (attempts - 1))
-        const hinted = outcome._tag === "Right" ? retryAfterMs(outcome.right.retryAfter, finished) : undefined
-        const next = new Date(finished + Math.max(backoff, hinted ?? 0))
+        const { dead, nextAttemptAt: next } = afterFailure(config.webhooks, {
+          attempts,
+          finishedAtMs: finished,
+          retryAfterMs: outcome._tag === "Right" ? retryAfterMs(outcome.right.retryAfter, finished) : undefined
+        })
         yield* sql`UPDATE webhook_deliveries SET status = ${dead ? "dead" : "failed"}, attempts = ${attempts}, response_code = ${code},
           last_error = ${error}, duration_ms = ${duration}, next_attempt_at = ${next}, updated_at = ${at} WHERE id = ${d.id}`
       })

@@ -1,0 +1,200 @@
+/**
+ * A notice: an event described for people — title, one line of text,
+ * severity, labelled fields — plus what filters and addressing need (the
+ * user and template it concerns) and what it is about (`subject`, e.g.
+ * `quota:<userId>`), so that incident tools can group and resolve.
+ * Providers render notices; they never read raw event payloads.
+ */
+import { CoreEvents, Directory } from "@streamspace/core"
+import { Effect, Option, Schema } from "effect"
+
+export type Severity = "info" | "warning" | "error" | "critical"
+
+export interface Field {
+  readonly label: string
+  readonly value: string
+}
+
+export interface Notice {
+  readonly eventId: string
+  readonly type: string
+  readonly source: string
+  readonly occurredAt: Date
+  readonly title: string
+  readonly text: string
+  readonly severity: Severity
+  readonly fields: ReadonlyArray<Field>
+  readonly user: Directory.DirectoryUser | null
+  readonly template: Directory.DirectoryTemplate | null
+  /** What the notice is about: `session:<id>`, `quota:<userId>`, `user:<id>`, `file:<id>`, or `event:<type>`. */
+  readonly subject: string
+  /** Subjects whose earlier condition this notice ends (a session of a user over quota was created: the quota is clear). */
+  readonly clears: ReadonlyArray<string>
+}
+
+const who = (user: Directory.DirectoryUser | null, fallback: string) => (user ? user.displayName || user.username : fallback)
+
+const formatBytes = (n: number) => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`
+}
+
+const sessionTitles: Record<string, readonly [string, string, Severity]> = {
+  "session.created": ["Session created", "created a session of", "info"],
+  "session.started": ["Session running", "is now running", "info"],
+  "session.stopped": ["Session stopped", "stopped", "info"],
+  "session.hibernated": ["Session hibernated", "hibernated", "info"],
+  "session.woken": ["Session woken", "woke", "info"],
+  "session.deleted": ["Session deleted", "deleted", "info"],
+  "session.failed": ["Session failed", "failed", "error"]
+}
+
+/** Primitive top-level values of a payload, as fields (plugin events have no description of their own). */
+const payloadFields = (payload: unknown): ReadonlyArray<Field> =>
+  typeof payload === "object" && payload !== null
+    ? Object.entries(payload)
+      .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))
+      .slice(0, 10)
+      .map(([k, v]) => ({ label: k, value: String(v) }))
+    : []
+
+const decode = <A, I>(schema: Schema.Schema<A, I>, payload: unknown) => Option.getRight(Schema.decodeUnknownEither(schema)(payload))
+
+/** Describes an outbox event, looking up its user and template in the directory. */
+export const describe = (event: CoreEvents.EventEnvelope) =>
+  Effect.gen(function*() {
+    const directory = yield* Directory.Directory
+    const base = { eventId: event.id, type: event.type, source: event.source, occurredAt: event.occurredAt, clears: [] as ReadonlyArray<string> }
+    const userOf = (id: string) => Effect.map(directory.user(id), Option.getOrNull)
+
+    const session = sessionTitles[event.type] ? decode(CoreEvents.SessionEvent, event.payload) : Option.none()
+    if (Option.isSome(session)) {
+      const p = session.value
+      const [title, verb, severity] = sessionTitles[event.type]!
+      const user = yield* userOf(p.userId)
+      const template = Option.getOrNull(yield* directory.template(p.templateId))
+      const app = template?.displayName ?? p.templateId
+      const name = who(user, p.userId)
+      const text = event.type === "session.created"
+        ? `${name} ${verb} ${app}`
+        : event.type === "session.failed"
+        ? `${app} session of ${name} failed${p.reason ? `: ${p.reason}` : ""}`
+        : `${app} session of ${name} ${verb}`
+      const clears = event.type === "session.created" ? [`quota:${p.userId}`] : event.type === "session.deleted" ? [`session:${p.sessionId}`] : []
+      return {
+        ...base,
+        title,
+        text,
+        severity,
+        user,
+        template,
+        subject: `session:${p.sessionId}`,
+        clears,
+        fields: [
+          { label: "User", value: user?.username ?? p.userId },
+          { label: "App", value: app },
+          { label: "Session", value: p.sessionId },
+          { label: "State", value: p.state },
+          ...(p.reason ? [{ label: "Reason", value: p.reason }] : [])
+        ]
+      } satisfies Notice
+    }
+
+    const userEvent = event.type.startsWith("user.") ? decode(CoreEvents.UserEvent, event.payload) : Option.none()
+    if (Option.isSome(userEvent)) {
+      const p = userEvent.value
+      const user = yield* userOf(p.userId)
+      const [title, text] = event.type === "user.created"
+        ? ["User created", `${p.username} has an account now`]
+        : event.type === "user.login"
+        ? ["User signed in", `${p.username} signed in`]
+        : event.type === "user.logout"
+        ? ["User signed out", `${p.username} signed out`]
+        : [event.type, `${event.type}: ${p.username}`]
+      return {
+        ...base,
+        title,
+        text,
+        severity: "info",
+        user,
+        template: null,
+        subject: `user:${p.userId}`,
+        fields: [{ label: "User", value: p.username }, ...(user?.email ? [{ label: "Email", value: user.email }] : [])]
+      } satisfies Notice
+    }
+
+    const file = event.type === "file.uploaded" ? decode(CoreEvents.FileEvent, event.payload) : Option.none()
+    if (Option.isSome(file)) {
+      const p = file.value
+      const user = yield* userOf(p.userId)
+      return {
+        ...base,
+        title: "File uploaded",
+        text: `${who(user, p.userId)} uploaded ${p.name} (${formatBytes(p.size)})`,
+        severity: "info",
+        user,
+        template: null,
+        subject: `file:${p.fileId}`,
+        fields: [
+          { label: "User", value: user?.username ?? p.userId },
+          { label: "File", value: p.name },
+          { label: "Size", value: formatBytes(p.size) },
+          ...(p.sessionId ? [{ label: "Session", value: p.sessionId }] : [])
+        ]
+      } satisfies Notice
+    }
+
+    const quota = event.type === "quota.exceeded" ? decode(CoreEvents.QuotaEvent, event.payload) : Option.none()
+    if (Option.isSome(quota)) {
+      const p = quota.value
+      const user = yield* userOf(p.userId)
+      return {
+        ...base,
+        title: "Quota exceeded",
+        text: `${who(user, p.userId)} hit the ${p.scope} limit on ${p.limit}: ${p.requested} requested, ${p.max} allowed`,
+        severity: "warning",
+        user,
+        template: null,
+        subject: `quota:${p.userId}`,
+        fields: [
+          { label: "User", value: user?.username ?? p.userId },
+          { label: "Limit", value: `${p.limit} (${p.scope})` },
+          { label: "Allowed", value: String(p.max) },
+          { label: "Requested", value: String(p.requested) }
+        ]
+      } satisfies Notice
+    }
+
+    return {
+      ...base,
+      title: event.type,
+      text: `${event.type} from ${event.source}`,
+      severity: "info",
+      user: null,
+      template: null,
+      subject: `event:${event.type}`,
+      fields: payloadFields(event.payload)
+    } satisfies Notice
+  })
+
+/** The notice a "send test notification" request sends. */
+export const test = (message: string | undefined, at: Date): Notice => ({
+  eventId: `test-${crypto.randomUUID()}`,
+  type: "streamspace.test",
+  source: "streamspace",
+  occurredAt: at,
+  title: "Test notification",
+  text: message ?? "StreamSpace can reach this destination.",
+  severity: "info",
+  fields: [{ label: "Sent at", value: at.toISOString() }],
+  user: null,
+  template: null,
+  subject: "test",
+  clears: []
+})
