@@ -1,4 +1,4 @@
-/** `bun run build:edition enterprise` makes one executable that boots on PGlite and answers /readyz. */
+/** `bun run build:edition enterprise` makes one executable that boots on PGlite, answers /readyz and carries its plugins. */
 import { afterAll, expect, test } from "bun:test"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -14,7 +14,7 @@ test("the enterprise edition compiles to one executable that serves", async () =
   expect(Fs.existsSync(outfile)).toBe(true)
   const proc = Bun.spawn([outfile], {
     cwd: dir,
-    env: { ...process.env, PORT: "0", STREAMSPACE_DATA_DIR: Path.join(dir, "data"), STREAMSPACE_ADMIN_PASSWORD: "edition-admin-pw", DATABASE_URL: "", STREAMSPACE_LOG_FORMAT: "json" },
+    env: { ...process.env, PORT: "0", STREAMSPACE_DATA_DIR: Path.join(dir, "data"), STREAMSPACE_ADMIN_PASSWORD: "edition-admin-pw", STREAMSPACE_PLUGINS: "slack,email-smtp", DATABASE_URL: "", STREAMSPACE_LOG_FORMAT: "json" },
     stdout: "pipe",
     stderr: "pipe"
   })
@@ -30,6 +30,11 @@ test("the enterprise edition compiles to one executable that serves", async () =
   }
   expect(url).toBeString()
   expect((await fetch(`${url}/readyz`)).status).toBe(200)
+  // The edition's plugins are inside the executable (nodemailer included) and enabled on first boot.
+  const login = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "edition-admin-pw" }) })
+  const token = ((await login.json()) as { accessToken: string }).accessToken
+  const plugins = (await (await fetch(`${url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: ReadonlyArray<{ id: string; status: string }> }
+  expect(Object.fromEntries(plugins.items.map((i) => [i.id, i.status]))).toEqual({ slack: "enabled", teams: "available", discord: "available", pagerduty: "available", "email-smtp": "enabled" })
   proc.kill("SIGINT")
   expect(await proc.exited).toBe(0)
   await reader

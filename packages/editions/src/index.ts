@@ -6,8 +6,14 @@
  * Plugins not yet written are simply absent from the lists.
  */
 import type { PluginDefinition } from "@streamspace/kernel"
+import discord from "@streamspace/plugin-discord"
+import emailSmtp from "@streamspace/plugin-email-smtp"
+import pagerduty from "@streamspace/plugin-pagerduty"
+import slack from "@streamspace/plugin-slack"
+import teams from "@streamspace/plugin-teams"
 
-export const community: ReadonlyArray<PluginDefinition> = []
+/** Notifications (multi-monitor and calendar join when they exist). */
+export const community: ReadonlyArray<PluginDefinition> = [slack, teams, discord, pagerduty, emailSmtp]
 
 export const enterprise: ReadonlyArray<PluginDefinition> = [...community]
 

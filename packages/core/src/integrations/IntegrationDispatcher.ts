@@ -121,8 +121,19 @@ export const IntegrationDispatcherLive = Layer.scoped(
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logError("integration dispatch failed", cause)))
 
-    yield* Queue.take(signal).pipe(
-      Effect.timeoutOption(Duration.seconds(1)),
+    /** How long to wait for a nudge: until the next retry is due, at most a second (other replicas enqueue too). */
+    const idle = Effect.gen(function*() {
+      const providers = [...senders.keys()]
+      if (providers.length === 0) return Duration.seconds(1)
+      const next = (yield* sql<{ at: Date | null }>`
+        SELECT min(d.next_attempt_at) AS at FROM integration_deliveries d JOIN integrations i ON i.id = d.integration_id
+        WHERE d.status IN ('pending', 'failed') AND i.enabled AND i.provider = ANY(${providers})`)[0]?.at
+      const wait = next ? next.getTime() - (yield* Clock.currentTimeMillis) : 1000
+      return Duration.millis(Math.min(1000, Math.max(5, wait)))
+    }).pipe(Effect.orElseSucceed(() => Duration.seconds(1)))
+
+    yield* idle.pipe(
+      Effect.flatMap((wait) => Queue.take(signal).pipe(Effect.timeoutOption(wait))),
       Effect.zipRight(runOnce),
       Effect.forever,
       Effect.forkScoped

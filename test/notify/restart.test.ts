@@ -1,0 +1,111 @@
+/**
+ * A real server process, killed with SIGKILL between an event and its
+ * notification — once after a failed attempt, once right after the event
+ * was accepted — and started again: every notification arrives, once.
+ * Runs on embedded PGlite (a data directory) and, with TEST_DATABASE_URL,
+ * on a fresh PostgreSQL database.
+ */
+import { afterAll, expect, test } from "bun:test"
+import { Manifest } from "@streamspace/kernel"
+import { LocalServer, ServerProcess } from "@streamspace/testing"
+import { SQL } from "bun"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-notify-restart-"))
+const serverUrl = process.env["TEST_DATABASE_URL"]
+const dbName = `ss_t_notify_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
+const databaseUrl = serverUrl
+  ? (() => {
+    const u = new URL(serverUrl)
+    u.pathname = `/${dbName}`
+    return u.toString()
+  })()
+  : ""
+Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } }))
+const env = {
+  STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),
+  STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
+  DATABASE_URL: databaseUrl,
+  STREAMSPACE_ADMIN_PASSWORD: "restart-admin-pw",
+  STREAMSPACE_PLUGINS: "slack"
+}
+
+afterAll(async () => {
+  Fs.rmSync(dir, { recursive: true, force: true })
+  if (serverUrl) {
+    const admin = new SQL(serverUrl)
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await admin.unsafe(`DROP ROLE IF EXISTS "${Manifest.roleOf("slack", dbName)}"`)
+    await admin.close()
+  }
+})
+
+const client = (url: string) => {
+  let token = ""
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${url}${path}`, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    const text = await res.text()
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
+  }
+  return {
+    call,
+    login: async () => {
+      token = (await call<{ accessToken: string }>("POST", "/api/auth/login", { username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD })).body.accessToken
+    }
+  }
+}
+
+const until = async <A>(check: () => Promise<A | undefined>, timeoutMs = 30_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await Bun.sleep(50)
+  }
+}
+
+test("no notification is lost when the server dies between an event and its delivery", async () => {
+  if (serverUrl) {
+    const admin = new SQL(serverUrl)
+    await admin.unsafe(`CREATE DATABASE ${dbName}`)
+    await admin.close()
+  }
+  const probe = LocalServer.start()
+  const port = probe.port
+  await probe.stop()
+
+  // 1. The receiver is down: the first attempt fails, then the process is killed.
+  let server = await ServerProcess.start(env)
+  let api = client(server.url)
+  await api.login()
+  const integration = await api.call<{ id: string }>("POST", "/api/integrations", { provider: "slack", name: "ops", config: { webhookUrl: `http://127.0.0.1:${port}/services/restart`, events: ["user.created"] } })
+  expect(integration.status).toBe(201)
+  expect((await api.call("POST", "/api/users", { username: "ada", password: "long-enough-pw" })).status).toBe(201)
+  await until(async () => {
+    const d = (await api.call<{ items: ReadonlyArray<{ attempts: number }> }>("GET", `/api/integrations/${integration.body.id}/deliveries`)).body.items
+    return d[0] && d[0].attempts >= 1 ? true : undefined
+  })
+  // 2. A second event, and the process dies at once (before the event reached the plugin or the receiver).
+  expect((await api.call("POST", "/api/users", { username: "bob", password: "long-enough-pw" })).status).toBe(201)
+  server.proc.kill("SIGKILL")
+  await server.proc.exited
+
+  const receiver = LocalServer.start(() => new Response("ok"), port)
+  server = await ServerProcess.start(env)
+  api = client(server.url)
+  await api.login()
+  await receiver.waitFor(2, 30_000)
+  const delivered = await until(async () => {
+    const d = (await api.call<{ items: ReadonlyArray<{ status: string }> }>("GET", `/api/integrations/${integration.body.id}/deliveries`)).body.items
+    return d.length === 2 && d.every((x) => x.status === "delivered") ? d : undefined
+  })
+  expect(delivered).toHaveLength(2)
+  await Bun.sleep(500)
+  const texts = receiver.requests.map((r) => (r.json as { text: string }).text).sort()
+  expect(texts).toEqual(["User created: ada has an account now", "User created: bob has an account now"])
+  expect(await server.stop()).toBe(0)
+  await receiver.stop()
+}, 120_000)
