@@ -19,7 +19,13 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
 import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope, Stream } from "effect"
-import type { EventHandler, SubscribeOptions } from "./Events.ts"
+import type { BatchHandler, EventHandler, SubscribeBatchOptions, SubscribeOptions } from "./Events.ts"
+
+/** How a subscription's events are handled: one at a time, or in batches with per-event fallback. */
+interface Handling {
+  readonly one: EventHandler<unknown>
+  readonly many?: { readonly handler: BatchHandler<unknown>; readonly maxBatch: number }
+}
 import { PluginFailed } from "./PluginErrors.ts"
 
 export interface DeadLetter {
@@ -63,6 +69,7 @@ const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
   readonly subscribe: <E>(plugin: string, options: SubscribeOptions, handler: EventHandler<E>) => Effect.Effect<void, never, Scope.Scope>
+  readonly subscribeBatch: <E>(plugin: string, options: SubscribeBatchOptions, handler: BatchHandler<E>) => Effect.Effect<void, never, Scope.Scope>
   readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
   /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
   readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
@@ -75,7 +82,7 @@ export const EventDeliveryLive = Layer.scoped(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* EventOutbox.EventOutbox
-    const handlers = new Map<string, EventHandler<unknown>>()
+    const handlers = new Map<string, Handling>()
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     // Wake-ups: in-process after each commit that wrote events, and on PostgreSQL a NOTIFY
@@ -107,7 +114,7 @@ export const EventDeliveryLive = Layer.scoped(
       )
     }
 
-    const deliverBatch = (plugin: string, name: string, handler: EventHandler<unknown>) =>
+    const deliverBatch = (plugin: string, name: string, handling: Handling) =>
       Effect.gen(function*() {
         const at = yield* now
         const claimed = (yield* sql<{ tx_id: string; position: string; attempts: number; max_attempts: number; event_types: ReadonlyArray<string> }>`
@@ -122,7 +129,7 @@ export const EventDeliveryLive = Layer.scoped(
           WHERE (tx_id, position) > (${claimed.tx_id}::xid8, ${claimed.position}::bigint)
             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
             AND (type = ANY(${claimed.event_types}) OR '*' = ANY(${claimed.event_types}))
-          ORDER BY tx_id, position LIMIT 200`
+          ORDER BY events.tx_id, events.position LIMIT 200`
         let attempts = claimed.attempts
         let delivered = 0
         let leaseUntil = at.getTime() + LEASE_MS
@@ -137,18 +144,42 @@ export const EventDeliveryLive = Layer.scoped(
                 WHERE plugin_id = ${plugin} AND name = ${name}`.pipe(Effect.asVoid)
             : Effect.void
         })
-        for (const event of events) {
+        const extendLease = Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
           if (started + HANDLER_TIMEOUT_MS + 1000 > leaseUntil) {
             leaseUntil = started + LEASE_MS
             yield* sql`UPDATE plugin_subscriptions SET lease_until = ${new Date(leaseUntil)} WHERE plugin_id = ${plugin} AND name = ${name}`
           }
-          const exit = yield* handler(envelope(event)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
-          if (exit._tag === "Success") {
+        })
+        const succeeded = (event: EventRow, count: number) =>
+          Effect.suspend(() => {
             pending = event
             attempts = 0
-            delivered++
-            if (delivered % CURSOR_EVERY === 0) yield* saveCursor
+            const before = delivered
+            delivered += count
+            return Math.floor(delivered / CURSOR_EVERY) > Math.floor(before / CURSOR_EVERY) ? saveCursor : Effect.void
+          })
+        let i = 0
+        // Events of a failed batch are handed over one at a time up to this index.
+        let singlyUntil = 0
+        while (i < events.length) {
+          yield* extendLease
+          if (handling.many && i >= singlyUntil) {
+            const chunk = events.slice(i, i + handling.many.maxBatch)
+            const exit = yield* handling.many.handler(chunk.map(envelope)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
+            if (exit._tag === "Success") {
+              yield* succeeded(chunk[chunk.length - 1]!, chunk.length)
+              i += chunk.length
+              continue
+            }
+            yield* Effect.logWarning(`plugin ${plugin}: batch of ${chunk.length} event(s) for ${name} failed; handing them over one at a time`, exit.cause)
+            singlyUntil = i + chunk.length
+          }
+          const event = events[i]!
+          const exit = yield* handling.one(envelope(event)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
+          if (exit._tag === "Success") {
+            yield* succeeded(event, 1)
+            i++
             continue
           }
           yield* saveCursor
@@ -165,6 +196,7 @@ export const EventDeliveryLive = Layer.scoped(
             }))
             yield* Effect.logWarning(`plugin ${plugin}: event ${event.type} ${event.id} dead-lettered after ${attempts} attempts`)
             attempts = 0
+            i++
             continue
           }
           yield* sql`UPDATE plugin_subscriptions SET attempts = ${attempts}, last_error = ${error},
@@ -176,31 +208,37 @@ export const EventDeliveryLive = Layer.scoped(
         return delivered
       })
 
+    const register = (plugin: string, options: SubscribeOptions, handling: Handling) =>
+      Effect.gen(function*() {
+        // A new subscription starts at the newest event; an existing one keeps its cursor.
+        yield* sql`
+          INSERT INTO plugin_subscriptions (plugin_id, name, event_types, tx_id, position, max_attempts)
+          SELECT ${plugin}, ${options.name}, ${[...options.types]},
+            COALESCE((SELECT tx_id FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), '0'::xid8),
+            COALESCE((SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0),
+            ${options.maxAttempts ?? 5}
+          ON CONFLICT (plugin_id, name) DO UPDATE SET event_types = EXCLUDED.event_types, max_attempts = EXCLUDED.max_attempts, lease_until = NULL`.pipe(Effect.orDie)
+        const key = `${plugin}/${options.name}`
+        yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, handling)), () => Effect.sync(() => handlers.delete(key)))
+        const signal = yield* PubSub.subscribe(wake)
+        const drain = Effect.repeat(deliverBatch(plugin, options.name, handling), { while: (n) => n > 0 }).pipe(
+          Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
+        )
+        yield* drain.pipe(
+          Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
+          Effect.forever,
+          Effect.ensuring(sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(Effect.ignore)),
+          Effect.forkScoped
+        )
+      })
+
     return {
-      subscribe: (plugin, options, handler) =>
-        Effect.gen(function*() {
-          // A new subscription starts at the newest event; an existing one keeps its cursor.
-          yield* sql`
-            INSERT INTO plugin_subscriptions (plugin_id, name, event_types, tx_id, position, max_attempts)
-            SELECT ${plugin}, ${options.name}, ${[...options.types]},
-              COALESCE((SELECT tx_id FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), '0'::xid8),
-              COALESCE((SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0),
-              ${options.maxAttempts ?? 5}
-            ON CONFLICT (plugin_id, name) DO UPDATE SET event_types = EXCLUDED.event_types, max_attempts = EXCLUDED.max_attempts, lease_until = NULL`.pipe(Effect.orDie)
-          const key = `${plugin}/${options.name}`
-          const h = handler as EventHandler<unknown>
-          yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, h)), () => Effect.sync(() => handlers.delete(key)))
-          const signal = yield* PubSub.subscribe(wake)
-          const drain = Effect.repeat(deliverBatch(plugin, options.name, h), { while: (n) => n > 0 }).pipe(
-            Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
-          )
-          yield* drain.pipe(
-            Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
-            Effect.forever,
-            Effect.ensuring(sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(Effect.ignore)),
-            Effect.forkScoped
-          )
-        }),
+      subscribe: (plugin, options, handler) => register(plugin, options, { one: handler as EventHandler<unknown> }),
+      subscribeBatch: (plugin, options, handler) => {
+        const many = handler as BatchHandler<unknown>
+        return register(plugin, options, { one: (event) => many([event]), many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) } })
+      },
+
       deadLetters: (plugin) =>
         Effect.map(
           sql<{ id: string; plugin_id: string; subscription: string; event_id: string; event_type: string; attempts: number; error: string; created_at: Date; replayed_at: Date | null }>`
@@ -211,7 +249,7 @@ export const EventDeliveryLive = Layer.scoped(
         Effect.gen(function*() {
           const dl = (yield* sql<{ subscription: string; event_id: string }>`SELECT subscription, event_id FROM plugin_dead_letters WHERE id = ${id} AND plugin_id = ${plugin}`)[0]
           if (!dl) return yield* new NotFound({ resource: "dead letter", id })
-          const handler = handlers.get(`${plugin}/${dl.subscription}`)
+          const handler = handlers.get(`${plugin}/${dl.subscription}`)?.one
           if (!handler) return yield* new Conflict({ message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first`, code: "plugin_disabled" })
           const event = (yield* sql<EventRow>`SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events WHERE id = ${dl.event_id}`)[0]
           if (!event) return yield* new NotFound({ resource: "event", id: dl.event_id })

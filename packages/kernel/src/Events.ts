@@ -19,8 +19,22 @@ export interface SubscribeOptions {
 
 export type EventHandler<E = unknown> = (event: CoreEvents.EventEnvelope) => Effect.Effect<void, E>
 
+/**
+ * Handles consecutive events at once (one multi-row statement instead of one
+ * per event). If it fails, the same events are handed over again one at a
+ * time, so a single bad event is retried and dead-lettered on its own.
+ */
+export type BatchHandler<E = unknown> = (events: ReadonlyArray<CoreEvents.EventEnvelope>) => Effect.Effect<void, E>
+
+export interface SubscribeBatchOptions extends SubscribeOptions {
+  /** Most events per call (default 200). */
+  readonly maxBatch?: number
+}
+
 export class Events extends Context.Tag("@streamspace/kernel/Events")<Events, {
   readonly subscribe: <E>(options: SubscribeOptions, handler: EventHandler<E>) => Effect.Effect<void, never, Scope.Scope>
+  /** Like `subscribe`, for high-volume consumers: the same guarantees, events handed over in batches. */
+  readonly subscribeBatch: <E>(options: SubscribeBatchOptions, handler: BatchHandler<E>) => Effect.Effect<void, never, Scope.Scope>
   /** Publishes this plugin's own event (type should be namespaced `<pluginId>.…`), validated by `schema`. */
   readonly publish: <A, I>(type: string, schema: Schema.Schema<A, I>, payload: A) => Effect.Effect<string>
 }>() {}

@@ -249,6 +249,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
               Context.add(Ui, { add: (ext) => ui.add(id, ext) }),
               Context.add(Events, {
                 subscribe: (options, handler) => delivery.subscribe(id, options, handler),
+                subscribeBatch: (options, handler) => delivery.subscribeBatch(id, options, handler),
                 publish: (type, schema, payload) =>
                   Effect.gen(function*() {
                     if (!type.startsWith(`${id}.`)) return yield* Effect.dieMessage(`plugin ${id} may publish only ${id}.* events, not ${type}`)

@@ -53,7 +53,7 @@ export const WebhookDispatcherLive = Layer.scoped(
         SELECT tx_id::text AS tx_id, position, id, type, payload, actor_id, occurred_at FROM events
         WHERE (tx_id, position) > (${cursor?.tx_id ?? "0"}::xid8, ${cursor?.position ?? "0"}::bigint)
           AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY tx_id, position LIMIT ${BATCH}`
+        ORDER BY events.tx_id, events.position LIMIT ${BATCH}`
       if (events.length === 0) return 0
       const at = yield* now
       for (const e of events) {
