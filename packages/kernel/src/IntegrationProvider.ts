@@ -33,6 +33,8 @@ export interface Enqueue {
   readonly subject: string
   /** The rendered message; never secrets (the sender gets those from the config). */
   readonly payload: unknown
+  /** Messages with the same key go out in the order they were queued (a trigger before its resolve). */
+  readonly orderKey?: string | undefined
 }
 
 export class IntegrationProvider extends Context.Tag("@streamspace/kernel/IntegrationProvider")<IntegrationProvider, {

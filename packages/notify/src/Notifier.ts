@@ -32,6 +32,8 @@ export interface Message<M> {
   /** Tells apart several messages made from one notice (e.g. `resolve`); part of the delivery's dedupe key. */
   readonly key?: string
   readonly payload: M
+  /** Messages of one integration with the same order key are sent in order, a later one waiting while an earlier one is retried. */
+  readonly orderKey?: string
 }
 
 export interface NotifierSpec<C extends Selection.Selection, CI, M, MI> {
@@ -107,7 +109,8 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: N
               integrationId: integration.id,
               dedupeKey: `event:${event.id}${message.key ? `:${message.key}` : ""}`,
               subject: event.type,
-              payload: yield* encodeMessage(message.payload)
+              payload: yield* encodeMessage(message.payload),
+              orderKey: message.orderKey
             })
           }
         }

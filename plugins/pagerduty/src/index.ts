@@ -80,7 +80,7 @@ export default defineNotifier({
       const sql = yield* PluginSql.PluginSql
       yield* sql`INSERT INTO incidents (integration_id, dedup_key, opened_by) VALUES (${integration.id}, ${key}, ${notice.eventId})
         ON CONFLICT (integration_id, dedup_key) DO UPDATE SET opened_by = EXCLUDED.opened_by, opened_at = now(), resolved_by = NULL, resolved_at = NULL`
-      return [{ payload: trigger(notice, integration.config, key) }]
+      return [{ payload: trigger(notice, integration.config, key), orderKey: key }]
     }),
   clear: (notice, integration) =>
     Effect.gen(function*() {
@@ -92,7 +92,8 @@ export default defineNotifier({
         const open = yield* sql`UPDATE incidents SET resolved_by = ${notice.eventId}, resolved_at = now()
           WHERE integration_id = ${integration.id} AND dedup_key = ${key} AND (resolved_by IS NULL OR resolved_by = ${notice.eventId})
           RETURNING dedup_key`
-        if (open.length > 0) messages.push({ key: `resolve:${subject}`, payload: resolve(key) })
+        // Ordered behind its trigger: a resolve that overtook a retried trigger would leave the incident open.
+        if (open.length > 0) messages.push({ key: `resolve:${subject}`, payload: resolve(key), orderKey: key })
       }
       return messages
     }),

@@ -6,8 +6,13 @@ type PdEvent = { client?: string; routing_key: string; event_action: string; ded
 
 const routingKey = "R0UT1NGKEY0123456789abcdefabcdef"
 /** Events API v2 as PagerDuty documents it: 202 with status "success", 400 for an invalid event. */
+let failTriggers = 0
 const receiver = LocalServer.start((req) => {
   const e = req.json as PdEvent
+  if (e.event_action === "trigger" && failTriggers > 0) {
+    failTriggers--
+    return Response.json({ status: "unavailable" }, { status: 503 })
+  }
   const validTrigger = e.event_action !== "trigger" ||
     (!!e.payload && e.payload.summary.length > 0 && e.payload.summary.length <= 1024 && e.payload.source.length > 0 &&
       ["critical", "error", "warning", "info"].includes(e.payload.severity) && !Number.isNaN(Date.parse(e.payload.timestamp)))
@@ -69,6 +74,22 @@ test("a failed session triggers with the event's severity; deleting it resolves"
   expect(trigger).toMatchObject({ event_action: "trigger", dedup_key: "streamspace:session:s-9", payload: { severity: "error" } })
   expect(trigger!.payload!.summary).toContain("image pull failed")
   expect(resolve).toMatchObject({ event_action: "resolve", dedup_key: "streamspace:session:s-9" })
+})
+
+test("a resolve never overtakes its trigger: it waits while the trigger is retried", async () => {
+  const before = receiver.requests.length
+  failTriggers = 2
+  const other = (await p.http<{ id: string }>("POST", "/api/users", { token: admin, body: { username: "bea", password: "long-enough-pw" } })).body.id
+  await p.emit("quota.exceeded", { userId: other, scope: "user", scopeId: other, limit: "sessions", max: 1, requested: 2 })
+  await p.emit("session.created", { sessionId: "s-3", userId: other, templateId: "t-1", state: "pending" })
+  await receiver.waitFor(before + 4)
+  await Bun.sleep(200)
+  expect(sent().slice(before).map((e) => `${e.event_action} ${e.dedup_key}`)).toEqual([
+    `trigger streamspace:quota:${other}`,
+    `trigger streamspace:quota:${other}`,
+    `trigger streamspace:quota:${other}`,
+    `resolve streamspace:quota:${other}`
+  ])
 })
 
 test("an invalid event (400) is dead at once; the routing key never appears in responses or errors", async () => {

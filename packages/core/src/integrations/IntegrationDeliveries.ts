@@ -66,6 +66,8 @@ export interface EnqueueInput {
   readonly subject: string
   /** What the provider's sender needs, already rendered; never secrets (those come from the integration at send time). */
   readonly payload: unknown
+  /** Deliveries with the same key are sent in the order they were queued (e.g. a trigger before its resolve). */
+  readonly orderKey?: string | undefined
   /** Not picked up by the background dispatcher: the caller sends it with `IntegrationDispatcher.sendNow`. */
   readonly hold?: boolean
 }
@@ -101,6 +103,7 @@ export const IntegrationDeliveriesLive = Layer.effect(
               id: crypto.randomUUID(),
               integration_id: input.integrationId,
               dedupe_key: input.dedupeKey,
+              order_key: input.orderKey ?? null,
               subject: input.subject,
               status: "pending",
               payload: JSON.stringify(input.payload),

@@ -76,7 +76,10 @@ export const IntegrationDispatcherLive = Layer.scoped(
         UPDATE integration_deliveries d SET next_attempt_at = ${leaseUntil(at)}
         FROM (SELECT d2.id, i.provider FROM integration_deliveries d2 JOIN integrations i ON i.id = d2.integration_id
               WHERE d2.status IN ('pending', 'failed') AND d2.next_attempt_at <= ${at} AND i.enabled AND i.provider = ANY(${providers})
-              ORDER BY d2.next_attempt_at LIMIT ${BATCH} FOR UPDATE OF d2 SKIP LOCKED) c
+                AND (d2.order_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM integration_deliveries e WHERE e.integration_id = d2.integration_id AND e.order_key = d2.order_key
+                    AND e.seq < d2.seq AND e.status IN ('pending', 'failed')))
+              ORDER BY d2.next_attempt_at, d2.seq LIMIT ${BATCH} FOR UPDATE OF d2 SKIP LOCKED) c
         WHERE d.id = c.id
         RETURNING d.*, c.provider`
     })
