@@ -94,22 +94,44 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
     const plugin = count > 0 ? await load(server.url, token, `/api/plugins/${ids[0]}/ping`) : undefined
     let events = ""
     if (count > 0) {
+      let offset = 0
+      const publish = async (count: number) => {
+        const from = offset
+        offset += count
+        await Promise.all(Array.from({ length: 10 }, (_, i) =>
+          fetch(`${server.url}/api/plugins/${ids[0]}/publish`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ from: from + i * (count / 10), count: count / 10 }) })))
+      }
+      /** When each subscription's table reached `target` rows (performance.now() values). */
+      const until = async (target: number) => {
+        let single = 0
+        let batched = 0
+        while (!single || !batched) {
+          const res = await fetch(`${server.url}/api/plugins/${ids[0]}/count`, { headers: { authorization: `Bearer ${token}` } })
+          const counts = (await res.json()) as { n: number; batch: number }
+          if (!batched && counts.batch >= target) batched = performance.now()
+          if (!single && counts.n >= target) single = performance.now()
+          await Bun.sleep(10)
+        }
+        return { single, batched }
+      }
       const t = performance.now()
-      await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        fetch(`${server.url}/api/plugins/${ids[0]}/publish`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ from: i * (EVENTS / 10), count: EVENTS / 10 }) })))
+      await publish(EVENTS)
       const published = performance.now() - t
       // Two subscriptions of the same events, side by side: one statement per event, and batches.
-      let single = 0
-      let batched = 0
-      while (!single || !batched) {
-        const res = await fetch(`${server.url}/api/plugins/${ids[0]}/count`, { headers: { authorization: `Bearer ${token}` } })
-        const counts = (await res.json()) as { n: number; batch: number }
-        if (!batched && counts.batch >= EVENTS) batched = performance.now() - t
-        if (!single && counts.n >= EVENTS) single = performance.now() - t
-        await Bun.sleep(10)
-      }
+      const reached = await until(EVENTS)
+      const single = reached.single - t
+      const batched = reached.batched - t
       const rate = (ms: number) => `${(ms / 1000).toFixed(2)} s (${(EVENTS / (ms / 1000)).toFixed(0)}/s)`
       events = `events: ${EVENTS} published in ${rate(published)}; delivered end to end: subscribe (a statement per event) ${rate(single)}, subscribeBatch ${rate(batched)}`
+
+      // Delivery alone: a backlog published while the plugin was disabled, drained after it is enabled again.
+      const admin = (action: string) => fetch(`${server.url}/api/admin/plugins/${ids[0]}/${action}`, { method: "POST", headers: { authorization: `Bearer ${token}` } })
+      await admin("disable")
+      await publish(EVENTS)
+      const drainStart = performance.now()
+      await admin("enable")
+      const drained = await until(2 * EVENTS)
+      events += `\n${"".padEnd(20)}backlog of ${EVENTS} drained after enable: subscribe ${rate(drained.single - drainStart)}, subscribeBatch ${rate(drained.batched - drainStart)}`
     }
     console.log(`${engine.padEnd(8)} ${String(count).padStart(2)} plugins: restart to /readyz ${ready.toFixed(0)} ms (first boot ${first.ms.toFixed(0)} ms); core GET /api/templates p50 ${core.p50.toFixed(1)} ms p99 ${core.p99.toFixed(1)} ms (${core.rps.toFixed(0)} req/s)` +
       (plugin ? `; plugin GET p50 ${plugin.p50.toFixed(1)} ms p99 ${plugin.p99.toFixed(1)} ms (${plugin.rps.toFixed(0)} req/s)` : ""))

@@ -396,23 +396,36 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             wanted.add(id)
           }
         }
-        const order: Array<string> = []
-        const visit = (id: string, path: ReadonlyArray<string>) => {
-          if (order.includes(id) || path.includes(id)) return
-          for (const dep of available.get(id)?.dependsOn ?? []) if (wanted.has(dep.id)) visit(dep.id, [...path, id])
-          order.push(id)
+        // Plugins are enabled level by level: a plugin's dependencies are in earlier levels, and the
+        // plugins of one level are enabled side by side (each builds its own scope and role pool).
+        const levels = new Map<string, number>()
+        const levelOf = (id: string, path: ReadonlyArray<string>): number => {
+          const known = levels.get(id)
+          if (known !== undefined) return known
+          if (path.includes(id)) return 0
+          const deps = (available.get(id)?.dependsOn ?? []).filter((d) => wanted.has(d.id) && available.has(d.id))
+          const level = deps.length === 0 ? 0 : 1 + Math.max(...deps.map((d) => levelOf(d.id, [...path, id])))
+          levels.set(id, level)
+          return level
         }
-        for (const id of wanted) if (available.has(id)) visit(id, [])
-        for (const id of order) {
-          const started = yield* Clock.currentTimeMillis
-          const exit = yield* Effect.exit(enable(id))
-          const ms = (yield* Clock.currentTimeMillis) - started
-          const error = Exit.isFailure(exit) ? (exit.cause._tag === "Fail" ? exit.cause.error.message : String(exit.cause)) : null
-          report.push({ plugin: id, ms, outcome: error ? "failed" : "enabled", error })
-          if (error) {
-            yield* Effect.logError(`plugin ${id} failed to enable: ${error}`)
-            if (available.get(id)?.enable?.onFailure === "abort") return yield* Effect.dieMessage(`plugin ${id} failed to enable and its policy is abort: ${error}`)
-          }
+        for (const id of wanted) if (available.has(id)) levelOf(id, [])
+        const byLevel = [...levels.entries()].reduce<Array<Array<string>>>((acc, [id, level]) => {
+          ;(acc[level] ??= []).push(id)
+          return acc
+        }, [])
+        for (const level of byLevel) {
+          const outcomes = yield* Effect.forEach(level ?? [], (id) =>
+            Effect.gen(function*() {
+              const started = yield* Clock.currentTimeMillis
+              const exit = yield* Effect.exit(enable(id))
+              const ms = (yield* Clock.currentTimeMillis) - started
+              const error = Exit.isFailure(exit) ? (exit.cause._tag === "Fail" ? exit.cause.error.message : String(exit.cause)) : null
+              report.push({ plugin: id, ms, outcome: error ? "failed" : "enabled", error })
+              if (error) yield* Effect.logError(`plugin ${id} failed to enable: ${error}`)
+              return { id, error }
+            }), { concurrency: 8 })
+          const fatal = outcomes.find((o) => o.error !== null && available.get(o.id)?.enable?.onFailure === "abort")
+          if (fatal) return yield* Effect.dieMessage(`plugin ${fatal.id} failed to enable and its policy is abort: ${fatal.error}`)
         }
       })
 
