@@ -5,21 +5,14 @@
  * mid-stream loses nothing (the other takes over its subscription).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { ServerProcess } from "@streamspace/testing"
+import { ServerDatabase, ServerProcess } from "@streamspace/testing"
 import { SQL } from "bun"
 import * as Path from "node:path"
 
-const serverUrl = process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const name = `ss_t_multi_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-const dbUrl = (() => {
-  const u = new URL(serverUrl)
-  u.pathname = `/${name}`
-  return u.toString()
-})()
-const admin = new SQL(serverUrl)
+const database = await ServerDatabase.create("multi")
 let db: SQL
 const env = {
-  DATABASE_URL: dbUrl,
+  DATABASE_URL: database.url,
   STREAMSPACE_ADMIN_PASSWORD: "multi-admin-password",
   STREAMSPACE_PLUGINS_DIR: Path.join(import.meta.dir, "../fixtures/plugins"),
   STREAMSPACE_PLUGINS: "counter",
@@ -52,20 +45,16 @@ const waitFor = async (check: () => Promise<boolean>, ms: number) => {
 }
 
 beforeAll(async () => {
-  await admin.unsafe(`CREATE DATABASE ${name}`)
   a = await ServerProcess.start(env)
   b = await ServerProcess.start(env)
-  db = new SQL(dbUrl)
+  db = new SQL(database.url)
 }, 120_000)
 
 afterAll(async () => {
   await a?.stop().catch(() => 0)
   await b?.stop().catch(() => 0)
   await db?.close()
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  const roles = await admin`SELECT rolname FROM pg_roles WHERE rolname LIKE 'ssp_%_counter'`
-  for (const { rolname } of roles as Array<{ rolname: string }>) await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`).catch(() => undefined)
-  await admin.close()
+  await database.drop()
 }, 60_000)
 
 test("1,000 events published through both instances are delivered exactly once", async () => {

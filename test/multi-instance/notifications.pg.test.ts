@@ -5,20 +5,10 @@
  * send queued deliveries.
  */
 import { afterAll, expect, test } from "bun:test"
-import { Manifest } from "@streamspace/kernel"
-import { LocalServer, ServerProcess } from "@streamspace/testing"
-import { SQL } from "bun"
+import { LocalServer, ServerDatabase, ServerProcess } from "@streamspace/testing"
 
-const serverUrl = process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const name = `ss_t_notify2_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-const dbUrl = (() => {
-  const u = new URL(serverUrl)
-  u.pathname = `/${name}`
-  return u.toString()
-})()
-const admin = new SQL(serverUrl)
+let db: ServerDatabase.ServerDatabase
 const env = {
-  DATABASE_URL: dbUrl,
   STREAMSPACE_ADMIN_PASSWORD: "notify-admin-password",
   STREAMSPACE_PLUGINS: "slack",
   STREAMSPACE_RATE_LIMIT: "false",
@@ -26,21 +16,17 @@ const env = {
 }
 const USERS = 60
 
-afterAll(async () => {
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  await admin.unsafe(`DROP ROLE IF EXISTS "${Manifest.roleOf("slack", name)}"`)
-  await admin.close()
-})
+afterAll(() => db?.drop())
 
 const login = async (url: string) =>
   ((await (await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD }) })).json()) as { accessToken: string }).accessToken
 
 test("each notification is sent once although two instances handle and send", async () => {
-  await admin.unsafe(`CREATE DATABASE ${name}`)
+  db = await ServerDatabase.create("notify2")
   // Every fifth request fails with 503: retries are spread over both instances too.
   const receiver = LocalServer.start((_, i) => (i % 5 === 4 ? new Response("busy", { status: 503 }) : new Response("ok")))
-  const a = await ServerProcess.start(env)
-  const b = await ServerProcess.start(env)
+  const a = await ServerProcess.start({ ...env, DATABASE_URL: db.url })
+  const b = await ServerProcess.start({ ...env, DATABASE_URL: db.url })
   try {
     const [ta, tb] = [await login(a.url), await login(b.url)]
     const created = await fetch(`${a.url}/api/integrations`, {

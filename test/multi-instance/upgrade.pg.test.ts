@@ -4,21 +4,15 @@
  * the new version; an older version is refused.
  */
 import { afterAll, expect, test } from "bun:test"
-import { ServerProcess } from "@streamspace/testing"
+import { ServerDatabase, ServerProcess } from "@streamspace/testing"
 import { SQL } from "bun"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
-const serverUrl = process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const name = `ss_t_upgrade_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-const dbUrl = (() => {
-  const u = new URL(serverUrl)
-  u.pathname = `/${name}`
-  return u.toString()
-})()
+const db = await ServerDatabase.create("upgrade")
+const name = db.name
 // Inside the repository so that the plugin's imports resolve through its node_modules.
 const pluginsDir = Path.join(import.meta.dir, `../fixtures/.upgrade-${name}`)
-const admin = new SQL(serverUrl)
 
 const writePlugin = (version: string, migrations: ReadonlyArray<string>) => {
   Fs.mkdirSync(Path.join(pluginsDir, "versioned"), { recursive: true })
@@ -31,13 +25,11 @@ export default definePlugin({ id: "versioned", name: "Versioned", version: "${ve
 `)
 }
 
-const env = { DATABASE_URL: dbUrl, STREAMSPACE_ADMIN_PASSWORD: "upgrade-admin-pw", STREAMSPACE_PLUGINS_DIR: pluginsDir, STREAMSPACE_PLUGINS: "versioned", STREAMSPACE_LOG_LEVEL: "info" }
+const env = { DATABASE_URL: db.url, STREAMSPACE_ADMIN_PASSWORD: "upgrade-admin-pw", STREAMSPACE_PLUGINS_DIR: pluginsDir, STREAMSPACE_PLUGINS: "versioned", STREAMSPACE_LOG_LEVEL: "info" }
 
 afterAll(async () => {
   Fs.rmSync(pluginsDir, { recursive: true, force: true })
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  for (const { rolname } of (await admin`SELECT rolname FROM pg_roles WHERE rolname LIKE 'ssp_%_versioned'`) as Array<{ rolname: string }>) await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`)
-  await admin.close()
+  await db.drop()
 })
 
 const pluginState = async (url: string) => {
@@ -48,7 +40,6 @@ const pluginState = async (url: string) => {
 }
 
 test("a newer version runs its new migrations and keeps the data; an older one is refused", async () => {
-  await admin.unsafe(`CREATE DATABASE ${name}`)
   writePlugin("1.0.0", ["CREATE TABLE notes (body text)", "INSERT INTO notes VALUES ('kept')"])
   const v1 = await ServerProcess.start(env)
   expect(await pluginState(v1.url)).toMatchObject({ status: "enabled", installedVersion: "1.0.0" })
@@ -58,9 +49,9 @@ test("a newer version runs its new migrations and keeps the data; an older one i
   const v2 = await ServerProcess.start(env)
   expect(await pluginState(v2.url)).toMatchObject({ status: "enabled", installedVersion: "1.1.0" })
   expect(v2.output()).toContain("upgraded 1.0.0 → 1.1.0 (1 migration(s))")
-  const db = new SQL(dbUrl)
-  const rows = await db.unsafe("SELECT body, at FROM plugin_versioned.notes")
-  await db.close()
+  const conn = new SQL(db.url)
+  const rows = await conn.unsafe("SELECT body, at FROM plugin_versioned.notes")
+  await conn.close()
   expect(rows).toHaveLength(1)
   expect((rows[0] as { body: string }).body).toBe("kept")
   expect(await v2.stop()).toBe(0)

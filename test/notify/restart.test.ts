@@ -6,40 +6,26 @@
  * on a fresh PostgreSQL database.
  */
 import { afterAll, expect, test } from "bun:test"
-import { Manifest } from "@streamspace/kernel"
-import { LocalServer, ServerProcess } from "@streamspace/testing"
-import { SQL } from "bun"
+import { LocalServer, ServerDatabase, ServerProcess } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-notify-restart-"))
-const serverUrl = process.env["TEST_DATABASE_URL"]
-const dbName = `ss_t_notify_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-const databaseUrl = serverUrl
-  ? (() => {
-    const u = new URL(serverUrl)
-    u.pathname = `/${dbName}`
-    return u.toString()
-  })()
-  : ""
+// On PostgreSQL when TEST_DATABASE_URL is set (a database of its own), on embedded PGlite otherwise.
+const db = process.env["TEST_DATABASE_URL"] ? await ServerDatabase.create("notify_restart") : undefined
 Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } }))
 const env = {
   STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),
   STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
-  DATABASE_URL: databaseUrl,
+  DATABASE_URL: db?.url ?? "",
   STREAMSPACE_ADMIN_PASSWORD: "restart-admin-pw",
   STREAMSPACE_PLUGINS: "slack"
 }
 
 afterAll(async () => {
   Fs.rmSync(dir, { recursive: true, force: true })
-  if (serverUrl) {
-    const admin = new SQL(serverUrl)
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.unsafe(`DROP ROLE IF EXISTS "${Manifest.roleOf("slack", dbName)}"`)
-    await admin.close()
-  }
+  await db?.drop()
 })
 
 const client = (url: string) => {
@@ -68,11 +54,6 @@ const until = async <A>(check: () => Promise<A | undefined>, timeoutMs = 30_000)
 }
 
 test("no notification is lost when the server dies between an event and its delivery", async () => {
-  if (serverUrl) {
-    const admin = new SQL(serverUrl)
-    await admin.unsafe(`CREATE DATABASE ${dbName}`)
-    await admin.close()
-  }
   const probe = LocalServer.start()
   const port = probe.port
   await probe.stop()

@@ -423,7 +423,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
               report.push({ plugin: id, ms, outcome: error ? "failed" : "enabled", error })
               if (error) yield* Effect.logError(`plugin ${id} failed to enable: ${error}`)
               return { id, error }
-            }), { concurrency: 8 })
+            }), { concurrency: 16 })
           const fatal = outcomes.find((o) => o.error !== null && available.get(o.id)?.enable?.onFailure === "abort")
           if (fatal) return yield* Effect.dieMessage(`plugin ${fatal.id} failed to enable and its policy is abort: ${fatal.error}`)
         }

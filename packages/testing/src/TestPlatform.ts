@@ -12,7 +12,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { EventOutbox, type HttpRoute, ServerConfig } from "@streamspace/core"
-import { Manifest, type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
+import { type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
 import { SQL } from "bun"
 import { TestDatabase } from "@streamspace/db"
 import { Platform, Server } from "@streamspace/server"
@@ -22,6 +22,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as OutgoingHttp from "./OutgoingHttp.ts"
+import * as ServerDatabase from "./ServerDatabase.ts"
 
 export interface TestPlatformOptions {
   /** Partial server config merged over the test defaults. */
@@ -91,9 +92,7 @@ export const adminPassword = "admin-test-password-1"
 const dropPluginRoles = async (serverUrl: string, database: string) => {
   const admin = new SQL(serverUrl)
   try {
-    const prefix = Manifest.roleOf("", database)
-    const roles = await admin`SELECT rolname FROM pg_roles WHERE starts_with(rolname, ${prefix})`
-    for (const { rolname } of roles as Array<{ rolname: string }>) await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`)
+    await ServerDatabase.dropPluginRoles(admin, database)
   } finally {
     await admin.close()
   }
