@@ -18,7 +18,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
-import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Layer, Option, PubSub, Queue, Random, Schedule, type Scope, Stream } from "effect"
 import type { BatchHandler, EventHandler, SubscribeBatchOptions, SubscribeOptions } from "./Events.ts"
 
 /** How a subscription's events are handled: one at a time, or in batches with per-event fallback. */
@@ -65,6 +65,7 @@ const envelope = (e: EventRow): CoreEvents.EventEnvelope => ({
 const HANDLER_TIMEOUT_MS = 10_000
 const LEASE_MS = HANDLER_TIMEOUT_MS + 5_000
 const CURSOR_EVERY = 50
+const BOOT_SPREAD_MS = 500
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
@@ -73,6 +74,11 @@ export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDeliver
   readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
   /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
   readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
+  /**
+   * Lets subscriptions start delivering. The host opens it once boot has enabled every plugin, so that
+   * catching up does not compete with start-up for the database; later subscriptions start at once.
+   */
+  readonly start: Effect.Effect<void>
 }>() {}
 
 const CHANNEL = "streamspace_events"
@@ -83,6 +89,7 @@ export const EventDeliveryLive = Layer.scoped(
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* EventOutbox.EventOutbox
     const handlers = new Map<string, Handling>()
+    const started = yield* Deferred.make<void>()
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     // Wake-ups: in-process after each commit that wrote events, and on PostgreSQL a NOTIFY
@@ -217,22 +224,30 @@ export const EventDeliveryLive = Layer.scoped(
             COALESCE((SELECT tx_id FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), '0'::xid8),
             COALESCE((SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), 0),
             ${options.maxAttempts ?? 5}
-          ON CONFLICT (plugin_id, name) DO UPDATE SET event_types = EXCLUDED.event_types, max_attempts = EXCLUDED.max_attempts, lease_until = NULL`.pipe(Effect.orDie)
+          ON CONFLICT (plugin_id, name) DO UPDATE SET event_types = EXCLUDED.event_types, max_attempts = EXCLUDED.max_attempts, lease_until = NULL
+          -- An unchanged subscription is not rewritten (no commit to wait for at boot).
+          WHERE plugin_subscriptions.event_types IS DISTINCT FROM EXCLUDED.event_types
+             OR plugin_subscriptions.max_attempts IS DISTINCT FROM EXCLUDED.max_attempts
+             OR plugin_subscriptions.lease_until IS NOT NULL`.pipe(Effect.orDie)
         const key = `${plugin}/${options.name}`
         yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, handling)), () => Effect.sync(() => handlers.delete(key)))
         const signal = yield* PubSub.subscribe(wake)
         const drain = Effect.repeat(deliverBatch(plugin, options.name, handling), { while: (n) => n > 0 }).pipe(
           Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
         )
-        yield* drain.pipe(
-          Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
-          Effect.forever,
+        // Subscriptions made during boot start when boot is over, spread over a moment, so that the
+        // server's first requests are not queued behind every subscription catching up at once.
+        const booting = !(yield* Deferred.isDone(started))
+        yield* Deferred.await(started).pipe(
+          Effect.zipRight(booting ? Effect.flatMap(Random.nextIntBetween(0, BOOT_SPREAD_MS), (ms) => Effect.sleep(Duration.millis(ms))) : Effect.void),
+          Effect.zipRight(drain.pipe(Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))), Effect.forever)),
           Effect.ensuring(sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(Effect.ignore)),
           Effect.forkScoped
         )
       })
 
     return {
+      start: Deferred.succeed(started, undefined).pipe(Effect.asVoid),
       subscribe: (plugin, options, handler) => register(plugin, options, { one: handler as EventHandler<unknown> }),
       subscribeBatch: (plugin, options, handler) => {
         const many = handler as BatchHandler<unknown>

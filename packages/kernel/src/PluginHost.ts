@@ -171,7 +171,9 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         Effect.flatMap(row(id), Option.match({ onNone: () => Effect.fail(new NotFound({ resource: "installed plugin", id, detail: `plugin ${id} is not installed` })), onSome: Effect.succeed }))
       const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
       const setStatus = (id: string, status: Row["status"], enabled: boolean, error: string | null) =>
-        Effect.flatMap(now, (at) => sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at} WHERE id = ${id}`)
+        Effect.flatMap(now, (at) =>
+          sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}
+            WHERE id = ${id} AND (status, enabled, last_error) IS DISTINCT FROM (${status}, ${enabled}, ${error}::text)`)
 
       const stateOf = (def: PluginDefinition, r: Option.Option<Row>): PluginState => ({
         id: def.id,
@@ -430,7 +432,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       })
 
       yield* Effect.addFinalizer(() => Effect.forEach([...running.keys()].reverse(), stop, { discard: true }))
-      yield* boot
+      yield* boot.pipe(Effect.ensuring(delivery.start))
 
       return {
         list: Effect.gen(function*() {
