@@ -1,6 +1,6 @@
 /** Builds the `IntegrationProvider` service of one plugin over the core's integrations store and dispatcher. */
 import { IntegrationDeliveries, IntegrationDispatcher, Integrations, NotFound } from "@streamspace/core"
-import { Effect, Schema } from "effect"
+import { Effect, ParseResult, Schema } from "effect"
 import type { IntegrationProvider } from "../IntegrationProvider.ts"
 import { normalize, secretKeys } from "./ConfigSchema.ts"
 
@@ -25,7 +25,14 @@ export const make = (provider: string) =>
           yield* dispatcher.register(provider, (delivery, raw) =>
             decode(raw).pipe(
               Effect.matchEffect({
-                onFailure: (e) => Effect.succeed({ ok: false, responseCode: null, permanent: true, error: `integration config is invalid: ${e.message}` }),
+                // Field names only: a parse message quotes the value, which may be a secret.
+                onFailure: (e) =>
+                  Effect.succeed({
+                    ok: false,
+                    responseCode: null,
+                    permanent: true,
+                    error: `integration config is invalid at ${ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => i.path.join(".") || "(root)").join(", ")}`
+                  }),
                 onSuccess: (config) => spec.send(delivery, config)
               })
             ))
