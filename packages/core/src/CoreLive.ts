@@ -15,6 +15,7 @@ import { IntegrationDeliveriesLive } from "./integrations/IntegrationDeliveries.
 import { IntegrationDispatcherLive } from "./integrations/IntegrationDispatcher.ts"
 import { IntegrationsLive } from "./integrations/Integrations.ts"
 import { QuotasLive } from "./quotas/Quotas.ts"
+import { RetentionLive } from "./retention/Retention.ts"
 import { SessionOrchestratorLive } from "./sessions/SessionOrchestrator.ts"
 import { SessionRuntimeLive } from "./sessions/SessionRuntimeLive.ts"
 import { SessionsLive } from "./sessions/Sessions.ts"
@@ -40,7 +41,7 @@ const FilesFeature = FilesLive.pipe(Layer.provideMerge(BlobStoreLive))
 
 const IntegrationsFeature = Layer.mergeAll(IntegrationDispatcherLive, IntegrationDeliveriesLive).pipe(Layer.provideMerge(IntegrationsLive))
 
-export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature, IntegrationsFeature, DirectoryLive).pipe(
+export const CoreLive = Layer.mergeAll(FilesFeature, WebhooksFeature, IntegrationsFeature, DirectoryLive, RetentionLive).pipe(
   Layer.provideMerge(SessionsFeature),
   Layer.provideMerge(IdentityLive),
   Layer.provideMerge(FoundationLive)

@@ -88,6 +88,14 @@ export const WebhooksConfig = DeliveryPolicy
 /** Deliveries of integrations (Slack, PagerDuty, email… through notification plugins). */
 export const IntegrationsConfig = DeliveryPolicy
 
+export const RetentionConfig = Schema.Struct({
+  /** Days to keep delivered webhook and integration deliveries, outbox events every reader has passed, job runs, login attempts and expired refresh tokens. */
+  days: Schema.optionalWith(PositiveInt, { default: () => 30 }),
+  /** Days to keep audit entries; unset keeps them for ever. */
+  auditDays: Schema.optional(PositiveInt),
+  intervalMinutes: Schema.optionalWith(PositiveInt, { default: () => 60 })
+})
+
 export const PluginsConfig = Schema.Struct({
   /** Plugin ids installed and enabled on first boot; afterwards the admin decides. */
   enabled: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
@@ -121,6 +129,7 @@ export const ServerConfigSchema = Schema.Struct({
   storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),
   webhooks: Schema.optionalWith(WebhooksConfig, { default: () => Schema.decodeSync(WebhooksConfig)({}) }),
   integrations: Schema.optionalWith(IntegrationsConfig, { default: () => Schema.decodeSync(IntegrationsConfig)({}) }),
+  retention: Schema.optionalWith(RetentionConfig, { default: () => Schema.decodeSync(RetentionConfig)({}) }),
   plugins: Schema.optionalWith(PluginsConfig, { default: () => Schema.decodeSync(PluginsConfig)({}) })
 })
 
