@@ -16,7 +16,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Conflict, type CoreEvents, EventOutbox, NotFound } from "@streamspace/core"
+import { Conflict, type CoreEvents, EventOutbox, NotFound, Timestamps } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
 import { Clock, Context, Deferred, Duration, Effect, Layer, Option, PubSub, Queue, Random, Schedule, type Scope, Stream } from "effect"
 import type { BatchHandler, EventHandler, SubscribeBatchOptions, SubscribeOptions } from "./Events.ts"
@@ -27,6 +27,8 @@ interface Handling {
   readonly many?: { readonly handler: BatchHandler<unknown>; readonly maxBatch: number }
 }
 import { PluginFailed } from "./PluginErrors.ts"
+
+const { now } = Timestamps
 
 export interface DeadLetter {
   readonly id: string
@@ -90,7 +92,6 @@ export const EventDeliveryLive = Layer.scoped(
     const outbox = yield* EventOutbox.EventOutbox
     const handlers = new Map<string, Handling>()
     const started = yield* Deferred.make<void>()
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     // Wake-ups: in-process after each commit that wrote events, and on PostgreSQL a NOTIFY
     // (sent after commit, at most every 50 ms) that other instances LISTEN for.

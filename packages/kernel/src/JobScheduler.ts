@@ -10,6 +10,9 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Cron, Duration, Effect, Either, Layer, Schedule, type Scope } from "effect"
 import type { JobSchedule } from "./Scheduler.ts"
+import { Timestamps } from "@streamspace/core"
+
+const { now } = Timestamps
 
 export interface JobRun {
   readonly job: string
@@ -29,7 +32,6 @@ export const JobSchedulerLive = Layer.effect(
   JobScheduler,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const runTick = <E>(plugin: string, name: string, tick: Date, job: Effect.Effect<void, E>) =>
       Effect.gen(function*() {

@@ -18,19 +18,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { HttpClient } from "@effect/platform"
-import {
-  Conflict,
-  Directory,
-  EventOutbox,
-  type IntegrationDeliveries,
-  type IntegrationDispatcher,
-  type Integrations,
-  NotFound,
-  Permissions,
-  SecretBox,
-  ServerConfig,
-  ValidationError
-} from "@streamspace/core"
+import { Conflict, Directory, EventOutbox, type IntegrationDeliveries, type IntegrationDispatcher, type Integrations, NotFound, Permissions, SecretBox, ServerConfig, Timestamps, ValidationError } from "@streamspace/core"
 import { Database, Migrations, PgliteClient } from "@streamspace/db"
 import { Clock, Context, Duration, Effect, Exit, Layer, Option, ParseResult, Schema, Scope } from "effect"
 import { randomBytes } from "node:crypto"
@@ -55,6 +43,8 @@ import { Routes } from "./Routes.ts"
 import { Scheduler } from "./Scheduler.ts"
 import { Ui } from "./Ui.ts"
 import { UiRegistry } from "./UiRegistry.ts"
+
+const { now } = Timestamps
 
 export { PluginFailed }
 
@@ -169,7 +159,6 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       }
       const installed = (id: string) =>
         Effect.flatMap(row(id), Option.match({ onNone: () => Effect.fail(new NotFound({ resource: "installed plugin", id, detail: `plugin ${id} is not installed` })), onSome: Effect.succeed }))
-      const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
       const setStatus = (id: string, status: Row["status"], enabled: boolean, error: string | null) =>
         Effect.flatMap(now, (at) =>
           sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}

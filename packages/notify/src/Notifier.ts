@@ -14,8 +14,8 @@
  *   with what happened.
  */
 import type { HttpClient } from "@effect/platform"
-import { Clock, Effect, Layer, Schema } from "effect"
-import { HttpRoute, IntegrationDeliveries, type IntegrationDispatcher, NotFound } from "@streamspace/core"
+import { Effect, Layer, Schema } from "effect"
+import { HttpRoute, IntegrationDeliveries, type IntegrationDispatcher, NotFound, Timestamps } from "@streamspace/core"
 import {
   definePlugin,
   Events,
@@ -27,6 +27,8 @@ import {
 import type { CoreMigrations } from "@streamspace/core"
 import * as Notice from "./Notice.ts"
 import * as Selection from "./Selection.ts"
+
+const { now } = Timestamps
 
 export interface Message<M> {
   /** Tells apart several messages made from one notice (e.g. `resolve`); part of the delivery's dedupe key. */
@@ -137,7 +139,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: N
               detail: `no enabled ${spec.id} integration ${body.integrationId} (see GET /api/integrations?provider=${spec.id})`
             })
           }
-          const notice = Notice.test(body.message, new Date(yield* Clock.currentTimeMillis))
+          const notice = Notice.test(body.message, yield* now)
           const messages = yield* spec.render(notice, integration).pipe(Effect.orDie)
           const deliveries = yield* Effect.forEach(messages, (message) =>
             Effect.flatMap(encodeMessage(message.payload), (payload) =>

@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { type Actor, CurrentActor, hasPermission } from "../Actor.ts"
 import { type Forbidden, NotFound, type PayloadTooLarge, type QuotaExceeded, Unauthorized } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
@@ -14,6 +14,7 @@ import { HookRunner } from "../hooks/HookRunner.ts"
 import { Quotas } from "../quotas/Quotas.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { type BlobError, BlobStore } from "./BlobStore.ts"
+import { now } from "../Timestamps.ts"
 
 export class StoredFile extends Schema.Class<StoredFile>("StoredFile")({
   id: Schema.String,
@@ -105,7 +106,7 @@ export const FilesLive = Layer.effect(
                 ? Effect.zipRight(quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: room + 1 }), Effect.fail(e))
                 : Effect.fail(e))
           )
-          const at = new Date(yield* Clock.currentTimeMillis)
+          const at = yield* now
           const row = yield* sql.withTransaction(Effect.gen(function*() {
             const rows = yield* sql<FileRow>`INSERT INTO files ${
               sql.insert({ id, user_id: userId, session_id: input.sessionId, name: input.name, content_type: input.contentType, size: stored.size, blob_key: key, sha256: stored.sha256, created_at: at })

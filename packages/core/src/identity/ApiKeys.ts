@@ -5,12 +5,13 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, type Schema } from "effect"
+import { Context, Effect, Layer, type Schema } from "effect"
 import { NotFound, ValidationError } from "../Errors.ts"
 import { API_KEY_PREFIX } from "./Auth.ts"
 import { ApiKey, type CreateApiKey } from "./IdentityModel.ts"
 import * as Tokens from "./internal/Tokens.ts"
 import { Users } from "./Users.ts"
+import { now } from "../Timestamps.ts"
 
 interface ApiKeyRow {
   readonly id: string
@@ -45,7 +46,7 @@ export const ApiKeysLive = Layer.effect(
           const owned = yield* users.permissionsOf(userId)
           const index = input.scopes.findIndex((s) => !grants(owned, s))
           if (index >= 0) return yield* ValidationError.field(`scopes.${index}`, `you do not hold ${input.scopes[index]}, so a key cannot either`)
-          const at = new Date(yield* Clock.currentTimeMillis)
+          const at = yield* now
           if (input.expiresAt && input.expiresAt.getTime() <= at.getTime()) return yield* ValidationError.field("expiresAt", "must be in the future")
           const key = `${API_KEY_PREFIX}${Tokens.randomToken(32)}`
           const id = crypto.randomUUID()
@@ -70,7 +71,7 @@ export const ApiKeysLive = Layer.effect(
         ),
       revoke: (userId, id) =>
         Effect.gen(function*() {
-          const at = new Date(yield* Clock.currentTimeMillis)
+          const at = yield* now
           const rows = yield* sql<{ id: string }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`
           if (rows.length === 0) return yield* new NotFound({ resource: "api key", id })
         })

@@ -20,6 +20,7 @@ import type { TokenPair } from "./IdentityModel.ts"
 import * as Tokens from "./internal/Tokens.ts"
 import * as Totp from "./internal/Totp.ts"
 import { Users, verifyPassword } from "./Users.ts"
+import { now } from "../Timestamps.ts"
 
 export const API_KEY_PREFIX = "ssk_"
 
@@ -38,7 +39,6 @@ export class Auth extends Context.Tag("@streamspace/core/Auth")<Auth, {
   readonly disableTotp: (userId: string, code: string) => Effect.Effect<void, ValidationError | SqlError>
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const AuthLive = Layer.effect(
   Auth,

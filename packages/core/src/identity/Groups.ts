@@ -1,11 +1,12 @@
 /** Groups of users (for quotas, notification recipients and sharing). */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, type Schema } from "effect"
+import { Context, Effect, Layer, type Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
 import * as GroupRepo from "./GroupRepo.ts"
 import type { CreateGroup, Group, UpdateGroup } from "./IdentityModel.ts"
 import { Users } from "./Users.ts"
+import { now } from "../Timestamps.ts"
 
 export interface GroupMember {
   readonly id: string
@@ -26,7 +27,6 @@ export class Groups extends Context.Tag("@streamspace/core/Groups")<Groups, {
   readonly groupsOf: (userId: string) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const GroupsLive = Layer.effect(
   Groups,

@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { type CurrentActor } from "../Actor.ts"
 import { Conflict, NotFound, ValidationError } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
@@ -14,6 +14,7 @@ import { ServerConfig } from "../ServerConfig.ts"
 import type { CreateUser, User } from "./IdentityModel.ts"
 import { randomToken } from "./internal/Tokens.ts"
 import * as UserRepo from "./UserRepo.ts"
+import { now } from "../Timestamps.ts"
 
 export const hashPassword = (password: string) =>
   Effect.promise(() => Bun.password.hash(password, { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
@@ -41,7 +42,6 @@ export class Users extends Context.Tag("@streamspace/core/Users")<Users, {
   readonly repo: UserRepo.UserRepo
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const UsersLive = Layer.effect(
   Users,

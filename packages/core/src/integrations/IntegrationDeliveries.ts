@@ -6,9 +6,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.ts"
 import { decodeCursor, pageOf, type PageOf } from "../Pagination.ts"
+import { now } from "../Timestamps.ts"
 
 export const DeliveryStatus = Schema.Literal("pending", "delivered", "failed", "dead")
 export type DeliveryStatus = typeof DeliveryStatus.Type
@@ -90,7 +91,6 @@ export const IntegrationDeliveriesLive = Layer.effect(
   IntegrationDeliveries,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const find = (id: string) =>
       Effect.flatMap(sql<Row>`SELECT * FROM integration_deliveries WHERE id = ${id}`, (rows) =>
         rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "delivery", id })))

@@ -18,6 +18,7 @@ import { afterFailure } from "../RetryPolicy.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { type IntegrationDelivery, type Row, toDelivery } from "./IntegrationDeliveries.ts"
 import { Integrations, MASK } from "./Integrations.ts"
+import { now } from "../Timestamps.ts"
 
 export interface Delivery {
   readonly id: string
@@ -65,7 +66,6 @@ export const IntegrationDispatcherLive = Layer.scoped(
     const integrations = yield* Integrations
     const senders = new Map<string, Sender>()
     const signal = yield* Queue.sliding<void>(1)
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const leaseUntil = (at: Date) => new Date(at.getTime() + policy.timeoutMs + 30_000)
 
     const claim = Effect.gen(function*() {

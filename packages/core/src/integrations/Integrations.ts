@@ -7,9 +7,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { Conflict, type FieldError, NotFound, ValidationError } from "../Errors.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
+import { now } from "../Timestamps.ts"
 
 export const MASK = "********"
 const secretName = /(secret|token|password|passwd|api[-_]?key|private[-_]?key|webhook[-_]?url|routing[-_]?key|credential)/i
@@ -80,7 +81,6 @@ export const IntegrationsLive = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const box = yield* SecretBox
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const providers = new Map<string, ProviderSpec>()
     const validated = (provider: string, config: Record<string, unknown>) => {
       const spec = providers.get(provider)

@@ -6,10 +6,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { CurrentActor, onRequestFailure } from "../Actor.ts"
 import { QuotaExceeded } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
+import { now } from "../Timestamps.ts"
 
 const Limit = Schema.NullOr(Schema.Int.pipe(Schema.nonNegative()))
 
@@ -98,7 +99,7 @@ export const QuotasLive = Layer.effect(
       get: (scope, id) => Effect.map(sql<QuotaRow>`SELECT * FROM quotas WHERE scope = ${scope} AND scope_id = ${id}`, (rows) => toQuota(rows[0])),
       set: (scope, id, quota) =>
         Effect.gen(function*() {
-          const at = new Date(yield* Clock.currentTimeMillis)
+          const at = yield* now
           const values = { max_sessions: quota.maxSessions, max_cpu: quota.maxCpu, max_memory: quota.maxMemory, max_storage: quota.maxStorage }
           yield* sql`INSERT INTO quotas ${sql.insert({ scope, scope_id: id, ...values, updated_at: at })}
             ON CONFLICT (scope, scope_id) DO UPDATE SET ${sql.update({ ...values, updated_at: at })}`

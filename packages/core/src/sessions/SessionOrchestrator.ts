@@ -16,6 +16,7 @@ import { ServerConfig } from "../ServerConfig.ts"
 import type { SessionState } from "./SessionModel.ts"
 import * as SessionRepo from "./SessionRepo.ts"
 import { type ObservedStatus, type RuntimeError, SessionRuntime } from "./SessionRuntime.ts"
+import { now } from "../Timestamps.ts"
 
 export class SessionOrchestrator extends Context.Tag("@streamspace/core/SessionOrchestrator")<SessionOrchestrator, {
   /** Asks for a pass soon (after a request committed new intent). */
@@ -46,7 +47,6 @@ export const SessionOrchestratorLive = Layer.scoped(
     const hooks = yield* HookRunner
     const config = yield* ServerConfig
     const signal = yield* Queue.sliding<void>(1)
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const publish = (type: CoreEventType, row: { id: string; user_id: string; template_id: string }, state: SessionState, reason?: string) =>
       outbox.publish(type as "session.started", {

@@ -5,7 +5,7 @@
  * orchestrator talks to the runtime after the transaction commits.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
 import { Conflict, type Forbidden, NotFound, type QuotaExceeded, Unauthorized, ValidationError } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
@@ -19,6 +19,7 @@ import type { CreateSession, Session, SessionShare, SessionState } from "./Sessi
 import { authorize, type Need } from "./SessionPolicy.ts"
 import * as SessionRepo from "./SessionRepo.ts"
 import { SessionRuntime } from "./SessionRuntime.ts"
+import { now } from "../Timestamps.ts"
 
 type Failure = NotFound | Forbidden | Conflict | SqlError
 
@@ -37,7 +38,6 @@ export class Sessions extends Context.Tag("@streamspace/core/Sessions")<Sessions
   readonly resolveEndpoint: (id: string) => Effect.Effect<{ readonly endpoint: string | null; readonly access: "owner" | "admin" | "control" | "view"; readonly state: SessionState }, Failure, CurrentActor>
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 const viewerOf = (actor: Actor) => (actor._tag === "User" ? actor.userId : "")
 
 export const SessionsLive = Layer.effect(

@@ -1,10 +1,11 @@
 /** The app catalog: admins manage templates; users browse enabled ones. */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { Conflict, NotFound, ValidationError } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
 import * as TemplateRepo from "./TemplateRepo.ts"
 import type { CreateTemplate, Template, UpdateTemplate } from "./TemplateModel.ts"
+import { now } from "../Timestamps.ts"
 
 export class Templates extends Context.Tag("@streamspace/core/Templates")<Templates, {
   readonly create: (input: CreateTemplate) => Effect.Effect<Template, Conflict | ValidationError | NotFound | SqlError>
@@ -14,7 +15,6 @@ export class Templates extends Context.Tag("@streamspace/core/Templates")<Templa
   readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 /** Defaults may not exceed maximums; reported on the field that is wrong. */
 const checkLimits = (t: { defaultCpu: number; maxCpu: number; defaultMemory: number; maxMemory: number }, prefix: string) =>

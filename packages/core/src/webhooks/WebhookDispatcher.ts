@@ -19,6 +19,7 @@ import { SecretBox } from "../secrets/SecretBox.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { afterFailure, retryAfterMs } from "../RetryPolicy.ts"
 import type { DeliveryRow } from "./WebhookRepo.ts"
+import { now } from "../Timestamps.ts"
 
 export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<WebhookDispatcher, {
   readonly nudge: Effect.Effect<void>
@@ -44,7 +45,6 @@ export const WebhookDispatcherLive = Layer.scoped(
     const outbox = yield* EventOutbox
     const signal = yield* Queue.sliding<void>(1)
     const { timeoutMs } = config.webhooks
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const fanOut = sql.withTransaction(Effect.gen(function*() {
       yield* sql`INSERT INTO event_cursors (name) VALUES (${CURSOR}) ON CONFLICT DO NOTHING`

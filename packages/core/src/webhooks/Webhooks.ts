@@ -1,6 +1,6 @@
 /** Admin-managed outgoing webhooks: registration, deliveries, replay. */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, type Schema } from "effect"
+import { Context, Effect, Layer, type Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { afterCommit } from "../Actor.ts"
 import { Conflict, NotFound } from "../Errors.ts"
@@ -9,6 +9,7 @@ import { SecretBox } from "../secrets/SecretBox.ts"
 import { WebhookDispatcher } from "./WebhookDispatcher.ts"
 import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from "./WebhookModel.ts"
 import * as WebhookRepo from "./WebhookRepo.ts"
+import { now } from "../Timestamps.ts"
 
 export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<Webhooks, {
   readonly create: (input: Schema.Schema.Type<typeof CreateWebhook>) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound | SqlError>
@@ -20,7 +21,6 @@ export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<Webhooks
   readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict | SqlError>
 }>() {}
 
-const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 export const WebhooksLive = Layer.effect(
   Webhooks,
