@@ -103,8 +103,7 @@ interface Running {
   readonly context: Context.Context<PluginServices>
 }
 
-
-export const MASK = "********"
+const { MASK } = SecretBox
 
 export { secretKeys } from "./internal/ConfigSchema.ts"
 

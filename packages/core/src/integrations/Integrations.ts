@@ -9,10 +9,10 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { Conflict, type FieldError, NotFound, ValidationError } from "../Errors.ts"
-import { SecretBox } from "../secrets/SecretBox.ts"
+import { MASK, SecretBox } from "../secrets/SecretBox.ts"
 import { now } from "../Timestamps.ts"
 
-export const MASK = "********"
+export { MASK } from "../secrets/SecretBox.ts"
 const secretName = /(secret|token|password|passwd|api[-_]?key|private[-_]?key|webhook[-_]?url|routing[-_]?key|credential)/i
 
 export class Integration extends Schema.Class<Integration>("Integration")({

@@ -9,6 +9,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
 import { ServerConfig } from "../ServerConfig.ts"
 import { Settings } from "../settings/Settings.ts"
 
+/** What a stored secret reads as; sent back on update it means "keep the stored value". */
+export const MASK = "********"
+
 export class SecretBox extends Context.Tag("@streamspace/core/SecretBox")<SecretBox, {
   readonly seal: (plaintext: string) => string
   /** Throws on a tampered or foreign ciphertext: that is a defect, not user input. */
