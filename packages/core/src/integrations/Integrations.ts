@@ -56,6 +56,12 @@ interface Row {
   readonly updated_at: Date
 }
 
+/** An integration with its full config, secrets included. */
+export interface Resolved {
+  readonly integration: Integration
+  readonly config: Record<string, unknown>
+}
+
 /** What the plugin serving a provider declares about its integrations' config. */
 export interface ProviderSpec {
   /** Checks a whole config (secrets included) and returns it normalised (defaults filled); error paths are relative to the config. */
@@ -71,7 +77,9 @@ export class Integrations extends Context.Tag("@streamspace/core/Integrations")<
   readonly update: (id: string, patch: typeof UpdateIntegration.Type) => Effect.Effect<Integration, ValidationError | NotFound | Conflict | SqlError>
   readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
   /** The full config with secrets, for the code that talks to the provider. Never return it over HTTP. */
-  readonly resolve: (id: string) => Effect.Effect<{ readonly integration: Integration; readonly config: Record<string, unknown> }, NotFound | SqlError>
+  readonly resolve: (id: string) => Effect.Effect<Resolved, NotFound | SqlError>
+  /** Every enabled integration of `provider`, resolved, in one query (event handlers call this per event). */
+  readonly resolveEnabled: (provider: string) => Effect.Effect<ReadonlyArray<Resolved>, SqlError>
   /** While the scope is open, configs of `provider` are validated by `spec` on create and update. */
   readonly registerProvider: (provider: string, spec: ProviderSpec) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
@@ -101,8 +109,7 @@ export const IntegrationsLive = Layer.effect(
       return { plain, secrets }
     }
     const secretsOf = (r: Row): Record<string, unknown> => (r.secrets_encrypted ? JSON.parse(box.open(r.secrets_encrypted)) as Record<string, unknown> : {})
-    const toIntegration = (r: Row) => {
-      const secrets = secretsOf(r)
+    const toIntegration = (r: Row, secrets = secretsOf(r)) => {
       const masked = Object.fromEntries(Object.keys(secrets).map((k) => [k, MASK]))
       return new Integration({
         id: r.id,
@@ -114,6 +121,10 @@ export const IntegrationsLive = Layer.effect(
         createdAt: r.created_at,
         updatedAt: r.updated_at
       })
+    }
+    const resolved = (row: Row): Resolved => {
+      const secrets = secretsOf(row)
+      return { integration: toIntegration(row, secrets), config: { ...row.config, ...secrets } }
     }
     const find = (id: string) =>
       Effect.flatMap(sql<Row>`SELECT * FROM integrations WHERE id = ${id}`, (rows) =>
@@ -145,7 +156,7 @@ export const IntegrationsLive = Layer.effect(
       list: (provider) =>
         Effect.map(
           sql<Row>`SELECT * FROM integrations ${provider ? sql`WHERE provider = ${provider}` : sql``} ORDER BY provider, name`,
-          (rows) => rows.map(toIntegration)
+          (rows) => rows.map((r) => toIntegration(r))
         ),
       get: (id) => Effect.map(find(id), toIntegration),
       update: (id, patch) =>
@@ -176,8 +187,9 @@ export const IntegrationsLive = Layer.effect(
       delete: (id) =>
         Effect.flatMap(sql<{ id: string }>`DELETE FROM integrations WHERE id = ${id} RETURNING id`, (rows) =>
           rows.length > 0 ? Effect.void : Effect.fail(new NotFound({ resource: "integration", id }))),
-      resolve: (id) =>
-        Effect.map(find(id), (row) => ({ integration: toIntegration(row), config: { ...row.config, ...secretsOf(row) } })),
+      resolve: (id) => Effect.map(find(id), resolved),
+      resolveEnabled: (provider) =>
+        Effect.map(sql<Row>`SELECT * FROM integrations WHERE provider = ${provider} AND enabled ORDER BY name`, (rows) => rows.map(resolved)),
       registerProvider: (provider, spec) =>
         Effect.acquireRelease(Effect.sync(() => providers.set(provider, spec)), () => Effect.sync(() => providers.delete(provider))).pipe(Effect.asVoid)
     }

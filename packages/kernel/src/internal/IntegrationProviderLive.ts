@@ -39,10 +39,8 @@ export const make = (provider: string) =>
         }),
       integrations: (schema) =>
         Effect.gen(function*() {
-          const listed = yield* store.list(provider).pipe(Effect.orDie)
           const result = []
-          for (const integration of listed.filter((i) => i.enabled)) {
-            const { config } = yield* store.resolve(integration.id).pipe(Effect.orDie)
+          for (const { integration, config } of yield* store.resolveEnabled(provider).pipe(Effect.orDie)) {
             const decoded = yield* Effect.either(Schema.decodeUnknown(schema)(config))
             if (decoded._tag === "Right") result.push({ id: integration.id, name: integration.name, config: decoded.right })
             else yield* Effect.logWarning(`integration ${integration.name} (${integration.id}) has a config this plugin cannot read; skipped`)
