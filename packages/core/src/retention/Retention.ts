@@ -35,40 +35,32 @@ export const RetentionLive = Layer.scoped(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const config = (yield* ServerConfig).retention
-    const count = (rows: ReadonlyArray<{ n: number }>) => Number(rows[0]?.n ?? 0)
-    const removed = (statement: Effect.Effect<ReadonlyArray<{ n: number }>, SqlError>) => Effect.map(statement, count)
+    /** Rows a `DELETE … RETURNING 1` removed. */
+    const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => Effect.map(statement, (rows) => rows.length)
 
     const sweep = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const cutoff = new Date(now - config.days * DAY)
       // An event goes once every reader has passed it: each plugin subscription that takes its type,
       // and the webhook fan-out (all types).
-      const events = yield* removed(sql<{ n: number }>`
-        WITH gone AS (
+      const events = yield* removed(sql`
           DELETE FROM events e
           WHERE e.occurred_at < ${cutoff}
             AND NOT EXISTS (SELECT 1 FROM plugin_subscriptions s
                             WHERE (e.tx_id, e.position) > (s.tx_id, s.position) AND (e.type = ANY(s.event_types) OR '*' = ANY(s.event_types)))
             AND NOT EXISTS (SELECT 1 FROM event_cursors c WHERE (e.tx_id, e.position) > (c.tx_id, c.position))
             AND NOT EXISTS (SELECT 1 FROM plugin_dead_letters d WHERE d.event_id = e.id AND d.replayed_at IS NULL)
-          RETURNING 1)
-        SELECT count(*)::int AS n FROM gone`)
+          RETURNING 1`)
       return {
         events,
-        webhookDeliveries: yield* removed(sql<{ n: number }>`
-          WITH gone AS (DELETE FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1) SELECT count(*)::int AS n FROM gone`),
-        integrationDeliveries: yield* removed(sql<{ n: number }>`
-          WITH gone AS (DELETE FROM integration_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1) SELECT count(*)::int AS n FROM gone`),
-        jobRuns: yield* removed(sql<{ n: number }>`
-          WITH gone AS (DELETE FROM plugin_job_runs WHERE started_at < ${cutoff} RETURNING 1) SELECT count(*)::int AS n FROM gone`),
-        loginAttempts: yield* removed(sql<{ n: number }>`
-          WITH gone AS (DELETE FROM login_attempts WHERE at < ${cutoff} RETURNING 1) SELECT count(*)::int AS n FROM gone`),
-        refreshTokens: yield* removed(sql<{ n: number }>`
-          WITH gone AS (DELETE FROM refresh_tokens WHERE expires_at < ${cutoff} RETURNING 1) SELECT count(*)::int AS n FROM gone`),
+        webhookDeliveries: yield* removed(sql`DELETE FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`),
+        integrationDeliveries: yield* removed(sql`DELETE FROM integration_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`),
+        jobRuns: yield* removed(sql`DELETE FROM plugin_job_runs WHERE started_at < ${cutoff} RETURNING 1`),
+        loginAttempts: yield* removed(sql`DELETE FROM login_attempts WHERE at < ${cutoff} RETURNING 1`),
+        refreshTokens: yield* removed(sql`DELETE FROM refresh_tokens WHERE expires_at < ${cutoff} RETURNING 1`),
         auditEntries: config.auditDays === undefined
           ? 0
-          : yield* removed(sql<{ n: number }>`
-            WITH gone AS (DELETE FROM audit_log WHERE at < ${new Date(now - config.auditDays * DAY)} RETURNING 1) SELECT count(*)::int AS n FROM gone`)
+          : yield* removed(sql`DELETE FROM audit_log WHERE at < ${new Date(now - config.auditDays * DAY)} RETURNING 1`)
       } satisfies SweepResult
     })
 
