@@ -4,7 +4,6 @@
  * the bad event is retried and dead-lettered.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { SqlClient } from "@effect/sql"
 import { definePlugin, Events, PluginSql } from "@streamspace/kernel"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer } from "effect"
@@ -40,8 +39,6 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
-const query = <A extends object>(text: string) => p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text)))
-
 test(`batches in order, each event once; a failing batch falls back to one at a time (${TestPlatform.engine()})`, async () => {
   for (let n = 1; n <= 120; n++) await p.emit("batcher.ev", { n })
   expect((await p.http("POST", "/api/admin/plugins/batcher/enable", { token: admin })).status).toBe(200)
@@ -51,27 +48,27 @@ test(`batches in order, each event once; a failing batch falls back to one at a 
   }, 20_000)
   expect(letters).toEqual([expect.objectContaining({ eventType: "batcher.ev", attempts: 2, error: expect.stringContaining("cannot handle event 13") })])
   await p.awaitDelivered()
-  const got = await query<{ n: number; batch: number }>("SELECT n, batch FROM plugin_batcher.got ORDER BY n")
+  const got = await p.query<{ n: number; batch: number }>("SELECT n, batch FROM plugin_batcher.got ORDER BY n")
   expect(got.map((r) => r.n)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1).filter((n) => n !== 13))
   // Batch 1–50 failed: 1–12 went singly until 13 failed (retried later). The retry's batch 13–62
   // failed too: 13 was dead-lettered on its own, 14–62 went singly, and 63–120 in batches again.
   expect(got.filter((r) => r.n <= 62).every((r) => r.batch === 1)).toBe(true)
   expect(got.filter((r) => r.n > 62).every((r) => r.batch > 1)).toBe(true)
-  const sizes = (await query<{ size: number }>("SELECT size FROM plugin_batcher.calls")).map((r) => r.size)
+  const sizes = (await p.query<{ size: number }>("SELECT size FROM plugin_batcher.calls")).map((r) => r.size)
   expect(Math.max(...sizes)).toBe(50)
 }, 30_000)
 
 test("events are handed over in transaction order as numbers, not as text (xid 9 before 10, 99 before 100)", async () => {
   await p.http("POST", "/api/admin/plugins/batcher/disable", { token: admin })
-  await query("DELETE FROM plugin_batcher.got")
+  await p.query("DELETE FROM plugin_batcher.got")
   // Transaction ids are assigned by PostgreSQL; these rows pose as events of old transactions whose ids cross digit boundaries.
   for (const [tx, n] of [[9, 1001], [10, 1002], [11, 1003], [99, 1004], [100, 1005], [1000, 1006]] as const) {
-    await query(`INSERT INTO events (id, type, source, payload, tx_id) VALUES (gen_random_uuid(), 'batcher.ev', 'test', '{"n": ${n}}', '${tx}')`)
+    await p.query(`INSERT INTO events (id, type, source, payload, tx_id) VALUES (gen_random_uuid(), 'batcher.ev', 'test', '{"n": ${n}}', '${tx}')`)
   }
-  await query("UPDATE plugin_subscriptions SET tx_id = '0', position = 0 WHERE plugin_id = 'batcher'")
+  await p.query("UPDATE plugin_subscriptions SET tx_id = '0', position = 0 WHERE plugin_id = 'batcher'")
   await p.http("POST", "/api/admin/plugins/batcher/enable", { token: admin })
   const got = await p.eventually(async () => {
-    const rows = await query<{ n: number }>("SELECT n FROM plugin_batcher.got WHERE n > 1000 ORDER BY seq")
+    const rows = await p.query<{ n: number }>("SELECT n FROM plugin_batcher.got WHERE n > 1000 ORDER BY seq")
     return rows.length >= 6 ? rows : undefined
   })
   expect(got.map((r) => r.n)).toEqual([1001, 1002, 1003, 1004, 1005, 1006])

@@ -1,6 +1,5 @@
 /** Typed calls between plugins, and what hanging hooks mean per hook point. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { SqlClient } from "@effect/sql"
 import { HttpRoute } from "@streamspace/core"
 import { definePlugin, Events, Hooks, PluginStorage, Plugins, Routes } from "@streamspace/kernel"
 import hello from "@streamspace/plugin-hello"
@@ -98,7 +97,7 @@ describe("hook policies", () => {
     await p.emit("sloth.test", { n: 1 })
     await p.emit("sloth.test", { n: 2 })
     await p.awaitDelivered()
-    const rows = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ value: unknown }>`SELECT value FROM plugin_sloth.kv WHERE key = 'seen'`))
+    const rows = await p.query<{ value: unknown }>("SELECT value FROM plugin_sloth.kv WHERE key = 'seen'")
     expect(rows[0]?.value).toEqual([{ n: 1 }, { n: 2 }])
   })
 })

@@ -1,6 +1,5 @@
 /** Config fields marked secret are sealed at rest, masked on read and write-only. */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { SqlClient } from "@effect/sql"
 import { HttpRoute } from "@streamspace/core"
 import { definePlugin, PluginContext, Routes } from "@streamspace/kernel"
 import { TestPlatform } from "@streamspace/testing"
@@ -45,7 +44,7 @@ test(`secret config fields are sealed, masked and write-only (${TestPlatform.eng
   expect((await p.http("PUT", "/api/admin/plugins/notifier/config", { token: admin, body: { channel: "#ops", webhookUrl: secretUrl } })).status).toBe(200)
   const read = await p.http<{ value: Record<string, unknown> }>("GET", "/api/admin/plugins/notifier/config", { token: admin })
   expect(read.body.value).toEqual({ channel: "#ops", webhookUrl: "********" })
-  const stored = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<Record<string, unknown>>`SELECT config, secrets FROM plugins WHERE id = 'notifier'`))
+  const stored = await p.query("SELECT config, secrets FROM plugins WHERE id = 'notifier'")
   expect(JSON.stringify(stored)).not.toContain("SECRETSECRET")
   expect((await p.http<{ webhookUrl: string }>("GET", "/api/plugins/notifier/where", { token: admin })).body.webhookUrl).toBe(secretUrl)
   // Sending the masked value back (as a form would) or leaving it out keeps the secret.

@@ -28,7 +28,7 @@ interface Greetings {
 const admin_ = (method: string, path: string, body?: unknown) => p.http<State & { code?: string; errors?: ReadonlyArray<{ path: string }> }>(method, path, { token: admin, ...(body === undefined ? {} : { body }) })
 const greetings = () => p.http<Greetings & { code?: string }>("GET", "/api/plugins/hello/greetings", { token: admin })
 const tablesNamed = (name: string) =>
-  p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ table_schema: string }>`SELECT table_schema FROM information_schema.tables WHERE table_name = ${name}`))
+  p.query<{ table_schema: string }>("SELECT table_schema FROM information_schema.tables WHERE table_name = $1", [name])
 let n = 0
 const newUser = () => p.http("POST", "/api/users", { token: admin, body: { username: `greet-${++n}`, password: "long-enough-pw" } })
 
@@ -65,12 +65,12 @@ describe(`plugin lifecycle: hello (${TestPlatform.engine()})`, () => {
     const off = await greetings()
     expect(off.status).toBe(404)
     expect(off.body.code).toBe("plugin_disabled")
-    const before = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'`))
+    const before = await p.query<{ n: string }>("SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'")
     await newUser()
     const missed = `greet-${n}`
     await p.adjustClock("120 seconds")
     await Bun.sleep(100)
-    const after = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'`))
+    const after = await p.query<{ n: string }>("SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'")
     expect(after[0]!.n).toBe(before[0]!.n)
     await admin_("POST", "/api/admin/plugins/hello/enable")
     await p.eventually(async () => (await greetings()).body.usernames?.includes(missed))

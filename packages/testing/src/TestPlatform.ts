@@ -75,6 +75,8 @@ export interface TestPlatform {
    * undefined/false, for effects that land in background fibers.
    */
   readonly eventually: <A>(check: () => Promise<A | undefined | false>, timeoutMs?: number) => Promise<A>
+  /** Runs one SQL statement as the platform's own database user (for looking behind the API). */
+  readonly query: <A extends object = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<A>>
   /** Publishes an event into the outbox, as the core or a plugin would. */
   readonly emit: (type: string, payload: unknown) => Promise<string>
   /** Resolves when every subscription of an enabled plugin has caught up with the outbox. */
@@ -175,6 +177,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     http,
     login,
     run: (effect) => runtime.runPromise(effect),
+    query: <A extends object>(text: string, params: ReadonlyArray<unknown> = []) =>
+      runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params))),
     eventually: async <A>(check: () => Promise<A | undefined | false>, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs
       for (;;) {

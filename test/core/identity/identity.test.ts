@@ -103,7 +103,7 @@ describe(`auth (${TestPlatform.engine()})`, () => {
     const out = await p.http("POST", "/api/auth/logout", { token: login.body.accessToken, body: { refreshToken: login.body.refreshToken } })
     expect(out.status).toBe(204)
     expect((await p.http("POST", "/api/auth/refresh", { body: { refreshToken: login.body.refreshToken } })).status).toBe(401)
-    const events = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ type: string }>`SELECT type FROM events WHERE type = 'user.logout'`))
+    const events = await p.query<{ type: string }>("SELECT type FROM events WHERE type = 'user.logout'")
     expect(events.length).toBeGreaterThan(0)
   })
 })

@@ -160,17 +160,14 @@ if (TestPlatform.engine() === "postgres") {
 }
 
 test("fan-out follows transaction ids as numbers: events of transactions 9 and 10…158 are all delivered", async () => {
-  const { SqlClient } = await import("@effect/sql")
-  const { Effect } = await import("effect")
-  const sql = <A extends object>(text: string) => p.run(Effect.flatMap(SqlClient.SqlClient, (c) => c.unsafe<A>(text)))
   const r = receiver()
   const hook = await register(r.url, ["ordering.test"])
   // Rows posing as events of old transactions whose ids cross digit boundaries, read from the start.
   const txIds = [9, ...Array.from({ length: 149 }, (_, i) => 10 + i)]
-  await sql(`INSERT INTO events (id, type, source, payload, tx_id)
+  await p.query(`INSERT INTO events (id, type, source, payload, tx_id)
     SELECT gen_random_uuid(), 'ordering.test', 'test', jsonb_build_object('tx', t), t::text::xid8 FROM unnest(ARRAY[${txIds.join(",")}]) AS t`)
-  await sql("UPDATE event_cursors SET tx_id = '0', position = 0 WHERE name = 'webhooks'")
-  await p.eventually(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = '${hook.id}'`))[0]!.n >= 150 || undefined, 20_000)
-  const got = await sql<{ tx: number }>(`SELECT (payload->'payload'->>'tx')::int AS tx FROM webhook_deliveries WHERE webhook_id = '${hook.id}' ORDER BY tx`)
+  await p.query("UPDATE event_cursors SET tx_id = '0', position = 0 WHERE name = 'webhooks'")
+  await p.eventually(async () => (await p.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = '${hook.id}'`))[0]!.n >= 150 || undefined, 20_000)
+  const got = await p.query<{ tx: number }>(`SELECT (payload->'payload'->>'tx')::int AS tx FROM webhook_deliveries WHERE webhook_id = '${hook.id}' ORDER BY tx`)
   expect(got.map((g) => g.tx)).toEqual(txIds)
 })
