@@ -9,7 +9,7 @@ import { ServerDatabase, ServerProcess } from "@streamspace/testing"
 import { SQL } from "bun"
 import * as Path from "node:path"
 
-const database = await ServerDatabase.create("multi")
+const database = await ServerDatabase.create()
 let db: SQL
 const env = {
   DATABASE_URL: database.url,

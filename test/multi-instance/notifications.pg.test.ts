@@ -22,7 +22,7 @@ const login = async (url: string) =>
   ((await (await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD }) })).json()) as { accessToken: string }).accessToken
 
 test("each notification is sent once although two instances handle and send", async () => {
-  db = await ServerDatabase.create("notify2")
+  db = await ServerDatabase.create()
   // Every fifth request fails with 503: retries are spread over both instances too.
   const receiver = LocalServer.start((_, i) => (i % 5 === 4 ? new Response("busy", { status: 503 }) : new Response("ok")))
   const a = await ServerProcess.start({ ...env, DATABASE_URL: db.url })

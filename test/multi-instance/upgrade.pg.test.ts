@@ -9,7 +9,7 @@ import { SQL } from "bun"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
-const db = await ServerDatabase.create("upgrade")
+const db = await ServerDatabase.create()
 const name = db.name
 // Inside the repository so that the plugin's imports resolve through its node_modules.
 const pluginsDir = Path.join(import.meta.dir, `../fixtures/.upgrade-${name}`)

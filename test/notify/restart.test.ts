@@ -13,7 +13,7 @@ import * as Path from "node:path"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-notify-restart-"))
 // On PostgreSQL when TEST_DATABASE_URL is set (a database of its own), on embedded PGlite otherwise.
-const db = process.env["TEST_DATABASE_URL"] ? await ServerDatabase.create("notify_restart") : undefined
+const db = process.env["TEST_DATABASE_URL"] ? await ServerDatabase.create() : undefined
 Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } }))
 const env = {
   STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),

@@ -4,8 +4,10 @@
  * with the plugin roles made for it (roles are cluster-wide and would
  * otherwise outlive the database).
  */
+import { TestDatabase } from "@streamspace/db"
 import { Manifest } from "@streamspace/kernel"
 import { SQL } from "bun"
+import { Effect, Exit, Scope } from "effect"
 
 export interface ServerDatabase {
   readonly name: string
@@ -22,23 +24,18 @@ export const dropPluginRoles = async (admin: SQL, database: string) => {
   for (const { rolname } of roles as Array<{ rolname: string }>) await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`)
 }
 
-export const create = async (prefix: string): Promise<ServerDatabase> => {
-  const name = `ss_t_${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-  const url = new URL(serverUrl())
-  url.pathname = `/${name}`
-  const admin = new SQL(serverUrl())
-  try {
-    await admin.unsafe(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.close()
-  }
+export const create = async (): Promise<ServerDatabase> => {
+  const scope = Effect.runSync(Scope.make())
+  // The test kit's own database factory: created now, dropped when the scope closes.
+  const url = await Effect.runPromise(Scope.extend(TestDatabase.scopedDatabase(serverUrl()), scope))
+  const name = new URL(url).pathname.slice(1)
   return {
     name,
-    url: url.toString(),
+    url,
     drop: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
       const admin = new SQL(serverUrl())
       try {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
         await dropPluginRoles(admin, name)
       } finally {
         await admin.close()
