@@ -12,8 +12,9 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import { Clock, Context, Duration, Effect, Layer, type Scope } from "effect"
 import { NotFound } from "../Errors.ts"
+import * as DeliveryLoop from "../internal/DeliveryLoop.ts"
 import { afterFailure } from "../RetryPolicy.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { type IntegrationDelivery, type Row, toDelivery } from "./IntegrationDeliveries.ts"
@@ -65,7 +66,6 @@ export const IntegrationDispatcherLive = Layer.scoped(
     const policy = (yield* ServerConfig).integrations
     const integrations = yield* Integrations
     const senders = new Map<string, Sender>()
-    const signal = yield* Queue.sliding<void>(1)
     const leaseUntil = (at: Date) => new Date(at.getTime() + policy.timeoutMs + 30_000)
 
     const claim = Effect.gen(function*() {
@@ -116,14 +116,6 @@ export const IntegrationDispatcherLive = Layer.scoped(
         if (dead) yield* Effect.logWarning(`integration delivery ${d.id} (${d.provider}, ${d.subject}) is dead after ${attempts} attempt(s): ${error}`)
       }).pipe(Effect.catchAllCause((cause) => Effect.logError(`integration delivery ${d.id} could not be attempted`, cause)))
 
-    const runOnce = Effect.gen(function*() {
-      for (;;) {
-        const due = yield* claim
-        if (due.length === 0) return
-        yield* Effect.forEach(due, attempt, { concurrency: 8, discard: true })
-      }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("integration dispatch failed", cause)))
-
     /** How long to wait for a nudge: until the next retry is due, at most a second (other replicas enqueue too). */
     const idle = Effect.gen(function*() {
       const providers = [...senders.keys()]
@@ -135,13 +127,7 @@ export const IntegrationDispatcherLive = Layer.scoped(
       return Duration.millis(Math.min(1000, Math.max(5, wait)))
     }).pipe(Effect.orElseSucceed(() => Duration.seconds(1)))
 
-    yield* idle.pipe(
-      Effect.flatMap((wait) => Queue.take(signal).pipe(Effect.timeoutOption(wait))),
-      Effect.zipRight(runOnce),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    const nudge = Queue.offer(signal, undefined).pipe(Effect.asVoid)
+    const { nudge, runOnce } = yield* DeliveryLoop.start({ name: "integration", claim, attempt, idle })
 
     return {
       register: (provider, sender) =>

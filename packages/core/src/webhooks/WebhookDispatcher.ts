@@ -12,12 +12,13 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { Clock, Context, Duration, Effect, Layer, Queue } from "effect"
+import { Clock, Context, Duration, Effect, Layer } from "effect"
 import { createHmac } from "node:crypto"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { afterFailure, retryAfterMs } from "../RetryPolicy.ts"
+import * as DeliveryLoop from "../internal/DeliveryLoop.ts"
 import type { DeliveryRow } from "./WebhookRepo.ts"
 import { now } from "../Timestamps.ts"
 
@@ -43,7 +44,6 @@ export const WebhookDispatcherLive = Layer.scoped(
     const box = yield* SecretBox
     const http = yield* HttpClient.HttpClient
     const outbox = yield* EventOutbox
-    const signal = yield* Queue.sliding<void>(1)
     const { timeoutMs } = config.webhooks
 
     const fanOut = sql.withTransaction(Effect.gen(function*() {
@@ -121,23 +121,16 @@ export const WebhookDispatcherLive = Layer.scoped(
           last_error = ${error}, duration_ms = ${duration}, next_attempt_at = ${next}, updated_at = ${at} WHERE id = ${d.id}`
       })
 
-    const runOnce = Effect.gen(function*() {
-      while ((yield* fanOut) === BATCH) { /* drain the backlog */ }
-      for (;;) {
-        const due = yield* claim
-        if (due.length === 0) return
-        yield* Effect.forEach(due, send, { concurrency: 8, discard: true })
-      }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("webhook dispatch failed", cause)))
-
-    yield* outbox.onWritten(() => Effect.runFork(Queue.offer(signal, undefined)))
-    yield* Queue.take(signal).pipe(
-      Effect.timeoutOption(Duration.seconds(1)),
-      Effect.zipRight(runOnce),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    return { nudge: Queue.offer(signal, undefined).pipe(Effect.asVoid), runOnce }
+    const loop = yield* DeliveryLoop.start({
+      name: "webhook",
+      prepare: Effect.gen(function*() {
+        while ((yield* fanOut) === BATCH) { /* drain the backlog */ }
+      }),
+      claim,
+      attempt: send
+    })
+    yield* outbox.onWritten(() => Effect.runFork(loop.nudge))
+    return loop
   })
 )
 
