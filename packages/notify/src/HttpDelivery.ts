@@ -6,7 +6,7 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { type IntegrationDispatcher, RetryPolicy } from "@streamspace/core"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect } from "effect"
 
 /** Retry-After, or the JSON `retry_after` (seconds) that Slack and Discord put in 429 bodies. */
 const retryAfterMs = (header: string | undefined, body: unknown, nowMs: number): number | undefined => {
@@ -64,15 +64,3 @@ export const postJson = (url: string, payload: unknown, options: PostOptions = {
       permanent: !RetryPolicy.isRetryableStatus(status)
     }
   })
-
-/** An http(s) URL (webhook endpoints, API bases). */
-export const Url = Schema.String.pipe(
-  Schema.filter((s) => {
-    try {
-      const url = new URL(s)
-      return url.protocol === "https:" || url.protocol === "http:" || "an http(s) URL"
-    } catch {
-      return "an http(s) URL"
-    }
-  })
-)

@@ -6,6 +6,7 @@
  * failed session was deleted — resolves it with the same key. Open
  * incidents are kept in the plugin's own table.
  */
+import { HttpUrl } from "@streamspace/core"
 import { PluginContext, PluginSql } from "@streamspace/kernel"
 import { defineNotifier, HttpDelivery, integrationConfig, type Message, type Notice } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
@@ -16,7 +17,7 @@ export const Severity = Schema.Literal("critical", "error", "warning", "info")
 export const PagerDutyIntegration = integrationConfig({
   /** The service's Events API v2 integration key. */
   routingKey: PluginContext.secret(Schema.String.pipe(Schema.minLength(8))),
-  eventsUrl: Schema.optionalWith(HttpDelivery.Url, { default: () => "https://events.pagerduty.com/v2/enqueue" }),
+  eventsUrl: Schema.optionalWith(HttpUrl, { default: () => "https://events.pagerduty.com/v2/enqueue" }),
   /** `payload.source` of every alert. */
   source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "streamspace" }),
   /** Severity per event type; others take the event's own (quota → warning, failed session → error, the rest → info). */

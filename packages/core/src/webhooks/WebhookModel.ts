@@ -1,7 +1,7 @@
 /** Outgoing webhooks' domain as Schemas. */
 import { Schema } from "effect"
+import { HttpUrl } from "../HttpUrl.ts"
 
-const Url = Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "an http(s) URL" }))
 const EventTypes = Schema.Array(Schema.String.pipe(Schema.pattern(/^(\*|[a-z0-9-]+(\.[a-z0-9-]+)+)$/, { message: () => "an event type like session.created, or *" }))).pipe(Schema.minItems(1))
 
 export class Webhook extends Schema.Class<Webhook>("Webhook")({
@@ -16,7 +16,7 @@ export class Webhook extends Schema.Class<Webhook>("Webhook")({
 
 export const CreateWebhook = Schema.Struct({
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
-  url: Url,
+  url: HttpUrl,
   eventTypes: EventTypes,
   /** Signing secret; generated when absent. Returned once, in the create response. */
   secret: Schema.optional(Schema.String.pipe(Schema.minLength(16, { message: () => "at least 16 characters" }))),
@@ -25,7 +25,7 @@ export const CreateWebhook = Schema.Struct({
 
 export const UpdateWebhook = Schema.Struct({
   name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))),
-  url: Schema.optional(Url),
+  url: Schema.optional(HttpUrl),
   eventTypes: Schema.optional(EventTypes),
   enabled: Schema.optional(Schema.Boolean)
 })
