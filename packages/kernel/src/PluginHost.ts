@@ -105,8 +105,6 @@ interface Running {
 
 const { MASK } = SecretBox
 
-export { secretKeys } from "./internal/ConfigSchema.ts"
-
 const defaultConfig = (def: PluginDefinition) =>
   def.config ? Schema.encodeSync(def.config as Schema.Schema<unknown, unknown>)(Schema.decodeUnknownSync(def.config as Schema.Schema<unknown, unknown>)({})) : {}
 
