@@ -212,4 +212,48 @@ describe(`SqlClient conformance (${engine})`, () => {
     const rows = await run(Effect.flatMap(sqlOf, (sql) => sql`SELECT 1 AS a, 'x' AS b`.values))
     expect(rows).toEqual([[1, "x"]])
   })
+
+  test("a statement with parameters is prepared once and then only executed", async () => {
+    const runs = await run(Effect.flatMap(sqlOf, (sql) =>
+      sql.withTransaction(Effect.gen(function*() {
+        for (let i = 0; i < 5; i++) expect((yield* sql<{ prepared_once: number }>`SELECT ${i}::int AS prepared_once`)[0]!.prepared_once).toBe(i)
+        return yield* sql<{ runs: number }>`SELECT (generic_plans + custom_plans)::int AS runs FROM pg_prepared_statements WHERE statement = ${"SELECT $1::int AS prepared_once"}`
+      }))))
+    expect(runs).toEqual([{ runs: 5 }])
+  })
+
+  test("a prepared statement follows its table when the table changes shape", async () => {
+    const rows = await run(Effect.flatMap(sqlOf, (sql) =>
+      Effect.gen(function*() {
+        yield* sql`CREATE TABLE shape (id int, a text)`
+        yield* sql`INSERT INTO shape VALUES (1, 'one')`
+        for (let i = 0; i < 3; i++) yield* sql`SELECT * FROM shape WHERE id = ${1}`
+        yield* sql`ALTER TABLE shape ADD COLUMN b text NOT NULL DEFAULT 'new'`
+        return yield* sql`SELECT * FROM shape WHERE id = ${1}`
+      })))
+    expect(rows).toEqual([{ id: 1, a: "one", b: "new" }])
+  })
+
+  test("statements still run after DEALLOCATE ALL, and after a rolled-back transaction prepared them", async () => {
+    const rows = await run(Effect.flatMap(sqlOf, (sql) =>
+      Effect.gen(function*() {
+        yield* sql.withTransaction(Effect.zipRight(sql`SELECT ${1}::int AS survivor`, Effect.fail("roll back"))).pipe(Effect.ignore)
+        const afterRollback = yield* sql<{ survivor: number }>`SELECT ${2}::int AS survivor`
+        yield* sql`SELECT ${3}::int AS survivor`
+        yield* sql.unsafe("DEALLOCATE ALL")
+        const afterDeallocate = yield* sql<{ survivor: number }>`SELECT ${4}::int AS survivor`
+        return [afterRollback[0]!.survivor, afterDeallocate[0]!.survivor]
+      })))
+    expect(rows).toEqual([2, 4])
+  })
+
+  test("bulk statements with more parameters than are worth preparing run too", async () => {
+    const count = await run(Effect.flatMap(sqlOf, (sql) =>
+      Effect.gen(function*() {
+        yield* sql`CREATE TABLE bulk (n int, label text)`
+        yield* sql`INSERT INTO bulk ${sql.insert(Array.from({ length: 100 }, (_, n) => ({ n, label: `row ${n}` })))}`
+        return yield* sql<{ n: string; total: string }>`SELECT count(*) AS n, sum(n) AS total FROM bulk WHERE n IN ${sql.in(Array.from({ length: 100 }, (_, n) => n))}`
+      })))
+    expect(count).toEqual([{ n: "100", total: "4950" }])
+  })
 })

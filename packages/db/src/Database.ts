@@ -83,8 +83,7 @@ export const roleClient = (
     }
     const pglite = yield* Effect.serviceOption(PgliteClient.PgliteClient)
     if (Option.isNone(pglite)) return yield* Effect.dieMessage("roleClient: no PostgreSQL URL and no PGlite client")
-    const pg = pglite.value
-    return yield* PgliteClient.makeClient(pg.db, pg.gate, { role: session.role, searchPath: session.searchPath }).pipe(
+    return yield* PgliteClient.makeClient(pglite.value, { role: session.role, searchPath: session.searchPath }).pipe(
       Effect.provide(Reactivity.layer)
     )
   })

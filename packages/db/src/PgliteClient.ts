@@ -9,6 +9,7 @@
  * COMMIT; other statements wait while it is closed and pass straight through
  * (no Effect semaphore, which cost ~40 µs a statement) while it is open.
  * Statements inside the transaction use its connection and skip the gate.
+ * Statements with parameters run as prepared statements (`PgliteStatements`).
  */
 import { PGlite } from "@electric-sql/pglite"
 import * as Reactivity from "@effect/experimental/Reactivity"
@@ -18,12 +19,15 @@ import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import * as PgliteAssets from "./internal/PgliteAssets.ts"
+import { PgliteStatements } from "./internal/PgliteStatements.ts"
+import type { PreparedStatementsOptions } from "./internal/PreparedStatements.ts"
 
 export interface PgliteClientConfig {
   /** A directory path, or `memory://` for an in-memory database. */
   readonly dataDir: string
   /** A tarball from `dumpDataDir()` to start from (fast test databases). */
   readonly loadDataDir?: Blob | File
+  readonly preparedStatements?: PreparedStatementsOptions
 }
 
 /** Keeps statements out of another fiber's open transaction on the one connection. */
@@ -62,11 +66,14 @@ export class TransactionGate {
   }
 }
 
-export class PgliteClient extends Context.Tag("@streamspace/db/PgliteClient")<PgliteClient, {
+/** The one PGlite connection and the state every client over it must share. */
+export interface PgliteConnection {
   readonly db: PGlite
-  /** The single connection's gate; every client over `db` must share it. */
   readonly gate: TransactionGate
-}>() {}
+  readonly statements: PgliteStatements
+}
+
+export class PgliteClient extends Context.Tag("@streamspace/db/PgliteClient")<PgliteClient, PgliteConnection>() {}
 
 const INT8 = 20
 
@@ -78,11 +85,11 @@ type Transform = (<A extends object>(row: ReadonlyArray<A>) => ReadonlyArray<A>)
 const sqlError = (cause: unknown) =>
   new SqlError({ cause, message: cause instanceof Error ? cause.message : "Failed to execute statement" })
 
-const makeConnection = (db: PGlite, guard: <A>(effect: Effect.Effect<A, SqlError>) => Effect.Effect<A, SqlError>): Connection => {
+const makeConnection = ({ db, statements }: PgliteConnection, guard: <A>(effect: Effect.Effect<A, SqlError>) => Effect.Effect<A, SqlError>): Connection => {
   const rows = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> =>
     guard(Effect.tryPromise({
       try: async () => {
-        if (params.length > 0) return (await db.query(sql, params as Array<unknown>)).rows
+        if (params.length > 0) return (await statements.query(sql, params)).rows
         // Without parameters the simple protocol runs several statements (migrations).
         const results = await db.exec(sql)
         return results.length === 1 ? results[0]!.rows : results.map((r) => r.rows)
@@ -95,10 +102,10 @@ const makeConnection = (db: PGlite, guard: <A>(effect: Effect.Effect<A, SqlError
     execute: execute as Connection["execute"],
     executeUnprepared: execute as Connection["executeUnprepared"],
     executeRaw: (sql, params) =>
-      guard(Effect.tryPromise({ try: () => db.query(sql, params as Array<unknown>), catch: sqlError })),
+      guard(Effect.tryPromise({ try: () => statements.query(sql, params), catch: sqlError })),
     executeValues: (sql, params) =>
       guard(Effect.tryPromise({
-        try: async () => (await db.query<Array<unknown>>(sql, params as Array<unknown>, { rowMode: "array" })).rows,
+        try: async () => (await statements.query<Array<unknown>>(sql, params, "array")).rows,
         catch: sqlError
       })),
     // PGlite has no cursors: the result is buffered, then streamed.
@@ -116,9 +123,9 @@ export const make = (config: PgliteClientConfig) =>
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
     )
-    const gate = new TransactionGate()
-    const client = yield* makeClient(db, gate)
-    return { client, db, gate }
+    const connection: PgliteConnection = { db, gate: new TransactionGate(), statements: new PgliteStatements(db, config.preparedStatements) }
+    const client = yield* makeClient(connection)
+    return { client, ...connection }
   })
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
@@ -129,13 +136,14 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
  * is how plugins get least-privilege SQL on PGlite. This guards against
  * mistakes, not hostile code: SQL can still `RESET ROLE` on the one connection.
  */
-export const makeClient = (db: PGlite, gate: TransactionGate, session?: { readonly role: string; readonly searchPath: string }) => {
+export const makeClient = (connection: PgliteConnection, session?: { readonly role: string; readonly searchPath: string }) => {
+  const { db, gate } = connection
   const begin = session
     ? `BEGIN; SET LOCAL ROLE ${quoteIdent(session.role)}; SET LOCAL search_path TO ${quoteIdent(session.searchPath)}`
     : "BEGIN"
-  const exclusive = makeConnection(db, (effect) => effect)
+  const exclusive = makeConnection(connection, (effect) => effect)
   const shared = session
-    ? makeConnection(db, (effect) =>
+    ? makeConnection(connection, (effect) =>
       Effect.scoped(Effect.zipRight(
         gate.hold,
         Effect.acquireUseRelease(
@@ -144,7 +152,7 @@ export const makeClient = (db: PGlite, gate: TransactionGate, session?: { readon
           (_, exit) => Effect.promise(() => db.exec(exit._tag === "Success" ? "COMMIT" : "ROLLBACK")).pipe(Effect.ignore)
         )
       )))
-    : makeConnection(db, gate.pass)
+    : makeConnection(connection, gate.pass)
   return SqlClient.make({
     acquirer: Effect.succeed(shared),
     transactionAcquirer: Effect.as(gate.hold, exclusive),
@@ -156,6 +164,6 @@ export const makeClient = (db: PGlite, gate: TransactionGate, session?: { readon
 
 export const layer = (config: PgliteClientConfig): Layer.Layer<SqlClient.SqlClient | PgliteClient, SqlError> =>
   Layer.scopedContext(
-    Effect.map(make(config), ({ client, db, gate }) =>
-      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PgliteClient, { db, gate })))
+    Effect.map(make(config), ({ client, ...connection }) =>
+      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PgliteClient, connection)))
   ).pipe(Layer.provide(Reactivity.layer))

@@ -4,7 +4,9 @@
  * ~90 µs more than the driver per query (scripts/bench/sql.ts); this one
  * sends plain statements with `pool.query` and reserves a connection only for
  * transactions and streams. Same compiler, so SQL behaves identically.
- * It also exposes LISTEN/NOTIFY for cross-instance wake-ups.
+ * Statements with parameters are named, so each pooled connection parses
+ * them once (`StatementNames`). It also exposes LISTEN/NOTIFY for
+ * cross-instance wake-ups.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
@@ -14,11 +16,13 @@ import { PgClient } from "@effect/sql-pg"
 import { Chunk, Context, Effect, Layer, Option, Redacted, type Scope, Stream } from "effect"
 import Pg from "pg"
 import Cursor from "pg-cursor"
+import { isStale, type PreparedStatementsOptions, StatementNames } from "./internal/PreparedStatements.ts"
 
 export interface PostgresClientConfig {
   readonly url: Redacted.Redacted<string>
   readonly maxConnections?: number
   readonly applicationName?: string
+  readonly preparedStatements?: PreparedStatementsOptions
 }
 
 export class PostgresClient extends Context.Tag("@streamspace/db/PostgresClient")<PostgresClient, {
@@ -33,11 +37,28 @@ type Queryable = Pick<Pg.Pool, "query"> | Pg.PoolClient
 const sqlError = (cause: unknown) =>
   new SqlError({ cause, message: cause instanceof Error ? cause.message : "Failed to execute statement" })
 
-const makeConnection = (target: Queryable, reserve: Effect.Effect<Pg.PoolClient, SqlError, Scope.Scope>): Connection => {
+const isReserved = (target: Queryable): target is Pg.PoolClient => "release" in target
+
+/** `target.query`, as a named statement when worth one. */
+const send = (names: StatementNames, target: Queryable, text: string, params: ReadonlyArray<unknown>, rowMode?: "array") => {
+  const values = params as Array<unknown>
+  const name = names.nameFor(text, params)
+  const query = target.query({ text, values, ...(name ? { name } : {}), ...(rowMode ? { rowMode } : {}) })
+  if (name === undefined) return query
+  return query.catch((error: unknown) => {
+    if (!isStale(error)) throw error
+    names.forget(text)
+    // Inside a transaction the block is aborted: only the caller can start over.
+    if (isReserved(target)) throw error
+    return target.query({ text, values, ...(rowMode ? { rowMode } : {}) })
+  })
+}
+
+const makeConnection = (names: StatementNames, target: Queryable, reserve: Effect.Effect<Pg.PoolClient, SqlError, Scope.Scope>): Connection => {
   const rows = (sql: string, params: ReadonlyArray<unknown>) =>
     Effect.tryPromise({
       try: async () => {
-        const result = await target.query(sql, params as Array<unknown>) as Pg.QueryResult | Array<Pg.QueryResult>
+        const result = await send(names, target, sql, params) as Pg.QueryResult | Array<Pg.QueryResult>
         return Array.isArray(result) ? result.map((r) => r.rows ?? []) : result.rows ?? []
       },
       catch: sqlError
@@ -47,15 +68,15 @@ const makeConnection = (target: Queryable, reserve: Effect.Effect<Pg.PoolClient,
   return {
     execute: execute as Connection["execute"],
     executeUnprepared: execute as Connection["executeUnprepared"],
-    executeRaw: (sql, params) => Effect.tryPromise({ try: () => target.query(sql, params as Array<unknown>), catch: sqlError }),
+    executeRaw: (sql, params) => Effect.tryPromise({ try: () => send(names, target, sql, params), catch: sqlError }),
     executeValues: (sql, params) =>
       Effect.tryPromise({
-        try: async () => (await target.query({ text: sql, values: params as Array<unknown>, rowMode: "array" })).rows as ReadonlyArray<ReadonlyArray<unknown>>,
+        try: async () => (await send(names, target, sql, params, "array")).rows as ReadonlyArray<ReadonlyArray<unknown>>,
         catch: sqlError
       }),
     executeStream: (sql, params, transform) =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        const client = "release" in target ? target : yield* reserve
+        const client = isReserved(target) ? target : yield* reserve
         const cursor = client.query(new Cursor(sql, params as Array<unknown>))
         yield* Effect.addFinalizer(() => Effect.promise(() => cursor.close()).pipe(Effect.ignore))
         const pull = Effect.async<Chunk.Chunk<unknown>, Option.Option<SqlError>>((resume) => {
@@ -89,9 +110,10 @@ export const make = (config: PostgresClientConfig) =>
       Effect.tryPromise({ try: () => pool.connect(), catch: sqlError }),
       (client) => Effect.sync(() => client.release())
     )
+    const names = new StatementNames(config.preparedStatements)
     const client = yield* SqlClient.make({
-      acquirer: Effect.succeed(makeConnection(pool, reserve)),
-      transactionAcquirer: Effect.map(reserve, (c) => makeConnection(c, reserve)),
+      acquirer: Effect.succeed(makeConnection(names, pool, reserve)),
+      transactionAcquirer: Effect.map(reserve, (c) => makeConnection(names, c, reserve)),
       compiler: PgClient.makeCompiler(),
       spanAttributes: [["db.system.name", "postgresql"]]
     })

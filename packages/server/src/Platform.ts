@@ -18,6 +18,12 @@ export const databaseLayer = (config: ServerConfig.ServerConfigShape) =>
 /** Core services over an already-migrated database (the kernel's registries provide the HookRunner). */
 export const coreLayer = CoreLive.CoreLive
 
+/**
+ * Settings every fiber of the platform inherits. Nothing exports traces, so
+ * spans (`@effect/sql` makes one per statement) would be built only to be dropped.
+ */
+export const runtimeSettings: Layer.Layer<never> = Layer.setTracerEnabled(false)
+
 export const make = <E, R>(
   config: ServerConfig.ServerConfigShape,
   database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>,
@@ -34,7 +40,8 @@ export const make = <E, R>(
     Layer.provideMerge(httpClient),
     Layer.provideMerge(base),
     Layer.provideMerge(ServerConfig.layer(config)),
-    Layer.provideMerge(Logging.layer(config))
+    Layer.provideMerge(Logging.layer(config)),
+    Layer.provideMerge(runtimeSettings)
   )
   return KernelLive.host(plugins).pipe(Layer.provideMerge(core))
 }
