@@ -27,7 +27,6 @@ interface Prepared {
   readonly head: ReadonlyArray<BackendMessage>
 }
 
-
 const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   let length = 0
   for (const part of parts) length += part.length
