@@ -26,6 +26,20 @@ describe("config sources", () => {
     expect(result.right.plugins.enabled).toEqual(["slack", "billing"])
   })
 
+  test("retry and retention settings come from the environment, and a config file's other keys in those sections survive", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-cfg-"))
+    Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ webhooks: { backoffBaseMs: 500 }, retention: { intervalMinutes: 5 } }))
+    const result = await load({ STREAMSPACE_WEBHOOK_MAX_ATTEMPTS: "3", STREAMSPACE_INTEGRATION_MAX_ATTEMPTS: "12", STREAMSPACE_RETENTION_DAYS: "7", STREAMSPACE_AUDIT_RETENTION_DAYS: "365" }, dir)
+    const bad = await load({ STREAMSPACE_RETENTION_DAYS: "0" })
+    Fs.rmSync(dir, { recursive: true })
+    if (Either.isLeft(result)) throw new Error(result.left.message)
+    expect(result.right.webhooks).toMatchObject({ maxAttempts: 3, backoffBaseMs: 500 })
+    expect(result.right.integrations.maxAttempts).toBe(12)
+    expect(result.right.retention).toEqual({ days: 7, auditDays: 365, intervalMinutes: 5 })
+    if (Either.isRight(bad)) throw new Error("expected a config error")
+    expect(bad.left.problems).toEqual([expect.stringContaining("STREAMSPACE_RETENTION_DAYS")])
+  })
+
   test("a bad PORT gives one line naming PORT, the expectation and the given value", async () => {
     const result = await load({ PORT: "abc" })
     if (Either.isRight(result)) throw new Error("expected a config error")

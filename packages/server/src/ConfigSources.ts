@@ -51,6 +51,10 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
   bind("STREAMSPACE_K8S_STORAGE_CLASS", "sessions.kubernetes.storageClass", "string", "StorageClass of home volumes"),
   bind("STREAMSPACE_STORAGE_KIND", "storage.kind", "string", "Blob storage: local (default) or s3"),
   bind("STREAMSPACE_MAX_UPLOAD_BYTES", "storage.maxUploadBytes", "int", "Largest accepted upload (default 100 MiB)"),
+  bind("STREAMSPACE_WEBHOOK_MAX_ATTEMPTS", "webhooks.maxAttempts", "int", "Attempts before a webhook delivery is dead (default 8; an admin can replay it)"),
+  bind("STREAMSPACE_INTEGRATION_MAX_ATTEMPTS", "integrations.maxAttempts", "int", "Attempts before a notification delivery is dead (default 8; an admin can replay it)"),
+  bind("STREAMSPACE_RETENTION_DAYS", "retention.days", "int", "Days to keep delivered deliveries, passed events, job runs, login attempts, expired refresh tokens (default 30)"),
+  bind("STREAMSPACE_AUDIT_RETENTION_DAYS", "retention.auditDays", "int", "Days to keep audit entries (default: for ever)"),
   bind("STREAMSPACE_PLUGINS", "plugins.enabled", "list", "Comma-separated plugin ids enabled on first boot"),
   bind("STREAMSPACE_PLUGINS_DIR", "plugins.dir", "string", "Folder of external plugins")
 ]
