@@ -75,6 +75,26 @@ describe(`role clients (${engine})`, () => {
     expect(Exit.isSuccess(exit) && exit.value).toEqual([{ who: role }])
   })
 
+  test("a statement with parameters runs as the role, and neither it nor its failure leaves the role behind", async () => {
+    const exit = await runtime.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+      const core = yield* SqlClient.SqlClient
+      const plugin = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
+      const mine = yield* plugin<{ who: string; path: string; body: string }>`
+        SELECT current_user AS who, current_setting(${"search_path"}) AS path, (SELECT body FROM notes WHERE id = ${1}) AS body`
+      const denied = yield* Effect.exit(plugin`SELECT v FROM public.core_secret WHERE v = ${"top"}`)
+      const duplicate = yield* Effect.exit(plugin`INSERT INTO notes VALUES (${1}, ${"again"})`)
+      const after = yield* core<{ who: string; n: number }>`SELECT current_user AS who, (SELECT count(*) FROM core_secret WHERE v = ${"top"})::int AS n`
+      return { mine, denied: dbMessage(denied), duplicate: dbMessage(duplicate), after }
+    })))
+    if (Exit.isFailure(exit)) throw new Error(Cause.pretty(exit.cause))
+    expect(exit.value.mine).toEqual([{ who: role, path: `${role}_schema`, body: "hi" }])
+    expect(exit.value.denied).toContain("permission denied")
+    expect(exit.value.duplicate).toContain("duplicate key")
+    expect(exit.value.after).toHaveLength(1)
+    expect(exit.value.after[0]!.who).not.toBe(role)
+    expect(exit.value.after[0]!.n).toBe(1)
+  })
+
   if (engine === "postgres") {
     test("cannot RESET ROLE or SET ROLE its way out (it logged in as the role)", async () => {
       const reset = await asRole((sql) =>

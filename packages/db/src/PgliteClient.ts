@@ -85,29 +85,37 @@ type Transform = (<A extends object>(row: ReadonlyArray<A>) => ReadonlyArray<A>)
 const sqlError = (cause: unknown) =>
   new SqlError({ cause, message: cause instanceof Error ? cause.message : "Failed to execute statement" })
 
-const makeConnection = ({ db, statements }: PgliteConnection, guard: <A>(effect: Effect.Effect<A, SqlError>) => Effect.Effect<A, SqlError>): Connection => {
+type Guard = <A>(effect: Effect.Effect<A, SqlError>) => Effect.Effect<A, SqlError>
+
+/**
+ * A Connection over the shared PGlite. `guard` wraps every statement (the
+ * transaction gate, or a per-statement role transaction). With `begin`, a
+ * prepared statement instead runs in its own `begin` … COMMIT transaction
+ * in one hold of the connection (`PgliteStatements.queryInTransaction`).
+ */
+const makeConnection = ({ db, gate, statements }: PgliteConnection, guard: Guard, begin?: string): Connection => {
+  const query = <T>(sql: string, params: ReadonlyArray<unknown>, rowMode?: "array") =>
+    begin !== undefined && statements.prepares(params)
+      ? gate.pass(Effect.tryPromise({ try: () => statements.queryInTransaction<T>(begin, sql, params, rowMode), catch: sqlError }))
+      : guard(Effect.tryPromise({ try: () => statements.query<T>(sql, params, rowMode), catch: sqlError }))
   const rows = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> =>
-    guard(Effect.tryPromise({
-      try: async () => {
-        if (params.length > 0) return (await statements.query(sql, params)).rows
-        // Without parameters the simple protocol runs several statements (migrations).
-        const results = await db.exec(sql)
-        return results.length === 1 ? results[0]!.rows : results.map((r) => r.rows)
-      },
-      catch: sqlError
-    }))
+    params.length > 0
+      ? Effect.map(query(sql, params), (r) => r.rows)
+      // Without parameters the simple protocol runs several statements (migrations).
+      : guard(Effect.tryPromise({
+        try: async () => {
+          const results = await db.exec(sql)
+          return results.length === 1 ? results[0]!.rows : results.map((r) => r.rows)
+        },
+        catch: sqlError
+      }))
   const execute = (sql: string, params: ReadonlyArray<unknown>, transform: Transform) =>
     transform ? Effect.map(rows(sql, params), (r) => transform(r as ReadonlyArray<object>)) : rows(sql, params)
   return {
     execute: execute as Connection["execute"],
     executeUnprepared: execute as Connection["executeUnprepared"],
-    executeRaw: (sql, params) =>
-      guard(Effect.tryPromise({ try: () => statements.query(sql, params), catch: sqlError })),
-    executeValues: (sql, params) =>
-      guard(Effect.tryPromise({
-        try: async () => (await statements.query<Array<unknown>>(sql, params, "array")).rows,
-        catch: sqlError
-      })),
+    executeRaw: (sql, params) => query(sql, params),
+    executeValues: (sql, params) => Effect.map(query<Array<unknown>>(sql, params, "array"), (r) => r.rows),
     // PGlite has no cursors: the result is buffered, then streamed.
     executeStream: (sql, params, transform) =>
       Stream.fromIterableEffect(execute(sql, params, transform) as Effect.Effect<ReadonlyArray<unknown>, SqlError>) as ReturnType<Connection["executeStream"]>
@@ -151,7 +159,7 @@ export const makeClient = (connection: PgliteConnection, session?: { readonly ro
           () => effect,
           (_, exit) => Effect.promise(() => db.exec(exit._tag === "Success" ? "COMMIT" : "ROLLBACK")).pipe(Effect.ignore)
         )
-      )))
+      )), begin)
     : makeConnection(connection, gate.pass)
   return SqlClient.make({
     acquirer: Effect.succeed(shared),

@@ -53,10 +53,25 @@ export class PgliteStatements {
     this.maxParams = options.maxParams ?? defaults.maxParams
   }
 
+  /** Whether `query` runs these parameters through a prepared statement. */
+  prepares(params: ReadonlyArray<unknown>): boolean {
+    return worthPreparing(params, this.maxParams)
+  }
+
   /** Like `db.query(text, params)`, through a prepared statement when it is worth one. */
   query<T>(text: string, params: ReadonlyArray<unknown>, rowMode?: RowMode): Promise<Results<T>> {
-    if (!worthPreparing(params, this.maxParams)) return this.db.query<T>(text, params as Array<unknown>, rowMode ? { rowMode } : undefined)
+    if (!this.prepares(params)) return this.db.query<T>(text, params as Array<unknown>, rowMode ? { rowMode } : undefined)
     return this.db.runExclusive(() => this.run<T>(text, params, rowMode, true))
+  }
+
+  /**
+   * Runs a prepared statement in a transaction of its own that `begin` opens
+   * (and may `SET LOCAL` role and search_path in): BEGIN, the statement and
+   * COMMIT go to the backend as one message. A failure anywhere turns the
+   * COMMIT into a rollback.
+   */
+  queryInTransaction<T>(begin: string, text: string, params: ReadonlyArray<unknown>, rowMode?: RowMode): Promise<Results<T>> {
+    return this.db.runExclusive(() => this.run<T>(text, params, rowMode, true, begin))
   }
 
   /** Statements currently prepared (for tests and diagnostics). */
@@ -64,39 +79,30 @@ export class PgliteStatements {
     return this.prepared.size
   }
 
-  private async run<T>(text: string, params: ReadonlyArray<unknown>, rowMode: RowMode | undefined, retry: boolean): Promise<Results<T>> {
+  private async run<T>(text: string, params: ReadonlyArray<unknown>, rowMode: RowMode | undefined, retry: boolean, begin?: string): Promise<Results<T>> {
     if (this.db.closed) throw new Error("PGlite is closed")
-    const statement = this.touch(text) ?? await this.prepare(text)
+    const statement = this.touch(text) ?? await this.prepare(text, begin)
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null
       const serializer = this.db.serializers[statement.paramTypes[i]!]
       return serializer ? serializer(value) : String(value)
     })
-    const message = concat([
-      ...this.takeClosing(),
-      serialize.bind({ statement: statement.name, values }),
-      serialize.execute({}),
-      serialize.sync()
-    ])
     try {
-      const { messages } = await this.db.execProtocol(message)
+      const messages = await this.exchange([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()], begin)
       return parse.parseResults([...statement.head, ...messages], this.db.parsers, rowMode ? { rowMode } : undefined)[0] as Results<T>
     } catch (error) {
       if (!isStale(error)) throw error
       this.evict(text)
-      if (retry && !this.db.isInTransaction()) return this.run(text, params, rowMode, false)
+      // A transaction of the caller's is aborted now; one of our own (`begin`) is over.
+      if (retry && (begin !== undefined || !this.db.isInTransaction())) return this.run(text, params, rowMode, false, begin)
       throw error
     }
   }
 
-  private async prepare(text: string): Promise<Prepared> {
+  /** Parses and describes `text` (under `begin`'s role and search_path, which name resolution needs). */
+  private async prepare(text: string, begin?: string): Promise<Prepared> {
     const name = `streamspace_${++this.counter}`
-    const { messages } = await this.db.execProtocol(concat([
-      ...this.takeClosing(),
-      serialize.parse({ name, text }),
-      serialize.describe({ type: "S", name }),
-      serialize.sync()
-    ]))
+    const messages = await this.exchange([serialize.parse({ name, text }), serialize.describe({ type: "S", name }), serialize.sync()], begin)
     const statement: Prepared = {
       name,
       paramTypes: parse.parseDescribeStatementResults(messages),
@@ -105,6 +111,21 @@ export class PgliteStatements {
     this.prepared.set(text, statement)
     if (this.prepared.size > this.capacity) this.evict(this.prepared.keys().next().value!)
     return statement
+  }
+
+  /**
+   * Sends extended-protocol `parts` (ending in Sync) in one call, with any
+   * pending Close first; with `begin`, between `begin` and COMMIT. Returns
+   * the replies to `parts`.
+   */
+  private async exchange(parts: ReadonlyArray<Uint8Array>, begin?: string): Promise<Array<BackendMessage>> {
+    const closing = this.takeClosing()
+    if (begin === undefined) return (await this.db.execProtocol(concat([...closing, ...parts]))).messages
+    const { messages } = await this.db.execProtocol(concat([...closing, serialize.query(begin), ...parts, serialize.query("COMMIT")]))
+    // ReadyForQuery ends the replies to `begin`, then those to `parts` (Sync).
+    const first = messages.findIndex((m) => m.name === "readyForQuery")
+    const second = messages.findIndex((m, i) => i > first && m.name === "readyForQuery")
+    return messages.slice(first + 1, second)
   }
 
   /** Marks a statement as most recently used. */
