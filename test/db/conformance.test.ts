@@ -256,4 +256,10 @@ describe(`SqlClient conformance (${engine})`, () => {
       })))
     expect(count).toEqual([{ n: "100", total: "4950" }])
   })
+
+  test("the client hands statements a shared connection without a Scope per statement (patched @effect/sql)", async () => {
+    const marked = await run(Effect.map(sqlOf, (sql) =>
+      Reflect.get(Reflect.get(sql`SELECT 1`, "acquirer") as object, Symbol.for("@effect/sql/SqlConnection/ScopeFreeAcquirer"))))
+    expect(marked).toBe(true)
+  })
 })

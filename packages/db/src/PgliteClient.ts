@@ -21,6 +21,7 @@ import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import * as PgliteAssets from "./internal/PgliteAssets.ts"
 import { PgliteStatements } from "./internal/PgliteStatements.ts"
 import type { PreparedStatementsOptions } from "./internal/PreparedStatements.ts"
+import { scopeFreeAcquirer } from "./internal/ScopeFreeAcquirer.ts"
 
 export interface PgliteClientConfig {
   /** A directory path, or `memory://` for an in-memory database. */
@@ -162,7 +163,7 @@ export const makeClient = (connection: PgliteConnection, session?: { readonly ro
       )), begin)
     : makeConnection(connection, gate.pass)
   return SqlClient.make({
-    acquirer: Effect.succeed(shared),
+    acquirer: scopeFreeAcquirer(shared),
     transactionAcquirer: Effect.as(gate.hold, exclusive),
     beginTransaction: begin,
     compiler: PgClient.makeCompiler(),

@@ -17,6 +17,7 @@ import { Chunk, Context, Effect, Layer, Option, Redacted, type Scope, Stream } f
 import Pg from "pg"
 import Cursor from "pg-cursor"
 import { isStale, type PreparedStatementsOptions, StatementNames } from "./internal/PreparedStatements.ts"
+import { scopeFreeAcquirer } from "./internal/ScopeFreeAcquirer.ts"
 
 export interface PostgresClientConfig {
   readonly url: Redacted.Redacted<string>
@@ -112,7 +113,7 @@ export const make = (config: PostgresClientConfig) =>
     )
     const names = new StatementNames(config.preparedStatements)
     const client = yield* SqlClient.make({
-      acquirer: Effect.succeed(makeConnection(names, pool, reserve)),
+      acquirer: scopeFreeAcquirer(makeConnection(names, pool, reserve)),
       transactionAcquirer: Effect.map(reserve, (c) => makeConnection(names, c, reserve)),
       compiler: PgClient.makeCompiler(),
       spanAttributes: [["db.system.name", "postgresql"]]
