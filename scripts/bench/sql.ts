@@ -6,17 +6,22 @@
  *
  * "ours" runs each batch as one Effect program of 100 sequential statements,
  * as a request handler runs them, on a runtime with the platform's settings
- * (`Platform.runtimeSettings`). "ours, runPromise each" starts a new fiber
- * for every statement: the cost of calling the client from promise code.
- * Raw and ours share the database (and on PGlite the instance: two WASM
- * instances in one process slow each other down by half).
+ * (`Platform.runtimeSettings`). "runPromise each" starts a new fiber for
+ * every statement: the cost of calling the client from promise code. "as a
+ * plugin" runs the same program through a plugin's role client (its own
+ * login role and schema).
+ * Raw and ours share the connection: on PGlite the instance (two WASM
+ * instances in one process slow each other down by half), on PostgreSQL the
+ * pool, whose one busy connection serves both. Round trips differ by up to 2×
+ * between connections here (where the OS runs each server backend on 2
+ * cores), so "as a plugin", which has connections of its own on PostgreSQL,
+ * varies more there than the other columns.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import type { SqlClient } from "@effect/sql"
-import { PgliteClient, PostgresClient, TestDatabase } from "@streamspace/db"
+import { SqlClient } from "@effect/sql"
+import { Database, PgliteClient, PostgresClient, TestDatabase } from "@streamspace/db"
 import { Platform } from "@streamspace/server"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
-import Pg from "pg"
 
 const BATCHES = 50
 const BATCH = 100
@@ -57,52 +62,76 @@ const runtime = ManagedRuntime.make(Layer.mergeAll(Platform.runtimeSettings, Rea
 
 interface Case {
   readonly name: string
-  readonly ours: (sql: SqlClient.SqlClient, i: number) => Effect.Effect<unknown, unknown>
+  readonly ours: (sql: SqlClient.SqlClient, table: string, i: number) => Effect.Effect<unknown, unknown>
   readonly raw: (i: number) => Promise<unknown>
 }
 
+const TABLE = "(n int, label text)"
+
 const cases = (raw: (text: string, params: Array<unknown>) => Promise<unknown>): ReadonlyArray<Case> => [
-  { name: "select", ours: (sql, i) => sql`select ${i}::int AS v`, raw: (i) => raw("select $1::int AS v", [i]) },
+  { name: "select", ours: (sql, _, i) => sql`select ${i}::int AS v`, raw: (i) => raw("select $1::int AS v", [i]) },
   {
     name: "insert",
-    ours: (sql, i) => sql`INSERT INTO ${sql("our_rows")} (n, label) VALUES (${i}, ${"row"})`,
+    ours: (sql, table, i) => sql`INSERT INTO ${sql(table)} (n, label) VALUES (${i}, ${"row"})`,
     raw: (i) => raw("INSERT INTO raw_rows (n, label) VALUES ($1, $2)", [i, "row"])
   }
 ]
 
-const benchEngine = async (engine: string, sql: SqlClient.SqlClient, raw: (text: string, params: Array<unknown>) => Promise<unknown>) => {
-  for (const c of cases(raw)) {
-    const program: Batch = (first) =>
-      runtime.runPromise(Effect.gen(function*() {
-        for (let i = first; i < first + BATCH; i++) yield* c.ours(sql, i)
-      }))
-    const eachRun = perOperation((i) => runtime.runPromise(c.ours(sql, i)))
-    const [rawUs, oursUs, eachUs] = await measure([perOperation(c.raw), program, eachRun])
-    const line = (label: string, us: number) => `${us.toFixed(1).padStart(7)} µs  ${label} ${(us / rawUs!).toFixed(3)}`
-    console.log(`${engine.padEnd(10)} ${c.name.padEnd(7)} raw ${rawUs!.toFixed(1).padStart(7)} µs | ours ${line("ours/raw", oursUs!)} | runPromise each ${line("", eachUs!)}`)
-  }
-}
+/**
+ * What a plugin's SQL goes through: its own login role and schema
+ * (`Database.roleClient`), as the plugin host sets them up.
+ */
+const pluginClient = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const role = `ss_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
+  const password = crypto.randomUUID()
+  yield* sql.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
+  yield* Effect.addFinalizer(() => sql.unsafe(`DROP SCHEMA IF EXISTS ${role} CASCADE; DROP ROLE IF EXISTS ${role}`).pipe(Effect.ignore))
+  yield* sql.unsafe(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`)
+  const plugin = yield* Database.roleClient({ role, password, searchPath: role })
+  yield* plugin.unsafe(`CREATE TABLE plugin_rows ${TABLE}`)
+  return plugin
+})
+
+const ratio = (label: string, us: number, rawUs: number) => `${label} ${us.toFixed(1).padStart(6)} µs ${(us / rawUs).toFixed(3)}`
+
+/** Every case on one engine, whose SqlClient (and DatabaseInfo) the context holds. */
+const benchEngine = (engine: string, raw: (text: string, params: Array<unknown>) => Promise<unknown>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`CREATE TABLE raw_rows ${TABLE}; CREATE TABLE our_rows ${TABLE}`)
+    const plugin = yield* pluginClient
+    for (const c of cases(raw)) {
+      const program = (client: SqlClient.SqlClient, table: string): Batch => (first) =>
+        runtime.runPromise(Effect.gen(function*() {
+          for (let i = first; i < first + BATCH; i++) yield* c.ours(client, table, i)
+        }))
+      const eachRun = perOperation((i) => runtime.runPromise(c.ours(sql, "our_rows", i)))
+      const [rawUs, oursUs, eachUs, pluginUs] = yield* Effect.promise(() =>
+        measure([perOperation(c.raw), program(sql, "our_rows"), eachRun, program(plugin, "plugin_rows")])
+      )
+      console.log(
+        `${engine.padEnd(8)} ${c.name.padEnd(6)} raw ${rawUs!.toFixed(1).padStart(6)} µs | ${ratio("ours", oursUs!, rawUs!)} | ${
+          ratio("runPromise each", eachUs!, rawUs!)
+        } | ${ratio("as a plugin", pluginUs!, rawUs!)}`
+      )
+    }
+  })
 
 const benchPglite = () =>
-  runtime.runPromise(Effect.scoped(Effect.gen(function*() {
-    const { client, db } = yield* PgliteClient.make({ dataDir: "memory://" })
-    yield* Effect.promise(() => db.exec("CREATE TABLE raw_rows (n int, label text); CREATE TABLE our_rows (n int, label text)"))
-    yield* Effect.promise(() => benchEngine("pglite", client, (text, params) => db.query(text, params)))
-  })))
+  runtime.runPromise(Effect.gen(function*() {
+    const { db } = yield* PgliteClient.PgliteClient
+    yield* benchEngine("pglite", (text, params) => db.query(text, params))
+  }).pipe(Effect.scoped, Effect.provide(Database.pglite({ dataDir: "memory://" }))))
 
-const benchPostgres = async (serverUrl: string) => {
-  await runtime.runPromise(Effect.scoped(Effect.gen(function*() {
+const benchPostgres = (serverUrl: string) =>
+  runtime.runPromise(Effect.gen(function*() {
     const url = yield* TestDatabase.scopedDatabase(serverUrl)
-    const pool = new Pg.Pool({ connectionString: url, max: 10 })
-    // Dropping the database ends connections that may still be closing: their "terminating connection" is expected.
-    pool.on("connect", (client) => client.on("error", () => undefined))
-    pool.on("error", () => undefined)
-    yield* Effect.addFinalizer(() => Effect.promise(() => pool.end()))
-    yield* Effect.promise(() => pool.query("CREATE TABLE raw_rows (n int, label text); CREATE TABLE our_rows (n int, label text)"))
-    const { client } = yield* PostgresClient.make({ url: Redacted.make(url), maxConnections: 10 })
-    yield* Effect.promise(() => benchEngine("postgres", client, (text, params) => pool.query(text, params)))
-  })))
-}
+    yield* Effect.gen(function*() {
+      const { pool } = yield* PostgresClient.PostgresClient
+      yield* benchEngine("postgres", (text, params) => pool.query(text, params))
+    }).pipe(Effect.scoped, Effect.provide(Database.postgres(Redacted.make(url))))
+  }).pipe(Effect.scoped))
 
 export const run = async () => {
   console.log(`${BATCHES * BATCH} sequential operations per variant (after ${WARMUP_BATCHES * BATCH} warm-up; batches of ${BATCH} rotate raw/ours/runPromise each); µs per operation, median over batches`)

@@ -262,4 +262,25 @@ describe(`SqlClient conformance (${engine})`, () => {
       Reflect.get(Reflect.get(sql`SELECT 1`, "acquirer") as object, Symbol.for("@effect/sql/SqlConnection/ScopeFreeAcquirer"))))
     expect(marked).toBe(true)
   })
+
+  if (engine === "postgres") {
+    test("a connection the server kills inside a transaction fails that transaction only; the client carries on", async () => {
+      const result = await run(Effect.flatMap(sqlOf, (sql) =>
+        Effect.gen(function*() {
+          const killed = yield* Effect.exit(sql.withTransaction(Effect.gen(function*() {
+            yield* sql`INSERT INTO items ${sql.insert({ name: "lost with its connection" })}`
+            // Another session kills this one, as a server restart or an operator would.
+            const pid = (yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`)[0]!.pid
+            yield* Effect.scoped(Effect.flatMap(sql.reserve, (other) => other.execute("SELECT pg_terminate_backend($1)", [pid], undefined)))
+            yield* Effect.sleep("100 millis")
+            yield* sql`SELECT 1`
+          })))
+          yield* Effect.sleep("100 millis")
+          const lost = yield* sql<{ n: string }>`SELECT count(*) AS n FROM items WHERE name = ${"lost with its connection"}`
+          const parallel = yield* Effect.all(Array.from({ length: 12 }, (_, i) => sql<{ v: number }>`SELECT ${i}::int AS v`), { concurrency: "unbounded" })
+          return { killed: Exit.isFailure(killed), lost, parallel: parallel.map(([row]) => row!.v) }
+        })))
+      expect(result).toEqual({ killed: true, lost: [{ n: "0" }], parallel: Array.from({ length: 12 }, (_, i) => i) })
+    })
+  }
 })

@@ -104,8 +104,12 @@ export const make = (config: PostgresClientConfig) =>
       ),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("2 seconds"), Effect.ignore)
     )
-    // Idle clients can be dropped by the server; the pool replaces them. Without a handler the error would crash the process.
+    // A connection the server drops (restart, pg_terminate_backend) emits "error": for an idle client on the pool,
+    // which replaces it; for one checked out (a transaction, a stream) on the client itself. The statement that was
+    // running fails with it, the next one with "not queryable", and the pool discards the client when released.
+    // Unhandled, the event would be an uncaught exception.
     pool.on("error", () => undefined)
+    pool.on("connect", (client) => client.on("error", () => undefined))
     yield* Effect.tryPromise({ try: () => pool.query("SELECT 1"), catch: (cause) => new SqlError({ cause, message: "Cannot connect to PostgreSQL" }) })
     const reserve = Effect.acquireRelease(
       Effect.tryPromise({ try: () => pool.connect(), catch: sqlError }),
