@@ -44,8 +44,11 @@ export const layer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient |
     onSome: postgres,
     onNone: () => {
       const dir = pgliteDataDir(config.dataDir)
-      if (dir !== "memory://") Fs.mkdirSync(dir, { recursive: true })
-      return pglite({ dataDir: dir })
+      if (dir === "memory://") return pglite({ dataDir: dir })
+      Fs.mkdirSync(dir, { recursive: true })
+      if (Fs.existsSync(Path.join(dir, "PG_VERSION"))) return pglite({ dataDir: dir })
+      // Creating the cluster is the one slow step of a first start: say so before it.
+      return Layer.unwrapEffect(Effect.as(Effect.logInfo(`creating the embedded database in ${dir} (first start only, a few seconds)`), pglite({ dataDir: dir })))
     }
   })
 
