@@ -1,5 +1,6 @@
 /** `bun run build:edition enterprise` makes one executable that boots on PGlite, answers /readyz and carries its plugins. */
 import { afterAll, expect, test } from "bun:test"
+import { ServerProcess } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -31,8 +32,7 @@ test("the enterprise edition compiles to one executable that serves", async () =
   expect(url).toBeString()
   expect((await fetch(`${url}/readyz`)).status).toBe(200)
   // The edition's plugins are inside the executable (nodemailer included) and enabled on first boot.
-  const login = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "edition-admin-pw" }) })
-  const token = ((await login.json()) as { accessToken: string }).accessToken
+  const token = await ServerProcess.login(url!, "edition-admin-pw")
   const plugins = (await (await fetch(`${url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: ReadonlyArray<{ id: string; status: string }> }
   expect(Object.fromEntries(plugins.items.map((i) => [i.id, i.status]))).toEqual({ slack: "enabled", teams: "available", discord: "available", pagerduty: "available", "email-smtp": "enabled" })
   proc.kill("SIGINT")

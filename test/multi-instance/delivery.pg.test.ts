@@ -22,8 +22,7 @@ const env = {
 let a: ServerProcess.ServerProcess
 let b: ServerProcess.ServerProcess
 
-const token = async (url: string) =>
-  ((await (await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD }) })).json()) as { accessToken: string }).accessToken
+const token = (url: string) => ServerProcess.login(url, env.STREAMSPACE_ADMIN_PASSWORD)
 
 const ping = async (url: string, auth: string, from: number, count: number) => {
   const res = await fetch(`${url}/api/plugins/counter/ping`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${auth}` }, body: JSON.stringify({ from, count }) })

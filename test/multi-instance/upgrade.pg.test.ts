@@ -33,8 +33,7 @@ afterAll(async () => {
 })
 
 const pluginState = async (url: string) => {
-  const login = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD }) })
-  const token = ((await login.json()) as { accessToken: string }).accessToken
+  const token = await ServerProcess.login(url, env.STREAMSPACE_ADMIN_PASSWORD)
   const list = await fetch(`${url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })
   return ((await list.json()) as { items: ReadonlyArray<{ id: string; status: string; installedVersion: string; lastError: string | null }> }).items.find((i) => i.id === "versioned")!
 }

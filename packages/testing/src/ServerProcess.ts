@@ -73,3 +73,14 @@ export const start = async (env: Record<string, string | undefined>, timeoutMs =
     }
   }
 }
+
+/** Logs in on a running server and returns the access token. */
+export const login = async (url: string, password: string, username = "admin"): Promise<string> => {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password })
+  })
+  if (res.status !== 200) throw new Error(`login as ${username} at ${url} answered ${res.status}: ${await res.text()}`)
+  return ((await res.json()) as { accessToken: string }).accessToken
+}
