@@ -82,13 +82,11 @@ const cases = (raw: (text: string, params: Array<unknown>) => Promise<unknown>):
  * (`Database.roleClient`), as the plugin host sets them up.
  */
 const pluginClient = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
   const role = `ss_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
-  const password = crypto.randomUUID()
-  yield* sql.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
-  yield* Effect.addFinalizer(() => sql.unsafe(`DROP SCHEMA IF EXISTS ${role} CASCADE; DROP ROLE IF EXISTS ${role}`).pipe(Effect.ignore))
-  yield* sql.unsafe(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`)
-  const plugin = yield* Database.roleClient({ role, password, searchPath: role })
+  const session = { role, password: crypto.randomUUID(), searchPath: role }
+  const { dialect } = yield* Database.DatabaseInfo
+  yield* Effect.acquireRelease(Database.createRole(session, dialect), () => Effect.ignore(Database.dropRole(session)))
+  const plugin = yield* Database.roleClient(session)
   yield* plugin.unsafe(`CREATE TABLE plugin_rows ${TABLE}`)
   return plugin
 })

@@ -18,16 +18,11 @@ beforeAll(async () => {
     const sql = yield* SqlClient.SqlClient
     yield* sql`CREATE TABLE core_secret (v text)`
     yield* sql`INSERT INTO core_secret VALUES ('top')`
-    yield* sql.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
-    yield* sql.unsafe(`CREATE SCHEMA ${role}_schema AUTHORIZATION ${role}`)
+    yield* Database.createRole({ role, password, searchPath: `${role}_schema` }, (yield* Database.DatabaseInfo).dialect)
   }))
 })
 afterAll(async () => {
-  await runtime.runPromise(Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe(`DROP SCHEMA ${role}_schema CASCADE`)
-    yield* sql.unsafe(`DROP ROLE ${role}`)
-  }))
+  await runtime.runPromise(Database.dropRole({ role, searchPath: `${role}_schema` }))
   await runtime.dispose()
 })
 

@@ -4,7 +4,7 @@
  * `memory://`). Both are the same `SqlClient` to the rest of the code.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Fs from "node:fs"
@@ -66,6 +66,30 @@ export const roleUrl = (url: string, session: RoleSession): string => {
   u.searchParams.set("options", `-c search_path=${session.searchPath}`)
   return u.toString()
 }
+
+/**
+ * Creates `session.role` (or gives an existing one the new password) and its
+ * schema `session.searchPath`, owned by it. On PostgreSQL the role logs in
+ * with the password; on PGlite statements switch to it (`SET LOCAL ROLE`),
+ * so it needs no login.
+ */
+export const createRole = (session: RoleSession, dialect: Dialect) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const exists = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${session.role}`)[0]!.n !== "0"
+    const login = dialect === "postgres" ? `LOGIN PASSWORD '${session.password.replaceAll("'", "''")}'` : "NOLOGIN"
+    yield* sql.unsafe(exists ? `ALTER ROLE ${session.role} WITH ${login}` : `CREATE ROLE ${session.role} ${login}`)
+    yield* sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${session.searchPath} AUTHORIZATION ${session.role}`)
+  })
+
+/** Drops the role's schema with everything in it, whatever else the role owns, and the role. */
+export const dropRole = (session: Pick<RoleSession, "role" | "searchPath">) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${session.searchPath} CASCADE`)
+    yield* sql.unsafe(`DROP OWNED BY ${session.role}`).pipe(Effect.ignore)
+    yield* sql.unsafe(`DROP ROLE IF EXISTS ${session.role}`)
+  })
 
 /**
  * A separate SqlClient whose statements run as `role` with `searchPath`.

@@ -295,10 +295,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           if (Option.isSome(yield* row(id))) return yield* new Conflict({ message: `plugin ${id} is already installed`, code: "already_installed" })
           const password = randomBytes(24).toString("base64url")
           const s = session(id, password)
-          const roleExists = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${s.role}`)[0]!.n !== "0"
-          const login = dbInfo.dialect === "postgres" ? `LOGIN PASSWORD '${password}'` : "NOLOGIN"
-          yield* sql.unsafe(roleExists ? `ALTER ROLE ${s.role} WITH ${login}` : `CREATE ROLE ${s.role} ${login}`)
-          yield* sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${s.searchPath} AUTHORIZATION ${s.role}`)
+          yield* Database.createRole(s, dbInfo.dialect).pipe(Effect.provideService(SqlClient.SqlClient, sql))
           yield* Effect.scoped(Effect.gen(function*() {
             const client = yield* roleClient(s)
             yield* client`CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value jsonb NOT NULL)`
@@ -470,9 +467,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             yield* sql`DELETE FROM plugins WHERE id = ${id}`
             yield* permissions.unregister(id)
             if (!options.keepData) {
-              yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${s.searchPath} CASCADE`)
-              yield* sql.unsafe(`DROP OWNED BY ${s.role}`).pipe(Effect.ignore)
-              yield* sql.unsafe(`DROP ROLE IF EXISTS ${s.role}`)
+              yield* Database.dropRole(s).pipe(Effect.provideService(SqlClient.SqlClient, sql))
             }
           }),
         startup: () => report,
