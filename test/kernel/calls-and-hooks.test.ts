@@ -97,7 +97,7 @@ describe("hook policies", () => {
     await p.emit("sloth.test", { n: 1 })
     await p.emit("sloth.test", { n: 2 })
     await p.awaitDelivered()
-    const rows = await p.query<{ value: unknown }>("SELECT value FROM plugin_sloth.kv WHERE key = 'seen'")
+    const rows = await p.query<{ value: unknown }>("SELECT value FROM plugin_sloth._streamspace_kv WHERE key = 'seen'")
     expect(rows[0]?.value).toEqual([{ n: 1 }, { n: 2 }])
   })
 })

@@ -10,6 +10,7 @@ import m0004 from "../../../migrations/0004_sessions.sql" with { type: "text" }
 import m0005 from "../../../migrations/0005_platform.sql" with { type: "text" }
 import m0006 from "../../../migrations/0006_plugins.sql" with { type: "text" }
 import m0007 from "../../../migrations/0007_integration_queue.sql" with { type: "text" }
+import m0008 from "../../../migrations/0008_plugin_writes.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -24,7 +25,8 @@ export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 4, name: "sessions", sql: m0004 },
   { id: 5, name: "platform", sql: m0005 },
   { id: 6, name: "plugins", sql: m0006 },
-  { id: 7, name: "integration_queue", sql: m0007 }
+  { id: 7, name: "integration_queue", sql: m0007 },
+  { id: 8, name: "plugin_writes", sql: m0008 }
 ]
 
 export const table = "streamspace_migrations"

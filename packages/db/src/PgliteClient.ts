@@ -17,11 +17,11 @@ import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, Option, type Scope, Stream } from "effect"
+import * as IsolatedSqlClient from "./internal/IsolatedSqlClient.ts"
 import * as PgliteAssets from "./internal/PgliteAssets.ts"
 import { PgliteStatements } from "./internal/PgliteStatements.ts"
 import type { PreparedStatementsOptions } from "./internal/PreparedStatements.ts"
-import { scopeFreeAcquirer } from "./internal/ScopeFreeAcquirer.ts"
 
 export interface PgliteClientConfig {
   /** A directory path, or `memory://` for an in-memory database. */
@@ -67,12 +67,26 @@ export class TransactionGate {
   }
 }
 
+/** A role and search_path a client's statements run under (none: the connection's own user, the core). */
+export interface RoleSettings {
+  readonly role: string
+  readonly searchPath: string
+}
+
+/** Which client's transaction holds the connection in the current fiber, and as which role. */
+export interface HeldConnection {
+  readonly session: RoleSettings | undefined
+}
+
 /** The one PGlite connection and the state every client over it must share. */
 export interface PgliteConnection {
   readonly db: PGlite
   readonly gate: TransactionGate
   readonly statements: PgliteStatements
+  readonly held: Context.Tag<HeldConnection, HeldConnection>
 }
+
+let connections = 0
 
 export class PgliteClient extends Context.Tag("@streamspace/db/PgliteClient")<PgliteClient, PgliteConnection>() {}
 
@@ -132,40 +146,89 @@ export const make = (config: PgliteClientConfig) =>
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
     )
-    const connection: PgliteConnection = { db, gate: new TransactionGate(), statements: new PgliteStatements(db, config.preparedStatements) }
+    const connection: PgliteConnection = {
+      db,
+      gate: new TransactionGate(),
+      statements: new PgliteStatements(db, config.preparedStatements),
+      held: Context.GenericTag<HeldConnection>(`@streamspace/db/PgliteHeld/${++connections}`)
+    }
     const client = yield* makeClient(connection)
     return { client, ...connection }
   })
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
 
+/** The SQL that makes the open transaction run as `session` (the core: the connection's own user). */
+const switchTo = (session: RoleSettings | undefined) =>
+  session
+    ? `SET LOCAL ROLE ${quoteIdent(session.role)}; SET LOCAL search_path TO ${quoteIdent(session.searchPath)}`
+    : "SET LOCAL ROLE NONE; SET LOCAL search_path TO DEFAULT"
+
+const sameSession = (a: RoleSettings | undefined, b: RoleSettings | undefined) => a?.role === b?.role && a?.searchPath === b?.searchPath
+
+let savepoints = 0
+
 /**
  * A client over an open PGlite. With `session`, every statement runs inside a
  * transaction that first switches role and search_path (`SET LOCAL`), which
  * is how plugins get least-privilege SQL on PGlite. This guards against
  * mistakes, not hostile code: SQL can still `RESET ROLE` on the one connection.
+ *
+ * Each client has its own transactions (`IsolatedSqlClient`). The connection
+ * is one, though: when a client runs SQL while another client's transaction
+ * holds it (a plugin hook inside a core request, a core service inside a
+ * plugin route), the statement or transaction runs inside that transaction,
+ * in a savepoint, switched to this client's role and back. It then commits
+ * or rolls back with the enclosing transaction; its own failure rolls back
+ * only its savepoint.
  */
-export const makeClient = (connection: PgliteConnection, session?: { readonly role: string; readonly searchPath: string }) => {
-  const { db, gate } = connection
-  const begin = session
-    ? `BEGIN; SET LOCAL ROLE ${quoteIdent(session.role)}; SET LOCAL search_path TO ${quoteIdent(session.searchPath)}`
-    : "BEGIN"
+export const makeClient = (connection: PgliteConnection, session?: RoleSettings) => {
+  const { db, gate, held } = connection
+  const begin = session ? `BEGIN; ${switchTo(session)}` : "BEGIN"
+  const exec = (sql: string) => Effect.tryPromise({ try: () => db.exec(sql), catch: sqlError })
   const exclusive = makeConnection(connection, (effect) => effect)
   const shared = session
     ? makeConnection(connection, (effect) =>
       Effect.scoped(Effect.zipRight(
         gate.hold,
         Effect.acquireUseRelease(
-          Effect.tryPromise({ try: () => db.exec(begin), catch: sqlError }),
+          exec(begin),
           () => effect,
           (_, exit) => Effect.promise(() => db.exec(exit._tag === "Success" ? "COMMIT" : "ROLLBACK")).pipe(Effect.ignore)
         )
       )), begin)
     : makeConnection(connection, gate.pass)
-  return SqlClient.make({
-    acquirer: scopeFreeAcquirer(shared),
-    transactionAcquirer: Effect.as(gate.hold, exclusive),
-    beginTransaction: begin,
+  /** Runs each statement inside `holder`'s transaction, in a savepoint, as this client's role. */
+  const inside = (holder: HeldConnection) =>
+    makeConnection(connection, (effect) =>
+      Effect.suspend(() => {
+        const name = `ss_in_${++savepoints}`
+        return Effect.acquireUseRelease(
+          exec(`SAVEPOINT ${name}; ${switchTo(session)}`),
+          () => effect,
+          (_, exit) =>
+            Effect.orDie(exec(exit._tag === "Success"
+              ? `${switchTo(holder.session)}; RELEASE SAVEPOINT ${name}`
+              : `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`))
+        )
+      }))
+  const acquirer = Effect.map(Effect.serviceOption(held), (holder): Connection =>
+    Option.isNone(holder) ? shared : sameSession(holder.value.session, session) ? exclusive : inside(holder.value))
+  const transactionAcquirer = Effect.flatMap(Effect.serviceOption(held), (holder): Effect.Effect<IsolatedSqlClient.TransactionConnection, never, Scope.Scope> => {
+    const context = Context.make(held, { session })
+    if (Option.isNone(holder)) return Effect.as(gate.hold, { connection: exclusive, begin, commit: "COMMIT", rollback: "ROLLBACK", context })
+    const name = `ss_tx_${++savepoints}`
+    return Effect.succeed({
+      connection: exclusive,
+      begin: `SAVEPOINT ${name}; ${switchTo(session)}`,
+      commit: `${switchTo(holder.value.session)}; RELEASE SAVEPOINT ${name}`,
+      rollback: `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`,
+      context
+    })
+  })
+  return IsolatedSqlClient.make({
+    acquirer,
+    transactionAcquirer,
     compiler: PgClient.makeCompiler(),
     spanAttributes: [["db.system.name", "postgresql"], ["db.namespace", "pglite"]]
   })

@@ -5,8 +5,9 @@
  * sends plain statements with `pool.query` and reserves a connection only for
  * transactions and streams. Same compiler, so SQL behaves identically.
  * Statements with parameters are named, so each pooled connection parses
- * them once (`StatementNames`). It also exposes LISTEN/NOTIFY for
- * cross-instance wake-ups.
+ * them once (`StatementNames`). Its transactions are its own
+ * (`IsolatedSqlClient`): a plugin's role client never joins the core's, nor
+ * the reverse. It also exposes LISTEN/NOTIFY for cross-instance wake-ups.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
@@ -17,7 +18,7 @@ import { Chunk, Context, Effect, Layer, Option, Redacted, type Scope, Stream } f
 import Pg from "pg"
 import Cursor from "pg-cursor"
 import { isStale, type PreparedStatementsOptions, StatementNames } from "./internal/PreparedStatements.ts"
-import { scopeFreeAcquirer } from "./internal/ScopeFreeAcquirer.ts"
+import * as IsolatedSqlClient from "./internal/IsolatedSqlClient.ts"
 
 export interface PostgresClientConfig {
   readonly url: Redacted.Redacted<string>
@@ -116,9 +117,9 @@ export const make = (config: PostgresClientConfig) =>
       (client) => Effect.sync(() => client.release())
     )
     const names = new StatementNames(config.preparedStatements)
-    const client = yield* SqlClient.make({
-      acquirer: scopeFreeAcquirer(makeConnection(names, pool, reserve)),
-      transactionAcquirer: Effect.map(reserve, (c) => makeConnection(names, c, reserve)),
+    const client = yield* IsolatedSqlClient.make({
+      acquirer: Effect.succeed(makeConnection(names, pool, reserve)),
+      transactionAcquirer: Effect.map(reserve, (c) => ({ connection: makeConnection(names, c, reserve), begin: "BEGIN", commit: "COMMIT", rollback: "ROLLBACK" })),
       compiler: PgClient.makeCompiler(),
       spanAttributes: [["db.system.name", "postgresql"]]
     })

@@ -22,6 +22,8 @@ export interface AuditEntryInput {
   readonly result: AuditResult
   readonly detail?: string | null
   readonly requestId?: string | null
+  /** The plugin whose route or job acted (null: the core). */
+  readonly plugin?: string | null
 }
 
 export class AuditEntry extends Schema.Class<AuditEntry>("AuditEntry")({
@@ -35,7 +37,8 @@ export class AuditEntry extends Schema.Class<AuditEntry>("AuditEntry")({
   userAgent: Schema.String,
   result: AuditResult,
   detail: Schema.NullOr(Schema.String),
-  requestId: Schema.NullOr(Schema.String)
+  requestId: Schema.NullOr(Schema.String),
+  plugin: Schema.NullOr(Schema.String)
 }) {}
 
 export const AuditEntryJson = Schema.Struct({
@@ -65,6 +68,7 @@ interface AuditRow {
   readonly result: AuditResult
   readonly detail: string | null
   readonly request_id: string | null
+  readonly plugin: string | null
 }
 
 const toEntry = (r: AuditRow) =>
@@ -79,7 +83,8 @@ const toEntry = (r: AuditRow) =>
     userAgent: r.user_agent,
     result: r.result,
     detail: r.detail,
-    requestId: r.request_id
+    requestId: r.request_id,
+    plugin: r.plugin
   })
 
 export class AuditLog extends Context.Tag("@streamspace/core/AuditLog")<AuditLog, {
@@ -103,7 +108,8 @@ export const AuditLogLive = Layer.effect(
             user_agent: e.userAgent ?? "",
             result: e.result,
             detail: e.detail ?? null,
-            request_id: e.requestId ?? null
+            request_id: e.requestId ?? null,
+            plugin: e.plugin ?? null
           })
         }`.pipe(Effect.asVoid),
       query: (q) => {

@@ -25,6 +25,8 @@ export class EventOutbox extends Context.Tag("@streamspace/core/EventOutbox")<Ev
   ) => Effect.Effect<string, SqlError, CurrentActor>
   /** Publishes any event (plugin events); the caller has validated the payload. */
   readonly publishRaw: (input: PublishInput) => Effect.Effect<string, SqlError>
+  /** Wakes the listeners once the current request has committed: for events written by other means (plugins' own transactions). */
+  readonly written: Effect.Effect<void>
   /** Registers a wake-up called after events were written (best effort, may coalesce). */
   readonly onWritten: (listener: () => void) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
@@ -56,6 +58,7 @@ export const EventOutboxLive = Layer.effect(
           return yield* publishRaw({ type, source: "core", payload: encoded, actorId: actorId(actor) })
         }),
       publishRaw,
+      written: wake,
       onWritten: (listener) =>
         Effect.acquireRelease(
           Effect.sync(() => listeners.add(listener)),

@@ -1,0 +1,117 @@
+/**
+ * The services one enabled plugin sees, built in its Scope: its SQL client
+ * (its role and schema, from the installer), storage, routes, events, hooks,
+ * scheduler, UI, calls to other plugins, and the narrow core services
+ * (integrations, directory, outgoing HTTP). Everything registered here goes
+ * away when the scope closes.
+ *
+ * Writes that must commit with the plugin's data go through its own client:
+ * `publish` and the audit row of its routes call its kernel functions, so a
+ * route (one transaction of the plugin's client by default) or a
+ * `withTransaction` commits data, events and audit row together.
+ */
+import { HttpClient } from "@effect/platform"
+import type { SqlClient } from "@effect/sql"
+import { Actor, type AuditLog, Directory, EventOutbox, type HttpRoute, type IntegrationDeliveries, type IntegrationDispatcher, type Integrations } from "@streamspace/core"
+import { Context, Effect, Option, Schema } from "effect"
+import { EventDelivery } from "../EventDelivery.ts"
+import { Events } from "../Events.ts"
+import { HookRegistry } from "../HookRegistry.ts"
+import { Hooks } from "../Hooks.ts"
+import { IntegrationProvider } from "../IntegrationProvider.ts"
+import * as IntegrationProviderLive from "../internal/IntegrationProviderLive.ts"
+import { JobScheduler } from "../JobScheduler.ts"
+import type { PluginDefinition, PluginServices } from "../Plugin.ts"
+import { PluginConfig, PluginInfo } from "../PluginContext.ts"
+import { Plugins } from "../Plugins.ts"
+import { PluginSql } from "../PluginSql.ts"
+import * as PluginStorage from "../PluginStorage.ts"
+import { RouteRegistry } from "../RouteRegistry.ts"
+import { Routes } from "../Routes.ts"
+import { Scheduler } from "../Scheduler.ts"
+import { Ui } from "../Ui.ts"
+import { UiRegistry } from "../UiRegistry.ts"
+import * as KernelFunctions from "./KernelFunctions.ts"
+import { KV_TABLE } from "./PluginInstaller.ts"
+
+/** Core services that plugins reach through plugin-scoped or read-only interfaces. */
+export type CoreServices =
+  | Integrations.Integrations
+  | IntegrationDeliveries.IntegrationDeliveries
+  | IntegrationDispatcher.IntegrationDispatcher
+  | Directory.Directory
+  | HttpClient.HttpClient
+
+const storageOf = (client: SqlClient.SqlClient): PluginStorage.HostStorage => ({
+  get: (key) => Effect.map(client<{ value: unknown }>`SELECT value FROM ${client(KV_TABLE)} WHERE key = ${key}`, (rows) => Option.fromNullable(rows[0]?.value)),
+  set: (key, value) =>
+    client`INSERT INTO ${client(KV_TABLE)} (key, value) VALUES (${key}, ${JSON.stringify(value)}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`.pipe(Effect.asVoid),
+  delete: (key) => client`DELETE FROM ${client(KV_TABLE)} WHERE key = ${key}`.pipe(Effect.asVoid),
+  list: (prefix) =>
+    client<{ key: string; value: unknown }>`SELECT key, value FROM ${client(KV_TABLE)} WHERE key LIKE ${`${prefix.replace(/[%_\\]/g, "\\$&")}%`} ORDER BY key`
+})
+
+/** The audit row of one of the plugin's routes, written in its transaction. */
+const auditOf = (client: SqlClient.SqlClient, id: string) => (e: AuditLog.AuditEntryInput) =>
+  client.unsafe(`SELECT ${KernelFunctions.names(id).audit}($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+    Actor.actorId(e.actor),
+    Actor.actorLabel(e.actor),
+    e.action,
+    e.target ?? null,
+    e.ip ?? "",
+    e.userAgent ?? "",
+    e.result,
+    e.detail ?? null,
+    e.requestId ?? null
+  ]).pipe(Effect.asVoid)
+
+export const make = Effect.gen(function*() {
+  const routes = yield* RouteRegistry
+  const ui = yield* UiRegistry
+  const hooks = yield* HookRegistry
+  const delivery = yield* EventDelivery
+  const jobs = yield* JobScheduler
+  const outbox = yield* EventOutbox.EventOutbox
+  const core = yield* Effect.context<CoreServices>()
+
+  /** The context of plugin `def` over its SQL client (made by the installer in the plugin's scope). */
+  return (def: PluginDefinition, client: SqlClient.SqlClient, config: unknown, plugins: Plugins["Type"]) =>
+    Effect.gen(function*() {
+      const id = def.id
+      const transaction: HttpRoute.RouteTransaction = { withTransaction: client.withTransaction, audit: auditOf(client, id) }
+      const publishFunction = KernelFunctions.names(id).publish
+      return Context.empty().pipe(
+        Context.add(PluginInfo, { id, version: def.version }),
+        Context.add(PluginConfig, config),
+        Context.add(PluginSql, client),
+        Context.add(PluginStorage.PluginStorage, PluginStorage.PluginStorage.make(storageOf(client))),
+        Context.add(Routes, { add: (route) => routes.add(id, { ...route, plugin: id, transaction }) }),
+        Context.add(Ui, { add: (ext) => ui.add(id, ext) }),
+        Context.add(Events, Events.make({
+          subscribe: (options, handler) => delivery.subscribe(id, options, handler),
+          subscribeBatch: (options, handler) => delivery.subscribeBatch(id, options, handler),
+          publish: (type, schema, payload) =>
+            Effect.gen(function*() {
+              if (!type.startsWith(`${id}.`)) return yield* Effect.dieMessage(`plugin ${id} may publish only ${id}.* events, not ${type}`)
+              const encoded = yield* Schema.encode(schema)(payload).pipe(Effect.orDie)
+              const actor = yield* Effect.serviceOption(Actor.CurrentActor)
+              const eventId = crypto.randomUUID()
+              yield* client.unsafe(`SELECT ${publishFunction}($1, $2, $3::jsonb, $4)`, [
+                eventId,
+                type,
+                JSON.stringify(encoded),
+                Option.match(actor, { onNone: () => null, onSome: Actor.actorId })
+              ]).pipe(Effect.orDie)
+              yield* outbox.written
+              return eventId
+            })
+        }, def.events)),
+        Context.add(Hooks, { intercept: (point, handler, options) => hooks.add(id, point, handler, { order: options?.order ?? 100, timeoutMs: options?.timeoutMs ?? 2000 }) }),
+        Context.add(Scheduler, { schedule: (name, schedule, job) => jobs.schedule(id, name, schedule, job) }),
+        Context.add(Plugins, plugins),
+        Context.add(IntegrationProvider, yield* IntegrationProviderLive.make(id).pipe(Effect.provide(core))),
+        Context.add(Directory.Directory, Context.get(core, Directory.Directory)),
+        Context.add(HttpClient.HttpClient, Context.get(core, HttpClient.HttpClient))
+      ) satisfies Context.Context<PluginServices>
+    })
+})
