@@ -5,10 +5,13 @@
  * the server mounts them on Elysia, builds OpenAPI from the Schemas and wraps
  * state-changing routes in one transaction together with their audit row.
  */
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { Actor, RequestInfo } from "./Actor.ts"
 import { CurrentActor, hasPermission, RequestContext } from "./Actor.ts"
+import type { AuditEntryInput } from "./audit/AuditLog.ts"
 import { Forbidden, Unauthorized, ValidationError } from "./Errors.ts"
+import * as ParseIssues from "./ParseIssues.ts"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
@@ -49,6 +52,16 @@ export interface AuditSpec<In, A> {
   readonly target?: (input: In, output: A) => string | null | undefined
 }
 
+/**
+ * Where a route's transaction and audit row go. Core routes use the core's
+ * SqlClient and AuditLog; the kernel gives each plugin route its plugin's, so
+ * the plugin's data, events and audit row commit together as its role.
+ */
+export interface RouteTransaction {
+  readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  readonly audit: (entry: AuditEntryInput) => Effect.Effect<void, SqlError>
+}
+
 export interface Route<R = never> {
   readonly method: Method
   readonly path: string
@@ -61,6 +74,10 @@ export interface Route<R = never> {
   /** Audit action; `null` for routes that are not audited (reads, or routes that audit themselves). */
   readonly auditAction: string | null
   readonly successStatus: number
+  /** The plugin that added the route (set by the kernel's route registry). */
+  readonly plugin?: string
+  /** Set for plugin routes by the kernel; core routes use the core's transaction and audit log. */
+  readonly transaction?: RouteTransaction
   readonly openapi: {
     readonly params?: JSONSchema.JsonSchema7
     readonly query?: JSONSchema.JsonSchema7
@@ -96,10 +113,13 @@ const jsonSchemaOf = (schema: Schema.Schema.AnyNoContext): JSONSchema.JsonSchema
   }
 }
 
-/** Turns a Schema parse error into a 400 naming each bad field, prefixed with where it was (`body`, `query`, `params`). */
+/**
+ * Turns a Schema parse error into a 400 naming each bad field, prefixed with
+ * where it was (`body`, `query`, `params`); a value no member of a union
+ * accepts is one entry naming the allowed values.
+ */
 export const validationError = (where: string, error: ParseResult.ParseError): ValidationError => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const errors = issues.map((issue) => ({
+  const errors = ParseIssues.issues(error).map((issue) => ({
     path: [where, ...issue.path.map(String)].join("."),
     message: issue.message
   }))
@@ -174,6 +194,8 @@ export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B
 export type RouteMatch =
   | { readonly _tag: "Found"; readonly route: Route; readonly params: Record<string, string> }
   | { readonly _tag: "Disabled"; readonly plugin: string }
+  /** The path exists, but not for this method: answer 405 with `Allow`. */
+  | { readonly _tag: "MethodNotAllowed"; readonly allowed: ReadonlyArray<Method> }
   | { readonly _tag: "NotFound" }
 
 /**

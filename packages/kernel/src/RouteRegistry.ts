@@ -28,12 +28,14 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
       const plugin = pathname.slice(PREFIX.length + 1).split("/")[0] ?? ""
       const mine = routes.get(plugin)
       if (!mine || mine.length === 0) return known.has(plugin) ? { _tag: "Disabled", plugin } : { _tag: "NotFound" }
+      const allowed: Array<HttpRoute.Method> = []
       for (const route of mine) {
-        if (route.method !== method) continue
         const params = matchPath(route.path, pathname)
-        if (params) return { _tag: "Found", route, params }
+        if (!params) continue
+        if (route.method === method) return { _tag: "Found", route, params }
+        if (!allowed.includes(route.method)) allowed.push(route.method)
       }
-      return { _tag: "NotFound" }
+      return allowed.length > 0 ? { _tag: "MethodNotAllowed", allowed } : { _tag: "NotFound" }
     }
   }
   return {
@@ -42,7 +44,12 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
     add: (pluginId, route) =>
       Effect.acquireRelease(
         Effect.sync(() => {
-          const full = { ...route, path: `${PREFIX}/${pluginId}${route.path.startsWith("/") ? "" : "/"}${route.path}`, tags: route.tags.length ? route.tags : [`plugin:${pluginId}`] }
+          const full: HttpRoute.Route = {
+            ...route,
+            path: `${PREFIX}/${pluginId}${route.path.startsWith("/") ? "" : "/"}${route.path}`,
+            tags: route.tags.length ? route.tags : [`plugin:${pluginId}`],
+            plugin: pluginId
+          }
           routes.set(pluginId, [...(routes.get(pluginId) ?? []), full])
           return full
         }),
@@ -58,8 +65,14 @@ const matchPath = (pattern: string, pathname: string): Record<string, string> | 
   const params: Record<string, string> = {}
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!
-    if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(got[i]!)
-    else if (w !== got[i]) return undefined
+    if (w.startsWith(":")) {
+      // A malformed %-escape matches no route (404) instead of throwing.
+      try {
+        params[w.slice(1)] = decodeURIComponent(got[i]!)
+      } catch {
+        return undefined
+      }
+    } else if (w !== got[i]) return undefined
   }
   return params
 }

@@ -10,7 +10,7 @@ import {
   Actor,
   AuditLog,
   Authenticator,
-  type HttpRoute,
+  HttpRoute,
   isHttpProblem,
   TooManyRequests,
   ValidationError
@@ -32,6 +32,18 @@ export interface HttpAppOptions<R> {
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/
+
+/** The order methods are listed in an `Allow` header. */
+const methodOrder = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+/** Whether a route pattern matches a path (a malformed %-escape matches nothing). */
+const matches = (pattern: string, pathname: string) => {
+  try {
+    return HttpRoute.matchPath(pattern, pathname) !== undefined
+  } catch {
+    return false
+  }
+}
 
 const queryOf = (url: URL): Record<string, string | ReadonlyArray<string>> => {
   const out: Record<string, string | Array<string>> = {}
@@ -95,13 +107,15 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         Effect.provideService(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
       )
       const action = route.auditAction
+      const plugin = route.plugin ?? null
+      // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
+      const unit: HttpRoute.RouteTransaction = route.transaction ?? { withTransaction: (yield* SqlClient.SqlClient).withTransaction, audit: audit.record }
       const withAudit = action === null ? handled : handled.pipe(
         Effect.tap((result) =>
-          audit.record({ actor, action, target: result.auditTarget ?? null, ip: info.ip, userAgent: info.userAgent, result: "success", requestId: info.requestId })
+          unit.audit({ actor, action, target: result.auditTarget ?? null, ip: info.ip, userAgent: info.userAgent, result: "success", requestId: info.requestId, plugin })
         )
       )
-      const sql = yield* SqlClient.SqlClient
-      const run = route.transactional ? sql.withTransaction(withAudit) : withAudit
+      const run = route.transactional ? unit.withTransaction(withAudit) : withAudit
       return yield* run.pipe(
         Effect.tap(() => Effect.forEach(onCommit, (effect) => effect, { discard: true })),
         Effect.tapErrorCause(() =>
@@ -120,7 +134,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
             userAgent: info.userAgent,
             result: status === 401 || status === 403 ? "denied" : "failure",
             detail: `${status} ${message}`,
-            requestId: info.requestId
+            requestId: info.requestId,
+            plugin
           }).pipe(Effect.ignore)
         })
       )
@@ -147,6 +162,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID()
     const info: Actor.RequestInfo = { requestId, ip, userAgent: request.headers.get("user-agent") ?? "" }
     const url = new URL(request.url)
+    // Plugin routes name their plugin on every log line of the request.
+    const annotations = route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
     const program = Effect.gen(function*() {
       const body = route.openapi.body === "binary" ? undefined : yield* readJsonBody(request)
       const raw: HttpRoute.RawRequest = { params, query: queryOf(url), body, request }
@@ -163,13 +180,13 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       if (typeof retry === "number") headers["retry-after"] = String(retry)
       res = Problem.response({ ...mapped.problem, requestId }, headers)
       if (mapped.logDetail) {
-        runtime.runFork(Effect.logError("request failed", mapped.logDetail).pipe(Effect.annotateLogs({ requestId })))
+        runtime.runFork(Effect.logError("request failed", mapped.logDetail).pipe(Effect.annotateLogs(annotations)))
       }
     }
     const ms = Math.round((performance.now() - started) * 100) / 100
     runtime.runFork(
       Effect.logDebug("request").pipe(
-        Effect.annotateLogs({ requestId, method: request.method, path: url.pathname, status: res.status, ms })
+        Effect.annotateLogs({ ...annotations, method: request.method, path: url.pathname, status: res.status, ms })
       )
     )
     return res
@@ -183,9 +200,44 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     )
   }
 
+  /** 405 for a path that exists under other methods: RFC 9110 wants them in `Allow`. */
+  const methodNotAllowed = (request: Request, allowed: ReadonlyArray<string>) => {
+    const url = new URL(request.url)
+    return Problem.response(
+      Problem.problem(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}; allowed: ${allowed.join(", ")}`, { allowed }),
+      { allow: allowed.join(", "), "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
+    )
+  }
+
   const app = new Elysia()
+
+  /**
+   * The methods a path answers to. Elysia reports a known path asked with
+   * another method as NOT_FOUND, so this looks through the mounted routes
+   * (plugin routes through their table).
+   */
+  const allowedMethods = (method: string, pathname: string): ReadonlyArray<string> => {
+    const table = options.dynamic
+    const found = new Set<string>()
+    if (table && pathname.startsWith(`${table.prefix}/`)) {
+      const match = table.resolve(method, pathname)
+      if (match._tag === "MethodNotAllowed") for (const m of match.allowed) found.add(m)
+    } else {
+      for (const route of app.routes) {
+        if (route.path.includes("*") || !matches(route.path, pathname)) continue
+        // A WebSocket route is reached with GET (the upgrade request).
+        found.add(route.method === "WS" ? "GET" : route.method)
+      }
+    }
+    found.delete(method)
+    return [...found].sort((a, b) => methodOrder.indexOf(a) - methodOrder.indexOf(b))
+  }
+
   app.onError(({ code, request, error }) => {
-      if (code === "NOT_FOUND") return notFound(request)
+      if (code === "NOT_FOUND") {
+        const allowed = allowedMethods(request.method, new URL(request.url).pathname)
+        return allowed.length > 0 ? methodNotAllowed(request, allowed) : notFound(request)
+      }
       if (code === "PARSE") return Problem.response(Problem.problem(400, "invalid_body", "request body could not be parsed"))
       runtime.runFork(Effect.logError("unhandled HTTP error", String(error)))
       return Problem.response(Problem.problem(500, "internal_error", "internal server error"))
@@ -215,6 +267,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
           return serve(match.route as HttpRoute.Route<R>, request, match.params, ipOf(server, request))
         case "Disabled":
           return notFound(request, "plugin_disabled", `plugin ${match.plugin} is not enabled`, { plugin: match.plugin })
+        case "MethodNotAllowed":
+          return methodNotAllowed(request, match.allowed)
         case "NotFound":
           return notFound(request)
       }

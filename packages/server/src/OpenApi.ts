@@ -36,6 +36,8 @@ export const document = (routes: ReadonlyArray<HttpRoute.Route<unknown>>, info: 
       tags: route.tags,
       "x-permission": route.permission,
       "x-rate-limit": route.rateLimit,
+      // Which plugin serves the operation (its tags may be the plugin's own choice).
+      ...(route.plugin === undefined ? {} : { "x-plugin": route.plugin }),
       ...(route.permission === "public" ? { security: [] } : {}),
       parameters: parametersOf(route),
       ...(body === undefined ? {} : {

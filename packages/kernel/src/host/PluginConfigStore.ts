@@ -5,8 +5,8 @@
  * the plugin. Secrets left out of an update, or sent back masked, are kept.
  */
 import { type SecretBox, ValidationError } from "@streamspace/core"
-import { Effect, JSONSchema, Schema } from "effect"
-import { normalize, secretKeys } from "../internal/ConfigSchema.ts"
+import { Effect, Schema } from "effect"
+import { configJsonSchema, normalize, secretKeys } from "../internal/ConfigSchema.ts"
 import type { PluginDefinition } from "../Plugin.ts"
 import type { PluginRow } from "./PluginRepo.ts"
 
@@ -54,7 +54,7 @@ export const make = (box: SecretBox.SecretBox["Type"], mask: string) => {
   const view = (def: PluginDefinition, row: PluginRow) => {
     const whole = open(row)
     const masked = Object.fromEntries(secretKeys(def.config).filter((k) => whole[k] !== undefined).map((k) => [k, mask]))
-    return { value: { ...row.config, ...masked }, schema: def.config ? JSONSchema.make(def.config) : {} }
+    return { value: { ...row.config, ...masked }, schema: def.config ? configJsonSchema(def.config) : {} }
   }
 
   return { defaults, open, seal, update, view }
