@@ -13,20 +13,36 @@
  * cursor after each success. A failure retries with backoff; after
  * `maxAttempts` the event is dead-lettered and the cursor moves on. Admins
  * list and replay dead letters.
+ *
+ * Types select exactly, by prefix (`session.*`) or all (`*`). Typed
+ * subscriptions (`event`/`events`/`schema`, see Events.ts) decode each
+ * payload before the handler runs: one that does not decode is a handler
+ * failure whose error names the event and the field.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound, Timestamps } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
 import { Clock, Context, Deferred, Duration, Effect, Layer, Option, PubSub, Queue, Random, Schedule, type Scope, Stream } from "effect"
-import type { BatchHandler, EventHandler, SubscribeBatchOptions, SubscribeOptions } from "./Events.ts"
+import { type BatchHandler, type EventFor, type EventHandler, reading, type SubscribeBatchOptions, type SubscribeOptions } from "./Events.ts"
+import { PluginFailed } from "./PluginErrors.ts"
 
 /** How a subscription's events are handled: one at a time, or in batches with per-event fallback. */
 interface Handling {
   readonly one: EventHandler<unknown>
   readonly many?: { readonly handler: BatchHandler<unknown>; readonly maxBatch: number }
 }
-import { PluginFailed } from "./PluginErrors.ts"
+
+/** A subscription's row: its name, the types it selects, its attempts. */
+interface Registration {
+  readonly name: string
+  readonly types: ReadonlyArray<string>
+  readonly maxAttempts?: number | undefined
+}
+
+/** `LIKE` patterns of the prefix types (`session.*` → `session.%`). */
+const prefixPatterns = (types: ReadonlyArray<string>) =>
+  types.filter((t) => t.endsWith(".*")).map((t) => `${t.slice(0, -1).replace(/[%_\\]/g, "\\$&")}%`)
 
 const { now } = Timestamps
 
@@ -71,8 +87,8 @@ const BOOT_SPREAD_MS = 500
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
-  readonly subscribe: <E>(plugin: string, options: SubscribeOptions, handler: EventHandler<E>) => Effect.Effect<void, never, Scope.Scope>
-  readonly subscribeBatch: <E>(plugin: string, options: SubscribeBatchOptions, handler: BatchHandler<E>) => Effect.Effect<void, never, Scope.Scope>
+  readonly subscribe: <O extends SubscribeOptions, E>(plugin: string, options: O, handler: EventHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
+  readonly subscribeBatch: <O extends SubscribeBatchOptions, E>(plugin: string, options: O, handler: BatchHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
   readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
   /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
   readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
@@ -136,7 +152,7 @@ export const EventDeliveryLive = Layer.scoped(
           SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events
           WHERE (tx_id, position) > (${claimed.tx_id}::xid8, ${claimed.position}::bigint)
             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            AND (type = ANY(${claimed.event_types}) OR '*' = ANY(${claimed.event_types}))
+            AND (type = ANY(${claimed.event_types}) OR '*' = ANY(${claimed.event_types}) OR type LIKE ANY(${prefixPatterns(claimed.event_types)}))
           ORDER BY events.tx_id, events.position LIMIT 200`
         let attempts = claimed.attempts
         let delivered = 0
@@ -216,7 +232,7 @@ export const EventDeliveryLive = Layer.scoped(
         return delivered
       })
 
-    const register = (plugin: string, options: SubscribeOptions, handling: Handling) =>
+    const register = (plugin: string, options: Registration, handling: Handling) =>
       Effect.gen(function*() {
         // A new subscription starts at the newest event; an existing one keeps its cursor.
         yield* sql`
@@ -249,10 +265,17 @@ export const EventDeliveryLive = Layer.scoped(
 
     return {
       start: Deferred.succeed(started, undefined).pipe(Effect.asVoid),
-      subscribe: (plugin, options, handler) => register(plugin, options, { one: handler as EventHandler<unknown> }),
+      subscribe: (plugin, options, handler) => {
+        const { decode, types } = reading(options)
+        return register(plugin, { name: options.name, types, maxAttempts: options.maxAttempts }, { one: (event) => Effect.flatMap(decode(event), handler) })
+      },
       subscribeBatch: (plugin, options, handler) => {
-        const many = handler as BatchHandler<unknown>
-        return register(plugin, options, { one: (event) => many([event]), many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) } })
+        const { decode, types } = reading(options)
+        const many: BatchHandler<unknown> = (events) => Effect.flatMap(Effect.forEach(events, decode), handler)
+        return register(plugin, { name: options.name, types, maxAttempts: options.maxAttempts }, {
+          one: (event) => many([event]),
+          many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) }
+        })
       },
 
       deadLetters: (plugin) =>

@@ -1,9 +1,16 @@
-/** Checks a plugin definition before the host accepts it; problems name the plugin and the field. */
+/**
+ * Checks a plugin definition before the host accepts it; problems name the
+ * plugin and the field. Declared events must be namespaced by the plugin id
+ * and have a payload Schema with a JSON form.
+ */
 import type { FieldError } from "@streamspace/core"
+import { JSONSchema, Schema } from "effect"
 import * as Semver from "./internal/Semver.ts"
 import type { PluginDefinition } from "./Plugin.ts"
 
 export const ID = /^[a-z][a-z0-9-]{1,39}$/
+/** An event type: `<id>.<part>[.<part>…]`. */
+export const EVENT_TYPE = /^[a-z][a-z0-9-]*(\.[a-z0-9_-]+)+$/
 
 export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
   const errors: Array<FieldError> = []
@@ -25,6 +32,19 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
   ;(def.migrations ?? []).forEach((m, i) => {
     if (m.id <= previous) at(`migrations.${i}`, `migration ${m.id}_${m.name} is not numbered above ${previous}`)
     previous = m.id
+  })
+  Object.entries(def.events ?? {}).forEach(([type, schema]) => {
+    if (!type.startsWith(`${def.id}.`)) at(`events.${type}`, `must be namespaced "${def.id}.…", got ${type}`)
+    else if (!EVENT_TYPE.test(type)) at(`events.${type}`, "dot-separated parts of lowercase letters, digits, '-' and '_'")
+    if (!Schema.isSchema(schema)) {
+      at(`events.${type}`, "not a Schema")
+      return
+    }
+    try {
+      JSONSchema.make(schema)
+    } catch (e) {
+      at(`events.${type}`, `the payload must have a JSON form (events are stored as JSON): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+    }
   })
   if (!def.layer) at("layer", "required")
   return errors

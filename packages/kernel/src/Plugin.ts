@@ -90,6 +90,11 @@ export interface PluginManifest<C = unknown, CI = unknown> {
   readonly layer: Layer.Layer<never, unknown, PluginServices>
   readonly ui?: ReadonlyArray<UiExtension>
   readonly methods?: Readonly<Record<string, PluginMethod>>
+  /**
+   * The plugin's own events: type (`<id>.…`) → payload Schema, e.g. `Events.declare(Greeted)`. Listed in the
+   * event catalogue with their JSON Schema; a published event of a declared type must match its Schema.
+   */
+  readonly events?: Readonly<Record<string, Schema.Schema.AnyNoContext>>
   /** What the host does when enabling takes too long or fails at boot. */
   readonly enable?: { readonly timeoutMs?: number; readonly onFailure?: "continue" | "abort" }
 }

@@ -6,7 +6,7 @@
  * Providers render notices; they never read raw event payloads.
  */
 import { CoreEvents, Directory } from "@streamspace/core"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 
 export type Severity = "info" | "warning" | "error" | "critical"
 
@@ -45,7 +45,7 @@ const formatBytes = (n: number) => {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`
 }
 
-const sessionTitles: Record<string, readonly [string, string, Severity]> = {
+const sessionTitles: Record<CoreEvents.SessionEventType, readonly [string, string, Severity]> = {
   "session.created": ["Session created", "created a session of", "info"],
   "session.started": ["Session running", "is now running", "info"],
   "session.stopped": ["Session stopped", "stopped", "info"],
@@ -53,6 +53,12 @@ const sessionTitles: Record<string, readonly [string, string, Severity]> = {
   "session.woken": ["Session woken", "woke", "info"],
   "session.deleted": ["Session deleted", "deleted", "info"],
   "session.failed": ["Session failed", "failed", "error"]
+}
+
+const userTitles: Record<CoreEvents.UserEventType, (username: string) => readonly [string, string]> = {
+  "user.created": (u) => ["User created", `${u} has an account now`],
+  "user.login": (u) => ["User signed in", `${u} signed in`],
+  "user.logout": (u) => ["User signed out", `${u} signed out`]
 }
 
 /** Primitive top-level values of a payload, as fields (plugin events have no description of their own). */
@@ -64,123 +70,123 @@ const payloadFields = (payload: unknown): ReadonlyArray<Field> =>
       .map(([k, v]) => ({ label: k, value: String(v) }))
     : []
 
-const decode = <A, I>(schema: Schema.Schema<A, I>, payload: unknown) => Option.getRight(Schema.decodeUnknownEither(schema)(payload))
-
-/** Describes an outbox event, looking up its user and template in the directory. */
+/**
+ * Describes an outbox event, looking up its user and template in the directory. Core events are read
+ * with their catalogue Schemas; a payload that does not match (or a plugin event) gets a generic notice.
+ */
 export const describe = (event: CoreEvents.EventEnvelope) =>
   Effect.gen(function*() {
     const directory = yield* Directory.Directory
     const base = { eventId: event.id, type: event.type, source: event.source, occurredAt: event.occurredAt, clears: [] as ReadonlyArray<string> }
     const userOf = (id: string) => Effect.map(directory.user(id), Option.getOrNull)
-
-    const session = sessionTitles[event.type] ? decode(CoreEvents.SessionEvent, event.payload) : Option.none()
-    if (Option.isSome(session)) {
-      const p = session.value
-      const [title, verb, severity] = sessionTitles[event.type]!
-      const user = yield* userOf(p.userId)
-      const template = Option.getOrNull(yield* directory.template(p.templateId))
-      const app = template?.displayName ?? p.templateId
-      const name = who(user, p.userId)
-      const text = event.type === "session.created"
-        ? `${name} ${verb} ${app}`
-        : event.type === "session.failed"
-        ? `${app} session of ${name} failed${p.reason ? `: ${p.reason}` : ""}`
-        : `${app} session of ${name} ${verb}`
-      const clears = event.type === "session.created" ? [`quota:${p.userId}`] : event.type === "session.deleted" ? [`session:${p.sessionId}`] : []
+    const core = CoreEvents.read(event)
+    if (Option.isNone(core)) {
       return {
         ...base,
-        title,
-        text,
-        severity,
-        user,
-        template,
-        subject: `session:${p.sessionId}`,
-        clears,
-        fields: [
-          { label: "User", value: user?.username ?? p.userId },
-          { label: "App", value: app },
-          { label: "Session", value: p.sessionId },
-          { label: "State", value: p.state },
-          ...(p.reason ? [{ label: "Reason", value: p.reason }] : [])
-        ]
-      } satisfies Notice
-    }
-
-    const userEvent = event.type.startsWith("user.") ? decode(CoreEvents.UserEvent, event.payload) : Option.none()
-    if (Option.isSome(userEvent)) {
-      const p = userEvent.value
-      const user = yield* userOf(p.userId)
-      const [title, text] = event.type === "user.created"
-        ? ["User created", `${p.username} has an account now`]
-        : event.type === "user.login"
-        ? ["User signed in", `${p.username} signed in`]
-        : event.type === "user.logout"
-        ? ["User signed out", `${p.username} signed out`]
-        : [event.type, `${event.type}: ${p.username}`]
-      return {
-        ...base,
-        title,
-        text,
+        title: event.type,
+        text: `${event.type} from ${event.source}`,
         severity: "info",
-        user,
+        user: null,
         template: null,
-        subject: `user:${p.userId}`,
-        fields: [{ label: "User", value: p.username }, ...(user?.email ? [{ label: "Email", value: user.email }] : [])]
+        subject: `event:${event.type}`,
+        fields: payloadFields(event.payload)
       } satisfies Notice
     }
-
-    const file = event.type === "file.uploaded" ? decode(CoreEvents.FileEvent, event.payload) : Option.none()
-    if (Option.isSome(file)) {
-      const p = file.value
-      const user = yield* userOf(p.userId)
-      return {
-        ...base,
-        title: "File uploaded",
-        text: `${who(user, p.userId)} uploaded ${p.name} (${formatBytes(p.size)})`,
-        severity: "info",
-        user,
-        template: null,
-        subject: `file:${p.fileId}`,
-        fields: [
-          { label: "User", value: user?.username ?? p.userId },
-          { label: "File", value: p.name },
-          { label: "Size", value: formatBytes(p.size) },
-          ...(p.sessionId ? [{ label: "Session", value: p.sessionId }] : [])
-        ]
-      } satisfies Notice
+    const e = core.value
+    switch (e.type) {
+      case "session.created":
+      case "session.started":
+      case "session.stopped":
+      case "session.hibernated":
+      case "session.woken":
+      case "session.deleted":
+      case "session.failed": {
+        const p = e.payload
+        const [title, verb, severity] = sessionTitles[e.type]
+        const user = yield* userOf(p.userId)
+        const template = Option.getOrNull(yield* directory.template(p.templateId))
+        const app = template?.displayName ?? p.templateId
+        const name = who(user, p.userId)
+        const text = e.type === "session.created"
+          ? `${name} ${verb} ${app}`
+          : e.type === "session.failed"
+          ? `${app} session of ${name} failed${p.reason ? `: ${p.reason}` : ""}`
+          : `${app} session of ${name} ${verb}`
+        const clears = e.type === "session.created" ? [`quota:${p.userId}`] : e.type === "session.deleted" ? [`session:${p.sessionId}`] : []
+        return {
+          ...base,
+          title,
+          text,
+          severity,
+          user,
+          template,
+          subject: `session:${p.sessionId}`,
+          clears,
+          fields: [
+            { label: "User", value: user?.username ?? p.userId },
+            { label: "App", value: app },
+            { label: "Session", value: p.sessionId },
+            { label: "State", value: p.state },
+            ...(p.reason ? [{ label: "Reason", value: p.reason }] : [])
+          ]
+        } satisfies Notice
+      }
+      case "user.created":
+      case "user.login":
+      case "user.logout": {
+        const p = e.payload
+        const user = yield* userOf(p.userId)
+        const [title, text] = userTitles[e.type](p.username)
+        return {
+          ...base,
+          title,
+          text,
+          severity: "info",
+          user,
+          template: null,
+          subject: `user:${p.userId}`,
+          fields: [{ label: "User", value: p.username }, ...(user?.email ? [{ label: "Email", value: user.email }] : [])]
+        } satisfies Notice
+      }
+      case "file.uploaded": {
+        const p = e.payload
+        const user = yield* userOf(p.userId)
+        return {
+          ...base,
+          title: "File uploaded",
+          text: `${who(user, p.userId)} uploaded ${p.name} (${formatBytes(p.size)})`,
+          severity: "info",
+          user,
+          template: null,
+          subject: `file:${p.fileId}`,
+          fields: [
+            { label: "User", value: user?.username ?? p.userId },
+            { label: "File", value: p.name },
+            { label: "Size", value: formatBytes(p.size) },
+            ...(p.sessionId ? [{ label: "Session", value: p.sessionId }] : [])
+          ]
+        } satisfies Notice
+      }
+      case "quota.exceeded": {
+        const p = e.payload
+        const user = yield* userOf(p.userId)
+        return {
+          ...base,
+          title: "Quota exceeded",
+          text: `${who(user, p.userId)} hit the ${p.scope} limit on ${p.limit}: ${p.requested} requested, ${p.max} allowed`,
+          severity: "warning",
+          user,
+          template: null,
+          subject: `quota:${p.userId}`,
+          fields: [
+            { label: "User", value: user?.username ?? p.userId },
+            { label: "Limit", value: `${p.limit} (${p.scope})` },
+            { label: "Allowed", value: String(p.max) },
+            { label: "Requested", value: String(p.requested) }
+          ]
+        } satisfies Notice
+      }
     }
-
-    const quota = event.type === "quota.exceeded" ? decode(CoreEvents.QuotaEvent, event.payload) : Option.none()
-    if (Option.isSome(quota)) {
-      const p = quota.value
-      const user = yield* userOf(p.userId)
-      return {
-        ...base,
-        title: "Quota exceeded",
-        text: `${who(user, p.userId)} hit the ${p.scope} limit on ${p.limit}: ${p.requested} requested, ${p.max} allowed`,
-        severity: "warning",
-        user,
-        template: null,
-        subject: `quota:${p.userId}`,
-        fields: [
-          { label: "User", value: user?.username ?? p.userId },
-          { label: "Limit", value: `${p.limit} (${p.scope})` },
-          { label: "Allowed", value: String(p.max) },
-          { label: "Requested", value: String(p.requested) }
-        ]
-      } satisfies Notice
-    }
-
-    return {
-      ...base,
-      title: event.type,
-      text: `${event.type} from ${event.source}`,
-      severity: "info",
-      user: null,
-      template: null,
-      subject: `event:${event.type}`,
-      fields: payloadFields(event.payload)
-    } satisfies Notice
   })
 
 /** The notice a "send test notification" request sends. */

@@ -1,10 +1,12 @@
 /**
  * The example plugin: touches every plugin-scoped service in under 100
- * lines. It greets new users (event subscription, own table), counts ticks
- * (scheduler, storage), serves two routes, adds a dashboard widget, refuses
- * sessions of a configured template (hook), and exports a method.
+ * lines. It greets new users (a typed subscription to the core's
+ * user.created, its own table, its own declared event hello.greeted),
+ * counts ticks (scheduler, typed storage), serves two routes, adds a
+ * dashboard widget, refuses sessions of a configured template (hook), and
+ * exports a method.
  */
-import { HttpRoute } from "@streamspace/core"
+import { CoreEvents, HttpRoute } from "@streamspace/core"
 import { definePlugin, Events, Hooks, method, PluginContext, PluginSql, PluginStorage, Routes, Scheduler } from "@streamspace/kernel"
 import { Effect, Layer, Option, Schema } from "effect"
 import greetings from "../migrations/0001_greetings.sql" with { type: "text" }
@@ -15,22 +17,24 @@ export const HelloConfig = Schema.Struct({
   tickSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 60 })
 })
 
+/** Published after each greeting; declared in the manifest, so the event catalogue lists it. */
+export const Greeted = Events.define("hello.greeted", Schema.Struct({ username: Schema.String }), "hello greeted a new user")
+
 const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
   const config = yield* PluginContext.config(HelloConfig)
   const sql = yield* PluginSql.PluginSql
   const storage = yield* PluginStorage.PluginStorage
   const events = yield* Events.Events
 
-  yield* events.subscribe({ name: "greeter", types: ["user.created"] }, (event) =>
+  yield* events.subscribe({ name: "greeter", event: CoreEvents.UserCreated }, (event) =>
     Effect.gen(function*() {
-      const username = (event.payload as { username?: string }).username ?? null
-      yield* sql`INSERT INTO greetings (event_type, username) VALUES (${event.type}, ${username})`
-      yield* events.publish("hello.greeted", Schema.Struct({ username: Schema.NullOr(Schema.String) }), { username })
+      yield* sql`INSERT INTO greetings (event_type, username) VALUES (${event.type}, ${event.payload.username})`
+      yield* events.publish(Greeted, { username: event.payload.username })
     }))
 
+  const ticks = Effect.map(storage.get("ticks", Schema.Number), Option.getOrElse(() => 0))
   yield* (yield* Scheduler.Scheduler).schedule("tick", { every: `${config.tickSeconds} seconds` }, Effect.gen(function*() {
-    const ticks = Option.getOrElse(yield* storage.get("ticks"), () => 0) as number
-    yield* storage.set("ticks", ticks + 1)
+    yield* storage.set("ticks", (yield* ticks) + 1)
   }))
 
   const routes = yield* Routes.Routes
@@ -43,8 +47,7 @@ const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
     handler: () =>
       Effect.gen(function*() {
         const rows = yield* sql<{ username: string | null }>`SELECT username FROM greetings ORDER BY id`
-        const ticks = Option.getOrElse(yield* storage.get("ticks"), () => 0) as number
-        return { greeting: config.greeting, usernames: rows.map((r) => r.username), ticks }
+        return { greeting: config.greeting, usernames: rows.map((r) => r.username), ticks: yield* ticks }
       })
   }))
   yield* routes.add(HttpRoute.make({
@@ -75,6 +78,7 @@ export default definePlugin({
   permissions: [{ name: "hello:read", description: "See who was greeted", roles: ["operator"] }],
   config: HelloConfig,
   migrations: [{ id: 1, name: "greetings", sql: greetings }],
+  events: Events.declare(Greeted),
   layer: HelloLive,
   ui: [{ kind: "widget", id: "hello-greetings", title: "Greetings", component: "hello/GreetingsWidget.js", width: "small", permissions: ["hello:read"] }],
   methods: {

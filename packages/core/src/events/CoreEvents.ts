@@ -1,9 +1,15 @@
 /**
- * The core event catalog (DESIGN.md): each event type with the Schema of its
- * payload. Every event also carries an id, a timestamp and the acting user
- * (the envelope). Plugins add their own types with their own Schemas.
+ * The core event catalogue (DESIGN.md "Core events"): every event the core
+ * publishes, defined once with the Schema of its payload and a line saying
+ * when it happens. Every event also carries an id, a timestamp and the
+ * acting user (the envelope; `actorId` is null when the platform itself
+ * acted, e.g. the session orchestrator). Plugins add their own types with
+ * their own definitions (`Events.define` in the kernel).
  */
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
+import { define, type Event, type EventDefinition, type EventOf } from "./EventDefinition.ts"
+
+export * from "./EventDefinition.ts"
 
 export const SessionEvent = Schema.Struct({
   sessionId: Schema.String,
@@ -35,27 +41,89 @@ export const QuotaEvent = Schema.Struct({
   requested: Schema.Number
 })
 
+export const SessionCreated = define("session.created", SessionEvent, "A user launched a session from a template; it is pending until its workload runs. Actor: the user.")
+export const SessionStarted = define("session.started", SessionEvent, "A pending session's workload is running and reachable. Actor: the platform.")
+export const SessionStopped = define("session.stopped", SessionEvent, "A session ended without being asked to: the runtime reported its workload gone (`reason`). Actor: the platform.")
+export const SessionHibernated = define("session.hibernated", SessionEvent, "A running session was scaled to zero, asked for or idle past the timeout; its home is kept. Actor: the platform.")
+export const SessionWoken = define("session.woken", SessionEvent, "A hibernated session is running again. Actor: the platform.")
+export const SessionDeleted = define("session.deleted", SessionEvent, "A session its user (or an admin) deleted is gone: its workload was removed. Actor: the platform.")
+export const SessionFailed = define("session.failed", SessionEvent, "A session failed: runtime errors after retries, a start timeout, a refused placement (`reason` says which). Actor: the platform.")
+export const UserCreated = define("user.created", UserEvent, "A user account was created, by an admin or as the first-boot admin (actor null).")
+export const UserLogin = define("user.login", UserEvent, "A user signed in with a password (and second factor). Actor: the user.")
+export const UserLogout = define("user.logout", UserEvent, "A user signed out; the refresh tokens of that login (or all) are revoked. Actor: the user.")
+export const FileUploaded = define("file.uploaded", FileEvent, "A file was uploaded to a session's storage. Actor: the uploader.")
+export const QuotaExceeded = define("quota.exceeded", QuotaEvent, "A request was refused because it would exceed a user or group quota (the request rolled back, the event stays). Actor: the requester.")
+
+/** Every core event, in catalogue order. */
+export const definitions = [
+  SessionCreated,
+  SessionStarted,
+  SessionStopped,
+  SessionHibernated,
+  SessionWoken,
+  SessionDeleted,
+  SessionFailed,
+  UserCreated,
+  UserLogin,
+  UserLogout,
+  FileUploaded,
+  QuotaExceeded
+] as const
+
+export type CoreEventDefinition = typeof definitions[number]
+
+/** Core event type → payload Schema. */
 export const catalog = {
-  "session.created": SessionEvent,
-  "session.started": SessionEvent,
-  "session.stopped": SessionEvent,
-  "session.hibernated": SessionEvent,
-  "session.woken": SessionEvent,
-  "session.deleted": SessionEvent,
-  "session.failed": SessionEvent,
-  "user.created": UserEvent,
-  "user.login": UserEvent,
-  "user.logout": UserEvent,
-  "file.uploaded": FileEvent,
-  "quota.exceeded": QuotaEvent
+  [SessionCreated.type]: SessionCreated.schema,
+  [SessionStarted.type]: SessionStarted.schema,
+  [SessionStopped.type]: SessionStopped.schema,
+  [SessionHibernated.type]: SessionHibernated.schema,
+  [SessionWoken.type]: SessionWoken.schema,
+  [SessionDeleted.type]: SessionDeleted.schema,
+  [SessionFailed.type]: SessionFailed.schema,
+  [UserCreated.type]: UserCreated.schema,
+  [UserLogin.type]: UserLogin.schema,
+  [UserLogout.type]: UserLogout.schema,
+  [FileUploaded.type]: FileUploaded.schema,
+  [QuotaExceeded.type]: QuotaExceeded.schema
 } as const
 
 export type CoreEventType = keyof typeof catalog
 export type CoreEventPayload<T extends CoreEventType> = typeof catalog[T]["Type"]
+export type SessionEventType = Extract<CoreEventType, `session.${string}`>
+export type UserEventType = Extract<CoreEventType, `user.${string}`>
+/** A core event with its decoded payload; `switch (event.type)` narrows the payload. */
+export type CoreEvent = EventOf<CoreEventDefinition>
 
-export const coreEventTypes = Object.keys(catalog) as ReadonlyArray<CoreEventType>
+export const coreEventTypes: ReadonlyArray<CoreEventType> = definitions.map((d) => d.type)
 
 export const isCoreEventType = (type: string): type is CoreEventType => type in catalog
+
+/** The definition of a core event type. */
+export const definitionOf = (type: CoreEventType): CoreEventDefinition => definitions.find((d) => d.type === type)!
+
+const reader = <T extends CoreEventType, A, I>(definition: EventDefinition<T, A, I>) => {
+  const decode = Schema.decodeUnknownOption(definition.schema)
+  return (event: Event): Option.Option<Event<T, A>> => Option.map(decode(event.payload), (payload) => ({ ...event, type: definition.type, payload }))
+}
+
+const readers: { readonly [T in CoreEventType]: (event: Event) => Option.Option<CoreEvent> } = {
+  [SessionCreated.type]: reader(SessionCreated),
+  [SessionStarted.type]: reader(SessionStarted),
+  [SessionStopped.type]: reader(SessionStopped),
+  [SessionHibernated.type]: reader(SessionHibernated),
+  [SessionWoken.type]: reader(SessionWoken),
+  [SessionDeleted.type]: reader(SessionDeleted),
+  [SessionFailed.type]: reader(SessionFailed),
+  [UserCreated.type]: reader(UserCreated),
+  [UserLogin.type]: reader(UserLogin),
+  [UserLogout.type]: reader(UserLogout),
+  [FileUploaded.type]: reader(FileUploaded),
+  [QuotaExceeded.type]: reader(QuotaExceeded)
+}
+
+/** An envelope as a typed core event; none for other events and for a payload its Schema refuses. */
+export const read = (event: Event): Option.Option<CoreEvent> => (isCoreEventType(event.type) ? readers[event.type](event) : Option.none())
 
 /** The envelope every subscriber receives. */
 export const EventEnvelope = Schema.Struct({

@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import { type CurrentActor } from "../Actor.ts"
+import { CurrentActor, system } from "../Actor.ts"
 import { Conflict, NotFound, ValidationError } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import type { PageOf } from "../Pagination.ts"
@@ -114,14 +114,15 @@ export const ensureAdmin = Effect.gen(function*() {
   const configured = config.auth.adminPassword
   const password = configured ? Redacted.value(configured) : randomToken(15)
   if (password.length < 10) return yield* ValidationError.field("auth.adminPassword", "at least 10 characters")
-  const created = yield* sql.withTransaction(users.repo.insert({
-    id: crypto.randomUUID(),
-    username: "admin",
-    email: null,
-    displayName: "Administrator",
-    passwordHash: yield* hashPassword(password),
-    roles: ["admin"],
-    at: yield* now
+  const outbox = yield* EventOutbox
+  const id = crypto.randomUUID()
+  const passwordHash = yield* hashPassword(password)
+  const at = yield* now
+  const created = yield* sql.withTransaction(Effect.gen(function*() {
+    const inserted = yield* users.repo.insert({ id, username: "admin", email: null, displayName: "Administrator", passwordHash, roles: ["admin"], at })
+    // Like every account, the first admin is announced; the platform created it, so the actor is null.
+    if (inserted) yield* outbox.publish("user.created", { userId: id, username: "admin" }).pipe(Effect.provideService(CurrentActor, system("bootstrap")))
+    return inserted
   }))
   if (created && !configured) {
     // Deliberately console, not the logger: log shipping must never carry it.
