@@ -117,6 +117,20 @@ describe(`a plugin's writes, events and audit row are atomic (${TestPlatform.eng
     expect(await asLedger("SELECT kernel.publish_ledger(gen_random_uuid(), 'ledger.direct', '{}'::jsonb, NULL)")).toBe("ok")
   })
 
+  test("the event catalogue lists core events and the plugin's declared event with its payload Schema", async () => {
+    const res = await p.http<{ items: ReadonlyArray<{ type: string; source: string; description: string; schema: { properties?: Record<string, unknown> } }> }>(
+      "GET",
+      "/api/events/catalogue",
+      { token: admin }
+    )
+    expect(res.status).toBe(200)
+    const byType = new Map(res.body.items.map((e) => [e.type, e]))
+    expect(byType.get("session.created")).toMatchObject({ source: "core" })
+    expect(byType.get("ledger.entry.created")).toMatchObject({ source: "ledger", description: "an entry was written" })
+    expect(Object.keys(byType.get("ledger.entry.created")!.schema.properties ?? {})).toEqual(["note"])
+    expect((await p.http("GET", "/api/events/catalogue")).status).toBe(401)
+  })
+
   test("delivery sees the plugin's events (they are in the outbox, not a side table)", async () => {
     expect(await events("ok/entries")).toBe(1)
   })

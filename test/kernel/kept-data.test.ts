@@ -5,7 +5,7 @@
  * functions) is brought up to date at its next enable.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { definePlugin, PluginContext, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
+import { definePlugin, Manifest, PluginContext, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
 import { HttpRoute } from "@streamspace/core"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -96,4 +96,16 @@ describe(`kept data (${TestPlatform.engine()})`, () => {
     const functions = await p.query<{ f: string }>("SELECT proname AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'kernel' AND proname LIKE '%keeper' ORDER BY 1")
     expect(functions.map((r) => r.f)).toEqual(["audit_keeper", "publish_keeper"])
   })
+})
+
+test("a migration naming a host table (_streamspace_…) is refused when the manifest is validated", () => {
+  const clash = definePlugin({
+    ...keeper,
+    id: "clash",
+    migrations: [{ id: 1, name: "kv", sql: "CREATE TABLE _streamspace_kv (key text)" }]
+  })
+  expect(Manifest.validate(clash)).toEqual([
+    { path: "clash.migrations.0", message: "migration 1_kv names a table beginning _streamspace_, which the host reserves" }
+  ])
+  expect(Manifest.validate(keeper)).toEqual([])
 })

@@ -77,6 +77,8 @@ export class PluginHost extends Context.Tag("@streamspace/kernel/PluginHost")<Pl
   readonly uninstall: (id: string, options: { readonly keepData: boolean; readonly force?: boolean }) => Effect.Effect<void, HostError>
   readonly startup: () => ReadonlyArray<StartupEntry>
   readonly isEnabled: (id: string) => boolean
+  /** The plugins of this edition, installed or not. */
+  readonly definitions: () => ReadonlyArray<PluginDefinition>
 }>() {}
 
 const failureMessage = (cause: Cause.Cause<unknown>) =>
@@ -302,7 +304,8 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         config: (id) => Effect.flatMap(definition(id), (def) => Effect.map(installed(id), (r) => configs.view(def, r))),
         uninstall,
         startup: () => report,
-        isEnabled: (id) => running.has(id)
+        isEnabled: (id) => running.has(id),
+        definitions: () => catalog
       }
     })
   )

@@ -3,6 +3,7 @@
  * plugin-scoped services) and the host that installs, enables, configures,
  * disables and uninstalls plugins at runtime.
  */
+export * as EventCatalogueHttp from "./EventCatalogueHttp.ts"
 export * as EventDelivery from "./EventDelivery.ts"
 export * as Events from "./Events.ts"
 export * as HookRegistry from "./HookRegistry.ts"

@@ -6,7 +6,7 @@ import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import { CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
-import { KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel"
+import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel"
 import { Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
 
@@ -50,4 +50,4 @@ export const make = <E, R>(
 export type Services = Layer.Layer.Success<ReturnType<typeof make>>
 
 /** Every route the platform serves besides plugin routes. */
-export const routes = [...CoreRoutes.coreRoutes, ...PluginAdminHttp.pluginAdminRoutes]
+export const routes = [...CoreRoutes.coreRoutes, ...PluginAdminHttp.pluginAdminRoutes, ...EventCatalogueHttp.eventCatalogueRoutes]
