@@ -105,7 +105,7 @@ test("a migration naming a host table (_streamspace_…) is refused when the man
     migrations: [{ id: 1, name: "kv", sql: "CREATE TABLE _streamspace_kv (key text)" }]
   })
   expect(Manifest.validate(clash)).toEqual([
-    { path: "clash.migrations.0", message: "migration 1_kv names a table beginning _streamspace_, which the host reserves" }
+    { path: "clash.migrations.0", message: "migration 1_kv uses a name beginning _streamspace_, which the host reserves for its tables" }
   ])
   expect(Manifest.validate(keeper)).toEqual([])
 })

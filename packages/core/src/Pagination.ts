@@ -1,5 +1,5 @@
 /**
- * Keyset pagination as DESIGN.md's API conventions ask: `limit` and an opaque
+ * Keyset pagination as docs/architecture.md's API conventions ask: `limit` and an opaque
  * `cursor` in, `{ items, nextCursor }` out.
  */
 import { Schema } from "effect"

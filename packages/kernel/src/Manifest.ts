@@ -32,7 +32,7 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
   ;(def.migrations ?? []).forEach((m, i) => {
     if (m.id <= previous) at(`migrations.${i}`, `migration ${m.id}_${m.name} is not numbered above ${previous}`)
     // The host keeps its own tables in the plugin's schema (PluginInstaller): their names are reserved.
-    if (/_streamspace_/i.test(m.sql)) at(`migrations.${i}`, `migration ${m.id}_${m.name} names a table beginning _streamspace_, which the host reserves`)
+    if (/_streamspace_/i.test(m.sql)) at(`migrations.${i}`, `migration ${m.id}_${m.name} uses a name beginning _streamspace_, which the host reserves for its tables`)
     previous = m.id
   })
   Object.entries(def.events ?? {}).forEach(([type, schema]) => {

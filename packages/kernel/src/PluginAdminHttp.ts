@@ -1,6 +1,6 @@
-/** Admin REST for plugins (paths from DESIGN.md) and the UI extensions a user may see. */
+/** Admin REST for plugins (paths from docs/architecture.md) and the UI extensions a user may see. */
 import { Effect, Schema } from "effect"
-import { HttpRoute } from "@streamspace/core"
+import { Conflict, HttpRoute } from "@streamspace/core"
 import { EventDelivery } from "./EventDelivery.ts"
 import { JobScheduler } from "./JobScheduler.ts"
 import { PluginHost } from "./PluginHost.ts"
@@ -30,13 +30,14 @@ const lifecycle = (action: "install" | "enable" | "disable", summary: string) =>
     path: `/api/admin/plugins/:id/${action}`,
     summary,
     params: IdParams,
-    query: Schema.Struct({ force: Schema.optionalWith(BoolString, { default: () => false }) }),
+    // Only disable takes ?force (it disables dependents first).
+    ...(action === "disable" ? { query: Schema.Struct({ force: Schema.optionalWith(BoolString, { default: () => false }) }) } : {}),
     response: PluginState,
     // DDL and plugin start-up must not sit inside one request transaction.
     transactional: false,
     audit: { action: `plugin.${action}`, target: (i) => i.params.id },
     handler: ({ params, query }) =>
-      Effect.flatMap(PluginHost, (h) => (action === "install" ? h.install(params.id) : action === "enable" ? h.enable(params.id) : h.disable(params.id, query.force)))
+      Effect.flatMap(PluginHost, (h) => (action === "install" ? h.install(params.id) : action === "enable" ? h.enable(params.id) : h.disable(params.id, query?.force ?? false)))
   })
 
 export const pluginAdminRoutes = [
@@ -120,6 +121,23 @@ export const pluginAdminRoutes = [
     response: Schema.Struct({ items: Schema.Array(Schema.Struct({ job: Schema.String, tick: Schema.Date, startedAt: Schema.Date, finishedAt: Schema.NullOr(Schema.Date), outcome: Schema.NullOr(Schema.String), error: Schema.NullOr(Schema.String) })) }),
     handler: ({ params }) =>
       Effect.zipRight(Effect.flatMap(PluginHost, (h) => h.get(params.id)), Effect.map(Effect.flatMap(JobScheduler, (j) => j.runs(params.id, 100)), (items) => ({ items })))
+  }),
+  HttpRoute.make({
+    ...base,
+    method: "POST",
+    path: "/api/admin/plugins/:id/jobs/:name/run",
+    summary: "Run one of an enabled plugin's scheduled jobs now; answers with the run (its outcome and error)",
+    params: Schema.Struct({ id: Schema.String, name: Schema.String }),
+    response: Schema.Struct({ job: Schema.String, tick: Schema.Date, startedAt: Schema.Date, finishedAt: Schema.NullOr(Schema.Date), outcome: Schema.NullOr(Schema.String), error: Schema.NullOr(Schema.String) }),
+    // The job runs in its plugin's scope with the plugin's own SQL, not inside a request transaction.
+    transactional: false,
+    audit: { action: "plugin.job.run", target: (i) => `${i.params.id}/${i.params.name}` },
+    handler: ({ params }) =>
+      Effect.gen(function*() {
+        const state = yield* Effect.flatMap(PluginHost, (h) => h.get(params.id))
+        if (state.status !== "enabled") return yield* new Conflict({ message: `plugin ${params.id} is ${state.status}, not enabled: its jobs do not run`, code: "plugin_not_enabled" })
+        return yield* Effect.flatMap(JobScheduler, (j) => j.runNow(params.id, params.name))
+      })
   }),
   HttpRoute.make({
     method: "GET",

@@ -91,7 +91,16 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         Effect.tapError((e) =>
           route.auditAction === null
             ? Effect.void
-            : audit.record({ actor: Actor.anonymous, action: route.auditAction, ip: info.ip, userAgent: info.userAgent, result: "denied", detail: e.message, requestId: info.requestId }).pipe(Effect.ignore)
+            : audit.record({
+              actor: Actor.anonymous,
+              action: route.auditAction,
+              ip: info.ip,
+              userAgent: info.userAgent,
+              result: "denied",
+              detail: e.message,
+              requestId: info.requestId,
+              plugin: route.plugin ?? null
+            }).pipe(Effect.ignore)
         )
       )
       const decision = rateLimiter.check(route.rateLimit, callerKey(actor, info.ip))

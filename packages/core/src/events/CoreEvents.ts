@@ -1,5 +1,5 @@
 /**
- * The core event catalogue (DESIGN.md "Core events"): every event the core
+ * The core event catalogue (docs/architecture.md "Core events"): every event the core
  * publishes, defined once with the Schema of its payload and a line saying
  * when it happens. Every event also carries an id, a timestamp and the
  * acting user (the envelope; `actorId` is null when the platform itself

@@ -1,4 +1,4 @@
-/** REST for auth, users, groups and API keys (paths from DESIGN.md). */
+/** REST for auth, users, groups and API keys (paths from docs/architecture.md). */
 import { Effect, Schema } from "effect"
 import { Conflict, Unauthorized } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"

@@ -1,4 +1,4 @@
-/** REST for sessions (paths from DESIGN.md). */
+/** REST for sessions (paths from docs/architecture.md). */
 import { Effect, Schema } from "effect"
 import type { CurrentActor } from "../Actor.ts"
 import * as HttpRoute from "../HttpRoute.ts"
