@@ -125,10 +125,7 @@ export const EventDeliveryLive = Layer.scoped(
         Effect.asVoid
       )
     })
-    yield* outbox.onWritten(() => {
-      Effect.runFork(PubSub.publish(wake, undefined))
-      if (Option.isSome(postgres)) Effect.runFork(notify)
-    })
+    yield* outbox.whenWritten(Effect.zipRight(PubSub.publish(wake, undefined), Option.isSome(postgres) ? notify : Effect.void))
     if (Option.isSome(postgres)) {
       yield* postgres.value.listen(CHANNEL).pipe(
         Stream.runForEach(() => PubSub.publish(wake, undefined)),

@@ -1,12 +1,12 @@
 /**
  * Writes events to the outbox table. `publish` joins the caller's open
  * transaction, so an event exists exactly when the change it describes
- * committed. After commit, listeners registered with `onCommitted` are woken
+ * committed. After commit, consumers registered with `whenWritten` are woken
  * (the kernel's delivery loop); delivery never depends on the wake-up.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, PubSub, Queue, Schema, type Scope } from "effect"
 import { actorId, afterCommit, CurrentActor } from "../Actor.ts"
 import { catalog, type CoreEventPayload, type CoreEventType } from "./CoreEvents.ts"
 
@@ -27,20 +27,22 @@ export class EventOutbox extends Context.Tag("@streamspace/core/EventOutbox")<Ev
   readonly publishRaw: (input: PublishInput) => Effect.Effect<string, SqlError>
   /** Wakes the listeners once the current request has committed: for events written by other means (plugins' own transactions). */
   readonly written: Effect.Effect<void>
-  /** Registers a wake-up called after events were written (best effort, may coalesce). */
-  readonly onWritten: (listener: () => void) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Runs `onWake` after events were written (best effort; a burst may wake it
+   * once), in a fiber of the caller's scope, so it has the caller's logger,
+   * clock and lifetime.
+   */
+  readonly whenWritten: (onWake: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
 
 export const EventOutboxLive = Layer.effect(
   EventOutbox,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const listeners = new Set<() => void>()
+    const wakeups = yield* PubSub.sliding<void>(1)
     // Listeners must see the event's row: inside a request they are woken after its commit.
-    // Elsewhere the caller's transaction may still be open; readers also poll, so a early wake-up only costs a pass.
-    const wake = afterCommit(Effect.sync(() => {
-      for (const l of listeners) l()
-    }))
+    // Elsewhere the caller's transaction may still be open; readers also poll, so an early wake-up only costs a pass.
+    const wake = afterCommit(PubSub.publish(wakeups, undefined).pipe(Effect.asVoid))
     const publishRaw = (input: PublishInput) =>
       Effect.gen(function*() {
         const id = crypto.randomUUID()
@@ -59,11 +61,8 @@ export const EventOutboxLive = Layer.effect(
         }),
       publishRaw,
       written: wake,
-      onWritten: (listener) =>
-        Effect.acquireRelease(
-          Effect.sync(() => listeners.add(listener)),
-          () => Effect.sync(() => listeners.delete(listener))
-        ).pipe(Effect.asVoid)
+      whenWritten: (onWake) =>
+        Effect.flatMap(PubSub.subscribe(wakeups), (woken) => Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(woken), onWake)))).pipe(Effect.asVoid)
     }
   })
 )

@@ -129,7 +129,7 @@ export const WebhookDispatcherLive = Layer.scoped(
       claim,
       attempt: send
     })
-    yield* outbox.onWritten(() => Effect.runFork(loop.nudge))
+    yield* outbox.whenWritten(loop.nudge)
     return loop
   })
 )
