@@ -3,9 +3,12 @@
  * when `TEST_DATABASE_URL` is set. Files named `*.pg.test.ts` need a real
  * server (several processes on one database) and run in the PostgreSQL pass
  * only. Extra arguments filter test files, as with `bun test`.
+ * Every test and hook gets `TestTimeouts.testMs`, as under a plain
+ * `bun test <file>` (the kit's preload in bunfig.toml sets the same).
  * Ends with one line: `N passed, N failed`.
  */
 import { Glob } from "bun"
+import * as TestTimeouts from "../packages/testing/src/TestTimeouts.ts"
 
 const filters = process.argv.slice(2)
 const all = [...new Glob("{packages,plugins,test}/**/*.test.ts").scanSync(".")]
@@ -23,7 +26,7 @@ interface PassResult {
 const runPass = async (name: string, files: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<PassResult> => {
   if (files.length === 0) return { name, pass: 0, fail: 0, code: 0 }
   console.log(`\n=== ${name}: ${files.length} test files ===`)
-  const proc = Bun.spawn(["bun", "test", "--timeout", "60000", ...files.map((f) => `./${f}`)], {
+  const proc = Bun.spawn(["bun", "test", "--timeout", String(TestTimeouts.testMs), ...files.map((f) => `./${f}`)], {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe"

@@ -2,13 +2,21 @@
  * Starts and stops the HTTP server around one ManagedRuntime. Start-up awaits
  * the runtime (config, database, migrations, core, plugins) before listening,
  * so a bad config or a failed migration stops the process before it serves.
+ * Stopping takes at most `shutdownTimeoutMs`, whatever state the platform is
+ * in: in-flight requests get most of it, closing the runtime the rest, and
+ * what has not finished by then is abandoned. On embedded PGlite a watchdog
+ * reports a database that has failed for good (its data directory gone, or
+ * every statement failing) through `onFatal`, instead of serving errors.
  */
 import { SqlClient } from "@effect/sql"
 import type { HttpRoute, ServerConfig } from "@streamspace/core"
 import { RouteRegistry } from "@streamspace/kernel"
 import { CoreMigrations } from "@streamspace/core"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Database } from "@streamspace/db"
+import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as HttpApp from "./HttpApp.ts"
 import * as OpenApi from "./OpenApi.ts"
 import type * as Platform from "./Platform.ts"
@@ -22,7 +30,11 @@ export interface RunningServer {
   readonly url: string
   readonly app: Elysia
   readonly runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>
-  /** Stops accepting, lets in-flight requests finish up to the deadline, then disposes the runtime. */
+  /**
+   * Stops accepting, lets in-flight requests finish, then disposes the
+   * runtime, all within `shutdownTimeoutMs`; rejects when the deadline cut
+   * it short.
+   */
   readonly stop: () => Promise<void>
 }
 
@@ -67,7 +79,61 @@ export interface StartOptions<E> {
   readonly config: ServerConfig.ServerConfigShape
   readonly layer: Layer.Layer<Platform.Services, E>
   readonly routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>
+  /** Called once when the embedded database has failed for good (the process should exit). */
+  readonly onFatal?: (reason: string) => void
 }
+
+/** How often the embedded database is checked, and how many failed checks in a row are fatal. */
+const WATCH_EVERY_MS = 1000
+const FAILED_CHECKS = 3
+
+/**
+ * Checks the embedded database every second: its data directory must still
+ * hold PG_VERSION, and a trivial statement must not fail three times in a
+ * row (a statement that is merely slow is a busy database, not a broken
+ * one). Returns the function that stops watching.
+ */
+export const watchEmbeddedDatabase = (
+  config: ServerConfig.ServerConfigShape,
+  runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>,
+  onFatal: (reason: string) => void
+): (() => void) => {
+  const dir = Database.pgliteDataDir(config.dataDir)
+  if (config.databaseUrl || dir === "memory://") return () => undefined
+  const probe = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`).pipe(Effect.timeoutOption("5 seconds"))
+  let failures = 0
+  let checking = false
+  let done = false
+  const fatal = (reason: string) => {
+    if (done) return
+    done = true
+    clearInterval(timer)
+    onFatal(reason)
+  }
+  const timer = setInterval(() => {
+    if (checking || done) return
+    if (!Fs.existsSync(Path.join(dir, "PG_VERSION"))) return fatal(`the embedded database's data directory ${dir} is gone`)
+    checking = true
+    runtime.runPromiseExit(probe).then((exit) => {
+      checking = false
+      if (Exit.isSuccess(exit)) return void (failures = 0)
+      if (++failures >= FAILED_CHECKS) fatal(`the embedded database in ${dir} fails every statement: ${Cause.pretty(exit.cause).split("\n")[0]}`)
+    }, () => (checking = false))
+  }, WATCH_EVERY_MS)
+  timer.unref()
+  return () => {
+    done = true
+    clearInterval(timer)
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+const within = (promise: Promise<unknown>, ms: number) =>
+  new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms))
+    timer.unref()
+    promise.then(() => resolve(true), () => resolve(true)).finally(() => clearTimeout(timer))
+  })
 
 export const start = async <E>(options: StartOptions<E>): Promise<RunningServer> => {
   const { config } = options
@@ -84,13 +150,20 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
   app.listen({ hostname: config.host, port: config.port })
   const port = app.server?.port ?? config.port
   const url = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`
+  const unwatch = options.onFatal ? watchEmbeddedDatabase(config, runtime, options.onFatal) : () => undefined
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
-      const graceful = app.stop(false).then(() => true)
-      const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref())
-      if (!(await Promise.race([graceful, deadline]))) await app.stop(true).catch(() => undefined)
-      await runtime.dispose()
+      unwatch()
+      const deadline = Date.now() + config.shutdownTimeoutMs
+      // Requests may use most of the time; closing the runtime (fibers, pools, PGlite) gets the rest.
+      const reserve = Math.min(2000, config.shutdownTimeoutMs / 4)
+      if (!(await within(app.stop(false), deadline - reserve - Date.now()))) await within(app.stop(true), 500)
+      const disposing = runtime.dispose()
+      if (!(await within(disposing, deadline - Date.now()))) {
+        throw new Error(`shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms): resources still closing were abandoned`)
+      }
+      await disposing
     })())
   return { url, app, runtime, stop }
 }

@@ -1,6 +1,15 @@
 /**
  * `bun start`: read config, compose the platform, serve, and shut down
  * gracefully on SIGINT/SIGTERM. Invalid config exits 2, one line per problem.
+ *
+ * Shutdown has a hard deadline: whatever the platform is doing, the process
+ * exits within `shutdownTimeoutMs` of the signal (0 when everything closed,
+ * 1 when the deadline cut it short); a second signal exits at once. When
+ * the embedded database fails for good (its data directory removed, PGlite
+ * aborted) the process prints one `fatal:` line and exits 1 rather than
+ * answering every request with an error. With `STREAMSPACE_PARENT_PID` set
+ * (the test kit sets it) the server also exits when that process is no
+ * longer its parent, so a killed test run leaves no server behind.
  */
 import * as Editions from "@streamspace/editions"
 import { PluginLoader } from "@streamspace/kernel"
@@ -9,38 +18,80 @@ import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
 import * as Server from "./Server.ts"
 
+/** Exits within `ms` even if nothing else gets to run: the timer is the last word. */
+const exitBy = (ms: number, code: number, message?: string) => {
+  setTimeout(() => {
+    if (message) console.error(message)
+    process.exit(code)
+  }, Math.max(0, ms))
+}
+
+/** Calls `onGone` once `pid` is no longer this process's parent (it died, and the process was re-parented). */
+const watchParent = (pid: number, onGone: () => void) => {
+  const timer = setInterval(() => {
+    if (process.ppid === pid) return
+    clearInterval(timer)
+    onGone()
+  }, 500)
+  timer.unref()
+}
+
 const main = async () => {
+  // Until the server runs, a vanished parent just ends the process; afterwards it shuts down like a signal.
+  let onParentGone = (): void => process.exit(1)
+  const parent = Number(process.env["STREAMSPACE_PARENT_PID"])
+  if (Number.isInteger(parent) && parent > 0) watchParent(parent, () => onParentGone())
   const loaded = await Effect.runPromise(Effect.either(ConfigSources.load()))
   if (Either.isLeft(loaded)) {
     for (const line of loaded.left.problems) console.error(`config error: ${line}`)
     process.exit(2)
   }
   const config = loaded.right
-  let server: Server.RunningServer
+  let server: Server.RunningServer | undefined
+  let failed: string | undefined
+  const fatal = (reason: string) => {
+    if (failed !== undefined) return
+    failed = reason
+    console.error(`fatal: ${reason}; exiting`)
+    // Nothing can be flushed to a database that is gone: stop serving and leave.
+    void server?.app.stop(true).catch(() => undefined)
+    exitBy(0, 1)
+  }
   try {
     const external = config.plugins.dir ? await PluginLoader.loadDirectory(config.plugins.dir) : []
     server = await Server.start({
       config,
       layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]),
-      routes: Platform.routes
+      routes: Platform.routes,
+      onFatal: fatal
     })
   } catch (e) {
     console.error(`startup failed: ${e instanceof Error ? e.message : String(e)}`)
     process.exit(1)
   }
-  console.log(`StreamSpace listening on ${server.url} (database: ${config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`})`)
-  const shutdown = (signal: string) => {
-    console.log(`${signal} received, shutting down`)
-    server.stop().then(
+  const running = server
+  console.log(`StreamSpace listening on ${running.url} (database: ${config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`})`)
+  let shuttingDown = false
+  const shutdown = (why: string) => {
+    if (failed !== undefined) return
+    if (shuttingDown) {
+      console.error(`${why} again: exiting now`)
+      process.exit(1)
+    }
+    shuttingDown = true
+    console.log(`${why}, shutting down`)
+    exitBy(config.shutdownTimeoutMs, 1, `shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms); exiting`)
+    running.stop().then(
       () => process.exit(0),
       (e) => {
-        console.error(`shutdown failed: ${String(e)}`)
+        console.error(`shutdown failed: ${e instanceof Error ? e.message : String(e)}`)
         process.exit(1)
       }
     )
   }
-  process.once("SIGINT", () => shutdown("SIGINT"))
-  process.once("SIGTERM", () => shutdown("SIGTERM"))
+  process.on("SIGINT", () => shutdown("SIGINT received"))
+  process.on("SIGTERM", () => shutdown("SIGTERM received"))
+  onParentGone = () => shutdown(`parent process ${parent} is gone`)
 }
 
 void main()

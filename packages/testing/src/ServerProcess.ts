@@ -1,18 +1,36 @@
 /**
  * A real `bun start` process for tests that need one (restarts, signals,
- * several instances on one database): spawns the server on a free port with
- * the given environment and waits until it prints its URL.
+ * several instances on one database, a compiled edition): spawns the server
+ * on a free port with the given environment and waits until it prints its
+ * URL.
+ *
+ * A server never outlives the test file that started it: the kit's preload
+ * stops every server still running when its file ends (`stopAll`), this
+ * process kills them when it exits, and the server itself exits when this
+ * process is gone (`STREAMSPACE_PARENT_PID`: it checks twice a second
+ * whether its parent is still this process), even when the test runner is
+ * killed outright.
  */
 import * as Path from "node:path"
+import * as Eventually from "./Eventually.ts"
+import * as TestTimeouts from "./TestTimeouts.ts"
 
 const mainPath = Path.join(import.meta.dir, "../../server/src/main.ts")
 
 export interface ServerProcess {
   readonly url: string
+  /** Everything it printed so far, stdout and stderr interleaved. */
   readonly output: () => string
+  readonly stderr: () => string
   readonly proc: ReturnType<typeof Bun.spawn>
-  /** Sends the signal and resolves with the exit code. */
-  readonly stop: (signal?: NodeJS.Signals) => Promise<number>
+  /**
+   * Sends the signal and resolves with the exit code. A process that has
+   * not exited after `timeoutMs` (default `TestTimeouts.serverStopMs`) is
+   * killed and the promise rejects saying so.
+   */
+  readonly stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number>
+  /** Resolves with the exit code once the process has exited by itself; rejects after `timeoutMs`. */
+  readonly exited: (timeoutMs?: number) => Promise<number>
 }
 
 export interface SpawnResult {
@@ -21,55 +39,131 @@ export interface SpawnResult {
   readonly stderr: string
 }
 
-const baseEnv = (env: Record<string, string | undefined>) => ({
-  ...process.env,
-  PORT: "0",
-  STREAMSPACE_LOG_FORMAT: "json",
-  STREAMSPACE_LOG_LEVEL: "info",
-  ...env
+export interface StartOptions {
+  /** The command to run instead of `bun …/main.ts` (e.g. a compiled edition). */
+  readonly command?: ReadonlyArray<string>
+  readonly cwd?: string
+  /** How long it may take to print its URL (default `TestTimeouts.serverStartMs`). */
+  readonly timeoutMs?: number
+}
+
+type Child = ReturnType<typeof Bun.spawn>
+
+/** Every server process started here that has not exited yet. */
+const running = new Set<Child>()
+
+const track = (proc: Child) => {
+  running.add(proc)
+  void proc.exited.finally(() => running.delete(proc))
+  return proc
+}
+
+process.on("exit", () => {
+  for (const proc of running) proc.kill("SIGKILL")
 })
 
+const spawn = (env: Record<string, string | undefined>, options: StartOptions) =>
+  track(Bun.spawn([...(options.command ?? ["bun", mainPath])], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    env: {
+      ...process.env,
+      PORT: "0",
+      STREAMSPACE_LOG_FORMAT: "json",
+      STREAMSPACE_LOG_LEVEL: "info",
+      ...env,
+      STREAMSPACE_PARENT_PID: String(process.pid)
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  }))
+
+/** Resolves with the exit code, or undefined when `ms` passed first. */
+const exitWithin = async (proc: Child, ms: number): Promise<number | undefined> => {
+  const code = await Eventually.within(proc.exited, ms)
+  return code === Eventually.pending ? undefined : code
+}
+
+const stopProcess = async (proc: Child, signal: NodeJS.Signals, timeoutMs: number): Promise<number> => {
+  if (proc.exitCode !== null || proc.signalCode !== null) return proc.exited
+  proc.kill(signal)
+  const code = await exitWithin(proc, timeoutMs)
+  if (code !== undefined) return code
+  proc.kill("SIGKILL")
+  await proc.exited
+  throw new Error(`server process ${proc.pid} did not exit within ${timeoutMs} ms of ${signal}; killed`)
+}
+
+/** Stops every server process still running (the preload runs this when a test file ends). */
+export const stopAll = async (): Promise<void> => {
+  await Promise.all([...running].map((proc) => stopProcess(proc, "SIGTERM", TestTimeouts.serverStopMs).catch(() => undefined)))
+}
+
 /** Runs the server to completion (for start-up failures). */
-export const run = async (env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<SpawnResult> => {
-  const proc = Bun.spawn(["bun", mainPath], { env: baseEnv(env), stdout: "pipe", stderr: "pipe" })
+export const run = async (env: Record<string, string | undefined>, timeoutMs = TestTimeouts.serverStartMs): Promise<SpawnResult> => {
+  const proc = spawn(env, {})
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs)
   const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
+    new Response(proc.stdout as ReadableStream<Uint8Array>).text(),
+    new Response(proc.stderr as ReadableStream<Uint8Array>).text(),
     proc.exited
   ])
   clearTimeout(timer)
   return { exitCode, stdout, stderr }
 }
 
-export const start = async (env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> => {
-  const proc = Bun.spawn(["bun", mainPath], { env: baseEnv(env), stdout: "pipe", stderr: "pipe" })
+export const start = async (env: Record<string, string | undefined>, options: StartOptions = {}): Promise<ServerProcess> => {
+  const timeoutMs = options.timeoutMs ?? TestTimeouts.serverStartMs
+  const proc = spawn(env, options)
   let out = ""
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
+  let err = ""
+  let changed: () => void = () => undefined
+  const collect = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
     const decoder = new TextDecoder()
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
-  }
-  void collect(proc.stdout)
-  void collect(proc.stderr)
-  const deadline = Date.now() + timeoutMs
-  let url: string | undefined
-  while (!url) {
-    url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
-    if (url) break
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out}`)
-    if (Date.now() > deadline) {
-      proc.kill("SIGKILL")
-      throw new Error(`server did not start within ${timeoutMs} ms:\n${out}`)
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true })
+      out += text
+      into(text)
+      changed()
     }
-    await Bun.sleep(25)
   }
+  const streams = Promise.all([
+    collect(proc.stdout as ReadableStream<Uint8Array>, () => undefined),
+    collect(proc.stderr as ReadableStream<Uint8Array>, (text) => (err += text))
+  ])
+  // Woken by output or exit, not by polling; the deadline bounds it.
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL")
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
+    const check = () => {
+      const found = /listening on (http:\/\/\S+)/.exec(out)?.[1]
+      if (found) {
+        clearTimeout(timer)
+        resolve(found)
+      }
+    }
+    changed = check
+    void proc.exited.then(async (code) => {
+      await streams
+      check()
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code} before it served:\n${out}`))
+    })
+    check()
+  })
   return {
     url,
     output: () => out,
+    stderr: () => err,
     proc,
-    stop: async (signal = "SIGINT") => {
-      proc.kill(signal)
-      return proc.exited
+    stop: (signal = "SIGINT", stopMs = TestTimeouts.serverStopMs) => stopProcess(proc, signal, stopMs),
+    exited: async (waitMs = TestTimeouts.waitMs) => {
+      const code = await exitWithin(proc, waitMs)
+      if (code === undefined) throw new Error(`server process ${proc.pid} still running after ${waitMs} ms:\n${out.slice(-2000)}`)
+      await streams
+      return code
     }
   }
 }

@@ -2,27 +2,45 @@
  * A running platform for tests: the same Layer graph and HTTP app as the
  * server, on a fresh database (PGlite in memory, or a fresh database on
  * `TEST_DATABASE_URL`), with an in-process HTTP client, the bootstrap admin's
- * password, and optionally the test clock.
+ * password, and optionally a simulated clock.
  *
  *     let p: TestPlatform.TestPlatform
  *     beforeAll(async () => { p = await TestPlatform.make() })
  *     afterAll(() => p.close())
  *     const token = await p.login("admin", p.adminPassword)
  *     const res = await p.http("GET", "/api/auth/me", { token })
+ *
+ * Each platform gets its own database. On PGlite it is a copy of a template
+ * that has the core migrations and the first-boot admin (whose argon2 hash
+ * is what costs): the template is made once per machine and kept on disk
+ * until the migrations, the core's code or the PGlite version change
+ * (`TestDatabase`), so `make` costs loading a dump plus building the layers.
+ *
+ * Time, with `clock: "test"`: the platform's clock stands still until
+ * `adjustClock` moves it (see `SimulatedClock` for how timers fire on a long
+ * move). Access tokens are then valid for ten years unless the test sets
+ * `auth.accessTokenTtlSeconds`: tokens from `login` keep working across
+ * clock jumps, because verification reads the same simulated clock that
+ * would otherwise expire them after 900 s. A test about expiry sets the TTL
+ * it wants. With the live clock the production default (900 s) applies.
  */
 import { SqlClient } from "@effect/sql"
-import { EventOutbox, type HttpRoute, ServerConfig } from "@streamspace/core"
-import { type PluginDefinition, RouteRegistry } from "@streamspace/kernel"
-import { SQL } from "bun"
+import { CoreMigrations, EventOutbox, type HttpRoute, ServerConfig, Users } from "@streamspace/core"
 import { TestDatabase } from "@streamspace/db"
+import { JobScheduler, type PluginDefinition, PluginHost, RouteRegistry } from "@streamspace/kernel"
 import { Platform, Server } from "@streamspace/server"
-import { Chunk, type Duration, Effect, Layer, ManagedRuntime, TestClock, TestContext, TestServices } from "effect"
+import { SQL } from "bun"
+import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
+import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Eventually from "./Eventually.ts"
 import * as OutgoingHttp from "./OutgoingHttp.ts"
 import * as ServerDatabase from "./ServerDatabase.ts"
+import * as SimulatedClock from "./SimulatedClock.ts"
+import * as TestTimeouts from "./TestTimeouts.ts"
 
 export interface TestPlatformOptions {
   /** Partial server config merged over the test defaults. */
@@ -32,9 +50,9 @@ export interface TestPlatformOptions {
   /** Extra routes mounted next to the core routes. */
   readonly routes?: ReadonlyArray<HttpRoute.Route<Platform.Services>>
   /**
-   * `"test"`: Effect's TestClock drives every Clock/sleep/Schedule in the
-   * platform (start at the real current time); move it with `adjustClock`.
-   * Default `"live"`.
+   * `"test"`: a simulated clock drives every Clock/sleep/timeout/Schedule in
+   * the platform (starting at the real current time); move it with
+   * `adjustClock`. Default `"live"`.
    */
   readonly clock?: "live" | "test"
   /** Plugins available to the host (installed and enabled through the admin API or `config.plugins.enabled`). */
@@ -71,24 +89,39 @@ export interface TestPlatform {
   readonly login: (username: string, password: string) => Promise<string>
   readonly run: <A, E>(effect: Effect.Effect<A, E, Platform.Services>) => Promise<A>
   /**
-   * Polls `check` (real time) until it returns something other than
-   * undefined/false, for effects that land in background fibers.
+   * Checks (in real time) until `check` returns something other than
+   * undefined/false, for effects that land in background fibers. `check`
+   * may throw (an `expect` inside): at the deadline the last error is
+   * rethrown as it was. Default deadline `TestTimeouts.waitMs`.
    */
-  readonly eventually: <A>(check: () => Promise<A | undefined | false>, timeoutMs?: number) => Promise<A>
+  readonly eventually: <A>(check: Eventually.Check<A>, options?: number | Eventually.EventuallyOptions) => Promise<A>
   /** Runs one SQL statement as the platform's own database user (for looking behind the API). */
   readonly query: <A extends object = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<A>>
   /** Publishes an event into the outbox, as the core or a plugin would. */
   readonly emit: (type: string, payload: unknown) => Promise<string>
   /** Resolves when every subscription of an enabled plugin has caught up with the outbox. */
   readonly awaitDelivered: (timeoutMs?: number) => Promise<void>
-  /** Moves the test clock (only with `clock: "test"`). */
+  /**
+   * Moves the simulated clock (only with `clock: "test"`), firing the timers
+   * due on the way, and resolves when the platform has settled at the new
+   * time. A two-hour move takes well under a few seconds.
+   */
   readonly adjustClock: (duration: Duration.DurationInput) => Promise<void>
+  /**
+   * Runs a scheduled job of an enabled plugin now (as the admin route
+   * `POST /api/admin/plugins/:id/jobs/:name/run` does) and returns its run;
+   * rejects naming the plugin or job when it cannot.
+   */
+  readonly runJob: (plugin: string, job: string) => Promise<JobScheduler.JobRun>
   /** Every HTTP request the platform sent (webhooks, plugins), in order, with its response status. */
   readonly outgoing: ReadonlyArray<OutgoingHttp.CapturedRequest>
   readonly close: () => Promise<void>
 }
 
 export const adminPassword = "admin-test-password-1"
+
+/** Access-token lifetime under the simulated clock (ten years), unless the test sets its own. */
+export const testClockAccessTokenTtlSeconds = 10 * 365 * 24 * 3600
 
 /** Plugin roles are cluster-wide on PostgreSQL and outlive the test database: drop this database's. */
 const dropPluginRoles = async (serverUrl: string, database: string) => {
@@ -99,12 +132,6 @@ const dropPluginRoles = async (serverUrl: string, database: string) => {
     await admin.close()
   }
 }
-
-const testClockLayer = () =>
-  TestClock.live(TestClock.makeData(Date.now(), Chunk.empty())).pipe(
-    Layer.provideMerge(Layer.merge(TestServices.liveLayer(), TestServices.annotationsLayer())),
-    Layer.provide(TestContext.LiveContext)
-  )
 
 export const engine = (): "pglite" | "postgres" => (process.env["TEST_DATABASE_URL"] ? "postgres" : "pglite")
 
@@ -117,9 +144,61 @@ const parse = (text: string): unknown => {
   }
 }
 
+const hash = (...parts: ReadonlyArray<string>) => createHash("sha256").update(parts.join("\0")).digest("hex")
+
+/** The core's source, for the fingerprint of what the first boot writes. */
+const coreSourceHash = (() => {
+  let value: string | undefined
+  return () => {
+    if (value !== undefined) return value
+    const root = Path.dirname(Bun.resolveSync("@streamspace/core", import.meta.dir))
+    const files = [...new Bun.Glob("**/*.ts").scanSync(root)].sort()
+    value = hash(...files.flatMap((f) => [f, Fs.readFileSync(Path.join(root, f), "utf8")]))
+    return value
+  }
+})()
+
+/** The migration runner's source: it also writes its bookkeeping table into the template. */
+const migrationRunnerSource = () => Fs.readFileSync(Path.join(Path.dirname(Bun.resolveSync("@streamspace/db", import.meta.dir)), "Migrations.ts"), "utf8")
+
+/** initdb plus the core migrations: changes only with the migrations (and their runner). */
+const migratedTemplate: TestDatabase.TestDatabaseOptions = {
+  key: "core",
+  prepare: Platform.migrateCore.pipe(Effect.asVoid),
+  fingerprint: hash(CoreMigrations.table, migrationRunnerSource(), ...CoreMigrations.coreMigrations.flatMap((m) => [String(m.id), m.name, m.sql]))
+}
+
+/** …plus the first-boot admin with the kit's password (the argon2 hash every platform would otherwise compute). */
+const bootstrappedTemplate = (config: ServerConfig.ServerConfigShape): TestDatabase.TestDatabaseOptions => ({
+  key: "core-admin",
+  from: migratedTemplate,
+  prepare: Users.ensureAdmin.pipe(
+    Effect.provide(Users.UsersLive.pipe(Layer.provideMerge(EventOutbox.EventOutboxLive))),
+    Effect.provide(ServerConfig.layer(config))
+  ),
+  fingerprint: hash(adminPassword, coreSourceHash())
+})
+
+/** Data directories of platforms not closed yet: removed when the process exits (a test that timed out never closes). */
+const openDataDirs = new Set<string>()
+process.on("exit", () => {
+  for (const dir of openDataDirs) Fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** Rejects with the failure's own message (not a FiberFailure wrapper). */
+const attempt = async <A, E>(runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>, effect: Effect.Effect<A, E, Platform.Services>): Promise<A> => {
+  const exit = await runtime.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const failure = Cause.failureOption(exit.cause)
+  const error = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
+  throw error instanceof Error ? new Error(error.message, { cause: error }) : new Error(String(error))
+}
+
 export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatform> => {
   const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "streamspace-test-"))
+  openDataDirs.add(dataDir)
   const input = options.config ?? {}
+  const clock = options.clock === "test" ? SimulatedClock.make(Date.now()) : undefined
   const config = ServerConfig.make({
     ...input,
     host: "127.0.0.1",
@@ -128,16 +207,29 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     log: input.log ?? { level: "warning", format: "json" },
     // In-process requests share one caller; suites that test limits turn it on.
     rateLimit: input.rateLimit ?? false,
-    auth: { adminPassword: adminPassword, jwtSecret: "test-jwt-secret-0123456789abcdef", ...input.auth },
+    auth: {
+      adminPassword,
+      jwtSecret: "test-jwt-secret-0123456789abcdef",
+      ...(clock ? { accessTokenTtlSeconds: testClockAccessTokenTtlSeconds } : {}),
+      ...input.auth
+    },
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
-  const database = TestDatabase.layer({ key: "core", prepare: Platform.migrateCore.pipe(Effect.asVoid) })
+  // A test with its own admin password gets a first boot of its own.
+  const database = TestDatabase.layer(input.auth?.adminPassword === undefined ? bootstrappedTemplate(config) : migratedTemplate)
   const outgoing: Array<OutgoingHttp.CapturedRequest> = []
   let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [], OutgoingHttp.layer(outgoing))
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
-  if (options.clock === "test") layer = layer.pipe(Layer.provideMerge(testClockLayer()))
+  if (clock) layer = layer.pipe(Layer.provideMerge(clock.layer))
   const runtime = ManagedRuntime.make(layer)
-  await runtime.runtime()
+  try {
+    await runtime.runtime()
+  } catch (e) {
+    await runtime.dispose().catch(() => undefined)
+    Fs.rmSync(dataDir, { recursive: true, force: true })
+    openDataDirs.delete(dataDir)
+    throw e
+  }
   const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...Platform.routes, ...(options.routes ?? [])]
   const registry = await runtime.runPromise(RouteRegistry.RouteRegistry)
   const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1", registry.table)
@@ -167,6 +259,37 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     return token
   }
 
+  /**
+   * After a clock stop: lets woken fibers run until, for two rounds in a
+   * row, no timer was armed or fired and no job tick is in flight. A round
+   * is a macrotask and a trivial statement (on PGlite it queues behind the
+   * statements the woken work has issued). Work that takes longer than
+   * `settleMs` of real time is left running.
+   */
+  const jobs = await runtime.runPromise(JobScheduler.JobScheduler)
+  const statement = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`).pipe(Effect.ignore)
+  const settleMs = 5000
+  const settle = async () => {
+    if (!clock) return
+    const until = Date.now() + settleMs
+    for (let quiet = 0; quiet < 2 && Date.now() < until;) {
+      const before = clock.changes()
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      // Bounded in real time (an Effect timeout would arm a timer on the very clock being watched).
+      await Eventually.within(runtime.runPromise(statement), until - Date.now())
+      quiet = clock.changes() === before && jobs.inFlight() === 0 ? quiet + 1 : 0
+    }
+  }
+
+  const behind = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ plugin_id: string; name: string }>`
+      SELECT s.plugin_id, s.name FROM plugin_subscriptions s JOIN plugins p ON p.id = s.plugin_id AND p.enabled
+      WHERE EXISTS (SELECT 1 FROM events e WHERE (e.tx_id, e.position) > (s.tx_id, s.position)
+                      AND (e.type = ANY(s.event_types) OR '*' = ANY(s.event_types)
+                           OR EXISTS (SELECT 1 FROM unnest(s.event_types) AS t(pattern)
+                                      WHERE right(t.pattern, 2) = '.*' AND starts_with(e.type, left(t.pattern, -1)))))
+      ORDER BY 1, 2`)
+
   return {
     engine: engine(),
     config,
@@ -179,30 +302,26 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     run: (effect) => runtime.runPromise(effect),
     query: <A extends object>(text: string, params: ReadonlyArray<unknown> = []) =>
       runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params))),
-    eventually: async <A>(check: () => Promise<A | undefined | false>, timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const value = await check()
-        if (value !== undefined && value !== false) return value
-        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-        await Bun.sleep(20)
-      }
+    eventually: (check, opts) => Eventually.eventually(check, opts),
+    adjustClock: async (duration) => {
+      if (!clock) throw new Error(`adjustClock needs TestPlatform.make({ clock: "test" })`)
+      await clock.advance(duration, settle, jobs.waitingFor)
     },
-    adjustClock: (duration) => runtime.runPromise(TestClock.adjust(duration)),
+    runJob: (plugin, job) =>
+      attempt(runtime, Effect.gen(function*() {
+        const state = yield* Effect.flatMap(PluginHost.PluginHost, (h) => h.get(plugin))
+        if (state.status !== "enabled") return yield* Effect.fail(new Error(`plugin ${plugin} is ${state.status}, not enabled: its jobs do not run`))
+        return yield* Effect.flatMap(JobScheduler.JobScheduler, (j) => j.runNow(plugin, job))
+      })),
     outgoing,
     emit: (type, payload) =>
       runtime.runPromise(Effect.flatMap(EventOutbox.EventOutbox, (o) => o.publishRaw({ type, source: "test", payload, actorId: null }))),
-    awaitDelivered: async (timeoutMs = 10_000) => {
-      const behind = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<{ n: string }>`
-          SELECT count(*) AS n FROM plugin_subscriptions s JOIN plugins p ON p.id = s.plugin_id AND p.enabled
-          WHERE EXISTS (SELECT 1 FROM events e WHERE (e.tx_id, e.position) > (s.tx_id, s.position)
-                          AND (e.type = ANY(s.event_types) OR '*' = ANY(s.event_types)))`)
-      const deadline = Date.now() + timeoutMs
-      while ((await runtime.runPromise(behind))[0]?.n !== "0") {
-        if (Date.now() > deadline) throw new Error(`events not delivered within ${timeoutMs} ms`)
-        await Bun.sleep(20)
-      }
+    awaitDelivered: async (timeoutMs = TestTimeouts.waitMs) => {
+      await Eventually.eventually(async () => {
+        const lagging = await runtime.runPromise(behind)
+        if (lagging.length === 0) return true
+        throw new Error(`events not delivered within ${timeoutMs} ms to: ${lagging.map((s) => `${s.plugin_id}/${s.name}`).join(", ")}`)
+      }, { timeoutMs, intervalMs: 20 })
     },
     close: async () => {
       if (options.listen) await app.stop(true)
@@ -211,7 +330,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       const serverUrl = process.env["TEST_DATABASE_URL"]
       if (serverUrl) await dropPluginRoles(serverUrl, database[0]!.db)
       Fs.rmSync(dataDir, { recursive: true, force: true })
+      openDataDirs.delete(dataDir)
     }
   }
 }
-

@@ -1,10 +1,14 @@
 /**
  * @streamspace/testing — the test kit: a real platform on a fresh database,
- * an HTTP client, the test clock, and local HTTP peers.
+ * an HTTP client, a simulated clock, condition waits, real server
+ * processes, and local HTTP peers.
  */
+export * as Eventually from "./Eventually.ts"
 export * as FakeKubeApiServer from "./FakeKubeApiServer.ts"
 export * as LocalServer from "./LocalServer.ts"
 export * as OutgoingHttp from "./OutgoingHttp.ts"
 export * as ServerDatabase from "./ServerDatabase.ts"
 export * as ServerProcess from "./ServerProcess.ts"
+export * as SimulatedClock from "./SimulatedClock.ts"
 export * as TestPlatform from "./TestPlatform.ts"
+export * as TestTimeouts from "./TestTimeouts.ts"
