@@ -25,14 +25,14 @@ export default definePlugin({
   id: "${id}", name: "${id}", version: "1.0.0", type: "extension", category: "example",
   migrations: [{ id: 1, name: "t", sql: "CREATE TABLE got (n int NOT NULL); CREATE TABLE got_batch (n int NOT NULL)" }],
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    const events = yield* Events.Events
+    const sql = yield* PluginSql
+    const events = yield* Events
     // bench-1 also takes bench-2's events: the backlog test publishes them while bench-1 is disabled.
     const types = ${JSON.stringify(id === "bench-1" ? ["bench-1.ev", "bench-2.ev"] : [`${id}.ev`])}
     yield* events.subscribe({ name: "got", types }, (e) => sql\`INSERT INTO got VALUES (\${(e.payload as { n: number }).n})\`.pipe(Effect.asVoid))
     yield* events.subscribeBatch({ name: "got-batch", types }, (es) =>
       sql\`INSERT INTO got_batch \${sql.insert(es.map((e) => ({ n: (e.payload as { n: number }).n })))}\`.pipe(Effect.asVoid))
-    const routes = yield* Routes.Routes
+    const routes = yield* Routes
     yield* routes.add(HttpRoute.make({ method: "GET", path: "/ping", summary: "ping", permission: "authenticated", response: Schema.Struct({ ok: Schema.Boolean }), handler: () => Effect.succeed({ ok: true }) }))
     yield* routes.add(HttpRoute.make({ method: "GET", path: "/count", summary: "deliveries so far", permission: "authenticated", response: Schema.Struct({ n: Schema.Number, batch: Schema.Number }),
       handler: () => Effect.map(sql<{ n: number; batch: number }>\`SELECT (SELECT count(*)::int FROM got) AS n, (SELECT count(*)::int FROM got_batch) AS batch\`, (r) => r[0]!) }))

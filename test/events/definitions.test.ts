@@ -1,13 +1,14 @@
 /**
  * The pieces of typed events without a platform: declared events in the
  * manifest (validated, listed in the catalogue with their JSON Schema),
- * `Events.make`'s publish forms and its check against the declaration,
+ * `PluginEvents.make`'s publish forms and its check against the declaration,
  * how a subscription reads envelopes, `CoreEvents.read`, and typed storage
  * over a host's raw JSON store.
  */
 import { describe, expect, expectTypeOf, test } from "bun:test"
 import { CoreEvents } from "@streamspace/core"
-import { definePlugin, Events, Manifest, PluginStorage } from "@streamspace/kernel"
+import { definePlugin, Events } from "@streamspace/kernel"
+import { EventCatalogueHttp, Manifest, PluginEvents, TypedStorage } from "@streamspace/kernel/host"
 import hello, { Greeted } from "@streamspace/plugin-hello"
 import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
 
@@ -55,7 +56,7 @@ describe("declared events in the manifest", () => {
 })
 
 describe("the event catalogue", () => {
-  const entries = Events.catalogue([hello, plugin({ "probe.done": Schema.Struct({ ok: Schema.Boolean }) })])
+  const entries = EventCatalogueHttp.catalogue([hello, plugin({ "probe.done": Schema.Struct({ ok: Schema.Boolean }) })])
 
   test("lists every core event first, described, with the JSON Schema of its payload", () => {
     const core = entries.filter((e) => e.source === "core")
@@ -83,9 +84,9 @@ describe("the event catalogue", () => {
   })
 })
 
-describe("Events.make: publishing", () => {
+describe("PluginEvents.make: publishing", () => {
   const published: Array<{ type: string; encoded: unknown }> = []
-  const host: Events.HostEvents = {
+  const host: PluginEvents.HostEvents = {
     subscribe: () => Effect.void,
     subscribeBatch: () => Effect.void,
     publish: (type, schema, payload) =>
@@ -95,7 +96,7 @@ describe("Events.make: publishing", () => {
       })
   }
   const At = Events.define("probe.at", Schema.Struct({ at: Schema.Date }))
-  const events = Events.Events.make(host, Events.declare(At))
+  const events = PluginEvents.make(host, Events.declare(At))
 
   test("by definition: the definition's type and Schema (a Date goes out encoded)", () => {
     expect(Effect.runSync(events.publish(At, { at: new Date("2031-01-02T03:04:05Z") }))).toBe("id-1")
@@ -113,7 +114,7 @@ describe("Events.make: publishing", () => {
 
 describe("how a subscription reads events", () => {
   test("by definitions: their types, each payload decoded with its own Schema", () => {
-    const r = Events.reading({ name: "x", events: [CoreEvents.UserCreated, CoreEvents.FileUploaded] })
+    const r = PluginEvents.reading({ name: "x", events: [CoreEvents.UserCreated, CoreEvents.FileUploaded] })
     expect(r.types).toEqual(["user.created", "file.uploaded"])
     const e = Effect.runSync(r.decode(envelope("user.created", { userId: "u", username: "ada", extra: true })))
     expect(e.payload).toEqual({ userId: "u", username: "ada" })
@@ -121,7 +122,7 @@ describe("how a subscription reads events", () => {
   })
 
   test("a payload that does not decode fails with every bad field named", () => {
-    const r = Events.reading({ name: "x", event: CoreEvents.FileUploaded })
+    const r = PluginEvents.reading({ name: "x", event: CoreEvents.FileUploaded })
     const exit = Effect.runSyncExit(r.decode(envelope("file.uploaded", { fileId: "f", userId: 7, sessionId: null, name: "a" })))
     expect(exit).toMatchObject({ _tag: "Failure" })
     const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
@@ -134,7 +135,7 @@ describe("how a subscription reads events", () => {
   })
 
   test("untyped types (exact, prefix, *) are handed over as they are", () => {
-    const r = Events.reading({ name: "x", types: ["session.*", "*"] })
+    const r = PluginEvents.reading({ name: "x", types: ["session.*", "*"] })
     expect(r.types).toEqual(["session.*", "*"])
     const e = Effect.runSync(r.decode(envelope("session.created", { anything: 1 })))
     expect(e.payload).toEqual({ anything: 1 })
@@ -157,7 +158,7 @@ describe("CoreEvents.read", () => {
 
 describe("typed storage over the host's JSON store", () => {
   const memory = new Map<string, unknown>()
-  const storage = PluginStorage.PluginStorage.make({
+  const storage = TypedStorage.make({
     get: (key) => Effect.sync(() => Option.fromNullable(memory.get(key))),
     set: (key, value) => Effect.sync(() => void memory.set(key, JSON.parse(JSON.stringify(value)))),
     delete: (key) => Effect.sync(() => void memory.delete(key)),
@@ -181,7 +182,7 @@ describe("typed storage over the host's JSON store", () => {
     const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
     expect(error?._tag).toBe("StorageValueInvalid")
     expect(error?.message).toBe("storage key \"prefs\": the stored value does not match its Schema: value.theme: Expected string, actual 3")
-    expect(Effect.runSync(PluginStorage.decodeValue("k", Schema.Number, Option.some(1)))).toEqual(Option.some(1))
+    expect(Effect.runSync(TypedStorage.decodeValue("k", Schema.Number, Option.some(1)))).toEqual(Option.some(1))
   })
 
   test("list with a Schema decodes every entry under the prefix", () => {

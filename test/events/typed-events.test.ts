@@ -26,9 +26,9 @@ const typed = definePlugin({
   events: Events.declare(Strict, Measured, Greeted),
   migrations: [{ id: 1, name: "seen", sql: "CREATE TABLE seen (seq bigserial, sub text NOT NULL, value text NOT NULL)" }],
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    const events = yield* Events.Events
-    const storage = yield* PluginStorage.PluginStorage
+    const sql = yield* PluginSql
+    const events = yield* Events
+    const storage = yield* PluginStorage
     const seen = (sub: string, value: string) => sql`INSERT INTO seen (sub, value) VALUES (${sub}, ${value})`.pipe(Effect.asVoid)
 
     yield* events.subscribe({ name: "users", event: CoreEvents.UserCreated }, (event) => {
@@ -56,7 +56,7 @@ const typed = definePlugin({
     yield* events.subscribeBatch({ name: "batch", event: Measured, maxAttempts: 2, maxBatch: 50 }, (batch) =>
       seen("batch", batch.map((e) => e.payload.n).join(",")))
 
-    const routes = yield* Routes.Routes
+    const routes = yield* Routes
     yield* routes.add(HttpRoute.make({
       method: "POST",
       path: "/greet",

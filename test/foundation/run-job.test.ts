@@ -17,7 +17,7 @@ const failing = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Scheduler.Scheduler, (s) => s.schedule("boom", { cron: "0 3 * * *" }, Effect.fail("the mail server is down"))))
+  layer: Layer.scopedDiscard(Effect.flatMap(Scheduler, (s) => s.schedule("boom", { cron: "0 3 * * *" }, Effect.fail("the mail server is down"))))
 })
 
 interface Run {

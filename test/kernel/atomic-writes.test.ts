@@ -23,8 +23,8 @@ const ledger = definePlugin({
   events: Events.declare(EntryCreated),
   migrations: [{ id: 1, name: "entries", sql: "CREATE TABLE entries (note text PRIMARY KEY)" }],
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    const events = yield* Events.Events
+    const sql = yield* PluginSql
+    const events = yield* Events
     const write = (body: typeof Body.Type) =>
       Effect.gen(function*() {
         yield* sql`INSERT INTO entries (note) VALUES (${body.note})`
@@ -32,7 +32,7 @@ const ledger = definePlugin({
         if (body.failAfterPublish) return yield* new Conflict({ message: "refused after the publish", code: "refused" })
         return { note: body.note }
       })
-    const routes = yield* Routes.Routes
+    const routes = yield* Routes
     // The default: a POST is one transaction of the plugin's client, with its audit row.
     yield* routes.add(HttpRoute.make({
       method: "POST",

@@ -16,8 +16,8 @@ const batcher = definePlugin({
   category: "example",
   migrations: [{ id: 1, name: "got", sql: "CREATE TABLE got (seq bigserial, n int NOT NULL, batch int NOT NULL); CREATE TABLE calls (size int NOT NULL)" }],
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    const events = yield* Events.Events
+    const sql = yield* PluginSql
+    const events = yield* Events
     yield* events.subscribeBatch({ name: "got", types: ["batcher.ev"], maxAttempts: 2, maxBatch: 50 }, (batch) =>
       Effect.gen(function*() {
         const ns = batch.map((e) => (e.payload as { n: number }).n)

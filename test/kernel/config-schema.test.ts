@@ -5,7 +5,7 @@
  * echoes a secret. Unit tests on the real plugins' Schemas.
  */
 import { describe, expect, test } from "bun:test"
-import { PluginContext } from "@streamspace/kernel"
+import { PluginConfig } from "@streamspace/kernel"
 import { DiscordIntegration } from "@streamspace/plugin-discord"
 import { EmailIntegration } from "@streamspace/plugin-email-smtp"
 import { HelloConfig } from "@streamspace/plugin-hello"
@@ -13,7 +13,7 @@ import { PagerDutyIntegration } from "@streamspace/plugin-pagerduty"
 import { SlackIntegration } from "@streamspace/plugin-slack"
 import { TeamsIntegration } from "@streamspace/plugin-teams"
 import { Effect, Either, Schema } from "effect"
-import { configJsonSchema, normalize } from "../../packages/kernel/src/internal/ConfigSchema.ts"
+import { ConfigSchema } from "@streamspace/kernel/host"
 
 type Node = { readonly [key: string]: unknown }
 const props = (schema: Node) => schema["properties"] as Record<string, Node>
@@ -31,11 +31,11 @@ const keywords = (value: unknown, out = new Set<string>()): Set<string> => {
 }
 
 const failures = (schema: Schema.Schema<unknown, unknown>, input: unknown) =>
-  Effect.runSync(Effect.either(normalize(schema, input))).pipe(Either.match({ onLeft: (e) => e, onRight: () => [] }))
+  Effect.runSync(Effect.either(ConfigSchema.normalize(schema, input))).pipe(Either.match({ onLeft: (e) => e, onRight: () => [] }))
 
 describe("configJsonSchema", () => {
   test("HelloConfig: flat integer bounds, minLength and the defaults of optionalWith", () => {
-    const schema = configJsonSchema(HelloConfig)
+    const schema = ConfigSchema.configJsonSchema(HelloConfig)
     expect(schema).toMatchObject({ $schema: "http://json-schema.org/draft-07/schema#", type: "object", required: [], additionalProperties: false })
     expect(props(schema)["greeting"]).toMatchObject({ type: "string", minLength: 1, default: "Hello" })
     expect(props(schema)["blockedTemplate"]).toEqual({ type: "string", default: "" })
@@ -47,13 +47,13 @@ describe("configJsonSchema", () => {
 
   test("no $ref, $defs or allOf in any plugin's config", () => {
     for (const s of [HelloConfig, EmailIntegration, SlackIntegration, PagerDutyIntegration, TeamsIntegration, DiscordIntegration] as ReadonlyArray<Schema.Schema<unknown, unknown>>) {
-      const found = keywords(configJsonSchema(s))
+      const found = keywords(ConfigSchema.configJsonSchema(s))
       for (const noise of ["$ref", "$defs", "allOf", "definitions"]) expect(found.has(noise)).toBe(false)
     }
   })
 
   test("SMTP: secret password write-only, literal list as one enum, nested struct inlined, required fields", () => {
-    const schema = configJsonSchema(EmailIntegration)
+    const schema = ConfigSchema.configJsonSchema(EmailIntegration)
     const p = props(schema)
     expect(p["password"]).toMatchObject({ type: "string", minLength: 1, writeOnly: true, format: "password" })
     expect(p["username"]).not.toHaveProperty("writeOnly")
@@ -68,12 +68,12 @@ describe("configJsonSchema", () => {
   })
 
   test("Slack and PagerDuty: optional and required secrets, records of literals", () => {
-    const slack = props(configJsonSchema(SlackIntegration))
+    const slack = props(ConfigSchema.configJsonSchema(SlackIntegration))
     expect(slack["webhookUrl"]).toMatchObject({ type: "string", writeOnly: true, format: "password" })
     expect(slack["botToken"]).toMatchObject({ type: "string", pattern: "^xox[a-z]-", writeOnly: true, format: "password" })
     expect(slack["apiUrl"]).toMatchObject({ type: "string", default: "https://slack.com/api" })
     expect(slack["apiUrl"]).not.toHaveProperty("writeOnly")
-    const pagerDuty = configJsonSchema(PagerDutyIntegration)
+    const pagerDuty = ConfigSchema.configJsonSchema(PagerDutyIntegration)
     expect(pagerDuty["required"]).toEqual(["routingKey"])
     expect(props(pagerDuty)["routingKey"]).toMatchObject({ type: "string", minLength: 8, writeOnly: true, format: "password" })
     expect(props(pagerDuty)["severities"]).toMatchObject({
@@ -90,13 +90,13 @@ describe("configJsonSchema", () => {
       retries: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 3 })
     }) {}
     const Port = Schema.Int.pipe(Schema.between(1, 65535)).annotations({ identifier: "Port", title: "Port number" })
-    const schema = configJsonSchema(Schema.Struct({
+    const schema = ConfigSchema.configJsonSchema(Schema.Struct({
       endpoint: Endpoint,
       port: Port,
       ratio: Schema.optionalWith(Schema.NumberFromString, { default: () => 0.5 }),
       note: Schema.NullOr(Schema.String.pipe(Schema.maxLength(10))),
       pair: Schema.Tuple(Schema.String, Schema.Number),
-      token: PluginContext.secret(Schema.String)
+      token: PluginConfig.secret(Schema.String)
     }))
     expect(keywords(schema).has("$ref")).toBe(false)
     const p = props(schema)

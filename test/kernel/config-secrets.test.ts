@@ -1,13 +1,13 @@
 /** Config fields marked secret are sealed at rest, masked on read and write-only. */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { HttpRoute } from "@streamspace/core"
-import { definePlugin, PluginContext, Routes } from "@streamspace/kernel"
+import { definePlugin, PluginConfig, Routes } from "@streamspace/kernel"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer, Schema } from "effect"
 
 const Config = Schema.Struct({
   channel: Schema.optionalWith(Schema.String, { default: () => "#general" }),
-  webhookUrl: Schema.optional(PluginContext.secret(Schema.String.pipe(Schema.startsWith("https://"))))
+  webhookUrl: Schema.optional(PluginConfig.secret(Schema.String.pipe(Schema.startsWith("https://"))))
 })
 
 const notifier = definePlugin({
@@ -18,8 +18,8 @@ const notifier = definePlugin({
   category: "notifications",
   config: Config,
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const config = yield* PluginContext.config(Config)
-    yield* (yield* Routes.Routes).add(HttpRoute.make({
+    const config = yield* PluginConfig.get(Config)
+    yield* (yield* Routes).add(HttpRoute.make({
       method: "GET",
       path: "/where",
       summary: "where the plugin would post (test only)",

@@ -20,7 +20,7 @@ const thrower = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Events.Events, (events) =>
+  layer: Layer.scopedDiscard(Effect.flatMap(Events, (events) =>
     events.subscribe({ name: "always-fails", types: ["user.created"], maxAttempts: 2 }, () => Effect.fail("handler exploded"))))
 })
 

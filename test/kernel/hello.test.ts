@@ -1,7 +1,7 @@
 /** The lifecycle of the example plugin, through the admin API, on the test clock. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { Manifest } from "@streamspace/kernel"
+import { Manifest } from "@streamspace/kernel/host"
 import hello from "@streamspace/plugin-hello"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect } from "effect"

@@ -45,6 +45,8 @@ const bystander = definePlugin({
   layer: Layer.empty
 })
 
+const probeMethod = method("probe", { input: Schema.Struct({}), output: Outcomes, handler: () => Effect.flatMap(PluginSql, (sql) => probe(sql, "method")) })
+
 const prober = definePlugin({
   id: "prober",
   name: "Prober",
@@ -52,12 +54,10 @@ const prober = definePlugin({
   type: "extension",
   category: "example",
   migrations: [{ id: 1, name: "marks", sql: "CREATE TABLE marks (path text NOT NULL); CREATE TABLE outcomes (path text NOT NULL, outcomes jsonb NOT NULL);" }],
-  methods: {
-    probe: method({ input: Schema.Struct({}), output: Outcomes, handler: () => Effect.flatMap(PluginSql.PluginSql, (sql) => probe(sql, "method")) })
-  },
+  methods: { probe: probeMethod },
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    const routes = yield* Routes.Routes
+    const sql = yield* PluginSql
+    const routes = yield* Routes
     const route = (path: string, method: "GET" | "POST", options: { readonly transactional?: boolean; readonly wrap?: boolean } = {}) =>
       routes.add(HttpRoute.make({
         method,
@@ -72,12 +72,12 @@ const prober = definePlugin({
     yield* route("post", "POST")
     yield* route("post-untransactional", "POST", { transactional: false })
     yield* route("post-with-transaction", "POST", { transactional: false, wrap: true })
-    yield* (yield* Scheduler.Scheduler).schedule("probe", { every: "1 second" }, Effect.gen(function*() {
+    yield* (yield* Scheduler).schedule("probe", { every: "1 second" }, Effect.gen(function*() {
       const done = yield* sql<{ n: string }>`SELECT count(*) AS n FROM outcomes WHERE path = 'job'`
       if (done[0]?.n === "0") yield* probe(sql, "job")
     }))
-    yield* (yield* Events.Events).subscribe({ name: "probe", types: ["user.created"] }, () => probe(sql, "event"))
-    yield* (yield* Hooks.Hooks).intercept("session.beforeCreate", (input) => Effect.as(probe(sql, "hook").pipe(Effect.orDie), input))
+    yield* (yield* Events).subscribe({ name: "probe", types: ["user.created"] }, () => probe(sql, "event"))
+    yield* (yield* Hooks).intercept("session.beforeCreate", (input) => Effect.as(probe(sql, "hook").pipe(Effect.orDie), input))
   }))
 })
 
@@ -89,14 +89,14 @@ const caller = definePlugin({
   type: "extension",
   category: "example",
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const plugins = yield* Plugins.Plugins
-    yield* (yield* Routes.Routes).add(HttpRoute.make({
+    const plugins = yield* Plugins
+    yield* (yield* Routes).add(HttpRoute.make({
       method: "POST",
       path: "/call",
       summary: "call prober",
       permission: "authenticated",
-      response: Schema.Unknown,
-      handler: () => plugins.call("prober", "probe", {}).pipe(Effect.orDie)
+      response: Outcomes,
+      handler: () => plugins.call("prober", probeMethod, {}).pipe(Effect.orDie)
     }))
   }))
 })

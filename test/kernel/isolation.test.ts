@@ -14,8 +14,8 @@ const snoop = definePlugin({
   type: "extension",
   category: "example",
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql.PluginSql
-    yield* (yield* Routes.Routes).add(HttpRoute.make({
+    const sql = yield* PluginSql
+    yield* (yield* Routes).add(HttpRoute.make({
       method: "POST",
       path: "/try",
       summary: "run a statement as the plugin",

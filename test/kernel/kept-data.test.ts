@@ -5,14 +5,15 @@
  * functions) is brought up to date at its next enable.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { definePlugin, Manifest, PluginContext, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
+import { definePlugin, PluginConfig, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
+import { Manifest } from "@streamspace/kernel/host"
 import { HttpRoute } from "@streamspace/core"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer, Option, Schema } from "effect"
 
 const KeeperConfig = Schema.Struct({
   label: Schema.optionalWith(Schema.String, { default: () => "default" }),
-  token: Schema.optional(PluginContext.secret(Schema.String))
+  token: Schema.optional(PluginConfig.secret(Schema.String))
 })
 
 const keeper = definePlugin({
@@ -24,10 +25,10 @@ const keeper = definePlugin({
   config: KeeperConfig,
   migrations: [{ id: 1, name: "notes", sql: "CREATE TABLE notes (body text NOT NULL)" }],
   layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const config = yield* PluginContext.config(KeeperConfig)
-    const sql = yield* PluginSql.PluginSql
-    const storage = yield* PluginStorage.PluginStorage
-    yield* (yield* Routes.Routes).add(HttpRoute.make({
+    const config = yield* PluginConfig.get(KeeperConfig)
+    const sql = yield* PluginSql
+    const storage = yield* PluginStorage
+    yield* (yield* Routes).add(HttpRoute.make({
       method: "POST",
       path: "/notes",
       summary: "keep a note and count it",

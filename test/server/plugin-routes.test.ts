@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { HttpRoute } from "@streamspace/core"
-import { definePlugin, RouteRegistry, Routes } from "@streamspace/kernel"
+import { definePlugin, Routes } from "@streamspace/kernel"
+import { RouteRegistry } from "@streamspace/kernel/host"
 import hello from "@streamspace/plugin-hello"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, HashMap, Layer, Logger, Schema } from "effect"
@@ -30,7 +31,7 @@ const crasher = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Routes.Routes, (routes) =>
+  layer: Layer.scopedDiscard(Effect.flatMap(Routes, (routes) =>
     routes.add(HttpRoute.make({
       method: "GET",
       path: "/boom",

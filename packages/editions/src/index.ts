@@ -5,7 +5,7 @@
  * compiled executable carries the edition it was built for.
  * Plugins not yet written are simply absent from the lists.
  */
-import type { PluginDefinition } from "@streamspace/kernel"
+import type { PluginDefinition } from "@streamspace/kernel/host"
 import discord from "@streamspace/plugin-discord"
 import emailSmtp from "@streamspace/plugin-email-smtp"
 import pagerduty from "@streamspace/plugin-pagerduty"

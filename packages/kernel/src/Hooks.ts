@@ -9,17 +9,23 @@ import { Context, Data, type Effect, type Scope } from "effect"
 
 export class Veto extends Data.TaggedError("Veto")<{ readonly reason: string }> {}
 
-export interface InterceptOptions {
-  /** Lower runs first (default 100). */
-  readonly order?: number
-  /** Per-call timeout (default 2000 ms). */
-  readonly timeoutMs?: number
-}
-
 export class Hooks extends Context.Tag("@streamspace/kernel/Hooks")<Hooks, {
-  readonly intercept: <P extends HookRunner.HookPoint>(
+  readonly intercept: <P extends Hooks.Point>(
     point: P,
-    handler: (input: HookRunner.HookInputs[P]) => Effect.Effect<HookRunner.HookInputs[P], Veto>,
-    options?: InterceptOptions
+    handler: (input: Hooks.Input<P>) => Effect.Effect<Hooks.Input<P>, Veto>,
+    options?: Hooks.InterceptOptions
   ) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
+
+export declare namespace Hooks {
+  /** `session.beforeCreate`, `file.beforeUpload`, `user.beforeLogin`, `session.placement`. */
+  export type Point = HookRunner.HookPoint
+  /** What a handler of `P` receives and returns. */
+  export type Input<P extends Point> = HookRunner.HookInputs[P]
+  export interface InterceptOptions {
+    /** Lower runs first (default 100). */
+    readonly order?: number
+    /** Per-call timeout (default 2000 ms). */
+    readonly timeoutMs?: number
+  }
+}

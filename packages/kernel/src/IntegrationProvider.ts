@@ -5,7 +5,7 @@
  *
  * `serve` makes the core validate that provider's integration configs with
  * the plugin's Schema (400 naming `body.config.<field>`; fields marked
- * `PluginContext.secret` are sealed and masked) and hands the plugin every due
+ * `PluginConfig.secret` are sealed and masked) and hands the plugin every due
  * delivery of the queue, with retries, backoff and dead letters done by the
  * core's dispatcher. Both stop when the plugin's scope closes; deliveries
  * queued meanwhile wait for it.
@@ -13,37 +13,39 @@
 import type { IntegrationDeliveries, IntegrationDispatcher, NotFound } from "@streamspace/core"
 import { Context, type Effect, type Schema, type Scope } from "effect"
 
-export interface ProviderIntegration<C> {
-  readonly id: string
-  readonly name: string
-  readonly config: C
-}
-
-export interface ServeSpec<C, CI> {
-  /** Schema of one integration's config (defaults allowed); secret fields marked with `PluginContext.secret`. */
-  readonly config: Schema.Schema<C, CI>
-  /** Sends one queued delivery; failures are outcomes (`ok: false`), not errors. */
-  readonly send: (delivery: IntegrationDispatcher.Delivery, config: C) => Effect.Effect<IntegrationDispatcher.SendOutcome>
-}
-
-export interface Enqueue {
-  readonly integrationId: string
-  /** Unique per integration (e.g. `event:<id>`): enqueuing twice keeps one delivery. */
-  readonly dedupeKey: string
-  readonly subject: string
-  /** The rendered message; never secrets (the sender gets those from the config). */
-  readonly payload: unknown
-  /** Messages with the same key go out in the order they were queued (a trigger before its resolve). */
-  readonly orderKey?: string | undefined
-}
-
 export class IntegrationProvider extends Context.Tag("@streamspace/kernel/IntegrationProvider")<IntegrationProvider, {
   /** The provider name: the plugin's id. */
   readonly provider: string
-  readonly serve: <C, CI>(spec: ServeSpec<C, CI>) => Effect.Effect<void, never, Scope.Scope>
+  readonly serve: <C, CI>(spec: IntegrationProvider.ServeSpec<C, CI>) => Effect.Effect<void, never, Scope.Scope>
   /** Enabled integrations of this provider with decoded configs (one that no longer decodes is skipped with a warning). */
-  readonly integrations: <C, CI>(schema: Schema.Schema<C, CI>) => Effect.Effect<ReadonlyArray<ProviderIntegration<C>>>
-  readonly enqueue: (input: Enqueue) => Effect.Effect<{ readonly id: string; readonly created: boolean }, NotFound>
+  readonly integrations: <C, CI>(schema: Schema.Schema<C, CI>) => Effect.Effect<ReadonlyArray<IntegrationProvider.ProviderIntegration<C>>>
+  readonly enqueue: (input: IntegrationProvider.Enqueue) => Effect.Effect<{ readonly id: string; readonly created: boolean }, NotFound>
   /** Sends one message now, outside the queue's schedule, and returns its delivery record (test notifications). */
-  readonly sendNow: (input: Omit<Enqueue, "dedupeKey">) => Effect.Effect<IntegrationDeliveries.IntegrationDelivery, NotFound>
+  readonly sendNow: (input: Omit<IntegrationProvider.Enqueue, "dedupeKey">) => Effect.Effect<IntegrationDeliveries.IntegrationDelivery, NotFound>
 }>() {}
+
+export declare namespace IntegrationProvider {
+  export interface ProviderIntegration<C> {
+    readonly id: string
+    readonly name: string
+    readonly config: C
+  }
+
+  export interface ServeSpec<C, CI> {
+    /** Schema of one integration's config (defaults allowed); secret fields marked with `PluginConfig.secret`. */
+    readonly config: Schema.Schema<C, CI>
+    /** Sends one queued delivery; failures are outcomes (`ok: false`), not errors. */
+    readonly send: (delivery: IntegrationDispatcher.Delivery, config: C) => Effect.Effect<IntegrationDispatcher.SendOutcome>
+  }
+
+  export interface Enqueue {
+    readonly integrationId: string
+    /** Unique per integration (e.g. `event:<id>`): enqueuing twice keeps one delivery. */
+    readonly dedupeKey: string
+    readonly subject: string
+    /** The rendered message; never secrets (the sender gets those from the config). */
+    readonly payload: unknown
+    /** Messages with the same key go out in the order they were queued (a trigger before its resolve). */
+    readonly orderKey?: string | undefined
+  }
+}

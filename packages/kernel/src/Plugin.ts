@@ -57,23 +57,44 @@ export interface MethodSpec<I, II, O, OI> {
   readonly handler: (input: I) => Effect.Effect<O, unknown, PluginServices>
 }
 
-/** A method other plugins may `call`, erased to unknown in/out; decoding and encoding happen inside. */
-export interface PluginMethod {
-  readonly _tag: "PluginMethod"
-  readonly call: (input: unknown) => Effect.Effect<unknown, unknown, PluginServices>
+/** What a caller needs of a method: its name and its Schemas (`Plugins.call` takes it and infers the types). */
+export interface MethodSignature<Name extends string = string, I = any, II = any, O = any, OI = any> {
+  readonly name: Name
+  readonly input: Schema.Schema<I, II>
+  readonly output: Schema.Schema<O, OI>
 }
 
-/** Declares a callable method: input is decoded with `input`, the result encoded with `output`. */
-export const method = <I, II, O, OI>(spec: MethodSpec<I, II, O, OI>): PluginMethod => ({
+/** A method other plugins may call: made by `method`, declared in the manifest's `methods` under its name. */
+export interface PluginMethod<Name extends string = string, I = any, II = any, O = any, OI = any> extends MethodSignature<Name, I, II, O, OI> {
+  readonly _tag: "PluginMethod"
+  /**
+   * For the host: decodes the input, runs the handler, encodes the result. The host runs it in
+   * the callee's context; other plugins go through `Plugins.call`.
+   */
+  readonly run: (input: unknown) => Effect.Effect<unknown, unknown, PluginServices>
+}
+
+/**
+ * Declares a callable method named `name`: `export const greet = method("greet", { input, output, handler })`,
+ * then `methods: { greet }` in the manifest and `plugins.call("hello", greet, { name })` in a caller.
+ * The input is decoded with `input`, the result encoded with `output`.
+ */
+export const method = <const Name extends string, I, II, O, OI>(name: Name, spec: MethodSpec<I, II, O, OI>): PluginMethod<Name, I, II, O, OI> => ({
   _tag: "PluginMethod",
-  call: (raw) =>
+  name,
+  input: spec.input,
+  output: spec.output,
+  run: (raw) =>
     Schema.decodeUnknown(spec.input)(raw).pipe(
       Effect.flatMap(spec.handler),
       Effect.flatMap(Schema.encode(spec.output))
     )
 })
 
-export interface PluginManifest<C = unknown, CI = unknown> {
+/** The manifest's `methods`: each method under its own name (`methods: { greet }`). */
+export type Methods<M> = { readonly [K in keyof M]: PluginMethod<K & string> }
+
+export interface PluginManifest<C = unknown, CI = unknown, M extends Methods<M> = Readonly<Record<string, PluginMethod>>> {
   readonly id: string
   readonly name: string
   readonly version: string
@@ -89,7 +110,8 @@ export interface PluginManifest<C = unknown, CI = unknown> {
   readonly migrations?: ReadonlyArray<CoreMigrations.MigrationSource>
   readonly layer: Layer.Layer<never, unknown, PluginServices>
   readonly ui?: ReadonlyArray<UiExtension>
-  readonly methods?: Readonly<Record<string, PluginMethod>>
+  /** Methods other plugins may `call`, each under its own name: `methods: { greet }`. */
+  readonly methods?: M
   /**
    * The plugin's own events: type (`<id>.…`) → payload Schema, e.g. `Events.declare(Greeted)`. Listed in the
    * event catalogue with their JSON Schema; a published event of a declared type must match its Schema.
@@ -99,13 +121,15 @@ export interface PluginManifest<C = unknown, CI = unknown> {
   readonly enable?: { readonly timeoutMs?: number; readonly onFailure?: "continue" | "abort" }
 }
 
-/** A plugin as the host sees it: the config Schema's types are erased (each plugin decodes its own with `PluginContext.config`). */
+/** A plugin as the host sees it: the config Schema's types are erased (each plugin decodes its own with `PluginConfig.get`). */
 export interface PluginDefinition extends Omit<PluginManifest, "config"> {
   readonly _tag: "PluginDefinition"
   readonly config?: Schema.Schema<unknown, unknown>
 }
 
-export const definePlugin = <C = unknown, CI = unknown>(manifest: PluginManifest<C, CI>): PluginDefinition => ({
+export const definePlugin = <C = unknown, CI = unknown, M extends Methods<M> = Readonly<Record<string, PluginMethod>>>(
+  manifest: PluginManifest<C, CI, M>
+): PluginDefinition => ({
   ...manifest,
   _tag: "PluginDefinition",
   // Schemas are invariant in their types; the host only decodes and encodes with them.

@@ -9,15 +9,18 @@ export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<Pl
   readonly version: string
 }>() {}
 
-/** The plugin's config as validated by the host (encoded form with defaults applied). */
-export class PluginConfig extends Context.Tag("@streamspace/kernel/PluginConfig")<PluginConfig, unknown>() {}
-
-/** Reads the config decoded with the plugin's own Schema (the host already validated it). */
-export const config = <A, I>(schema: Schema.Schema<A, I>): Effect.Effect<A, never, PluginConfig> =>
-  Effect.flatMap(PluginConfig, (raw) => Schema.decodeUnknown(schema)(raw).pipe(Effect.orDie))
-
 /** Annotation for config fields that hold secrets: sealed at rest, masked as "********" on read, write-only. */
 export const SecretField = Symbol.for("@streamspace/kernel/SecretField")
 
-/** Marks a config field as secret: `token: secret(Schema.String)`. */
-export const secret = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I> => schema.annotations({ [SecretField]: true })
+/**
+ * The plugin's config as validated by the host (encoded form with defaults
+ * applied). Read it with your Schema: `yield* PluginConfig.get(HelloConfig)`.
+ */
+export class PluginConfig extends Context.Tag("@streamspace/kernel/PluginConfig")<PluginConfig, unknown>() {
+  /** The config decoded with the plugin's own Schema (the host already validated it). */
+  static readonly get = <A, I>(schema: Schema.Schema<A, I>): Effect.Effect<A, never, PluginConfig> =>
+    Effect.flatMap(PluginConfig, (raw) => Schema.decodeUnknown(schema)(raw).pipe(Effect.orDie))
+
+  /** Marks a config field as secret: `token: PluginConfig.secret(Schema.String)`. */
+  static readonly secret = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I> => schema.annotations({ [SecretField]: true })
+}

@@ -3,11 +3,11 @@
  * (`get("ticks", Schema.Number)` is an `Option<number>`), so plugins need no
  * casts; a stored value the Schema refuses is a `StorageValueInvalid` naming
  * the key and the field. Without a Schema, `get` and `list` give the stored
- * JSON as `unknown`. The host stores raw JSON (`HostStorage`);
- * `PluginStorage.make` adds the Schemas.
+ * JSON as `unknown`. (The host stores raw JSON and adds the Schemas:
+ * `host/TypedStorage`.)
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Effect, Option, ParseResult, Schema } from "effect"
+import { Context, Data, type Effect, type Option, type Schema } from "effect"
 
 /** A stored value that does not decode with the Schema it is read with (or a value its Schema cannot encode). */
 export class StorageValueInvalid extends Data.TaggedError("StorageValueInvalid")<{
@@ -15,11 +15,7 @@ export class StorageValueInvalid extends Data.TaggedError("StorageValueInvalid")
   readonly message: string
 }> {}
 
-export interface StorageEntry<A> {
-  readonly key: string
-  readonly value: A
-}
-
+/** The service a plugin gets with `yield* PluginStorage`. */
 export interface PluginStorageService {
   readonly get: {
     <A, I>(key: string, schema: Schema.Schema<A, I>): Effect.Effect<Option.Option<A>, SqlError | StorageValueInvalid>
@@ -33,65 +29,16 @@ export interface PluginStorageService {
   readonly delete: (key: string) => Effect.Effect<void, SqlError>
   /** Entries whose key starts with `prefix`, by key. */
   readonly list: {
-    <A, I>(prefix: string, schema: Schema.Schema<A, I>): Effect.Effect<ReadonlyArray<StorageEntry<A>>, SqlError | StorageValueInvalid>
-    (prefix: string): Effect.Effect<ReadonlyArray<StorageEntry<unknown>>, SqlError>
+    <A, I>(prefix: string, schema: Schema.Schema<A, I>): Effect.Effect<ReadonlyArray<PluginStorage.Entry<A>>, SqlError | StorageValueInvalid>
+    (prefix: string): Effect.Effect<ReadonlyArray<PluginStorage.Entry<unknown>>, SqlError>
   }
 }
 
-/** What the host provides: the plugin's `kv` table as raw JSON. */
-export interface HostStorage {
-  readonly get: (key: string) => Effect.Effect<Option.Option<unknown>, SqlError>
-  readonly set: (key: string, value: unknown) => Effect.Effect<void, SqlError>
-  readonly delete: (key: string) => Effect.Effect<void, SqlError>
-  readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<StorageEntry<unknown>>, SqlError>
-}
+export class PluginStorage extends Context.Tag("@streamspace/kernel/PluginStorage")<PluginStorage, PluginStorageService>() {}
 
-const problem = (key: string, verb: string, error: ParseResult.ParseError) =>
-  new StorageValueInvalid({
-    key,
-    message: `storage key ${JSON.stringify(key)}: ${verb}: ${
-      ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${["value", ...i.path.map(String)].join(".")}: ${i.message}`).join("; ")
-    }`
-  })
-
-/** Decodes a stored value (none when the key is absent) with `schema`; the error names the key and the field. */
-export const decodeValue = <A, I>(key: string, schema: Schema.Schema<A, I>, stored: Option.Option<unknown>): Effect.Effect<Option.Option<A>, StorageValueInvalid> =>
-  Option.match(stored, {
-    onNone: () => Effect.succeed(Option.none()),
-    onSome: (raw) =>
-      Schema.decodeUnknown(schema, { errors: "all" })(raw).pipe(
-        Effect.mapBoth({ onFailure: (e) => problem(key, "the stored value does not match its Schema", e), onSuccess: Option.some })
-      )
-  })
-
-/** Encodes a value for storage with `schema`. */
-export const encodeValue = <A, I>(key: string, schema: Schema.Schema<A, I>, value: A): Effect.Effect<I, StorageValueInvalid> =>
-  Schema.encode(schema, { errors: "all" })(value).pipe(Effect.mapError((e) => problem(key, "the value does not match its Schema", e)))
-
-const make = (host: HostStorage): PluginStorageService => {
-  function get<A, I>(key: string, schema: Schema.Schema<A, I>): Effect.Effect<Option.Option<A>, SqlError | StorageValueInvalid>
-  function get(key: string): Effect.Effect<Option.Option<unknown>, SqlError>
-  function get<A, I>(key: string, schema?: Schema.Schema<A, I>) {
-    return schema === undefined ? host.get(key) : Effect.flatMap(host.get(key), (stored) => decodeValue(key, schema, stored))
+export declare namespace PluginStorage {
+  export interface Entry<A> {
+    readonly key: string
+    readonly value: A
   }
-  function set<A, I>(key: string, value: A, schema: Schema.Schema<A, I>): Effect.Effect<void, SqlError | StorageValueInvalid>
-  function set(key: string, value: unknown): Effect.Effect<void, SqlError>
-  function set<A, I>(key: string, value: A, schema?: Schema.Schema<A, I>) {
-    return schema === undefined ? host.set(key, value) : Effect.flatMap(encodeValue(key, schema, value), (encoded) => host.set(key, encoded))
-  }
-  function list<A, I>(prefix: string, schema: Schema.Schema<A, I>): Effect.Effect<ReadonlyArray<StorageEntry<A>>, SqlError | StorageValueInvalid>
-  function list(prefix: string): Effect.Effect<ReadonlyArray<StorageEntry<unknown>>, SqlError>
-  function list<A, I>(prefix: string, schema?: Schema.Schema<A, I>) {
-    return schema === undefined ? host.list(prefix) : Effect.flatMap(host.list(prefix), (entries) =>
-      Effect.forEach(entries, (entry) =>
-        Schema.decodeUnknown(schema, { errors: "all" })(entry.value).pipe(
-          Effect.mapBoth({ onFailure: (e) => problem(entry.key, "the stored value does not match its Schema", e), onSuccess: (value) => ({ key: entry.key, value }) })
-        )))
-  }
-  return { get, set, delete: host.delete, list }
-}
-
-export class PluginStorage extends Context.Tag("@streamspace/kernel/PluginStorage")<PluginStorage, PluginStorageService>() {
-  /** Builds the service from the host's raw JSON store (`const storage = PluginStorage.make({ get, set, delete, list })`). */
-  static readonly make = make
 }

@@ -5,10 +5,12 @@
  */
 import { Context, type Duration, type Effect, type Scope } from "effect"
 
-export type JobSchedule =
-  | { readonly cron: string; readonly timeZone?: string }
-  | { readonly every: Duration.DurationInput }
-
 export class Scheduler extends Context.Tag("@streamspace/kernel/Scheduler")<Scheduler, {
-  readonly schedule: <E>(name: string, schedule: JobSchedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
+  readonly schedule: <E>(name: string, schedule: Scheduler.Schedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
 }>() {}
+
+export declare namespace Scheduler {
+  export type Schedule =
+    | { readonly cron: string; readonly timeZone?: string }
+    | { readonly every: Duration.DurationInput }
+}

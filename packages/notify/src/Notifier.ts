@@ -76,7 +76,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: N
   const decodeMessage = Schema.decodeUnknown(spec.message)
 
   const layer = Layer.scopedDiscard(Effect.gen(function*() {
-    const provider = yield* IntegrationProvider.IntegrationProvider
+    const provider = yield* IntegrationProvider
     const context = yield* Effect.context<PluginServices>()
 
     yield* provider.serve({
@@ -100,7 +100,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: N
         return [...selected, ...clearing]
       })
 
-    yield* (yield* Events.Events).subscribe({ name: "notifications", types: ["*"] }, (event) =>
+    yield* (yield* Events).subscribe({ name: "notifications", types: ["*"] }, (event) =>
       Effect.gen(function*() {
         const targets = yield* provider.integrations(spec.integration)
         if (targets.length === 0) return
@@ -118,7 +118,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: N
         }
       }).pipe(Effect.provide(context)))
 
-    yield* (yield* Routes.Routes).add(HttpRoute.make({
+    yield* (yield* Routes).add(HttpRoute.make({
       method: "POST",
       path: "/test",
       summary: `Send a test notification through one ${spec.name} integration now; answers with each delivery's outcome`,

@@ -6,7 +6,7 @@ import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import { CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
 import { Database, Migrations } from "@streamspace/db"
-import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel"
+import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel/host"
 import { Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
 
@@ -24,18 +24,25 @@ export const coreLayer = CoreLive.CoreLive
  */
 export const runtimeSettings: Layer.Layer<never> = Layer.setTracerEnabled(false)
 
-export const make = <E, R>(
+/**
+ * Stand-ins for core services (tests: `TestPlatform.make({ replace })`), put in place of the real
+ * ones throughout the core (`CoreLive.make`). Built on the database, the config and the foundation.
+ */
+export type Replacement<E = unknown> = Layer.Layer<never, E, SqlClient.SqlClient | ServerConfig.ServerConfig | CoreLive.FoundationServices>
+
+export const make = <E, R, RE = never>(
   config: ServerConfig.ServerConfigShape,
   database: Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, E, R>,
   plugins: ReadonlyArray<PluginDefinition> = [],
   /** Outgoing HTTP for webhooks and plugins (the test kit passes a capturing one). */
-  httpClient: Layer.Layer<HttpClient.HttpClient> = FetchHttpClient.layer
+  httpClient: Layer.Layer<HttpClient.HttpClient> = FetchHttpClient.layer,
+  replace: Replacement<RE> = Layer.empty
 ) => {
   const migrated = Layer.effectDiscard(
     migrateCore.pipe(Effect.tap((applied) => applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void))
   )
   const base = migrated.pipe(Layer.provideMerge(database))
-  const core = coreLayer.pipe(
+  const core = CoreLive.make(replace).pipe(
     Layer.provideMerge(KernelLive.Registries),
     Layer.provideMerge(httpClient),
     Layer.provideMerge(base),

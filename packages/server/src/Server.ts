@@ -10,7 +10,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { HttpRoute, ServerConfig } from "@streamspace/core"
-import { RouteRegistry } from "@streamspace/kernel"
+import { RouteRegistry } from "@streamspace/kernel/host"
 import { CoreMigrations } from "@streamspace/core"
 import { Database } from "@streamspace/db"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"

@@ -12,7 +12,7 @@
  * longer its parent, so a killed test run leaves no server behind.
  */
 import * as Editions from "@streamspace/editions"
-import { PluginLoader } from "@streamspace/kernel"
+import { PluginLoader } from "@streamspace/kernel/host"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"

@@ -1,12 +1,12 @@
 /** Discord: webhook messages with one embed, coloured by severity. */
 import { HttpUrl } from "@streamspace/core"
-import { PluginContext } from "@streamspace/kernel"
+import { PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, HttpDelivery, integrationConfig, type Notice } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
 
 export const DiscordIntegration = integrationConfig({
   /** The channel webhook URL (a secret: anyone holding it can post). */
-  webhookUrl: PluginContext.secret(HttpUrl),
+  webhookUrl: PluginConfig.secret(HttpUrl),
   /** Overrides the webhook's display name. */
   username: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(80)))
 })

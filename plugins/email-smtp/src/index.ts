@@ -6,7 +6,7 @@
  * queued message.
  */
 import { Directory } from "@streamspace/core"
-import { PluginContext } from "@streamspace/kernel"
+import { PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, integrationConfig, TextTemplate } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
 import nodemailer from "nodemailer"
@@ -33,7 +33,7 @@ export const EmailIntegration = integrationConfig({
   /** `tls`: TLS from the first byte (port 465); `starttls`: upgrade required (587); `none`: plain text (local relays only). */
   security: Schema.optionalWith(Schema.Literal("starttls", "tls", "none"), { default: () => "starttls" as const }),
   username: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
-  password: Schema.optional(PluginContext.secret(Schema.String.pipe(Schema.minLength(1)))),
+  password: Schema.optional(PluginConfig.secret(Schema.String.pipe(Schema.minLength(1)))),
   /** Verify the server's certificate (turn off only for a relay with a self-signed one). */
   verifyCertificate: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   from: Sender,

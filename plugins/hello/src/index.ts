@@ -4,10 +4,12 @@
  * user.created, its own table, its own declared event hello.greeted),
  * counts ticks (scheduler, typed storage), serves two routes, adds a
  * dashboard widget, refuses sessions of a configured template (hook), and
- * exports a method.
+ * exports a method other plugins call with types:
+ * `plugins.call("hello", greet, { name })`. Like every plugin, it imports
+ * only `@streamspace/kernel` of the kernel (never `@streamspace/kernel/host`).
  */
 import { CoreEvents, HttpRoute } from "@streamspace/core"
-import { definePlugin, Events, Hooks, method, PluginContext, PluginSql, PluginStorage, Routes, Scheduler } from "@streamspace/kernel"
+import { definePlugin, Events, Hooks, method, PluginConfig, PluginSql, PluginStorage, Routes, Scheduler, Veto } from "@streamspace/kernel"
 import { Effect, Layer, Option, Schema } from "effect"
 import greetings from "../migrations/0001_greetings.sql" with { type: "text" }
 
@@ -20,11 +22,18 @@ export const HelloConfig = Schema.Struct({
 /** Published after each greeting; declared in the manifest, so the event catalogue lists it. */
 export const Greeted = Events.define("hello.greeted", Schema.Struct({ username: Schema.String }), "hello greeted a new user")
 
+/** Callable by other plugins: `plugins.call("hello", greet, { name: "Ada" })` is an `Effect<{ message: string }, …>`. */
+export const greet = method("greet", {
+  input: Schema.Struct({ name: Schema.String }),
+  output: Schema.Struct({ message: Schema.String }),
+  handler: ({ name }) => Effect.map(PluginConfig.get(HelloConfig), (c) => ({ message: `${c.greeting}, ${name}!` }))
+})
+
 const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
-  const config = yield* PluginContext.config(HelloConfig)
-  const sql = yield* PluginSql.PluginSql
-  const storage = yield* PluginStorage.PluginStorage
-  const events = yield* Events.Events
+  const config = yield* PluginConfig.get(HelloConfig)
+  const sql = yield* PluginSql
+  const storage = yield* PluginStorage
+  const events = yield* Events
 
   yield* events.subscribe({ name: "greeter", event: CoreEvents.UserCreated }, (event) =>
     Effect.gen(function*() {
@@ -33,11 +42,11 @@ const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
     }))
 
   const ticks = Effect.map(storage.get("ticks", Schema.Number), Option.getOrElse(() => 0))
-  yield* (yield* Scheduler.Scheduler).schedule("tick", { every: `${config.tickSeconds} seconds` }, Effect.gen(function*() {
+  yield* (yield* Scheduler).schedule("tick", { every: `${config.tickSeconds} seconds` }, Effect.gen(function*() {
     yield* storage.set("ticks", (yield* ticks) + 1)
   }))
 
-  const routes = yield* Routes.Routes
+  const routes = yield* Routes
   yield* routes.add(HttpRoute.make({
     method: "GET",
     path: "/greetings",
@@ -62,9 +71,9 @@ const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
     handler: ({ body }) => Effect.succeed({ message: `${config.greeting}, ${body.name}!` })
   }))
 
-  yield* (yield* Hooks.Hooks).intercept("session.beforeCreate", (input) =>
+  yield* (yield* Hooks).intercept("session.beforeCreate", (input) =>
     input.templateName === config.blockedTemplate && config.blockedTemplate !== ""
-      ? Effect.fail(new Hooks.Veto({ reason: `template ${input.templateName} is blocked by hello` }))
+      ? Effect.fail(new Veto({ reason: `template ${input.templateName} is blocked by hello` }))
       : Effect.succeed(input))
 }))
 
@@ -81,11 +90,5 @@ export default definePlugin({
   events: Events.declare(Greeted),
   layer: HelloLive,
   ui: [{ kind: "widget", id: "hello-greetings", title: "Greetings", component: "hello/GreetingsWidget.js", width: "small", permissions: ["hello:read"] }],
-  methods: {
-    greet: method({
-      input: Schema.Struct({ name: Schema.String }),
-      output: Schema.Struct({ message: Schema.String }),
-      handler: ({ name }) => Effect.map(PluginContext.config(HelloConfig), (c) => ({ message: `${c.greeting}, ${name}!` }))
-    })
-  }
+  methods: { greet }
 })

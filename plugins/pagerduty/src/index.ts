@@ -7,7 +7,7 @@
  * incidents are kept in the plugin's own table.
  */
 import { HttpUrl } from "@streamspace/core"
-import { PluginContext, PluginSql } from "@streamspace/kernel"
+import { PluginConfig, PluginSql } from "@streamspace/kernel"
 import { defineNotifier, HttpDelivery, integrationConfig, type Message, type Notice } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
 import incidents from "../migrations/0001_incidents.sql" with { type: "text" }
@@ -16,7 +16,7 @@ export const Severity = Schema.Literal("critical", "error", "warning", "info")
 
 export const PagerDutyIntegration = integrationConfig({
   /** The service's Events API v2 integration key. */
-  routingKey: PluginContext.secret(Schema.String.pipe(Schema.minLength(8))),
+  routingKey: PluginConfig.secret(Schema.String.pipe(Schema.minLength(8))),
   eventsUrl: Schema.optionalWith(HttpUrl, { default: () => "https://events.pagerduty.com/v2/enqueue" }),
   /** `payload.source` of every alert. */
   source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "streamspace" }),
@@ -78,14 +78,14 @@ export default defineNotifier({
         return [{ payload: trigger(notice, integration.config, key) }, { key: "resolve", payload: resolve(key) }]
       }
       const key = dedupKey(notice.subject)
-      const sql = yield* PluginSql.PluginSql
+      const sql = yield* PluginSql
       yield* sql`INSERT INTO incidents (integration_id, dedup_key, opened_by) VALUES (${integration.id}, ${key}, ${notice.eventId})
         ON CONFLICT (integration_id, dedup_key) DO UPDATE SET opened_by = EXCLUDED.opened_by, opened_at = now(), resolved_by = NULL, resolved_at = NULL`
       return [{ payload: trigger(notice, integration.config, key), orderKey: key }]
     }),
   clear: (notice, integration) =>
     Effect.gen(function*() {
-      const sql = yield* PluginSql.PluginSql
+      const sql = yield* PluginSql
       const messages: Array<Message<PagerDutyEvent>> = []
       for (const subject of notice.clears) {
         const key = dedupKey(subject)

@@ -3,15 +3,15 @@
  * `chat.postMessage` with a bot token and a channel.
  */
 import { HttpUrl } from "@streamspace/core"
-import { PluginContext } from "@streamspace/kernel"
+import { PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, HttpDelivery, integrationConfig, type Notice } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
 
 export const SlackIntegration = integrationConfig({
   /** Incoming webhook URL (a secret: anyone holding it can post). */
-  webhookUrl: Schema.optional(PluginContext.secret(HttpUrl)),
+  webhookUrl: Schema.optional(PluginConfig.secret(HttpUrl)),
   /** Bot token (`xoxb-…`) with `chat:write`; used with `channel` when there is no webhook URL. */
-  botToken: Schema.optional(PluginContext.secret(Schema.String.pipe(Schema.pattern(/^xox[a-z]-/, { message: () => "a Slack token (xoxb-…)" })))),
+  botToken: Schema.optional(PluginConfig.secret(Schema.String.pipe(Schema.pattern(/^xox[a-z]-/, { message: () => "a Slack token (xoxb-…)" })))),
   channel: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   /** Web API base URL (change only for a proxy or a test receiver). */
   apiUrl: Schema.optionalWith(HttpUrl, { default: () => "https://slack.com/api" })

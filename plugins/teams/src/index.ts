@@ -1,12 +1,12 @@
 /** Microsoft Teams: an Adaptive Card posted through an incoming webhook (Workflows or a classic connector). */
 import { HttpUrl } from "@streamspace/core"
-import { PluginContext } from "@streamspace/kernel"
+import { PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, HttpDelivery, integrationConfig, type Notice } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
 
 export const TeamsIntegration = integrationConfig({
   /** The incoming webhook URL (a secret: anyone holding it can post). */
-  webhookUrl: PluginContext.secret(HttpUrl)
+  webhookUrl: PluginConfig.secret(HttpUrl)
 })
 
 const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })

@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { schemaOf } from "../Manifest.ts"
+import { schemaOf } from "./Manifest.ts"
 
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`

@@ -6,7 +6,7 @@
  */
 import { type SecretBox, ValidationError } from "@streamspace/core"
 import { Effect, Schema } from "effect"
-import { configJsonSchema, normalize, secretKeys } from "../internal/ConfigSchema.ts"
+import { configJsonSchema, normalize, secretKeys } from "./ConfigSchema.ts"
 import type { PluginDefinition } from "../Plugin.ts"
 import type { PluginRow } from "./PluginRepo.ts"
 

@@ -14,25 +14,27 @@ import { HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import { Actor, type AuditLog, Directory, EventOutbox, type HttpRoute, type IntegrationDeliveries, type IntegrationDispatcher, type Integrations } from "@streamspace/core"
 import { Context, Effect, Option, Schema } from "effect"
-import { EventDelivery } from "../EventDelivery.ts"
+import { EventDelivery } from "./EventDelivery.ts"
 import { Events } from "../Events.ts"
-import { HookRegistry } from "../HookRegistry.ts"
+import { HookRegistry } from "./HookRegistry.ts"
 import { Hooks } from "../Hooks.ts"
 import { IntegrationProvider } from "../IntegrationProvider.ts"
-import * as IntegrationProviderLive from "../internal/IntegrationProviderLive.ts"
-import { JobScheduler } from "../JobScheduler.ts"
+import * as IntegrationProviderLive from "./IntegrationProviderLive.ts"
+import { JobScheduler } from "./JobScheduler.ts"
 import type { PluginDefinition, PluginServices } from "../Plugin.ts"
 import { PluginConfig, PluginInfo } from "../PluginContext.ts"
 import { Plugins } from "../Plugins.ts"
 import { PluginSql } from "../PluginSql.ts"
-import * as PluginStorage from "../PluginStorage.ts"
-import { RouteRegistry } from "../RouteRegistry.ts"
+import { PluginStorage } from "../PluginStorage.ts"
+import { RouteRegistry } from "./RouteRegistry.ts"
 import { Routes } from "../Routes.ts"
 import { Scheduler } from "../Scheduler.ts"
 import { Ui } from "../Ui.ts"
-import { UiRegistry } from "../UiRegistry.ts"
+import { UiRegistry } from "./UiRegistry.ts"
 import * as KernelFunctions from "./KernelFunctions.ts"
+import * as PluginEvents from "./PluginEvents.ts"
 import { KV_TABLE } from "./PluginInstaller.ts"
+import * as TypedStorage from "./TypedStorage.ts"
 
 /** Core services that plugins reach through plugin-scoped or read-only interfaces. */
 export type CoreServices =
@@ -42,7 +44,7 @@ export type CoreServices =
   | Directory.Directory
   | HttpClient.HttpClient
 
-const storageOf = (client: SqlClient.SqlClient): PluginStorage.HostStorage => ({
+const storageOf = (client: SqlClient.SqlClient): TypedStorage.HostStorage => ({
   get: (key) => Effect.map(client<{ value: unknown }>`SELECT value FROM ${client(KV_TABLE)} WHERE key = ${key}`, (rows) => Option.fromNullable(rows[0]?.value)),
   set: (key, value) =>
     client`INSERT INTO ${client(KV_TABLE)} (key, value) VALUES (${key}, ${JSON.stringify(value)}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`.pipe(Effect.asVoid),
@@ -84,10 +86,10 @@ export const make = Effect.gen(function*() {
         Context.add(PluginInfo, { id, version: def.version }),
         Context.add(PluginConfig, config),
         Context.add(PluginSql, client),
-        Context.add(PluginStorage.PluginStorage, PluginStorage.PluginStorage.make(storageOf(client))),
+        Context.add(PluginStorage, TypedStorage.make(storageOf(client))),
         Context.add(Routes, { add: (route) => routes.add(id, { ...route, plugin: id, transaction }) }),
         Context.add(Ui, { add: (ext) => ui.add(id, ext) }),
-        Context.add(Events, Events.make({
+        Context.add(Events, PluginEvents.make({
           subscribe: (options, handler) => delivery.subscribe(id, options, handler),
           subscribeBatch: (options, handler) => delivery.subscribeBatch(id, options, handler),
           publish: (type, schema, payload) =>

@@ -1,7 +1,7 @@
 /** Admin pages and dashboard widgets of enabled plugins, filtered by what the caller may see. */
 import { Actor } from "@streamspace/core"
 import { Context, Effect, Layer, type Scope } from "effect"
-import type { UiExtension } from "./Ui.ts"
+import type { UiExtension } from "../Ui.ts"
 
 export interface PluginUiExtension {
   readonly plugin: string

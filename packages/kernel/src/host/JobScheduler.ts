@@ -14,7 +14,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, NotFound, Timestamps } from "@streamspace/core"
 import { Clock, Context, Cron, Duration, Effect, Either, Exit, Fiber, Layer, Scope } from "effect"
-import type { JobSchedule } from "./Scheduler.ts"
+import type { Scheduler } from "../Scheduler.ts"
 
 const { now } = Timestamps
 
@@ -28,7 +28,7 @@ export interface JobRun {
 }
 
 export class JobScheduler extends Context.Tag("@streamspace/kernel/JobScheduler")<JobScheduler, {
-  readonly schedule: <E>(plugin: string, name: string, schedule: JobSchedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
+  readonly schedule: <E>(plugin: string, name: string, schedule: Scheduler.Schedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
   readonly runs: (plugin: string, limit: number) => Effect.Effect<ReadonlyArray<JobRun>, SqlError>
   /** Runs a scheduled job of a running plugin now and returns its run (404 when the plugin has no such job scheduled). */
   readonly runNow: (plugin: string, name: string) => Effect.Effect<JobRun, NotFound | Conflict | SqlError>

@@ -10,7 +10,7 @@
  */
 import { Forbidden, HookRunner } from "@streamspace/core"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
-import type { Veto } from "./Hooks.ts"
+import type { Veto } from "../Hooks.ts"
 
 export type Policy = "fail-open" | "fail-closed"
 

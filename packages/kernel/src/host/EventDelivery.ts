@@ -15,7 +15,7 @@
  * list and replay dead letters.
  *
  * Types select exactly, by prefix (`session.*`) or all (`*`). Typed
- * subscriptions (`event`/`events`/`schema`, see Events.ts) decode each
+ * subscriptions (`event`/`events`/`schema`, see PluginEvents.ts) decode each
  * payload before the handler runs: one that does not decode is a handler
  * failure whose error names the event and the field.
  */
@@ -24,13 +24,14 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound, Timestamps } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
 import { Clock, Context, Deferred, Duration, Effect, Layer, Option, PubSub, Queue, Random, Schedule, type Scope, Stream } from "effect"
-import { type BatchHandler, type EventFor, type EventHandler, reading, type SubscribeBatchOptions, type SubscribeOptions } from "./Events.ts"
+import type { Events } from "../Events.ts"
+import { reading } from "./PluginEvents.ts"
 import { PluginFailed } from "./PluginErrors.ts"
 
 /** How a subscription's events are handled: one at a time, or in batches with per-event fallback. */
 interface Handling {
-  readonly one: EventHandler<unknown>
-  readonly many?: { readonly handler: BatchHandler<unknown>; readonly maxBatch: number }
+  readonly one: Events.EventHandler<unknown>
+  readonly many?: { readonly handler: Events.BatchHandler<unknown>; readonly maxBatch: number }
 }
 
 /** A subscription's row: its name, the types it selects, its attempts. */
@@ -87,8 +88,8 @@ const BOOT_SPREAD_MS = 500
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
-  readonly subscribe: <O extends SubscribeOptions, E>(plugin: string, options: O, handler: EventHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
-  readonly subscribeBatch: <O extends SubscribeBatchOptions, E>(plugin: string, options: O, handler: BatchHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
+  readonly subscribe: <O extends Events.SubscribeOptions, E>(plugin: string, options: O, handler: Events.EventHandler<E, Events.EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
+  readonly subscribeBatch: <O extends Events.SubscribeBatchOptions, E>(plugin: string, options: O, handler: Events.BatchHandler<E, Events.EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
   readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
   /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
   readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
@@ -268,7 +269,7 @@ export const EventDeliveryLive = Layer.scoped(
       },
       subscribeBatch: (plugin, options, handler) => {
         const { decode, types } = reading(options)
-        const many: BatchHandler<unknown> = (events) => Effect.flatMap(Effect.forEach(events, decode), handler)
+        const many: Events.BatchHandler<unknown> = (events) => Effect.flatMap(Effect.forEach(events, decode), handler)
         return register(plugin, { name: options.name, types, maxAttempts: options.maxAttempts }, {
           one: (event) => many([event]),
           many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) }

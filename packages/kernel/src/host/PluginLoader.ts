@@ -6,7 +6,7 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { isPluginDefinition, type PluginDefinition } from "./Plugin.ts"
+import { isPluginDefinition, type PluginDefinition } from "../Plugin.ts"
 
 interface PackageJson {
   readonly exports?: string | { readonly "."?: string }

@@ -8,7 +8,7 @@ import { type FieldError, ParseIssues } from "@streamspace/core"
 import { Effect, Option, ParseResult, Predicate, Schema, SchemaAST } from "effect"
 import { SecretField } from "../PluginContext.ts"
 
-/** Top-level config keys whose Schema is annotated with `PluginContext.secret`. */
+/** Top-level config keys whose Schema is annotated with `PluginConfig.secret`. */
 export const secretKeys = (schema: Schema.Schema<unknown, unknown> | undefined): ReadonlyArray<string> => {
   if (!schema) return []
   let ast = schema.ast
@@ -226,7 +226,7 @@ const object = (ast: SchemaAST.TypeLiteral, suspended: ReadonlySet<SchemaAST.AST
  * everything inlined (no `$ref`/`$defs`/`allOf` wrappers), refinements as
  * flat keywords (`type: "integer"`, `minimum`, `maximum`, `minLength`,
  * `pattern`), a literal list as one `enum`, `default` from
- * `optionalWith(…, { default })`, and secret fields (`PluginContext.secret`)
+ * `optionalWith(…, { default })`, and secret fields (`PluginConfig.secret`)
  * marked `writeOnly: true, format: "password"`. It describes the encoded
  * form: what `PUT …/config` takes and `GET …/config` returns.
  */

@@ -1,12 +1,13 @@
 /**
  * Checks a plugin definition before the host accepts it; problems name the
  * plugin and the field. Declared events must be namespaced by the plugin id
- * and have a payload Schema with a JSON form.
+ * and have a payload Schema with a JSON form; methods are declared under
+ * their own names.
  */
 import type { FieldError } from "@streamspace/core"
 import { JSONSchema, Schema } from "effect"
-import * as Semver from "./internal/Semver.ts"
-import type { PluginDefinition } from "./Plugin.ts"
+import * as Semver from "./Semver.ts"
+import type { PluginDefinition } from "../Plugin.ts"
 
 export const ID = /^[a-z][a-z0-9-]{1,39}$/
 /** An event type: `<id>.<part>[.<part>…]`. */
@@ -47,6 +48,11 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
     } catch (e) {
       at(`events.${type}`, `the payload must have a JSON form (events are stored as JSON): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
     }
+  })
+  Object.entries(def.methods ?? {}).forEach(([key, m]) => {
+    // A caller names the method by the value's `name` (`plugins.call(id, greet, …)`), so the key must be that name.
+    if (m?._tag !== "PluginMethod") at(`methods.${key}`, "not a method (make it with method(name, { input, output, handler }))")
+    else if (m.name !== key) at(`methods.${key}`, `the method is named ${JSON.stringify(m.name)}: declare it under its name`)
   })
   if (!def.layer) at("layer", "required")
   return errors
