@@ -1,8 +1,10 @@
 /**
- * `bun run test`: every suite on embedded PGlite, then again on PostgreSQL
- * when `TEST_DATABASE_URL` is set. Files named `*.pg.test.ts` need a real
- * server (several processes on one database) and run in the PostgreSQL pass
- * only. Extra arguments filter test files, as with `bun test`.
+ * `bun run test`: the fast tier first (`*.unit.test.ts`: rules on stub
+ * services, no database, run once), then every other suite on embedded
+ * PGlite, then again on PostgreSQL when `TEST_DATABASE_URL` is set. Files
+ * named `*.pg.test.ts` need a real server (several processes on one
+ * database) and run in the PostgreSQL pass only. Extra arguments filter
+ * test files, as with `bun test`.
  * Every test and hook gets `TestTimeouts.testMs`, as under a plain
  * `bun test <file>` (the kit's preload in bunfig.toml sets the same).
  * Ends with one line: `N passed, N failed`.
@@ -46,11 +48,14 @@ const runPass = async (name: string, files: ReadonlyArray<string>, env: Record<s
   return { name, pass: count("pass"), fail: count("fail"), code }
 }
 
+const isUnit = (f: string) => f.endsWith(".unit.test.ts")
+const engineSuites = all.filter((f) => !isUnit(f))
 const pgUrl = process.env["TEST_DATABASE_URL"]
 const results: Array<PassResult> = []
-results.push(await runPass("PGlite", all.filter((f) => !f.endsWith(".pg.test.ts")), { TEST_DATABASE_URL: undefined }))
+results.push(await runPass("Unit (no database)", all.filter(isUnit), { TEST_DATABASE_URL: undefined }))
+results.push(await runPass("PGlite", engineSuites.filter((f) => !f.endsWith(".pg.test.ts")), { TEST_DATABASE_URL: undefined }))
 if (pgUrl) {
-  results.push(await runPass("PostgreSQL", all, { TEST_DATABASE_URL: pgUrl }))
+  results.push(await runPass("PostgreSQL", engineSuites, { TEST_DATABASE_URL: pgUrl }))
 } else {
   console.log("\nPostgreSQL pass not run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run every suite on PostgreSQL too.")
 }

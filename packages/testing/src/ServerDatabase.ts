@@ -5,7 +5,7 @@
  * otherwise outlive the database).
  */
 import { TestDatabase } from "@streamspace/db"
-import { Manifest } from "@streamspace/kernel"
+import { Manifest } from "@streamspace/kernel/host"
 import { SQL } from "bun"
 import { Effect, Exit, Scope } from "effect"
 

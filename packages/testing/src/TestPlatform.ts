@@ -25,9 +25,9 @@
  * it wants. With the live clock the production default (900 s) applies.
  */
 import { SqlClient } from "@effect/sql"
-import { CoreMigrations, EventOutbox, type HttpRoute, ServerConfig, Users } from "@streamspace/core"
+import { CoreMigrations, EventOutbox, type HttpRoute, ServerConfig, UserRepo, Users } from "@streamspace/core"
 import { TestDatabase } from "@streamspace/db"
-import { JobScheduler, type PluginDefinition, PluginHost, RouteRegistry } from "@streamspace/kernel"
+import { JobScheduler, type PluginDefinition, PluginHost, RouteRegistry } from "@streamspace/kernel/host"
 import { Platform, Server } from "@streamspace/server"
 import { SQL } from "bun"
 import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
@@ -59,6 +59,12 @@ export interface TestPlatformOptions {
   readonly plugins?: ReadonlyArray<PluginDefinition>
   /** Also listen on 127.0.0.1 (random port) for clients that need a socket (WebSocket, child processes). */
   readonly listen?: boolean
+  /**
+   * Layers put in place of core services (`stubLayer(Quotas.Quotas, …)`, `Layer.succeed(…)`): every
+   * core service built on one, and every route, uses the replacement (see `CoreLive.make`). It may use
+   * the database, the config and the foundation services (EventOutbox, AuditLog, Settings, SecretBox).
+   */
+  readonly replace?: Platform.Replacement
 }
 
 export interface HttpOptions {
@@ -173,7 +179,7 @@ const bootstrappedTemplate = (config: ServerConfig.ServerConfigShape): TestDatab
   key: "core-admin",
   from: migratedTemplate,
   prepare: Users.ensureAdmin.pipe(
-    Effect.provide(Users.UsersLive.pipe(Layer.provideMerge(EventOutbox.EventOutboxLive))),
+    Effect.provide(Layer.mergeAll(UserRepo.UserRepoLive, EventOutbox.EventOutboxLive)),
     Effect.provide(ServerConfig.layer(config))
   ),
   fingerprint: hash(adminPassword, coreSourceHash())
@@ -218,7 +224,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   // A test with its own admin password gets a first boot of its own.
   const database = TestDatabase.layer(input.auth?.adminPassword === undefined ? bootstrappedTemplate(config) : migratedTemplate)
   const outgoing: Array<OutgoingHttp.CapturedRequest> = []
-  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [], OutgoingHttp.layer(outgoing))
+  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [], OutgoingHttp.layer(outgoing), options.replace)
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (clock) layer = layer.pipe(Layer.provideMerge(clock.layer))
   const runtime = ManagedRuntime.make(layer)

@@ -1,7 +1,7 @@
 /**
  * @streamspace/testing — the test kit: a real platform on a fresh database,
  * an HTTP client, a simulated clock, condition waits, real server
- * processes, and local HTTP peers.
+ * processes, local HTTP peers, and stub services for fast tests.
  */
 export * as Eventually from "./Eventually.ts"
 export * as FakeKubeApiServer from "./FakeKubeApiServer.ts"
@@ -10,5 +10,6 @@ export * as OutgoingHttp from "./OutgoingHttp.ts"
 export * as ServerDatabase from "./ServerDatabase.ts"
 export * as ServerProcess from "./ServerProcess.ts"
 export * as SimulatedClock from "./SimulatedClock.ts"
+export { stub, stubLayer } from "./StubLayer.ts"
 export * as TestPlatform from "./TestPlatform.ts"
 export * as TestTimeouts from "./TestTimeouts.ts"

@@ -11,6 +11,7 @@ import { type Actor, CurrentActor, hasPermission } from "../Actor.ts"
 import { type Forbidden, NotFound, type PayloadTooLarge, type QuotaExceeded, Unauthorized } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
+import { storageRoom } from "../quotas/QuotaPolicy.ts"
 import { Quotas } from "../quotas/Quotas.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { type BlobError, BlobStore } from "./BlobStore.ts"
@@ -96,7 +97,7 @@ export const FilesLive = Layer.effect(
           const storageLimit = (yield* quotas.get("user", userId)).maxStorage
           // A declared size over the limit is refused before reading a byte; otherwise the stream stops at the limit.
           if (input.declaredSize !== null) yield* quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: input.declaredSize })
-          const room = storageLimit === null ? Number.POSITIVE_INFINITY : Math.max(0, storageLimit - usage.storage)
+          const room = storageRoom(storageLimit, usage.storage)
           const id = crypto.randomUUID()
           const key = `users/${userId}/${id}`
           const stored = yield* blobs.put(key, input.body, Math.min(config.storage.maxUploadBytes, room)).pipe(

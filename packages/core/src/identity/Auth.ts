@@ -15,11 +15,16 @@ import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { Settings } from "../settings/Settings.ts"
+import { ApiKeyRepo } from "./ApiKeyRepo.ts"
+import { effectivePermissions } from "./ApiKeyScopes.ts"
 import { Authenticator } from "./Authenticator.ts"
 import type { TokenPair } from "./IdentityModel.ts"
 import * as Tokens from "./internal/Tokens.ts"
 import * as Totp from "./internal/Totp.ts"
-import { Users, verifyPassword } from "./Users.ts"
+import { retryAfterSeconds } from "./LoginThrottle.ts"
+import { verifyPassword } from "./Passwords.ts"
+import { UserRepo } from "./UserRepo.ts"
+import { Users } from "./Users.ts"
 import { now } from "../Timestamps.ts"
 
 export const API_KEY_PREFIX = "ssk_"
@@ -46,6 +51,7 @@ export const AuthLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const config = yield* ServerConfig
     const users = yield* Users
+    const repo = yield* UserRepo
     const audit = yield* AuditLog
     const outbox = yield* EventOutbox
     const hooks = yield* HookRunner
@@ -53,6 +59,7 @@ export const AuthLive = Layer.effect(
     const secret = config.auth.jwtSecret
       ? Redacted.value(config.auth.jwtSecret)
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
+    const dummyPasswordHash = yield* Effect.promise(makeDummyHash)
     const { accessTokenTtlSeconds: accessTtl, refreshTokenTtlSeconds: refreshTtl, maxFailedLogins, failedLoginWindowSeconds } = config.auth
 
     const issue = (userId: string, username: string, family: string) =>
@@ -86,13 +93,13 @@ export const AuthLive = Layer.effect(
           sql<{ n: string; first: Date | null }>`
             SELECT count(*) AS n, min(at) AS first FROM login_attempts WHERE ip = ${ip} AND NOT success AND at > ${since}`
         ])
-        const over = [
-          { row: byUser[0], max: maxFailedLogins },
-          ...(ip ? [{ row: byIp[0], max: maxFailedLogins * 4 }] : [])
-        ].find((c) => Number(c.row?.n ?? 0) >= c.max)
-        if (!over) return Option.none<number>()
-        const first = over.row?.first?.getTime() ?? at.getTime()
-        return Option.some(Math.max(1, Math.ceil((first + failedLoginWindowSeconds * 1000 - at.getTime()) / 1000)))
+        const failures = (row: { n: string; first: Date | null } | undefined) => ({ count: Number(row?.n ?? 0), firstAtMs: row?.first?.getTime() ?? null })
+        const wait = retryAfterSeconds(
+          { maxFailedLogins, failedLoginWindowSeconds },
+          { byUser: failures(byUser[0]), byIp: ip ? failures(byIp[0]) : undefined },
+          at.getTime()
+        )
+        return Option.fromNullable(wait)
       })
 
     const recordAttempt = (username: string, info: RequestInfo, success: boolean, actor: Actor, detail: string | null) =>
@@ -122,7 +129,7 @@ export const AuthLive = Layer.effect(
           }
           const row = yield* users.credentials(username)
           // Verify against a dummy hash when the user is unknown so timing does not reveal which usernames exist.
-          const hash = Option.match(row, { onNone: () => DUMMY_HASH, onSome: (r) => r.password_hash })
+          const hash = Option.match(row, { onNone: () => dummyPasswordHash, onSome: (r) => r.password_hash })
           const passwordOk = yield* verifyPassword(input.password, hash)
           const fail = (detail: string, message = "invalid username or password") =>
             Effect.zipRight(recordAttempt(username, info, false, system("auth"), detail), Effect.fail(new Unauthorized({ message })))
@@ -159,7 +166,7 @@ export const AuthLive = Layer.effect(
               return { _tag: "Refused", reason: "refresh token reuse detected; every token of this login was revoked" } as const
             }
             if (token.revoked_at !== null || token.expires_at.getTime() <= at.getTime()) return { _tag: "Refused", reason: "refresh token expired or revoked" } as const
-            const principal = yield* users.repo.principal(token.user_id)
+            const principal = yield* repo.principal(token.user_id)
             if (!principal || principal.disabled) return { _tag: "Refused", reason: "account disabled" } as const
             yield* sql`UPDATE refresh_tokens SET used_at = ${at} WHERE id = ${token.id}`
             return { _tag: "Issued", tokens: yield* issue(token.user_id, principal.username, token.family) } as const
@@ -176,12 +183,12 @@ export const AuthLive = Layer.effect(
           } else {
             yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`
           }
-          const principal = yield* users.repo.principal(userId)
+          const principal = yield* repo.principal(userId)
           yield* outbox.publish("user.logout", { userId, username: principal?.username ?? "" })
         }),
       enrollTotp: (userId) =>
         Effect.gen(function*() {
-          const user = yield* users.repo.findById(userId)
+          const user = yield* repo.findById(userId)
           if (!user) return yield* new Unauthorized({ message: "unknown user" })
           if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled; disable it first", code: "mfa_enabled" })
           const secretB32 = Totp.generateSecret()
@@ -190,7 +197,7 @@ export const AuthLive = Layer.effect(
         }),
       activateTotp: (userId, code) =>
         Effect.gen(function*() {
-          const user = yield* users.repo.findById(userId)
+          const user = yield* repo.findById(userId)
           if (!user?.totp_secret) return yield* ValidationError.field("code", "enroll first (POST /api/auth/mfa/totp/enroll)")
           if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled", code: "mfa_enabled" })
           if (!Totp.verify(user.totp_secret, code, yield* Clock.currentTimeMillis)) return yield* ValidationError.field("code", "does not match the authenticator")
@@ -202,7 +209,7 @@ export const AuthLive = Layer.effect(
         }),
       disableTotp: (userId, code) =>
         Effect.gen(function*() {
-          const user = yield* users.repo.findById(userId)
+          const user = yield* repo.findById(userId)
           if (!user?.totp_enabled || !user.totp_secret) return yield* ValidationError.field("code", "TOTP is not enabled")
           if (!(yield* checkSecondFactor(userId, user.totp_secret, code))) return yield* ValidationError.field("code", "invalid TOTP or recovery code")
           yield* sql`UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = ${userId}`
@@ -212,16 +219,20 @@ export const AuthLive = Layer.effect(
   })
 )
 
-/** An argon2id hash of a random string: verifying against it costs what a real check costs. */
-const DUMMY_HASH = await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 })
+/**
+ * An argon2id hash of a random string: verifying against it costs what a real check costs. Made
+ * once per process when Auth is first built (not on import: importing the core stays cheap).
+ */
+let dummyHash: Promise<string> | undefined
+const makeDummyHash = () => (dummyHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
 
 /** Resolves access tokens and API keys into an Actor with the user's current permissions. */
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
     const config = yield* ServerConfig
-    const users = yield* Users
+    const users = yield* UserRepo
+    const keys = yield* ApiKeyRepo
     const settings = yield* Settings
     const secret = config.auth.jwtSecret
       ? Redacted.value(config.auth.jwtSecret)
@@ -229,12 +240,9 @@ export const AuthenticatorLive = Layer.effect(
     const unauthorized = (message: string) => new Unauthorized({ message })
     const principalActor = (userId: string, apiKeyId: Option.Option<string>, scopes: ReadonlyArray<string> | null) =>
       Effect.gen(function*() {
-        const p = yield* users.repo.principal(userId).pipe(Effect.orElseFail(() => unauthorized("cannot resolve user")))
+        const p = yield* users.principal(userId).pipe(Effect.orElseFail(() => unauthorized("cannot resolve user")))
         if (!p || p.disabled) return yield* unauthorized("account disabled or deleted")
-        const granted = new Set(p.permissions ?? [])
-        const permissions = scopes === null
-          ? granted
-          : new Set(scopes.filter((s) => granted.has("*") || granted.has(s) || granted.has(`${s.split(":")[0]}:*`)))
+        const permissions = effectivePermissions(p.permissions ?? [], scopes)
         const actor: Actor = { _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId }
         return actor
       })
@@ -243,10 +251,7 @@ export const AuthenticatorLive = Layer.effect(
         Effect.gen(function*() {
           if (bearer.startsWith(API_KEY_PREFIX)) {
             const at = yield* now
-            const rows = yield* sql<{ id: string; user_id: string; scopes: ReadonlyArray<string>; expires_at: Date | null; revoked_at: Date | null }>`
-              UPDATE api_keys SET last_used_at = ${at} WHERE key_hash = ${Tokens.sha256(bearer)}
-              RETURNING id, user_id, scopes, expires_at, revoked_at`.pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
-            const key = rows[0]
+            const key = yield* keys.use(Tokens.sha256(bearer), at).pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
             if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
             if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime()) return yield* unauthorized("API key expired")
             return yield* principalActor(key.user_id, Option.some(key.id), key.scopes)

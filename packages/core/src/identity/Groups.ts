@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, type Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
-import * as GroupRepo from "./GroupRepo.ts"
+import { GroupRepo } from "./GroupRepo.ts"
 import type { CreateGroup, Group, UpdateGroup } from "./IdentityModel.ts"
 import { Users } from "./Users.ts"
 import { now } from "../Timestamps.ts"
@@ -27,11 +27,10 @@ export class Groups extends Context.Tag("@streamspace/core/Groups")<Groups, {
   readonly groupsOf: (userId: string) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
 }>() {}
 
-
 export const GroupsLive = Layer.effect(
   Groups,
   Effect.gen(function*() {
-    const repo = yield* GroupRepo.make
+    const repo = yield* GroupRepo
     const users = yield* Users
     const get = (id: string) =>
       Effect.flatMap(repo.findById(id), (g) => (g ? Effect.succeed(g) : Effect.fail(new NotFound({ resource: "group", id }))))

@@ -1,9 +1,15 @@
-/** Who may do what with accounts: self-service versus `users:*` administration. */
+/**
+ * Who may do what with accounts: self-service versus `users:*`
+ * administration, and the guard that keeps one enabled admin. Pure rules,
+ * except that changing your own password checks the current one (through
+ * UserRepo, so a stub repo serves tests).
+ */
 import { Effect } from "effect"
 import { type Actor, hasPermission } from "../Actor.ts"
 import { Forbidden, Unauthorized, ValidationError } from "../Errors.ts"
 import type { UpdateUser } from "./IdentityModel.ts"
-import { Users, verifyPassword } from "./Users.ts"
+import { verifyPassword } from "./Passwords.ts"
+import { UserRepo } from "./UserRepo.ts"
 
 export const userIdOf = (actor: Actor): Effect.Effect<string, Unauthorized> =>
   actor._tag === "User" ? Effect.succeed(actor.userId) : Effect.fail(new Unauthorized({ message: "a user is required" }))
@@ -24,10 +30,18 @@ export const authorizeUserUpdate = (actor: Actor, id: string, patch: UpdateUser)
     if (patch.disabled !== undefined) return yield* new Forbidden({ message: "disabling accounts needs users:write", permission: "users:write" })
     if (patch.password !== undefined) {
       if (!patch.currentPassword) return yield* ValidationError.field("body.currentPassword", "required to change your own password")
-      const users = yield* Users
-      const row = yield* users.repo.findById(id)
+      const repo = yield* UserRepo
+      const row = yield* repo.findById(id)
       if (!row || !(yield* verifyPassword(patch.currentPassword, row.password_hash))) {
         return yield* ValidationError.field("body.currentPassword", "does not match")
       }
     }
   })
+
+/** Whether a change takes an enabled admin's admin role away (dropping the role, or disabling the account). */
+export const losesAdmin = (
+  before: { readonly roles: ReadonlyArray<string>; readonly disabled: boolean },
+  patch: { readonly roles?: ReadonlyArray<string> | undefined; readonly disabled?: boolean | undefined }
+): boolean =>
+  before.roles.includes("admin") && !before.disabled &&
+  ((patch.roles !== undefined && !patch.roles.includes("admin")) || patch.disabled === true)

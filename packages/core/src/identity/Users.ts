@@ -12,15 +12,13 @@ import { EventOutbox } from "../events/EventOutbox.ts"
 import type { PageOf } from "../Pagination.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import type { CreateUser, User } from "./IdentityModel.ts"
+import { losesAdmin } from "./IdentityPolicy.ts"
 import { randomToken } from "./internal/Tokens.ts"
-import * as UserRepo from "./UserRepo.ts"
+import { hashPassword } from "./Passwords.ts"
+import { toUser, UserRepo, type UserRow } from "./UserRepo.ts"
 import { now } from "../Timestamps.ts"
 
-export const hashPassword = (password: string) =>
-  Effect.promise(() => Bun.password.hash(password, { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
-
-export const verifyPassword = (password: string, hash: string) =>
-  Effect.promise(() => Bun.password.verify(password, hash).catch(() => false))
+export { hashPassword, verifyPassword } from "./Passwords.ts"
 
 export interface UserPatch {
   readonly email?: string | null
@@ -38,20 +36,17 @@ export class Users extends Context.Tag("@streamspace/core/Users")<Users, {
   readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
   readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
   /** The stored row, for authentication (password hash, TOTP state). */
-  readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRepo.UserRow>, SqlError>
-  readonly repo: UserRepo.UserRepo
+  readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRow>, SqlError>
 }>() {}
-
 
 export const UsersLive = Layer.effect(
   Users,
   Effect.gen(function*() {
-    const repo = yield* UserRepo.make
+    const repo = yield* UserRepo
     const outbox = yield* EventOutbox
     const get = (id: string) =>
-      Effect.flatMap(repo.findById(id), (row) => (row ? Effect.succeed(UserRepo.toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))))
+      Effect.flatMap(repo.findById(id), (row) => (row ? Effect.succeed(toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))))
     return {
-      repo,
       get,
       list: repo.list,
       permissionsOf: repo.permissionsOf,
@@ -80,9 +75,7 @@ export const UsersLive = Layer.effect(
           if (patch.displayName !== undefined) fields["display_name"] = patch.displayName
           if (patch.disabled !== undefined) fields["disabled"] = patch.disabled
           if (patch.password !== undefined) fields["password_hash"] = yield* hashPassword(patch.password)
-          const losesAdmin = before.roles.includes("admin") && !before.disabled &&
-            ((patch.roles !== undefined && !patch.roles.includes("admin")) || patch.disabled === true)
-          if (losesAdmin && (yield* repo.countAdmins) <= 1) {
+          if (losesAdmin(before, patch) && (yield* repo.countAdmins) <= 1) {
             return yield* new Conflict({ message: "the last enabled admin cannot lose the admin role", code: "last_admin" })
           }
           yield* repo.update(id, fields, yield* now)
@@ -106,10 +99,10 @@ export const UsersLive = Layer.effect(
  * replicas booting together (only the one whose insert wins prints).
  */
 export const ensureAdmin = Effect.gen(function*() {
-  const users = yield* Users
+  const repo = yield* UserRepo
   const config = yield* ServerConfig
   const sql = yield* SqlClient.SqlClient
-  const existing = yield* users.repo.findByUsername("admin")
+  const existing = yield* repo.findByUsername("admin")
   if (existing) return
   const configured = config.auth.adminPassword
   const password = configured ? Redacted.value(configured) : randomToken(15)
@@ -119,7 +112,7 @@ export const ensureAdmin = Effect.gen(function*() {
   const passwordHash = yield* hashPassword(password)
   const at = yield* now
   const created = yield* sql.withTransaction(Effect.gen(function*() {
-    const inserted = yield* users.repo.insert({ id, username: "admin", email: null, displayName: "Administrator", passwordHash, roles: ["admin"], at })
+    const inserted = yield* repo.insert({ id, username: "admin", email: null, displayName: "Administrator", passwordHash, roles: ["admin"], at })
     // Like every account, the first admin is announced; the platform created it, so the actor is null.
     if (inserted) yield* outbox.publish("user.created", { userId: id, username: "admin" }).pipe(Effect.provideService(CurrentActor, system("bootstrap")))
     return inserted

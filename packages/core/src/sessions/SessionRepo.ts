@@ -1,7 +1,12 @@
-/** SQL for sessions and their shares. Every state transition is conditional, so replicas cannot double-apply. */
+/**
+ * SQL for sessions and their shares, as a service so that the rules above
+ * it (Sessions, SessionOrchestrator) can run against a stub in tests. Every
+ * state transition is conditional, so replicas cannot double-apply.
+ */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
-import { decodeCursor, pageOf } from "../Pagination.ts"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer } from "effect"
+import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
 
@@ -55,94 +60,164 @@ export interface Transition {
   readonly at: Date
 }
 
-export const make = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const select = (viewer: string) =>
-    sql`SELECT s.*, t.name AS template_name,
-      (SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${viewer}) AS share_access
-      FROM sessions s JOIN templates t ON t.id = s.template_id`
-  return {
-    insert: (row: { id: string; userId: string; templateId: string; runtime: string; cpu: number; memory: number; persistentHome: boolean; at: Date }) =>
-      sql`INSERT INTO sessions ${
-        sql.insert({
-          id: row.id,
-          user_id: row.userId,
-          template_id: row.templateId,
-          state: "pending",
-          desired: "running",
-          runtime: row.runtime,
-          cpu: row.cpu,
-          memory: row.memory,
-          persistent_home: row.persistentHome,
-          last_activity_at: row.at,
-          created_at: row.at,
-          updated_at: row.at
-        })
-      }`.pipe(Effect.asVoid),
-    find: (id: string, viewer: string) => Effect.map(sql<SessionRow>`${select(viewer)} WHERE s.id = ${id}`, (rows) => rows[0]),
-    list: (q: { viewer: string; all: boolean; state?: SessionState | undefined; limit: number; cursor?: string | undefined }) => {
-      const cursor = decodeCursor(q.cursor)
-      const conditions = [
-        q.all ? undefined : sql`(s.user_id = ${q.viewer} OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${q.viewer}))`,
-        q.state ? sql`s.state = ${q.state}` : undefined,
-        cursor ? sql`(s.created_at, s.id) < (${new Date(Number(cursor[0]))}, ${String(cursor[1])})` : undefined
-      ].filter((c) => c !== undefined)
-      return sql<SessionRow>`${select(q.viewer)} ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
-        ORDER BY s.created_at DESC, s.id DESC LIMIT ${q.limit + 1}`.pipe(
-        Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))
-      )
-    },
-    /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
-    setDesired: (id: string, desired: DesiredState, from: ReadonlyArray<SessionState>, at: Date) =>
-      Effect.map(
-        sql<{ id: string }>`UPDATE sessions SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL, updated_at = ${at}
-          WHERE id = ${id} AND state IN ${sql.in(from)} AND desired <> 'terminated' RETURNING id`,
-        (rows) => rows.length > 0
-      ),
-    touch: (id: string, at: Date) => sql`UPDATE sessions SET last_activity_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid),
-    /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
-    transition: (t: Transition) =>
-      Effect.map(
-        sql<{ prev: SessionState }>`
-          UPDATE sessions s SET state = ${t.to}, submitted = false, attempts = 0, next_attempt_at = NULL, lease_until = NULL, updated_at = ${t.at},
-            reason = ${t.reason ?? null}, endpoint = ${t.endpoint === undefined ? sql`s.endpoint` : t.endpoint}
-          FROM (SELECT id, state AS prev FROM sessions WHERE id = ${t.id} FOR UPDATE) p
-          WHERE s.id = p.id AND p.prev IN ${sql.in(t.from)} ${t.desired ? sql`AND s.desired IN ${sql.in(t.desired)}` : sql``}
-          RETURNING p.prev`,
-        (rows) => rows[0]?.prev
-      ),
-    /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
-    claim: (at: Date, leaseUntil: Date, limit: number) =>
-      sql<SessionRow>`
-        UPDATE sessions s SET lease_until = ${leaseUntil}
-        FROM (SELECT id FROM sessions
-              WHERE state NOT IN ('terminated', 'failed') AND desired <> state AND NOT submitted
-                AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
-                AND (lease_until IS NULL OR lease_until < ${at})
-              ORDER BY updated_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) c, templates t
-        WHERE s.id = c.id AND t.id = s.template_id
-        RETURNING s.*, t.name AS template_name, NULL AS share_access`,
-    submitted: (id: string, desired: DesiredState) =>
-      sql`UPDATE sessions SET submitted = true, attempts = 0, lease_until = NULL WHERE id = ${id} AND desired = ${desired}`.pipe(Effect.asVoid),
-    retryLater: (id: string, attempts: number, next: Date) =>
-      sql`UPDATE sessions SET attempts = ${attempts}, next_attempt_at = ${next}, lease_until = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
-    idle: (before: Date) =>
-      sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'running' AND desired = 'running' AND last_activity_at < ${before}`,
-    stuckPending: (before: Date) =>
-      sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'pending' AND submitted AND updated_at < ${before}`,
-    shares: (id: string) =>
-      Effect.map(
-        sql<{ user_id: string; username: string; access: "view" | "control"; created_at: Date }>`
-          SELECT sh.user_id, u.username, sh.access, sh.created_at FROM session_shares sh JOIN users u ON u.id = sh.user_id
-          WHERE sh.session_id = ${id} ORDER BY lower(u.username)`,
-        (rows) => rows.map((r) => new SessionShare({ userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at }))
-      ),
-    share: (id: string, userId: string, access: "view" | "control", at: Date) =>
-      sql`INSERT INTO session_shares ${sql.insert({ session_id: id, user_id: userId, access, created_at: at })}
-        ON CONFLICT (session_id, user_id) DO UPDATE SET access = EXCLUDED.access`.pipe(Effect.asVoid),
-    unshare: (id: string, userId: string) =>
-      Effect.map(sql<{ user_id: string }>`DELETE FROM session_shares WHERE session_id = ${id} AND user_id = ${userId} RETURNING user_id`, (rows) => rows.length > 0)
-  }
-})
+export interface NewSession {
+  readonly id: string
+  readonly userId: string
+  readonly templateId: string
+  readonly runtime: string
+  readonly cpu: number
+  readonly memory: number
+  readonly persistentHome: boolean
+  readonly at: Date
+}
 
-export type SessionRepo = Effect.Effect.Success<typeof make>
+export interface SessionListQuery {
+  readonly viewer: string
+  readonly all: boolean
+  readonly state?: SessionState | undefined
+  readonly limit: number
+  readonly cursor?: string | undefined
+}
+
+/** Who and what a session's events name. */
+export interface SessionSubject {
+  readonly id: string
+  readonly user_id: string
+  readonly template_id: string
+}
+
+/** What the runtime needs from a session's template to start it. */
+export interface LaunchTemplate {
+  readonly image: string
+  readonly ports: ReadonlyArray<number>
+  readonly env: Record<string, string>
+  readonly vnc_port: number
+  readonly name: string
+}
+
+export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<SessionRepo, {
+  readonly insert: (row: NewSession) => Effect.Effect<void, SqlError>
+  /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
+  readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined, SqlError>
+  readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>, SqlError>
+  /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
+  readonly setDesired: (id: string, desired: DesiredState, from: ReadonlyArray<SessionState>, at: Date) => Effect.Effect<boolean, SqlError>
+  readonly touch: (id: string, at: Date) => Effect.Effect<void, SqlError>
+  /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
+  readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined, SqlError>
+  /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
+  readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>, SqlError>
+  readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void, SqlError>
+  readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void, SqlError>
+  readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
+  readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
+  readonly shares: (id: string) => Effect.Effect<ReadonlyArray<SessionShare>, SqlError>
+  readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void, SqlError>
+  /** Returns false when there was no such share. */
+  readonly unshare: (id: string, userId: string) => Effect.Effect<boolean, SqlError>
+  readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined, SqlError>
+  readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined, SqlError>
+  readonly username: (userId: string) => Effect.Effect<string | undefined, SqlError>
+  /** Runs `effect` in one transaction of the sessions' database (a state change and its event commit together). */
+  readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+}>() {}
+
+export const SessionRepoLive = Layer.effect(
+  SessionRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const select = (viewer: string) =>
+      sql`SELECT s.*, t.name AS template_name,
+        (SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${viewer}) AS share_access
+        FROM sessions s JOIN templates t ON t.id = s.template_id`
+    return {
+      insert: (row) =>
+        sql`INSERT INTO sessions ${
+          sql.insert({
+            id: row.id,
+            user_id: row.userId,
+            template_id: row.templateId,
+            state: "pending",
+            desired: "running",
+            runtime: row.runtime,
+            cpu: row.cpu,
+            memory: row.memory,
+            persistent_home: row.persistentHome,
+            last_activity_at: row.at,
+            created_at: row.at,
+            updated_at: row.at
+          })
+        }`.pipe(Effect.asVoid),
+      find: (id, viewer) => Effect.map(sql<SessionRow>`${select(viewer)} WHERE s.id = ${id}`, (rows) => rows[0]),
+      list: (q) => {
+        const cursor = decodeCursor(q.cursor)
+        const conditions = [
+          q.all ? undefined : sql`(s.user_id = ${q.viewer} OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${q.viewer}))`,
+          q.state ? sql`s.state = ${q.state}` : undefined,
+          cursor ? sql`(s.created_at, s.id) < (${new Date(Number(cursor[0]))}, ${String(cursor[1])})` : undefined
+        ].filter((c) => c !== undefined)
+        return sql<SessionRow>`${select(q.viewer)} ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
+          ORDER BY s.created_at DESC, s.id DESC LIMIT ${q.limit + 1}`.pipe(
+          Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))
+        )
+      },
+      setDesired: (id, desired, from, at) =>
+        Effect.map(
+          sql<{ id: string }>`UPDATE sessions SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL, updated_at = ${at}
+            WHERE id = ${id} AND state IN ${sql.in(from)} AND desired <> 'terminated' RETURNING id`,
+          (rows) => rows.length > 0
+        ),
+      touch: (id, at) => sql`UPDATE sessions SET last_activity_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid),
+      transition: (t) =>
+        Effect.map(
+          sql<{ prev: SessionState }>`
+            UPDATE sessions s SET state = ${t.to}, submitted = false, attempts = 0, next_attempt_at = NULL, lease_until = NULL, updated_at = ${t.at},
+              reason = ${t.reason ?? null}, endpoint = ${t.endpoint === undefined ? sql`s.endpoint` : t.endpoint}
+            FROM (SELECT id, state AS prev FROM sessions WHERE id = ${t.id} FOR UPDATE) p
+            WHERE s.id = p.id AND p.prev IN ${sql.in(t.from)} ${t.desired ? sql`AND s.desired IN ${sql.in(t.desired)}` : sql``}
+            RETURNING p.prev`,
+          (rows) => rows[0]?.prev
+        ),
+      claim: (at, leaseUntil, limit) =>
+        sql<SessionRow>`
+          UPDATE sessions s SET lease_until = ${leaseUntil}
+          FROM (SELECT id FROM sessions
+                WHERE state NOT IN ('terminated', 'failed') AND desired <> state AND NOT submitted
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
+                  AND (lease_until IS NULL OR lease_until < ${at})
+                ORDER BY updated_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) c, templates t
+          WHERE s.id = c.id AND t.id = s.template_id
+          RETURNING s.*, t.name AS template_name, NULL AS share_access`,
+      submitted: (id, desired) =>
+        sql`UPDATE sessions SET submitted = true, attempts = 0, lease_until = NULL WHERE id = ${id} AND desired = ${desired}`.pipe(Effect.asVoid),
+      retryLater: (id, attempts, next) =>
+        sql`UPDATE sessions SET attempts = ${attempts}, next_attempt_at = ${next}, lease_until = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
+      idle: (before) =>
+        sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'running' AND desired = 'running' AND last_activity_at < ${before}`,
+      stuckPending: (before) =>
+        sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'pending' AND submitted AND updated_at < ${before}`,
+      shares: (id) =>
+        Effect.map(
+          sql<{ user_id: string; username: string; access: "view" | "control"; created_at: Date }>`
+            SELECT sh.user_id, u.username, sh.access, sh.created_at FROM session_shares sh JOIN users u ON u.id = sh.user_id
+            WHERE sh.session_id = ${id} ORDER BY lower(u.username)`,
+          (rows) => rows.map((r) => new SessionShare({ userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at }))
+        ),
+      share: (id, userId, access, at) =>
+        sql`INSERT INTO session_shares ${sql.insert({ session_id: id, user_id: userId, access, created_at: at })}
+          ON CONFLICT (session_id, user_id) DO UPDATE SET access = EXCLUDED.access`.pipe(Effect.asVoid),
+      unshare: (id, userId) =>
+        Effect.map(sql<{ user_id: string }>`DELETE FROM session_shares WHERE session_id = ${id} AND user_id = ${userId} RETURNING user_id`, (rows) => rows.length > 0),
+      subject: (id) =>
+        Effect.map(sql<SessionSubject>`SELECT id, user_id, template_id FROM sessions WHERE id = ${id}`, (rows) => rows[0]),
+      launchTemplate: (templateId) =>
+        Effect.map(
+          sql<LaunchTemplate>`
+            SELECT image, ports, env, vnc_port, name FROM templates WHERE id = ${templateId}`,
+          (rows) => rows[0]
+        ),
+      username: (userId) => Effect.map(sql<{ username: string }>`SELECT username FROM users WHERE id = ${userId}`, (rows) => rows[0]?.username),
+      withTransaction: sql.withTransaction
+    }
+  })
+)

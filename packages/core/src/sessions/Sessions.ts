@@ -7,17 +7,18 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
-import { Conflict, type Forbidden, NotFound, type QuotaExceeded, Unauthorized, ValidationError } from "../Errors.ts"
+import { Conflict, type Forbidden, NotFound, type QuotaExceeded, Unauthorized, type ValidationError } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
 import { Users } from "../identity/Users.ts"
 import type { PageOf } from "../Pagination.ts"
 import { Quotas } from "../quotas/Quotas.ts"
+import { resourcesFor } from "../templates/TemplatePolicy.ts"
 import { Templates } from "../templates/Templates.ts"
 import { SessionOrchestrator } from "./SessionOrchestrator.ts"
 import type { CreateSession, Session, SessionShare, SessionState } from "./SessionModel.ts"
-import { authorize, type Need } from "./SessionPolicy.ts"
-import * as SessionRepo from "./SessionRepo.ts"
+import { authorize, connectEndpoint, type Intent, intents, invalidStateMessage, isEnded, listedAccess, type Need, wakesOnConnect } from "./SessionPolicy.ts"
+import { SessionRepo, toSession } from "./SessionRepo.ts"
 import { SessionRuntime } from "./SessionRuntime.ts"
 import { now } from "../Timestamps.ts"
 
@@ -43,7 +44,7 @@ const viewerOf = (actor: Actor) => (actor._tag === "User" ? actor.userId : "")
 export const SessionsLive = Layer.effect(
   Sessions,
   Effect.gen(function*() {
-    const repo = yield* SessionRepo.make
+    const repo = yield* SessionRepo
     const templates = yield* Templates
     const quotas = yield* Quotas
     const hooks = yield* HookRunner
@@ -60,16 +61,15 @@ export const SessionsLive = Layer.effect(
         return { row: row!, access }
       })
     const view = (id: string) =>
-      Effect.flatMap(load(id, "read"), ({ row, access }) => Effect.succeed(SessionRepo.toSession(row, access)))
+      Effect.flatMap(load(id, "read"), ({ row, access }) => Effect.succeed(toSession(row, access)))
 
-    /** Records new intent if the session is in one of `from`; 409 naming the current state otherwise. */
-    const intend = (id: string, desired: "running" | "hibernated" | "terminated", from: ReadonlyArray<SessionState>, need: Need) =>
+    /** Records new intent if the session is in one of the intent's states; 409 naming the current state otherwise. */
+    const intend = (id: string, intent: Intent) =>
       Effect.gen(function*() {
+        const { desired, from, need } = intents[intent]
         const { row } = yield* load(id, need)
         const changed = yield* repo.setDesired(id, desired, from, yield* now)
-        if (!changed) {
-          return yield* new Conflict({ message: `session is ${row.state}${row.desired !== row.state ? ` (going ${row.desired})` : ""}`, code: "invalid_state" })
-        }
+        if (!changed) return yield* new Conflict({ message: invalidStateMessage(row), code: "invalid_state" })
         yield* afterCommit(orchestrator.nudge)
         return yield* view(id)
       })
@@ -82,10 +82,7 @@ export const SessionsLive = Layer.effect(
           const template = yield* templates.get(input.templateId).pipe(
             Effect.filterOrFail((t) => t.enabled, () => new NotFound({ resource: "template", id: input.templateId }))
           )
-          const cpu = input.cpu ?? template.defaultCpu
-          const memory = input.memory ?? template.defaultMemory
-          if (cpu > template.maxCpu) return yield* ValidationError.field("body.cpu", `at most ${template.maxCpu} millicores for ${template.name}`)
-          if (memory > template.maxMemory) return yield* ValidationError.field("body.memory", `at most ${template.maxMemory} MiB for ${template.name}`)
+          const { cpu, memory } = yield* resourcesFor(template, input)
           yield* quotas.check(actor.userId, { sessions: 1, cpu, memory, storage: 0 })
           const amended = yield* hooks.run("session.beforeCreate", {
             userId: actor.userId,
@@ -109,17 +106,17 @@ export const SessionsLive = Layer.effect(
           const all = hasPermission(actor, "sessions:admin")
           const page = yield* repo.list({ viewer: actor.userId, all, ...q })
           return {
-            items: page.items.map((row) => SessionRepo.toSession(row, row.user_id === actor.userId ? "owner" : all ? "admin" : row.share_access ?? "view")),
+            items: page.items.map((row) => toSession(row, listedAccess(actor.userId, all, row))),
             nextCursor: page.nextCursor
           }
         }),
-      hibernate: (id) => intend(id, "hibernated", ["running"], "control"),
-      wake: (id) => intend(id, "running", ["hibernated"], "control"),
-      delete: (id) => intend(id, "terminated", ["pending", "running", "hibernated"], "manage"),
+      hibernate: (id) => intend(id, "hibernate"),
+      wake: (id) => intend(id, "wake"),
+      delete: (id) => intend(id, "delete"),
       heartbeat: (id) =>
         Effect.gen(function*() {
           const { row } = yield* load(id, "control")
-          if (row.state === "terminated" || row.state === "failed") return yield* new Conflict({ message: `session is ${row.state}`, code: "invalid_state" })
+          if (isEnded(row.state)) return yield* new Conflict({ message: `session is ${row.state}`, code: "invalid_state" })
           yield* repo.touch(id, yield* now)
         }),
       shares: (id) => Effect.zipRight(load(id, "manage"), repo.shares(id)),
@@ -139,12 +136,12 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function*() {
           const { row, access } = yield* load(id, "read")
           const at = yield* now
-          if (row.state === "hibernated" && access !== "view") {
+          if (wakesOnConnect(row.state, access)) {
             yield* repo.setDesired(id, "running", ["hibernated"], at)
             yield* afterCommit(orchestrator.nudge)
           }
           yield* repo.touch(id, at)
-          return { endpoint: row.state === "running" ? row.endpoint : null, access, state: row.state }
+          return { endpoint: connectEndpoint(row), access, state: row.state }
         })
     }
   })

@@ -1,7 +1,8 @@
-/** SQL for the app catalog. */
+/** SQL for the app catalog, as a service so that Templates' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
-import { decodeCursor, pageOf } from "../Pagination.ts"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer } from "effect"
+import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { Template } from "./TemplateModel.ts"
 
 interface TemplateRow {
@@ -72,37 +73,51 @@ export interface TemplateQuery {
   readonly cursor?: string | undefined
 }
 
-export const make = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  return {
-    insert: (id: string, columns: Record<string, unknown>, at: Date) =>
-      Effect.map(
-        sql<{ id: string }>`INSERT INTO templates ${sql.insert({ id, ...columns, created_at: at, updated_at: at })} ON CONFLICT (name) DO NOTHING RETURNING id`,
-        (rows) => rows.length > 0
-      ),
-    findById: (id: string) => Effect.map(sql<TemplateRow>`SELECT * FROM templates WHERE id = ${id}`, (rows) => (rows[0] ? toTemplate(rows[0]) : undefined)),
-    list: (q: TemplateQuery) => {
-      const cursor = decodeCursor(q.cursor)
-      const conditions = [
-        q.enabledOnly ? sql`enabled` : undefined,
-        q.q ? sql`(name ILIKE ${`%${q.q}%`} OR display_name ILIKE ${`%${q.q}%`} OR description ILIKE ${`%${q.q}%`})` : undefined,
-        q.category ? sql`category = ${q.category}` : undefined,
-        q.tag ? sql`${q.tag} = ANY(tags)` : undefined,
-        cursor ? sql`name > ${String(cursor[0])}` : undefined
-      ].filter((c) => c !== undefined)
-      return sql<TemplateRow>`SELECT * FROM templates ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``} ORDER BY name LIMIT ${q.limit + 1}`.pipe(
-        Effect.map((rows) => pageOf(rows.map(toTemplate), q.limit, (t) => [t.name]))
-      )
-    },
-    update: (id: string, columns: Record<string, unknown>, at: Date) =>
-      sql`UPDATE templates SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
-    liveSessions: (id: string) =>
-      Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM sessions WHERE template_id = ${id} AND state NOT IN ('terminated', 'failed')`, (rows) => Number(rows[0]?.n ?? 0)),
-    /** Terminated and failed sessions keep history rows; the template goes with them. */
-    delete: (id: string) =>
-      Effect.gen(function*() {
-        yield* sql`DELETE FROM sessions WHERE template_id = ${id} AND state IN ('terminated', 'failed')`
-        yield* sql`DELETE FROM templates WHERE id = ${id}`
-      })
-  }
-})
+export class TemplateRepo extends Context.Tag("@streamspace/core/TemplateRepo")<TemplateRepo, {
+  /** Returns false when the name is taken. */
+  readonly insert: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<boolean, SqlError>
+  readonly findById: (id: string) => Effect.Effect<Template | undefined, SqlError>
+  readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
+  readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+  /** Sessions of the template that are neither terminated nor failed. */
+  readonly liveSessions: (id: string) => Effect.Effect<number, SqlError>
+  /** Terminated and failed sessions keep history rows; the template goes with them. */
+  readonly delete: (id: string) => Effect.Effect<void, SqlError>
+}>() {}
+
+export const TemplateRepoLive = Layer.effect(
+  TemplateRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return {
+      insert: (id, columns, at) =>
+        Effect.map(
+          sql<{ id: string }>`INSERT INTO templates ${sql.insert({ id, ...columns, created_at: at, updated_at: at })} ON CONFLICT (name) DO NOTHING RETURNING id`,
+          (rows) => rows.length > 0
+        ),
+      findById: (id) => Effect.map(sql<TemplateRow>`SELECT * FROM templates WHERE id = ${id}`, (rows) => (rows[0] ? toTemplate(rows[0]) : undefined)),
+      list: (q) => {
+        const cursor = decodeCursor(q.cursor)
+        const conditions = [
+          q.enabledOnly ? sql`enabled` : undefined,
+          q.q ? sql`(name ILIKE ${`%${q.q}%`} OR display_name ILIKE ${`%${q.q}%`} OR description ILIKE ${`%${q.q}%`})` : undefined,
+          q.category ? sql`category = ${q.category}` : undefined,
+          q.tag ? sql`${q.tag} = ANY(tags)` : undefined,
+          cursor ? sql`name > ${String(cursor[0])}` : undefined
+        ].filter((c) => c !== undefined)
+        return sql<TemplateRow>`SELECT * FROM templates ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``} ORDER BY name LIMIT ${q.limit + 1}`.pipe(
+          Effect.map((rows) => pageOf(rows.map(toTemplate), q.limit, (t) => [t.name]))
+        )
+      },
+      update: (id, columns, at) =>
+        sql`UPDATE templates SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
+      liveSessions: (id) =>
+        Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM sessions WHERE template_id = ${id} AND state NOT IN ('terminated', 'failed')`, (rows) => Number(rows[0]?.n ?? 0)),
+      delete: (id) =>
+        Effect.gen(function*() {
+          yield* sql`DELETE FROM sessions WHERE template_id = ${id} AND state IN ('terminated', 'failed')`
+          yield* sql`DELETE FROM templates WHERE id = ${id}`
+        })
+    }
+  })
+)

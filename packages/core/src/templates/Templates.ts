@@ -1,33 +1,25 @@
 /** The app catalog: admins manage templates; users browse enabled ones. */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
-import { Conflict, NotFound, ValidationError } from "../Errors.ts"
+import { Conflict, NotFound, type ValidationError } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
-import * as TemplateRepo from "./TemplateRepo.ts"
+import { checkLimits, patched } from "./TemplatePolicy.ts"
+import { columnsOf, TemplateRepo, type TemplateQuery } from "./TemplateRepo.ts"
 import type { CreateTemplate, Template, UpdateTemplate } from "./TemplateModel.ts"
 import { now } from "../Timestamps.ts"
 
 export class Templates extends Context.Tag("@streamspace/core/Templates")<Templates, {
   readonly create: (input: CreateTemplate) => Effect.Effect<Template, Conflict | ValidationError | NotFound | SqlError>
   readonly get: (id: string) => Effect.Effect<Template, NotFound | SqlError>
-  readonly list: (q: TemplateRepo.TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
+  readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
   readonly update: (id: string, patch: UpdateTemplate) => Effect.Effect<Template, NotFound | ValidationError | SqlError>
   readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
 }>() {}
 
-
-/** Defaults may not exceed maximums; reported on the field that is wrong. */
-const checkLimits = (t: { defaultCpu: number; maxCpu: number; defaultMemory: number; maxMemory: number }, prefix: string) =>
-  t.defaultCpu > t.maxCpu
-    ? Effect.fail(ValidationError.field(`${prefix}defaultCpu`, `must not exceed maxCpu (${t.maxCpu})`))
-    : t.defaultMemory > t.maxMemory
-    ? Effect.fail(ValidationError.field(`${prefix}defaultMemory`, `must not exceed maxMemory (${t.maxMemory})`))
-    : Effect.void
-
 export const TemplatesLive = Layer.effect(
   Templates,
   Effect.gen(function*() {
-    const repo = yield* TemplateRepo.make
+    const repo = yield* TemplateRepo
     const get = (id: string) =>
       Effect.flatMap(repo.findById(id), (t) => (t ? Effect.succeed(t) : Effect.fail(new NotFound({ resource: "template", id }))))
     return {
@@ -37,15 +29,15 @@ export const TemplatesLive = Layer.effect(
         Effect.gen(function*() {
           yield* checkLimits(input, "body.")
           const id = crypto.randomUUID()
-          const inserted = yield* repo.insert(id, TemplateRepo.columnsOf(input), yield* now)
+          const inserted = yield* repo.insert(id, columnsOf(input), yield* now)
           if (!inserted) return yield* new Conflict({ message: `a template named ${input.name} exists`, code: "template_name_taken" })
           return yield* get(id)
         }),
       update: (id, patch) =>
         Effect.gen(function*() {
           const before = yield* get(id)
-          yield* checkLimits({ ...before, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) }, "body.")
-          yield* repo.update(id, TemplateRepo.columnsOf(patch), yield* now)
+          yield* checkLimits(patched(before, patch), "body.")
+          yield* repo.update(id, columnsOf(patch), yield* now)
           return yield* get(id)
         }),
       delete: (id) =>

@@ -10,7 +10,9 @@
  * once; failures retry with exponential backoff (honouring Retry-After) and
  * end `dead` after the configured attempts, from where an admin replays.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+// Modules, not the package barrel: importing the core (fast tests, tools) need not load all of @effect/platform.
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
 import { createHmac } from "node:crypto"

@@ -1,10 +1,11 @@
-/** SQL for webhooks and their deliveries. */
+/** SQL for webhooks and their deliveries, as a service so that Webhooks' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
-import { decodeCursor, pageOf } from "../Pagination.ts"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer } from "effect"
+import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { Webhook, WebhookDelivery } from "./WebhookModel.ts"
 
-interface WebhookRow {
+export interface WebhookRow {
   readonly id: string
   readonly name: string
   readonly url: string
@@ -50,30 +51,56 @@ export const toDelivery = (r: DeliveryRow) =>
     updatedAt: r.updated_at
   })
 
-export const make = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  return {
-    insert: (w: { id: string; name: string; url: string; eventTypes: ReadonlyArray<string>; secretEncrypted: string; enabled: boolean; at: Date }) =>
-      sql`INSERT INTO webhooks ${
-        sql.insert({ id: w.id, name: w.name, url: w.url, event_types: [...w.eventTypes], secret_encrypted: w.secretEncrypted, enabled: w.enabled, created_at: w.at, updated_at: w.at })
-      }`.pipe(Effect.asVoid),
-    find: (id: string) => Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE id = ${id}`, (rows) => rows[0]),
-    list: Effect.map(sql<WebhookRow>`SELECT * FROM webhooks ORDER BY created_at`, (rows) => rows.map(toWebhook)),
-    update: (id: string, columns: Record<string, unknown>, at: Date) =>
-      sql`UPDATE webhooks SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
-    delete: (id: string) => Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
-    deliveries: (webhookId: string, limit: number, cursor?: string) => {
-      const c = decodeCursor(cursor)
-      return sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId}
-        ${c ? sql`AND (created_at, id) < (${new Date(Number(c[0]))}, ${String(c[1])})` : sql``}
-        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(
-        Effect.map((rows) => pageOf(rows.map(toDelivery), limit, (d) => [d.createdAt.getTime(), d.id]))
-      )
-    },
-    findDelivery: (webhookId: string, id: string) =>
-      Effect.map(sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId} AND id = ${id}`, (rows) => rows[0]),
-    /** Back to pending with a fresh attempt budget. */
-    replay: (id: string, at: Date) =>
-      sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid)
-  }
-})
+export interface NewWebhook {
+  readonly id: string
+  readonly name: string
+  readonly url: string
+  readonly eventTypes: ReadonlyArray<string>
+  readonly secretEncrypted: string
+  readonly enabled: boolean
+  readonly at: Date
+}
+
+export class WebhookRepo extends Context.Tag("@streamspace/core/WebhookRepo")<WebhookRepo, {
+  readonly insert: (w: NewWebhook) => Effect.Effect<void, SqlError>
+  readonly find: (id: string) => Effect.Effect<WebhookRow | undefined, SqlError>
+  readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
+  readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+  /** Returns false when there was no such webhook. */
+  readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+  /** A webhook's deliveries, newest first. */
+  readonly deliveries: (webhookId: string, limit: number, cursor?: string) => Effect.Effect<PageOf<WebhookDelivery>, SqlError>
+  readonly findDelivery: (webhookId: string, id: string) => Effect.Effect<DeliveryRow | undefined, SqlError>
+  /** Back to pending with a fresh attempt budget. */
+  readonly replay: (id: string, at: Date) => Effect.Effect<void, SqlError>
+}>() {}
+
+export const WebhookRepoLive = Layer.effect(
+  WebhookRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return {
+      insert: (w) =>
+        sql`INSERT INTO webhooks ${
+          sql.insert({ id: w.id, name: w.name, url: w.url, event_types: [...w.eventTypes], secret_encrypted: w.secretEncrypted, enabled: w.enabled, created_at: w.at, updated_at: w.at })
+        }`.pipe(Effect.asVoid),
+      find: (id) => Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE id = ${id}`, (rows) => rows[0]),
+      list: Effect.map(sql<WebhookRow>`SELECT * FROM webhooks ORDER BY created_at`, (rows) => rows.map(toWebhook)),
+      update: (id, columns, at) =>
+        sql`UPDATE webhooks SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
+      delete: (id) => Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+      deliveries: (webhookId, limit, cursor) => {
+        const c = decodeCursor(cursor)
+        return sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId}
+          ${c ? sql`AND (created_at, id) < (${new Date(Number(c[0]))}, ${String(c[1])})` : sql``}
+          ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(
+          Effect.map((rows) => pageOf(rows.map(toDelivery), limit, (d) => [d.createdAt.getTime(), d.id]))
+        )
+      },
+      findDelivery: (webhookId, id) =>
+        Effect.map(sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId} AND id = ${id}`, (rows) => rows[0]),
+      replay: (id, at) =>
+        sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid)
+    }
+  })
+)

@@ -8,7 +8,7 @@ import type { PageOf } from "../Pagination.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import { WebhookDispatcher } from "./WebhookDispatcher.ts"
 import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from "./WebhookModel.ts"
-import * as WebhookRepo from "./WebhookRepo.ts"
+import { toDelivery, toWebhook, WebhookRepo } from "./WebhookRepo.ts"
 import { now } from "../Timestamps.ts"
 
 export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<Webhooks, {
@@ -21,15 +21,14 @@ export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<Webhooks
   readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict | SqlError>
 }>() {}
 
-
 export const WebhooksLive = Layer.effect(
   Webhooks,
   Effect.gen(function*() {
-    const repo = yield* WebhookRepo.make
+    const repo = yield* WebhookRepo
     const box = yield* SecretBox
     const dispatcher = yield* WebhookDispatcher
     const get = (id: string) =>
-      Effect.flatMap(repo.find(id), (r) => (r ? Effect.succeed(WebhookRepo.toWebhook(r)) : Effect.fail(new NotFound({ resource: "webhook", id }))))
+      Effect.flatMap(repo.find(id), (r) => (r ? Effect.succeed(toWebhook(r)) : Effect.fail(new NotFound({ resource: "webhook", id }))))
     const delivery = (id: string, deliveryId: string) =>
       Effect.flatMap(repo.findDelivery(id, deliveryId), (d) => (d ? Effect.succeed(d) : Effect.fail(new NotFound({ resource: "delivery", id: deliveryId }))))
     return {
@@ -61,7 +60,7 @@ export const WebhooksLive = Layer.effect(
           if (d.status === "pending") return yield* new Conflict({ message: "the delivery is still being attempted", code: "delivery_pending" })
           yield* repo.replay(deliveryId, yield* now)
           yield* afterCommit(dispatcher.nudge)
-          return WebhookRepo.toDelivery(yield* delivery(id, deliveryId))
+          return toDelivery(yield* delivery(id, deliveryId))
         })
     }
   })

@@ -1,0 +1,90 @@
+/** SQL for API keys (only their SHA-256 is stored), as a service so that ApiKeys' rules can run against a stub in tests. */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer } from "effect"
+import { ApiKey } from "./IdentityModel.ts"
+
+interface ApiKeyRow {
+  readonly id: string
+  readonly name: string
+  readonly prefix: string
+  readonly scopes: ReadonlyArray<string>
+  readonly expires_at: Date | null
+  readonly last_used_at: Date | null
+  readonly created_at: Date
+}
+
+const toApiKey = (r: ApiKeyRow) =>
+  new ApiKey({ id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, createdAt: r.created_at })
+
+export interface NewApiKey {
+  readonly id: string
+  readonly userId: string
+  readonly name: string
+  readonly prefix: string
+  readonly keyHash: string
+  readonly scopes: ReadonlyArray<string>
+  readonly expiresAt: Date | null
+  readonly at: Date
+}
+
+/** A key as authentication sees it. */
+export interface UsedApiKey {
+  readonly id: string
+  readonly user_id: string
+  readonly scopes: ReadonlyArray<string>
+  readonly expires_at: Date | null
+  readonly revoked_at: Date | null
+}
+
+export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<ApiKeyRepo, {
+  readonly insert: (key: NewApiKey) => Effect.Effect<ApiKey, SqlError>
+  /** The user's keys that are not revoked, newest first. */
+  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
+  /** Returns false when the user has no such key that is not revoked already. */
+  readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean, SqlError>
+  /** Records a use of the key with this hash and returns it, if it exists (revoked or expired ones too). */
+  readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined, SqlError>
+}>() {}
+
+export const ApiKeyRepoLive = Layer.effect(
+  ApiKeyRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return {
+      insert: (key) =>
+        Effect.map(
+          sql<ApiKeyRow>`INSERT INTO api_keys ${
+            sql.insert({
+              id: key.id,
+              user_id: key.userId,
+              name: key.name,
+              prefix: key.prefix,
+              key_hash: key.keyHash,
+              scopes: [...key.scopes],
+              expires_at: key.expiresAt,
+              created_at: key.at
+            })
+          } RETURNING *`,
+          (rows) => toApiKey(rows[0]!)
+        ),
+      list: (userId) =>
+        Effect.map(
+          sql<ApiKeyRow>`SELECT * FROM api_keys WHERE user_id = ${userId} AND revoked_at IS NULL ORDER BY created_at DESC`,
+          (rows) => rows.map(toApiKey)
+        ),
+      revoke: (userId, id, at) =>
+        Effect.map(
+          sql<{ id: string }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`,
+          (rows) => rows.length > 0
+        ),
+      use: (keyHash, at) =>
+        Effect.map(
+          sql<UsedApiKey>`
+            UPDATE api_keys SET last_used_at = ${at} WHERE key_hash = ${keyHash}
+            RETURNING id, user_id, scopes, expires_at, revoked_at`,
+          (rows) => rows[0]
+        )
+    }
+  })
+)
