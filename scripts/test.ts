@@ -10,7 +10,7 @@
  * Ends with one line: `N passed, N failed`.
  */
 import { Glob } from "bun"
-import * as TestTimeouts from "../packages/testing/src/TestTimeouts.ts"
+import * as TestTimeouts from "@streamspace/testing/timeouts"
 
 const filters = process.argv.slice(2)
 const all = [...new Glob("{packages,plugins,test}/**/*.test.ts").scanSync(".")]

@@ -58,6 +58,7 @@ export interface MethodSpec<I, II, O, OI> {
 }
 
 /** What a caller needs of a method: its name and its Schemas (`Plugins.call` takes it and infers the types). */
+// biome-ignore lint/suspicious/noExplicitAny: Schemas are invariant: these defaults let one type stand for "any method".
 export interface MethodSignature<Name extends string = string, I = any, II = any, O = any, OI = any> {
   readonly name: Name
   readonly input: Schema.Schema<I, II>
@@ -65,6 +66,7 @@ export interface MethodSignature<Name extends string = string, I = any, II = any
 }
 
 /** A method other plugins may call: made by `method`, declared in the manifest's `methods` under its name. */
+// biome-ignore lint/suspicious/noExplicitAny: as above, "any method" for the manifest's `methods`.
 export interface PluginMethod<Name extends string = string, I = any, II = any, O = any, OI = any> extends MethodSignature<Name, I, II, O, OI> {
   readonly _tag: "PluginMethod"
   /**
