@@ -11,7 +11,14 @@ import { Glob } from "bun"
 
 const biome = Bun.spawnSync(["bun", "x", "biome", "check", "."], { stdout: "inherit", stderr: "inherit" })
 
-const services = ["packages/core/src", "packages/kernel/src", "packages/db/src", "packages/notify/src", "packages/editions/src", "plugins"]
+const services = [
+  "packages/core/src",
+  "packages/kernel/src",
+  "packages/db/src",
+  "packages/notify/src",
+  "packages/editions/src",
+  "plugins"
+]
 /** Files whose job is to run Effects from the outside world. */
 const edges = new Set(["packages/db/src/TestDatabase.ts"])
 const runs = /\bEffect\.run(Fork|Promise|PromiseExit|Sync|SyncExit|Callback)\b/
@@ -22,12 +29,15 @@ for (const root of services) {
     if (file.includes("node_modules") || file.includes("/test/") || edges.has(file)) continue
     const lines = (await Bun.file(file).text()).split("\n")
     lines.forEach((line, i) => {
-      if (runs.test(line) && !line.trimStart().startsWith("*") && !line.trimStart().startsWith("//")) offences.push(`${file}:${i + 1}: ${line.trim()}`)
+      if (runs.test(line) && !line.trimStart().startsWith("*") && !line.trimStart().startsWith("//"))
+        offences.push(`${file}:${i + 1}: ${line.trim()}`)
     })
   }
 }
 if (offences.length > 0) {
-  console.error("Effects run on the default runtime inside service code (use forkScoped, a Stream, or an Effect registered in the caller's scope):")
+  console.error(
+    "Effects run on the default runtime inside service code (use forkScoped, a Stream, or an Effect registered in the caller's scope):"
+  )
   for (const o of offences) console.error(`  ${o}`)
 }
 console.log(offences.length === 0 && biome.exitCode === 0 ? "lint: clean" : "lint: failed")

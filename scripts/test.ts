@@ -25,7 +25,11 @@ interface PassResult {
   readonly code: number
 }
 
-const runPass = async (name: string, files: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<PassResult> => {
+const runPass = async (
+  name: string,
+  files: ReadonlyArray<string>,
+  env: Record<string, string | undefined>
+): Promise<PassResult> => {
   if (files.length === 0) return { name, pass: 0, fail: 0, code: 0 }
   console.log(`\n=== ${name}: ${files.length} test files ===`)
   const proc = Bun.spawn(["bun", "test", "--timeout", String(TestTimeouts.testMs), ...files.map((f) => `./${f}`)], {
@@ -53,15 +57,26 @@ const engineSuites = all.filter((f) => !isUnit(f))
 const pgUrl = process.env["TEST_DATABASE_URL"]
 const results: Array<PassResult> = []
 results.push(await runPass("Unit (no database)", all.filter(isUnit), { TEST_DATABASE_URL: undefined }))
-results.push(await runPass("PGlite", engineSuites.filter((f) => !f.endsWith(".pg.test.ts")), { TEST_DATABASE_URL: undefined }))
+results.push(
+  await runPass(
+    "PGlite",
+    engineSuites.filter((f) => !f.endsWith(".pg.test.ts")),
+    { TEST_DATABASE_URL: undefined }
+  )
+)
 if (pgUrl) {
   results.push(await runPass("PostgreSQL", engineSuites, { TEST_DATABASE_URL: pgUrl }))
 } else {
-  console.log("\nPostgreSQL pass not run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run every suite on PostgreSQL too.")
+  console.log(
+    "\nPostgreSQL pass not run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run every suite on PostgreSQL too."
+  )
 }
 
 console.log("")
-for (const r of results) console.log(`${r.name}: ${r.pass} pass, ${r.fail} fail${r.code !== 0 && r.fail === 0 ? ` (bun test exited ${r.code})` : ""}`)
+for (const r of results)
+  console.log(
+    `${r.name}: ${r.pass} pass, ${r.fail} fail${r.code !== 0 && r.fail === 0 ? ` (bun test exited ${r.code})` : ""}`
+  )
 const pass = results.reduce((n, r) => n + r.pass, 0)
 const fail = results.reduce((n, r) => n + r.fail, 0)
 const broken = results.some((r) => r.code !== 0)

@@ -27,11 +27,22 @@ const load = async (engine: string, url: string) => {
   const call = (method: string, path: string, token?: string, body?: unknown) =>
     fetch(`${url}${path}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { "content-type": "application/json" } : {})
+      },
       ...(body ? { body: JSON.stringify(body) } : {})
     })
-  const admin = String((await json(await call("POST", "/api/auth/login", undefined, { username: "admin", password: PASSWORD })))["accessToken"])
-  const template = String((await json(await call("POST", "/api/templates", admin, { name: "bench", displayName: "Bench", image: "bench:1" })))["id"])
+  const admin = String(
+    (await json(await call("POST", "/api/auth/login", undefined, { username: "admin", password: PASSWORD })))[
+      "accessToken"
+    ]
+  )
+  const template = String(
+    (
+      await json(await call("POST", "/api/templates", admin, { name: "bench", displayName: "Bench", image: "bench:1" }))
+    )["id"]
+  )
   const latencies = new Map<string, Array<number>>()
   let errors = 0
   const timed = async (route: string, run: () => Promise<Response>) => {
@@ -47,25 +58,37 @@ const load = async (engine: string, url: string) => {
   const tokens: Array<string> = []
   for (let i = 0; i < CLIENTS; i++) {
     await call("POST", "/api/users", admin, { username: `bench-${i}`, password: "bench-user-password" })
-    const res = await timed("POST /api/auth/login", () => call("POST", "/api/auth/login", undefined, { username: `bench-${i}`, password: "bench-user-password" }))
+    const res = await timed("POST /api/auth/login", () =>
+      call("POST", "/api/auth/login", undefined, { username: `bench-${i}`, password: "bench-user-password" })
+    )
     tokens.push(String((await json(res))["accessToken"]))
   }
   const deadline = performance.now() + SECONDS * 1000
   const started = performance.now()
   let requests = 0
-  await Promise.all(tokens.map(async (token) => {
-    while (performance.now() < deadline) {
-      const created = await timed("POST /api/sessions", () => call("POST", "/api/sessions", token, { templateId: template }))
-      const id = String((await json(created))["id"])
-      await (await timed("GET /api/sessions", () => call("GET", "/api/sessions?limit=20", token))).arrayBuffer()
-      await (await timed("DELETE /api/sessions/:id", () => call("DELETE", `/api/sessions/${id}`, token))).arrayBuffer()
-      requests += 3
-    }
-  }))
+  await Promise.all(
+    tokens.map(async (token) => {
+      while (performance.now() < deadline) {
+        const created = await timed("POST /api/sessions", () =>
+          call("POST", "/api/sessions", token, { templateId: template })
+        )
+        const id = String((await json(created))["id"])
+        await (await timed("GET /api/sessions", () => call("GET", "/api/sessions?limit=20", token))).arrayBuffer()
+        await (
+          await timed("DELETE /api/sessions/:id", () => call("DELETE", `/api/sessions/${id}`, token))
+        ).arrayBuffer()
+        requests += 3
+      }
+    })
+  )
   const elapsed = (performance.now() - started) / 1000
-  console.log(`${engine}: ${CLIENTS} clients, ${elapsed.toFixed(1)} s, ${requests} requests, ${(requests / elapsed).toFixed(0)} req/s, ${errors} errors`)
+  console.log(
+    `${engine}: ${CLIENTS} clients, ${elapsed.toFixed(1)} s, ${requests} requests, ${(requests / elapsed).toFixed(0)} req/s, ${errors} errors`
+  )
   for (const [route, xs] of latencies) {
-    console.log(`  ${route.padEnd(26)} n=${String(xs.length).padStart(6)}  p50 ${percentile(xs, 0.5).toFixed(1).padStart(7)} ms  p99 ${percentile(xs, 0.99).toFixed(1).padStart(7)} ms`)
+    console.log(
+      `  ${route.padEnd(26)} n=${String(xs.length).padStart(6)}  p50 ${percentile(xs, 0.5).toFixed(1).padStart(7)} ms  p99 ${percentile(xs, 0.99).toFixed(1).padStart(7)} ms`
+    )
   }
 }
 
@@ -80,13 +103,18 @@ export const run = async () => {
     await pglite.stop()
     Fs.rmSync(dataDir, { recursive: true, force: true })
   }
-  const serverUrl = process.env["BENCH_DATABASE_URL"] ?? process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+  const serverUrl =
+    process.env["BENCH_DATABASE_URL"] ??
+    process.env["TEST_DATABASE_URL"] ??
+    "postgres://postgres@127.0.0.1:5432/postgres"
   const name = `ss_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
   const admin = new SQL(serverUrl)
   try {
     await admin.unsafe(`CREATE DATABASE ${name}`)
   } catch (e) {
-    console.log(`postgres: skipped, cannot reach ${serverUrl.replace(/\/\/[^@]*@/, "//")} (${e instanceof Error ? e.message : String(e)})`)
+    console.log(
+      `postgres: skipped, cannot reach ${serverUrl.replace(/\/\/[^@]*@/, "//")} (${e instanceof Error ? e.message : String(e)})`
+    )
     await admin.close()
     return
   }

@@ -6,7 +6,10 @@ import { Glob } from "bun"
 import * as Path from "node:path"
 
 const dir = import.meta.dir
-const available = [...new Glob("*.ts").scanSync(dir)].map((f) => f.replace(/\.ts$/, "")).filter((n) => n !== "index").sort()
+const available = [...new Glob("*.ts").scanSync(dir)]
+  .map((f) => f.replace(/\.ts$/, ""))
+  .filter((n) => n !== "index")
+  .sort()
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !available.includes(w))
 if (unknown.length > 0) {

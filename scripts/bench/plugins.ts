@@ -48,25 +48,31 @@ const generate = (count: number) => {
   const ids = Array.from({ length: count }, (_, i) => `bench-${i + 1}`)
   for (const id of ids) {
     Fs.mkdirSync(Path.join(pluginsDir, id), { recursive: true })
-    Fs.writeFileSync(Path.join(pluginsDir, id, "package.json"), JSON.stringify({ name: id, type: "module", exports: "./index.ts" }))
+    Fs.writeFileSync(
+      Path.join(pluginsDir, id, "package.json"),
+      JSON.stringify({ name: id, type: "module", exports: "./index.ts" })
+    )
     Fs.writeFileSync(Path.join(pluginsDir, id, "index.ts"), pluginSource(id))
   }
   return ids
 }
 
-const percentile = (xs: Array<number>, q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0
+const percentile = (xs: Array<number>, q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0
 
 const load = async (url: string, token: string, path: string) => {
   const latencies: Array<number> = []
   const deadline = performance.now() + LOAD_SECONDS * 1000
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (performance.now() < deadline) {
-      const t = performance.now()
-      const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })
-      await res.arrayBuffer()
-      latencies.push(performance.now() - t)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now()
+        const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })
+        await res.arrayBuffer()
+        latencies.push(performance.now() - t)
+      }
+    })
+  )
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rps: latencies.length / LOAD_SECONDS }
 }
 
@@ -90,7 +96,11 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
   await first.server.stop()
   const { server, ms: ready } = await boot()
   try {
-    const login = await fetch(`${server.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) })
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: PASSWORD })
+    })
     const token = ((await login.json()) as { accessToken: string }).accessToken
     const core = await load(server.url, token, "/api/templates")
     const plugin = count > 0 ? await load(server.url, token, `/api/plugins/${ids[0]}/ping`) : undefined
@@ -100,15 +110,24 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
       const publish = async (count: number, via = ids[0]) => {
         const from = offset
         offset += count
-        await Promise.all(Array.from({ length: 10 }, (_, i) =>
-          fetch(`${server.url}/api/plugins/${via}/publish`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ from: from + i * (count / 10), count: count / 10 }) })))
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            fetch(`${server.url}/api/plugins/${via}/publish`, {
+              method: "POST",
+              headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+              body: JSON.stringify({ from: from + i * (count / 10), count: count / 10 })
+            })
+          )
+        )
       }
       /** When each subscription's table reached `target` rows (performance.now() values). */
       const until = async (target: number) => {
         let single = 0
         let batched = 0
         while (!single || !batched) {
-          const res = await fetch(`${server.url}/api/plugins/${ids[0]}/count`, { headers: { authorization: `Bearer ${token}` } })
+          const res = await fetch(`${server.url}/api/plugins/${ids[0]}/count`, {
+            headers: { authorization: `Bearer ${token}` }
+          })
           const counts = (await res.json()) as { n: number; batch: number }
           if (!batched && counts.batch >= target) batched = performance.now()
           if (!single && counts.n >= target) single = performance.now()
@@ -127,7 +146,11 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
       events = `events: ${EVENTS} published in ${rate(published)}; delivered end to end: subscribe (a statement per event) ${rate(single)}, subscribeBatch ${rate(batched)}`
 
       // Delivery alone: a backlog (published by bench-2) that piled up while bench-1 was disabled, drained after it is enabled again.
-      const admin = (action: string) => fetch(`${server.url}/api/admin/plugins/${ids[0]}/${action}`, { method: "POST", headers: { authorization: `Bearer ${token}` } })
+      const admin = (action: string) =>
+        fetch(`${server.url}/api/admin/plugins/${ids[0]}/${action}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` }
+        })
       await admin("disable")
       await publish(EVENTS, ids[1])
       const drainStart = performance.now()
@@ -135,8 +158,12 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
       const drained = await until(2 * EVENTS)
       events += `\n${"".padEnd(20)}backlog of ${EVENTS} drained after enable: subscribe ${rate(drained.single - drainStart)}, subscribeBatch ${rate(drained.batched - drainStart)}`
     }
-    console.log(`${engine.padEnd(8)} ${String(count).padStart(2)} plugins: restart to /readyz ${ready.toFixed(0)} ms (first boot ${first.ms.toFixed(0)} ms); core GET /api/templates p50 ${core.p50.toFixed(1)} ms p99 ${core.p99.toFixed(1)} ms (${core.rps.toFixed(0)} req/s)` +
-      (plugin ? `; plugin GET p50 ${plugin.p50.toFixed(1)} ms p99 ${plugin.p99.toFixed(1)} ms (${plugin.rps.toFixed(0)} req/s)` : ""))
+    console.log(
+      `${engine.padEnd(8)} ${String(count).padStart(2)} plugins: restart to /readyz ${ready.toFixed(0)} ms (first boot ${first.ms.toFixed(0)} ms); core GET /api/templates p50 ${core.p50.toFixed(1)} ms p99 ${core.p99.toFixed(1)} ms (${core.rps.toFixed(0)} req/s)` +
+        (plugin
+          ? `; plugin GET p50 ${plugin.p50.toFixed(1)} ms p99 ${plugin.p99.toFixed(1)} ms (${plugin.rps.toFixed(0)} req/s)`
+          : "")
+    )
     if (events) console.log(`${"".padEnd(20)}${events}`)
   } finally {
     await server.stop()
@@ -144,7 +171,10 @@ const scenario = async (engine: string, count: number, env: Record<string, strin
 }
 
 export const run = async () => {
-  const serverUrl = process.env["BENCH_DATABASE_URL"] ?? process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+  const serverUrl =
+    process.env["BENCH_DATABASE_URL"] ??
+    process.env["TEST_DATABASE_URL"] ??
+    "postgres://postgres@127.0.0.1:5432/postgres"
   for (const count of [0, 5, 10]) {
     const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-bench-plugins-"))
     try {
@@ -161,7 +191,11 @@ export const run = async () => {
       await scenario("postgres", count, { DATABASE_URL: u.toString() })
     } finally {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      for (const { rolname } of (await admin`SELECT rolname FROM pg_roles WHERE rolname LIKE 'ssp_%_bench_%'`) as Array<{ rolname: string }>) {
+      for (const {
+        rolname
+      } of (await admin`SELECT rolname FROM pg_roles WHERE rolname LIKE 'ssp_%_bench_%'`) as Array<{
+        rolname: string
+      }>) {
         await admin.unsafe(`DROP ROLE IF EXISTS "${rolname}"`)
       }
       await admin.close()

@@ -35,9 +35,11 @@ const median = (xs: ReadonlyArray<number>) => {
 /** Runs BATCH operations starting at operation number `first`. */
 type Batch = (first: number) => Promise<unknown>
 
-const perOperation = (op: (i: number) => Promise<unknown>): Batch => async (first) => {
-  for (let i = first; i < first + BATCH; i++) await op(i)
-}
+const perOperation =
+  (op: (i: number) => Promise<unknown>): Batch =>
+  async (first) => {
+    for (let i = first; i < first + BATCH; i++) await op(i)
+  }
 
 /**
  * µs per operation for each variant. Batches rotate through the variants so
@@ -81,7 +83,7 @@ const cases = (raw: (text: string, params: Array<unknown>) => Promise<unknown>):
  * What a plugin's SQL goes through: its own login role and schema
  * (`Database.roleClient`), as the plugin host sets them up.
  */
-const pluginClient = Effect.gen(function*() {
+const pluginClient = Effect.gen(function* () {
   const role = `ss_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
   const session = { role, password: crypto.randomUUID(), searchPath: role }
   const { dialect } = yield* Database.DatabaseInfo
@@ -91,54 +93,72 @@ const pluginClient = Effect.gen(function*() {
   return plugin
 })
 
-const ratio = (label: string, us: number, rawUs: number) => `${label} ${us.toFixed(1).padStart(6)} µs ${(us / rawUs).toFixed(3)}`
+const ratio = (label: string, us: number, rawUs: number) =>
+  `${label} ${us.toFixed(1).padStart(6)} µs ${(us / rawUs).toFixed(3)}`
 
 /** Every case on one engine, whose SqlClient (and DatabaseInfo) the context holds. */
 const benchEngine = (engine: string, raw: (text: string, params: Array<unknown>) => Promise<unknown>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql.unsafe(`CREATE TABLE raw_rows ${TABLE}; CREATE TABLE our_rows ${TABLE}`)
     const plugin = yield* pluginClient
     for (const c of cases(raw)) {
-      const program = (client: SqlClient.SqlClient, table: string): Batch => (first) =>
-        runtime.runPromise(Effect.gen(function*() {
-          for (let i = first; i < first + BATCH; i++) yield* c.ours(client, table, i)
-        }))
+      const program =
+        (client: SqlClient.SqlClient, table: string): Batch =>
+        (first) =>
+          runtime.runPromise(
+            Effect.gen(function* () {
+              for (let i = first; i < first + BATCH; i++) yield* c.ours(client, table, i)
+            })
+          )
       const eachRun = perOperation((i) => runtime.runPromise(c.ours(sql, "our_rows", i)))
       const [rawUs, oursUs, eachUs, pluginUs] = yield* Effect.promise(() =>
         measure([perOperation(c.raw), program(sql, "our_rows"), eachRun, program(plugin, "plugin_rows")])
       )
       console.log(
-        `${engine.padEnd(8)} ${c.name.padEnd(6)} raw ${rawUs!.toFixed(1).padStart(6)} µs | ${ratio("ours", oursUs!, rawUs!)} | ${
-          ratio("runPromise each", eachUs!, rawUs!)
-        } | ${ratio("as a plugin", pluginUs!, rawUs!)}`
+        `${engine.padEnd(8)} ${c.name.padEnd(6)} raw ${rawUs!.toFixed(1).padStart(6)} µs | ${ratio("ours", oursUs!, rawUs!)} | ${ratio(
+          "runPromise each",
+          eachUs!,
+          rawUs!
+        )} | ${ratio("as a plugin", pluginUs!, rawUs!)}`
       )
     }
   })
 
 const benchPglite = () =>
-  runtime.runPromise(Effect.gen(function*() {
-    const { db } = yield* PgliteClient.PgliteClient
-    yield* benchEngine("pglite", (text, params) => db.query(text, params))
-  }).pipe(Effect.scoped, Effect.provide(Database.pglite({ dataDir: "memory://" }))))
+  runtime.runPromise(
+    Effect.gen(function* () {
+      const { db } = yield* PgliteClient.PgliteClient
+      yield* benchEngine("pglite", (text, params) => db.query(text, params))
+    }).pipe(Effect.scoped, Effect.provide(Database.pglite({ dataDir: "memory://" })))
+  )
 
 const benchPostgres = (serverUrl: string) =>
-  runtime.runPromise(Effect.gen(function*() {
-    const url = yield* TestDatabase.scopedDatabase(serverUrl)
-    yield* Effect.gen(function*() {
-      const { pool } = yield* PostgresClient.PostgresClient
-      yield* benchEngine("postgres", (text, params) => pool.query(text, params))
-    }).pipe(Effect.scoped, Effect.provide(Database.postgres(Redacted.make(url))))
-  }).pipe(Effect.scoped))
+  runtime.runPromise(
+    Effect.gen(function* () {
+      const url = yield* TestDatabase.scopedDatabase(serverUrl)
+      yield* Effect.gen(function* () {
+        const { pool } = yield* PostgresClient.PostgresClient
+        yield* benchEngine("postgres", (text, params) => pool.query(text, params))
+      }).pipe(Effect.scoped, Effect.provide(Database.postgres(Redacted.make(url))))
+    }).pipe(Effect.scoped)
+  )
 
 export const run = async () => {
-  console.log(`${BATCHES * BATCH} sequential operations per variant (after ${WARMUP_BATCHES * BATCH} warm-up; batches of ${BATCH} rotate raw/ours/runPromise each); µs per operation, median over batches`)
+  console.log(
+    `${BATCHES * BATCH} sequential operations per variant (after ${WARMUP_BATCHES * BATCH} warm-up; batches of ${BATCH} rotate raw/ours/runPromise each); µs per operation, median over batches`
+  )
   await benchPglite()
-  const url = process.env["BENCH_DATABASE_URL"] ?? process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+  const url =
+    process.env["BENCH_DATABASE_URL"] ??
+    process.env["TEST_DATABASE_URL"] ??
+    "postgres://postgres@127.0.0.1:5432/postgres"
   try {
     await benchPostgres(url)
   } catch (e) {
-    console.log(`postgres   skipped: cannot reach ${url.replace(/\/\/[^@]*@/, "//")} (${e instanceof Error ? e.message : String(e)})`)
+    console.log(
+      `postgres   skipped: cannot reach ${url.replace(/\/\/[^@]*@/, "//")} (${e instanceof Error ? e.message : String(e)})`
+    )
   }
   await runtime.dispose()
 }

@@ -55,13 +55,22 @@ const inProcess = async () => {
   await once()
   const runs: Array<{ made: number; total: number }> = []
   for (let i = 0; i < N; i++) runs.push(await once())
-  return { make: median(runs.map((r) => r.made)), total: median(runs.map((r) => r.total)), all: runs.map((r) => Math.round(r.made)) }
+  return {
+    make: median(runs.map((r) => r.made)),
+    total: median(runs.map((r) => r.total)),
+    all: runs.map((r) => Math.round(r.made))
+  }
 }
 
 const freshProcesses = async () => {
   const results: Array<{ importMs: number; makeMs: number }> = []
   for (let i = 0; i < RUNS; i++) {
-    const proc = Bun.spawn(["bun", import.meta.path], { cwd: root, env: { ...env(), BENCH_TESTKIT_CHILD: "1" }, stdout: "pipe", stderr: "inherit" })
+    const proc = Bun.spawn(["bun", import.meta.path], {
+      cwd: root,
+      env: { ...env(), BENCH_TESTKIT_CHILD: "1" },
+      stdout: "pipe",
+      stderr: "inherit"
+    })
     const out = await new Response(proc.stdout).text()
     if ((await proc.exited) !== 0) throw new Error(`child failed: ${out}`)
     results.push(JSON.parse(out.trim().split("\n").pop()!) as { importMs: number; makeMs: number })
@@ -74,7 +83,12 @@ const helloFile = async () => {
   let failed = 0
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now()
-    const proc = Bun.spawn(["bun", "test", "./plugins/hello"], { cwd: root, env: env(), stdout: "pipe", stderr: "pipe" })
+    const proc = Bun.spawn(["bun", "test", "./plugins/hello"], {
+      cwd: root,
+      env: env(),
+      stdout: "pipe",
+      stderr: "pipe"
+    })
     await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     if ((await proc.exited) !== 0) failed++
     walls.push(performance.now() - t)
@@ -90,7 +104,9 @@ const clockJump = async () => {
     const t = performance.now()
     await p.adjustClock(Duration.minutes(CLOCK_MINUTES))
     const wall = performance.now() - t
-    const runs = await p.query<{ n: string }>("SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello' AND outcome = 'success'")
+    const runs = await p.query<{ n: string }>(
+      "SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello' AND outcome = 'success'"
+    )
     return { wall, ticks: Number(runs[0]?.n ?? 0) }
   } finally {
     await p.close()
@@ -103,11 +119,17 @@ export const run = async () => {
   const fresh = await freshProcesses()
   console.log(`first make() in a new process: ${ms(fresh.make)} (imports before it: ${ms(fresh.imports)})`)
   const local = await inProcess()
-  console.log(`make() in one process:         median ${ms(local.make)}, make+close ${ms(local.total)} (each: ${local.all.join(", ")})`)
+  console.log(
+    `make() in one process:         median ${ms(local.make)}, make+close ${ms(local.total)} (each: ${local.all.join(", ")})`
+  )
   const file = await helloFile()
-  console.log(`bun test ./plugins/hello:      median ${ms(file.wall)} wall${file.failed > 0 ? ` (${file.failed} of ${RUNS} runs failed)` : ""}`)
+  console.log(
+    `bun test ./plugins/hello:      median ${ms(file.wall)} wall${file.failed > 0 ? ` (${file.failed} of ${RUNS} runs failed)` : ""}`
+  )
   const jump = await clockJump()
-  console.log(`adjustClock(${CLOCK_MINUTES} minutes):${" ".repeat(Math.max(1, 10 - String(CLOCK_MINUTES).length))}${ms(jump.wall)} wall, ${jump.ticks} ticks of hello's one-minute job`)
+  console.log(
+    `adjustClock(${CLOCK_MINUTES} minutes):${" ".repeat(Math.max(1, 10 - String(CLOCK_MINUTES).length))}${ms(jump.wall)} wall, ${jump.ticks} ticks of hello's one-minute job`
+  )
 }
 
 if (process.env["BENCH_TESTKIT_CHILD"] === "1") await child()

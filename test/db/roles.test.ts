@@ -14,12 +14,17 @@ let runtime: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient | Database.Databa
 
 beforeAll(async () => {
   runtime = ManagedRuntime.make(TestDatabase.layer({ key: "empty" }))
-  await runtime.runPromise(Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE core_secret (v text)`
-    yield* sql`INSERT INTO core_secret VALUES ('top')`
-    yield* Database.createRole({ role, password, searchPath: `${role}_schema` }, (yield* Database.DatabaseInfo).dialect)
-  }))
+  await runtime.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE core_secret (v text)`
+      yield* sql`INSERT INTO core_secret VALUES ('top')`
+      yield* Database.createRole(
+        { role, password, searchPath: `${role}_schema` },
+        (yield* Database.DatabaseInfo).dialect
+      )
+    })
+  )
 })
 afterAll(async () => {
   await runtime.runPromise(Database.dropRole({ role, searchPath: `${role}_schema` }))
@@ -36,19 +41,24 @@ const dbMessage = (exit: Exit.Exit<unknown, unknown>): string => {
 }
 
 const asRole = <A, E>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
-  runtime.runPromiseExit(Effect.scoped(Effect.gen(function*() {
-    const sql = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
-    return yield* f(sql)
-  })))
+  runtime.runPromiseExit(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const sql = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
+        return yield* f(sql)
+      })
+    )
+  )
 
 describe(`role clients (${engine})`, () => {
   test("work in their own schema", async () => {
     const exit = await asRole((sql) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* sql`CREATE TABLE notes (id int PRIMARY KEY, body text)`
         yield* sql`INSERT INTO notes VALUES (1, 'hi')`
         return yield* sql<{ body: string; who: string }>`SELECT body, current_user AS who FROM notes`
-      }))
+      })
+    )
     expect(Exit.isSuccess(exit) && exit.value).toEqual([{ body: "hi", who: role }])
   })
 
@@ -63,24 +73,34 @@ describe(`role clients (${engine})`, () => {
 
   test("statements inside a role transaction keep the role", async () => {
     const exit = await asRole((sql) =>
-      sql.withTransaction(Effect.gen(function*() {
-        yield* sql`INSERT INTO notes VALUES (2, 'tx')`
-        return yield* sql<{ who: string }>`SELECT current_user AS who`
-      })))
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`INSERT INTO notes VALUES (2, 'tx')`
+          return yield* sql<{ who: string }>`SELECT current_user AS who`
+        })
+      )
+    )
     expect(Exit.isSuccess(exit) && exit.value).toEqual([{ who: role }])
   })
 
   test("a statement with parameters runs as the role, and neither it nor its failure leaves the role behind", async () => {
-    const exit = await runtime.runPromiseExit(Effect.scoped(Effect.gen(function*() {
-      const core = yield* SqlClient.SqlClient
-      const plugin = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
-      const mine = yield* plugin<{ who: string; path: string; body: string }>`
+    const exit = await runtime.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const core = yield* SqlClient.SqlClient
+          const plugin = yield* Database.roleClient({ role, password, searchPath: `${role}_schema` })
+          const mine = yield* plugin<{ who: string; path: string; body: string }>`
         SELECT current_user AS who, current_setting(${"search_path"}) AS path, (SELECT body FROM notes WHERE id = ${1}) AS body`
-      const denied = yield* Effect.exit(plugin`SELECT v FROM public.core_secret WHERE v = ${"top"}`)
-      const duplicate = yield* Effect.exit(plugin`INSERT INTO notes VALUES (${1}, ${"again"})`)
-      const after = yield* core<{ who: string; n: number }>`SELECT current_user AS who, (SELECT count(*) FROM core_secret WHERE v = ${"top"})::int AS n`
-      return { mine, denied: dbMessage(denied), duplicate: dbMessage(duplicate), after }
-    })))
+          const denied = yield* Effect.exit(plugin`SELECT v FROM public.core_secret WHERE v = ${"top"}`)
+          const duplicate = yield* Effect.exit(plugin`INSERT INTO notes VALUES (${1}, ${"again"})`)
+          const after = yield* core<{
+            who: string
+            n: number
+          }>`SELECT current_user AS who, (SELECT count(*) FROM core_secret WHERE v = ${"top"})::int AS n`
+          return { mine, denied: dbMessage(denied), duplicate: dbMessage(duplicate), after }
+        })
+      )
+    )
     if (Exit.isFailure(exit)) throw new Error(Cause.pretty(exit.cause))
     expect(exit.value.mine).toEqual([{ who: role, path: `${role}_schema`, body: "hi" }])
     expect(exit.value.denied).toContain("permission denied")
@@ -93,10 +113,11 @@ describe(`role clients (${engine})`, () => {
   if (engine === "postgres") {
     test("cannot RESET ROLE or SET ROLE its way out (it logged in as the role)", async () => {
       const reset = await asRole((sql) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* sql`RESET ROLE`
           return yield* sql`SELECT * FROM public.core_secret`
-        }))
+        })
+      )
       const setRole = await asRole((sql) => sql`SET ROLE postgres`)
       expect(dbMessage(reset)).toContain("permission denied")
       expect(dbMessage(setRole)).toContain("permission denied")

@@ -25,14 +25,16 @@ const reportsScope: Connection = (() => {
 })()
 
 const scopedWhenRun = (acquirer: SqlClient.SqlClient.MakeOptions["acquirer"]) =>
-  Effect.runPromise(Effect.gen(function*() {
-    const sql = yield* SqlClient.make({ acquirer, compiler: PgClient.makeCompiler(), spanAttributes: [] })
-    const statement = sql<{ scoped: boolean }>`SELECT ${1}`
-    return {
-      marked: Reflect.get(Reflect.get(statement, "acquirer") as object, ScopeFreeAcquirer) === true,
-      rows: yield* statement
-    }
-  }).pipe(Effect.provide(Reactivity.layer)))
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.make({ acquirer, compiler: PgClient.makeCompiler(), spanAttributes: [] })
+      const statement = sql<{ scoped: boolean }>`SELECT ${1}`
+      return {
+        marked: Reflect.get(Reflect.get(statement, "acquirer") as object, ScopeFreeAcquirer) === true,
+        rows: yield* statement
+      }
+    }).pipe(Effect.provide(Reactivity.layer))
+  )
 
 describe("statements and the per-statement Scope (patched @effect/sql)", () => {
   test("an unmarked acquirer runs each statement in a Scope of its own", async () => {

@@ -21,9 +21,17 @@ afterAll(async () => {
 const BUILD_MS = 150_000
 
 const build = async (outfile: string) => {
-  const proc = Bun.spawn(["bun", "run", "build:edition", "enterprise", "--outfile", outfile], { cwd: Path.join(import.meta.dir, "../.."), stdout: "pipe", stderr: "pipe" })
+  const proc = Bun.spawn(["bun", "run", "build:edition", "enterprise", "--outfile", outfile], {
+    cwd: Path.join(import.meta.dir, "../.."),
+    stdout: "pipe",
+    stderr: "pipe"
+  })
   const timer = setTimeout(() => proc.kill("SIGKILL"), BUILD_MS)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited
+  ])
   clearTimeout(timer)
   return { code, output: `${stdout}${stderr}`, killed: proc.signalCode === "SIGKILL" }
 }
@@ -31,16 +39,35 @@ const build = async (outfile: string) => {
 test("the enterprise edition compiles to one executable that serves", async () => {
   const outfile = Path.join(dir, "streamspace-enterprise")
   const built = await build(outfile)
-  expect(built.killed ? `build still running after ${BUILD_MS} ms:\n${built.output}` : built.code === 0 ? "built" : built.output).toBe("built")
+  expect(
+    built.killed
+      ? `build still running after ${BUILD_MS} ms:\n${built.output}`
+      : built.code === 0
+        ? "built"
+        : built.output
+  ).toBe("built")
   expect(Fs.existsSync(outfile)).toBe(true)
   const server = await ServerProcess.start(
-    { STREAMSPACE_DATA_DIR: Path.join(dir, "data"), STREAMSPACE_ADMIN_PASSWORD: "edition-admin-pw", STREAMSPACE_PLUGINS: "slack,email-smtp", DATABASE_URL: "" },
+    {
+      STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
+      STREAMSPACE_ADMIN_PASSWORD: "edition-admin-pw",
+      STREAMSPACE_PLUGINS: "slack,email-smtp",
+      DATABASE_URL: ""
+    },
     { command: [outfile], cwd: dir }
   )
   expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
   // The edition's plugins are inside the executable (nodemailer included) and enabled on first boot.
   const token = await ServerProcess.login(server.url, "edition-admin-pw")
-  const plugins = (await (await fetch(`${server.url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: ReadonlyArray<{ id: string; status: string }> }
-  expect(Object.fromEntries(plugins.items.map((i) => [i.id, i.status]))).toEqual({ slack: "enabled", teams: "available", discord: "available", pagerduty: "available", "email-smtp": "enabled" })
+  const plugins = (await (
+    await fetch(`${server.url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { items: ReadonlyArray<{ id: string; status: string }> }
+  expect(Object.fromEntries(plugins.items.map((i) => [i.id, i.status]))).toEqual({
+    slack: "enabled",
+    teams: "available",
+    discord: "available",
+    pagerduty: "available",
+    "email-smtp": "enabled"
+  })
   expect(await server.stop("SIGINT")).toBe(0)
 }, 300_000)

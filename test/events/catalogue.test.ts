@@ -41,10 +41,18 @@ beforeAll(async () => {
   api = FakeKubeApiServer.start()
   const kubeconfig = Path.join(dir, "kubeconfig")
   Fs.writeFileSync(kubeconfig, api.kubeconfig())
-  p = await TestPlatform.make({ clock: "test", config: { sessions: { runtime: "kubernetes", kubernetes: { namespace: NS, kubeconfig } } } })
+  p = await TestPlatform.make({
+    clock: "test",
+    config: { sessions: { runtime: "kubernetes", kubernetes: { namespace: NS, kubeconfig } } }
+  })
   admin = await p.login("admin", p.adminPassword)
   adminId = (await p.http<{ id: string }>("GET", "/api/auth/me", { token: admin })).body.id
-  template = (await p.http<{ id: string }>("POST", "/api/templates", { token: admin, body: { name: "catalogue-app", displayName: "Catalogue", image: "example/app:1" } })).body.id
+  template = (
+    await p.http<{ id: string }>("POST", "/api/templates", {
+      token: admin,
+      body: { name: "catalogue-app", displayName: "Catalogue", image: "example/app:1" }
+    })
+  ).body.id
 })
 afterAll(async () => {
   await p.close()
@@ -54,15 +62,22 @@ afterAll(async () => {
 
 /** The event of `type` whose payload field `key` is `value` (waiting for it: the orchestrator publishes after the request). */
 const eventOf = (type: string, key: string, value: string) =>
-  p.eventually(async () =>
-    (await p.query<EventRow>(
-      "SELECT id, type, source, payload, actor_id, occurred_at FROM events WHERE type = $1 AND payload->>$2 = $3 ORDER BY tx_id, position",
-      [type, key, value]
-    ))[0]
+  p.eventually(
+    async () =>
+      (
+        await p.query<EventRow>(
+          "SELECT id, type, source, payload, actor_id, occurred_at FROM events WHERE type = $1 AND payload->>$2 = $3 ORDER BY tx_id, position",
+          [type, key, value]
+        )
+      )[0]
   )
 
 /** The event, its payload decoded with the catalogue's Schema of its type (throws naming the field otherwise). */
-const decoded = async <T extends CoreEvents.CoreEventType, A, I>(event: CoreEvents.EventDefinition<T, A, I>, key: string, value: string) => {
+const decoded = async <T extends CoreEvents.CoreEventType, A, I>(
+  event: CoreEvents.EventDefinition<T, A, I>,
+  key: string,
+  value: string
+) => {
   const row = await eventOf(event.type, key, value)
   expect(row.source).toBe("core")
   return { row, payload: Schema.decodeUnknownSync(event.schema)(row.payload) }
@@ -75,7 +90,8 @@ const account = async (username: string): Promise<Account> => {
   return { id: res.body.id, username, password, token: await p.login(username, password) }
 }
 
-const stateOf = async (token: string, id: string) => (await p.http<{ state: string; reason: string | null }>("GET", `/api/sessions/${id}`, { token })).body
+const stateOf = async (token: string, id: string) =>
+  (await p.http<{ state: string; reason: string | null }>("GET", `/api/sessions/${id}`, { token })).body
 /** Steps the test clock until the session is in `state` (the orchestrator polls on it). */
 const reach = (token: string, id: string, state: string) =>
   p.eventually(async () => {
@@ -85,7 +101,10 @@ const reach = (token: string, id: string, state: string) =>
   }, 20_000)
 
 const launch = async (user: Account) => {
-  const res = await p.http<{ id: string }>("POST", "/api/sessions", { token: user.token, body: { templateId: template } })
+  const res = await p.http<{ id: string }>("POST", "/api/sessions", {
+    token: user.token,
+    body: { templateId: template }
+  })
   expect(res.status).toBe(201)
   return res.body.id
 }
@@ -99,7 +118,12 @@ const running = async (user: Account) => {
   return { id, name }
 }
 
-const sessionPayload = (sessionId: string, user: Account, state: string) => ({ sessionId, userId: user.id, templateId: template, state })
+const sessionPayload = (sessionId: string, user: Account, state: string) => ({
+  sessionId,
+  userId: user.id,
+  templateId: template,
+  state
+})
 
 describe(`core event catalogue (${TestPlatform.engine()})`, () => {
   let ada: Account
@@ -107,117 +131,197 @@ describe(`core event catalogue (${TestPlatform.engine()})`, () => {
 
   // One row per catalogue event: how to make the platform emit it, and what the event must say.
   const cases: ReadonlyArray<readonly [CoreEvents.CoreEventDefinition, () => Promise<void>]> = [
-    [CoreEvents.UserCreated, async () => {
-      ada = await account("ada-events")
-      const { row, payload } = await decoded(CoreEvents.UserCreated, "userId", ada.id)
-      expect(payload).toEqual({ userId: ada.id, username: "ada-events" })
-      expect(row.actor_id).toBe(adminId)
-      // The first-boot admin is announced too, by the platform itself.
-      const first = await decoded(CoreEvents.UserCreated, "userId", adminId)
-      expect(first.payload).toEqual({ userId: adminId, username: "admin" })
-      expect(first.row.actor_id).toBeNull()
-    }],
-    [CoreEvents.UserLogin, async () => {
-      const before = await p.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE type = 'user.login' AND payload->>'userId' = $1", [ada.id])
-      ada.token = await p.login(ada.username, ada.password)
-      const rows = await p.eventually(async () => {
-        const all = await p.query<EventRow>("SELECT payload, actor_id FROM events WHERE type = 'user.login' AND payload->>'userId' = $1 ORDER BY tx_id, position", [ada.id])
-        return all.length > before[0]!.n ? all : undefined
-      })
-      const last = rows[rows.length - 1]!
-      expect(Schema.decodeUnknownSync(CoreEvents.UserLogin.schema)(last.payload)).toEqual({ userId: ada.id, username: "ada-events" })
-      expect(last.actor_id).toBe(ada.id)
-    }],
-    [CoreEvents.UserLogout, async () => {
-      const bob = await account("bob-events")
-      expect((await p.http("POST", "/api/auth/logout", { token: bob.token, body: {} })).status).toBe(204)
-      const { row, payload } = await decoded(CoreEvents.UserLogout, "userId", bob.id)
-      expect(payload).toEqual({ userId: bob.id, username: "bob-events" })
-      expect(row.actor_id).toBe(bob.id)
-    }],
-    [CoreEvents.SessionCreated, async () => {
-      const id = await launch(ada)
-      const { row, payload } = await decoded(CoreEvents.SessionCreated, "sessionId", id)
-      expect(payload).toEqual(sessionPayload(id, ada, "pending"))
-      expect(row.actor_id).toBe(ada.id)
-      session = { id, name: KubernetesRuntime.workloadName(id) }
-    }],
-    [CoreEvents.SessionStarted, async () => {
-      expect(await p.query("SELECT 1 FROM events WHERE type = 'session.started' AND payload->>'sessionId' = $1", [session.id])).toEqual([])
-      await p.eventually(async () => api.get("deployments", NS, session.name) !== undefined)
-      api.setReady(NS, session.name, 1)
-      await reach(ada.token, session.id, "running")
-      const { row, payload } = await decoded(CoreEvents.SessionStarted, "sessionId", session.id)
-      expect(payload).toEqual(sessionPayload(session.id, ada, "running"))
-      expect(row.actor_id).toBeNull()
-    }],
-    [CoreEvents.SessionHibernated, async () => {
-      expect((await p.http("POST", `/api/sessions/${session.id}/hibernate`, { token: ada.token })).status).toBe(202)
-      await reach(ada.token, session.id, "hibernated")
-      const { row, payload } = await decoded(CoreEvents.SessionHibernated, "sessionId", session.id)
-      expect(payload).toEqual(sessionPayload(session.id, ada, "hibernated"))
-      expect(row.actor_id).toBeNull()
-    }],
-    [CoreEvents.SessionWoken, async () => {
-      expect((await p.http("POST", `/api/sessions/${session.id}/wake`, { token: ada.token })).status).toBe(202)
-      await p.eventually(async () => (api.get("deployments", NS, session.name)?.spec as { replicas?: number } | undefined)?.replicas === 1)
-      api.setReady(NS, session.name, 1)
-      await reach(ada.token, session.id, "running")
-      const { row, payload } = await decoded(CoreEvents.SessionWoken, "sessionId", session.id)
-      expect(payload).toEqual(sessionPayload(session.id, ada, "running"))
-      expect(row.actor_id).toBeNull()
-    }],
-    [CoreEvents.FileUploaded, async () => {
-      const res = await p.http<{ id: string; size: number }>("POST", `/api/sessions/${session.id}/files?name=notes.txt`, {
-        token: ada.token,
-        raw: "catalogue bytes",
-        headers: { "content-type": "text/plain" }
-      })
-      expect(res.status).toBe(201)
-      const { row, payload } = await decoded(CoreEvents.FileUploaded, "fileId", res.body.id)
-      expect(payload).toEqual({ fileId: res.body.id, userId: ada.id, sessionId: session.id, name: "notes.txt", size: "catalogue bytes".length })
-      expect(row.actor_id).toBe(ada.id)
-    }],
-    [CoreEvents.SessionDeleted, async () => {
-      expect((await p.http("DELETE", `/api/sessions/${session.id}`, { token: ada.token })).status).toBe(202)
-      await reach(ada.token, session.id, "terminated")
-      const { row, payload } = await decoded(CoreEvents.SessionDeleted, "sessionId", session.id)
-      expect(payload).toEqual(sessionPayload(session.id, ada, "terminated"))
-      expect(row.actor_id).toBeNull()
-      // Deleted on request, not stopped.
-      expect(await p.query("SELECT 1 FROM events WHERE type = 'session.stopped' AND payload->>'sessionId' = $1", [session.id])).toEqual([])
-    }],
-    [CoreEvents.SessionStopped, async () => {
-      const s = await running(ada)
-      // Someone deletes the workload behind the platform's back (kubectl delete).
-      const res = await fetch(`${api.url}/apis/apps/v1/namespaces/${NS}/deployments/${s.name}`, { method: "DELETE", headers: { authorization: `Bearer ${api.token}` } })
-      expect(res.ok).toBe(true)
-      await reach(ada.token, s.id, "terminated")
-      const { row, payload } = await decoded(CoreEvents.SessionStopped, "sessionId", s.id)
-      expect(payload).toEqual({ ...sessionPayload(s.id, ada, "terminated"), reason: "the workload was deleted" })
-      expect(row.actor_id).toBeNull()
-      expect(await p.query("SELECT 1 FROM events WHERE type = 'session.deleted' AND payload->>'sessionId' = $1", [s.id])).toEqual([])
-    }],
-    [CoreEvents.SessionFailed, async () => {
-      const s = await running(ada)
-      api.failDeployment(NS, s.name, "Back-off pulling image example/app:1")
-      await reach(ada.token, s.id, "failed")
-      const { row, payload } = await decoded(CoreEvents.SessionFailed, "sessionId", s.id)
-      expect(payload).toMatchObject(sessionPayload(s.id, ada, "failed"))
-      expect(payload.reason).toContain("Back-off pulling image")
-      expect(payload.reason).toBe((await stateOf(ada.token, s.id)).reason ?? "")
-      expect(row.actor_id).toBeNull()
-    }],
-    [CoreEvents.QuotaExceeded, async () => {
-      const eve = await account("eve-events")
-      expect((await p.http("PUT", `/api/quotas/users/${eve.id}`, { token: admin, body: { maxSessions: 1 } })).status).toBe(200)
-      await launch(eve)
-      const denied = await p.http("POST", "/api/sessions", { token: eve.token, body: { templateId: template } })
-      expect(denied.status).toBe(403)
-      const { row, payload } = await decoded(CoreEvents.QuotaExceeded, "userId", eve.id)
-      expect(payload).toEqual({ userId: eve.id, scope: "user", scopeId: eve.id, limit: "sessions", max: 1, requested: 2 })
-      expect(row.actor_id).toBe(eve.id)
-    }]
+    [
+      CoreEvents.UserCreated,
+      async () => {
+        ada = await account("ada-events")
+        const { row, payload } = await decoded(CoreEvents.UserCreated, "userId", ada.id)
+        expect(payload).toEqual({ userId: ada.id, username: "ada-events" })
+        expect(row.actor_id).toBe(adminId)
+        // The first-boot admin is announced too, by the platform itself.
+        const first = await decoded(CoreEvents.UserCreated, "userId", adminId)
+        expect(first.payload).toEqual({ userId: adminId, username: "admin" })
+        expect(first.row.actor_id).toBeNull()
+      }
+    ],
+    [
+      CoreEvents.UserLogin,
+      async () => {
+        const before = await p.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM events WHERE type = 'user.login' AND payload->>'userId' = $1",
+          [ada.id]
+        )
+        ada.token = await p.login(ada.username, ada.password)
+        const rows = await p.eventually(async () => {
+          const all = await p.query<EventRow>(
+            "SELECT payload, actor_id FROM events WHERE type = 'user.login' AND payload->>'userId' = $1 ORDER BY tx_id, position",
+            [ada.id]
+          )
+          return all.length > before[0]!.n ? all : undefined
+        })
+        const last = rows[rows.length - 1]!
+        expect(Schema.decodeUnknownSync(CoreEvents.UserLogin.schema)(last.payload)).toEqual({
+          userId: ada.id,
+          username: "ada-events"
+        })
+        expect(last.actor_id).toBe(ada.id)
+      }
+    ],
+    [
+      CoreEvents.UserLogout,
+      async () => {
+        const bob = await account("bob-events")
+        expect((await p.http("POST", "/api/auth/logout", { token: bob.token, body: {} })).status).toBe(204)
+        const { row, payload } = await decoded(CoreEvents.UserLogout, "userId", bob.id)
+        expect(payload).toEqual({ userId: bob.id, username: "bob-events" })
+        expect(row.actor_id).toBe(bob.id)
+      }
+    ],
+    [
+      CoreEvents.SessionCreated,
+      async () => {
+        const id = await launch(ada)
+        const { row, payload } = await decoded(CoreEvents.SessionCreated, "sessionId", id)
+        expect(payload).toEqual(sessionPayload(id, ada, "pending"))
+        expect(row.actor_id).toBe(ada.id)
+        session = { id, name: KubernetesRuntime.workloadName(id) }
+      }
+    ],
+    [
+      CoreEvents.SessionStarted,
+      async () => {
+        expect(
+          await p.query("SELECT 1 FROM events WHERE type = 'session.started' AND payload->>'sessionId' = $1", [
+            session.id
+          ])
+        ).toEqual([])
+        await p.eventually(async () => api.get("deployments", NS, session.name) !== undefined)
+        api.setReady(NS, session.name, 1)
+        await reach(ada.token, session.id, "running")
+        const { row, payload } = await decoded(CoreEvents.SessionStarted, "sessionId", session.id)
+        expect(payload).toEqual(sessionPayload(session.id, ada, "running"))
+        expect(row.actor_id).toBeNull()
+      }
+    ],
+    [
+      CoreEvents.SessionHibernated,
+      async () => {
+        expect((await p.http("POST", `/api/sessions/${session.id}/hibernate`, { token: ada.token })).status).toBe(202)
+        await reach(ada.token, session.id, "hibernated")
+        const { row, payload } = await decoded(CoreEvents.SessionHibernated, "sessionId", session.id)
+        expect(payload).toEqual(sessionPayload(session.id, ada, "hibernated"))
+        expect(row.actor_id).toBeNull()
+      }
+    ],
+    [
+      CoreEvents.SessionWoken,
+      async () => {
+        expect((await p.http("POST", `/api/sessions/${session.id}/wake`, { token: ada.token })).status).toBe(202)
+        await p.eventually(
+          async () =>
+            (api.get("deployments", NS, session.name)?.spec as { replicas?: number } | undefined)?.replicas === 1
+        )
+        api.setReady(NS, session.name, 1)
+        await reach(ada.token, session.id, "running")
+        const { row, payload } = await decoded(CoreEvents.SessionWoken, "sessionId", session.id)
+        expect(payload).toEqual(sessionPayload(session.id, ada, "running"))
+        expect(row.actor_id).toBeNull()
+      }
+    ],
+    [
+      CoreEvents.FileUploaded,
+      async () => {
+        const res = await p.http<{ id: string; size: number }>(
+          "POST",
+          `/api/sessions/${session.id}/files?name=notes.txt`,
+          {
+            token: ada.token,
+            raw: "catalogue bytes",
+            headers: { "content-type": "text/plain" }
+          }
+        )
+        expect(res.status).toBe(201)
+        const { row, payload } = await decoded(CoreEvents.FileUploaded, "fileId", res.body.id)
+        expect(payload).toEqual({
+          fileId: res.body.id,
+          userId: ada.id,
+          sessionId: session.id,
+          name: "notes.txt",
+          size: "catalogue bytes".length
+        })
+        expect(row.actor_id).toBe(ada.id)
+      }
+    ],
+    [
+      CoreEvents.SessionDeleted,
+      async () => {
+        expect((await p.http("DELETE", `/api/sessions/${session.id}`, { token: ada.token })).status).toBe(202)
+        await reach(ada.token, session.id, "terminated")
+        const { row, payload } = await decoded(CoreEvents.SessionDeleted, "sessionId", session.id)
+        expect(payload).toEqual(sessionPayload(session.id, ada, "terminated"))
+        expect(row.actor_id).toBeNull()
+        // Deleted on request, not stopped.
+        expect(
+          await p.query("SELECT 1 FROM events WHERE type = 'session.stopped' AND payload->>'sessionId' = $1", [
+            session.id
+          ])
+        ).toEqual([])
+      }
+    ],
+    [
+      CoreEvents.SessionStopped,
+      async () => {
+        const s = await running(ada)
+        // Someone deletes the workload behind the platform's back (kubectl delete).
+        const res = await fetch(`${api.url}/apis/apps/v1/namespaces/${NS}/deployments/${s.name}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${api.token}` }
+        })
+        expect(res.ok).toBe(true)
+        await reach(ada.token, s.id, "terminated")
+        const { row, payload } = await decoded(CoreEvents.SessionStopped, "sessionId", s.id)
+        expect(payload).toEqual({ ...sessionPayload(s.id, ada, "terminated"), reason: "the workload was deleted" })
+        expect(row.actor_id).toBeNull()
+        expect(
+          await p.query("SELECT 1 FROM events WHERE type = 'session.deleted' AND payload->>'sessionId' = $1", [s.id])
+        ).toEqual([])
+      }
+    ],
+    [
+      CoreEvents.SessionFailed,
+      async () => {
+        const s = await running(ada)
+        api.failDeployment(NS, s.name, "Back-off pulling image example/app:1")
+        await reach(ada.token, s.id, "failed")
+        const { row, payload } = await decoded(CoreEvents.SessionFailed, "sessionId", s.id)
+        expect(payload).toMatchObject(sessionPayload(s.id, ada, "failed"))
+        expect(payload.reason).toContain("Back-off pulling image")
+        expect(payload.reason).toBe((await stateOf(ada.token, s.id)).reason ?? "")
+        expect(row.actor_id).toBeNull()
+      }
+    ],
+    [
+      CoreEvents.QuotaExceeded,
+      async () => {
+        const eve = await account("eve-events")
+        expect(
+          (await p.http("PUT", `/api/quotas/users/${eve.id}`, { token: admin, body: { maxSessions: 1 } })).status
+        ).toBe(200)
+        await launch(eve)
+        const denied = await p.http("POST", "/api/sessions", { token: eve.token, body: { templateId: template } })
+        expect(denied.status).toBe(403)
+        const { row, payload } = await decoded(CoreEvents.QuotaExceeded, "userId", eve.id)
+        expect(payload).toEqual({
+          userId: eve.id,
+          scope: "user",
+          scopeId: eve.id,
+          limit: "sessions",
+          max: 1,
+          requested: 2
+        })
+        expect(row.actor_id).toBe(eve.id)
+      }
+    ]
   ]
 
   test("every catalogue event has a case here, read with the catalogue's own Schema", () => {

@@ -13,7 +13,15 @@ import hello, { Greeted } from "@streamspace/plugin-hello"
 import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
 
 const plugin = (events: Readonly<Record<string, Schema.Schema.AnyNoContext>>) =>
-  definePlugin({ id: "probe", name: "Probe", version: "1.0.0", type: "extension", category: "example", events, layer: Layer.empty })
+  definePlugin({
+    id: "probe",
+    name: "Probe",
+    version: "1.0.0",
+    type: "extension",
+    category: "example",
+    events,
+    layer: Layer.empty
+  })
 
 const envelope = (type: string, payload: unknown): Events.Event => ({
   id: "e-1",
@@ -40,14 +48,16 @@ describe("declared events in the manifest", () => {
   test("types must be namespaced by the plugin id and well-formed; values must be Schemas with a JSON form", () => {
     // An external plugin written in JavaScript can put anything there; this is how its manifest looks to the host.
     const untyped: unknown = { "probe.nothing": "not a schema" }
-    const problems = Manifest.validate(plugin({
-      "other.done": Schema.String,
-      "probe.Bad Name": Schema.String,
-      "probe.raw": Schema.Struct({ at: Schema.DateFromSelf }),
-      ...(untyped as Readonly<Record<string, Schema.Schema.AnyNoContext>>)
-    }))
+    const problems = Manifest.validate(
+      plugin({
+        "other.done": Schema.String,
+        "probe.Bad Name": Schema.String,
+        "probe.raw": Schema.Struct({ at: Schema.DateFromSelf }),
+        ...(untyped as Readonly<Record<string, Schema.Schema.AnyNoContext>>)
+      })
+    )
     expect(problems).toEqual([
-      { path: "probe.events.other.done", message: "must be namespaced \"probe.…\", got other.done" },
+      { path: "probe.events.other.done", message: 'must be namespaced "probe.…", got other.done' },
       { path: "probe.events.probe.Bad Name", message: "dot-separated parts of lowercase letters, digits, '-' and '_'" },
       { path: "probe.events.probe.raw", message: expect.stringContaining("the payload must have a JSON form") },
       { path: "probe.events.probe.nothing", message: "not a Schema" }
@@ -77,9 +87,18 @@ describe("the event catalogue", () => {
         type: "hello.greeted",
         source: "hello",
         description: "hello greeted a new user",
-        schema: expect.objectContaining({ type: "object", required: ["username"], properties: { username: { type: "string" } } })
+        schema: expect.objectContaining({
+          type: "object",
+          required: ["username"],
+          properties: { username: { type: "string" } }
+        })
       },
-      { type: "probe.done", source: "probe", description: "", schema: expect.objectContaining({ properties: { ok: { type: "boolean" } } }) }
+      {
+        type: "probe.done",
+        source: "probe",
+        description: "",
+        schema: expect.objectContaining({ properties: { ok: { type: "boolean" } } })
+      }
     ])
   })
 })
@@ -105,9 +124,13 @@ describe("PluginEvents.make: publishing", () => {
 
   test("with a type and a Schema, as before; checked against the declared Schema of that type", () => {
     expect(Effect.runSync(events.publish("probe.other", Schema.Struct({ n: Schema.Number }), { n: 1 }))).toBe("id-2")
-    expect(Effect.runSync(events.publish("probe.at", Schema.Struct({ at: Schema.String }), { at: "2031-01-02T00:00:00Z" }))).toBe("id-3")
+    expect(
+      Effect.runSync(events.publish("probe.at", Schema.Struct({ at: Schema.String }), { at: "2031-01-02T00:00:00Z" }))
+    ).toBe("id-3")
     const refused = failureOf(events.publish("probe.at", Schema.Struct({ at: Schema.Number }), { at: 5 }))
-    expect(refused).toContain("event probe.at: the payload does not match the Schema declared in the manifest: payload.at:")
+    expect(refused).toContain(
+      "event probe.at: the payload does not match the Schema declared in the manifest: payload.at:"
+    )
     expect(published).toHaveLength(3)
   })
 })
@@ -123,7 +146,9 @@ describe("how a subscription reads events", () => {
 
   test("a payload that does not decode fails with every bad field named", () => {
     const r = PluginEvents.reading({ name: "x", event: CoreEvents.FileUploaded })
-    const exit = Effect.runSyncExit(r.decode(envelope("file.uploaded", { fileId: "f", userId: 7, sessionId: null, name: "a" })))
+    const exit = Effect.runSyncExit(
+      r.decode(envelope("file.uploaded", { fileId: "f", userId: 7, sessionId: null, name: "a" }))
+    )
     expect(exit).toMatchObject({ _tag: "Failure" })
     const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
     expect(error?._tag).toBe("EventPayloadInvalid")
@@ -131,7 +156,9 @@ describe("how a subscription reads events", () => {
       { path: "payload.userId", message: "Expected string, actual 7" },
       { path: "payload.size", message: "is missing" }
     ])
-    expect(error?.message).toBe("event file.uploaded e-1: the payload does not match its Schema: payload.userId: Expected string, actual 7; payload.size: is missing")
+    expect(error?.message).toBe(
+      "event file.uploaded e-1: the payload does not match its Schema: payload.userId: Expected string, actual 7; payload.size: is missing"
+    )
   })
 
   test("untyped types (exact, prefix, *) are handed over as they are", () => {
@@ -145,7 +172,11 @@ describe("how a subscription reads events", () => {
 
 describe("CoreEvents.read", () => {
   test("a core event with its decoded payload, narrowed by type", () => {
-    const e = Option.getOrThrow(CoreEvents.read(envelope("quota.exceeded", { userId: "u", scope: "group", scopeId: "g", limit: "cpu", max: 2, requested: 3 })))
+    const e = Option.getOrThrow(
+      CoreEvents.read(
+        envelope("quota.exceeded", { userId: "u", scope: "group", scopeId: "g", limit: "cpu", max: 2, requested: 3 })
+      )
+    )
     if (e.type !== "quota.exceeded") throw new Error(`read as ${e.type}`)
     expect(e.payload.scope).toBe("group")
   })
@@ -162,7 +193,10 @@ describe("typed storage over the host's JSON store", () => {
     get: (key) => Effect.sync(() => Option.fromNullable(memory.get(key))),
     set: (key, value) => Effect.sync(() => void memory.set(key, JSON.parse(JSON.stringify(value)))),
     delete: (key) => Effect.sync(() => void memory.delete(key)),
-    list: (prefix) => Effect.sync(() => [...memory.entries()].filter(([k]) => k.startsWith(prefix)).map(([key, value]) => ({ key, value })))
+    list: (prefix) =>
+      Effect.sync(() =>
+        [...memory.entries()].filter(([k]) => k.startsWith(prefix)).map(([key, value]) => ({ key, value }))
+      )
   })
 
   test("get with a Schema decodes; absent is none; without a Schema the stored JSON", () => {
@@ -181,14 +215,19 @@ describe("typed storage over the host's JSON store", () => {
     const exit = Effect.runSyncExit(storage.get("prefs", Schema.Struct({ theme: Schema.String })))
     const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
     expect(error?._tag).toBe("StorageValueInvalid")
-    expect(error?.message).toBe("storage key \"prefs\": the stored value does not match its Schema: value.theme: Expected string, actual 3")
+    expect(error?.message).toBe(
+      'storage key "prefs": the stored value does not match its Schema: value.theme: Expected string, actual 3'
+    )
     expect(Effect.runSync(TypedStorage.decodeValue("k", Schema.Number, Option.some(1)))).toEqual(Option.some(1))
   })
 
   test("list with a Schema decodes every entry under the prefix", () => {
     Effect.runSync(storage.set("n/a", 1))
     Effect.runSync(storage.set("n/b", 2))
-    expect(Effect.runSync(storage.list("n/", Schema.Number))).toEqual([{ key: "n/a", value: 1 }, { key: "n/b", value: 2 }])
+    expect(Effect.runSync(storage.list("n/", Schema.Number))).toEqual([
+      { key: "n/a", value: 1 },
+      { key: "n/b", value: 2 }
+    ])
   })
 
   test("hello's Greeted is one definition for its manifest and its publish", () => {

@@ -19,7 +19,11 @@ describe("config sources", () => {
   })
 
   test("environment overrides and converts values", async () => {
-    const result = await load({ PORT: "9000", DATABASE_URL: "postgres://u:p@h/db", STREAMSPACE_PLUGINS: "slack, billing" })
+    const result = await load({
+      PORT: "9000",
+      DATABASE_URL: "postgres://u:p@h/db",
+      STREAMSPACE_PLUGINS: "slack, billing"
+    })
     if (Either.isLeft(result)) throw new Error(result.left.message)
     expect(result.right.port).toBe(9000)
     expect(Redacted.value(result.right.databaseUrl!)).toBe("postgres://u:p@h/db")
@@ -28,8 +32,19 @@ describe("config sources", () => {
 
   test("retry and retention settings come from the environment, and a config file's other keys in those sections survive", async () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-cfg-"))
-    Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ webhooks: { backoffBaseMs: 500 }, retention: { intervalMinutes: 5 } }))
-    const result = await load({ STREAMSPACE_WEBHOOK_MAX_ATTEMPTS: "3", STREAMSPACE_INTEGRATION_MAX_ATTEMPTS: "12", STREAMSPACE_RETENTION_DAYS: "7", STREAMSPACE_AUDIT_RETENTION_DAYS: "365" }, dir)
+    Fs.writeFileSync(
+      Path.join(dir, "streamspace.config.json"),
+      JSON.stringify({ webhooks: { backoffBaseMs: 500 }, retention: { intervalMinutes: 5 } })
+    )
+    const result = await load(
+      {
+        STREAMSPACE_WEBHOOK_MAX_ATTEMPTS: "3",
+        STREAMSPACE_INTEGRATION_MAX_ATTEMPTS: "12",
+        STREAMSPACE_RETENTION_DAYS: "7",
+        STREAMSPACE_AUDIT_RETENTION_DAYS: "365"
+      },
+      dir
+    )
     const bad = await load({ STREAMSPACE_RETENTION_DAYS: "0" })
     Fs.rmSync(dir, { recursive: true })
     if (Either.isLeft(result)) throw new Error(result.left.message)
@@ -58,7 +73,10 @@ describe("config sources", () => {
 
   test("a config file is read and the environment wins over it", async () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-config-"))
-    Fs.writeFileSync(Path.join(dir, "streamspace.config.yaml"), "port: 7000\nhost: 0.0.0.0\nsessions:\n  idleTimeoutSeconds: 60\n")
+    Fs.writeFileSync(
+      Path.join(dir, "streamspace.config.yaml"),
+      "port: 7000\nhost: 0.0.0.0\nsessions:\n  idleTimeoutSeconds: 60\n"
+    )
     const fromFile = await load({}, dir)
     const overridden = await load({ PORT: "7001" }, dir)
     Fs.rmSync(dir, { recursive: true })

@@ -25,7 +25,10 @@ describe(`HTTP edge (${TestPlatform.engine()})`, () => {
   })
 
   test("the OpenAPI document lists routes with their permission", async () => {
-    const res = await p.http<{ openapi: string; paths: Record<string, Record<string, { "x-permission": string }>> }>("GET", "/api/openapi.json")
+    const res = await p.http<{ openapi: string; paths: Record<string, Record<string, { "x-permission": string }>> }>(
+      "GET",
+      "/api/openapi.json"
+    )
     expect(res.status).toBe(200)
     expect(res.body.openapi).toBe("3.1.0")
     for (const ops of Object.values(res.body.paths)) {

@@ -35,8 +35,12 @@ test("SIGTERM ends a server within shutdownTimeoutMs even when a request and a f
   })
   const token = await ServerProcess.login(server.url, env.STREAMSPACE_ADMIN_PASSWORD)
   // A request that is still in flight when the signal comes (its handler sleeps for an hour).
-  const hanging = fetch(`${server.url}/api/plugins/stuck/hang`, { headers: { authorization: `Bearer ${token}` } }).catch((e: unknown) => e)
-  await Eventually.eventually(() => server.output().includes("stuck: a request is hanging") || undefined, { what: "the hanging request to arrive" })
+  const hanging = fetch(`${server.url}/api/plugins/stuck/hang`, {
+    headers: { authorization: `Bearer ${token}` }
+  }).catch((e: unknown) => e)
+  await Eventually.eventually(() => server.output().includes("stuck: a request is hanging") || undefined, {
+    what: "the hanging request to arrive"
+  })
   const signalled = Date.now()
   const code = await server.stop("SIGTERM", 20_000)
   const took = Date.now() - signalled
@@ -49,16 +53,24 @@ test("SIGTERM ends a server within shutdownTimeoutMs even when a request and a f
 }, 120_000)
 
 test("a server whose test runner is killed outright exits by itself", async () => {
-  const parent = Bun.spawn(["bun", Path.join(import.meta.dir, "fixtures/parent.ts"), dataDir], { stdout: "pipe", stderr: "pipe" })
+  const parent = Bun.spawn(["bun", Path.join(import.meta.dir, "fixtures/parent.ts"), dataDir], {
+    stdout: "pipe",
+    stderr: "pipe"
+  })
   let out = ""
   const reading = (async () => {
     for await (const chunk of parent.stdout) out += new TextDecoder().decode(chunk)
   })()
-  const pid = await Eventually.eventually(() => Number(/server pid (\d+)/.exec(out)?.[1]) || undefined, { what: "the parent to start its server" })
+  const pid = await Eventually.eventually(() => Number(/server pid (\d+)/.exec(out)?.[1]) || undefined, {
+    what: "the parent to start its server"
+  })
   expect(alive(pid)).toBe(true)
   parent.kill("SIGKILL")
   await parent.exited
-  await Eventually.eventually(() => !alive(pid), { what: `server ${pid} to exit after its parent was killed`, timeoutMs: 20_000 })
+  await Eventually.eventually(() => !alive(pid), {
+    what: `server ${pid} to exit after its parent was killed`,
+    timeoutMs: 20_000
+  })
   await reading
 }, 120_000)
 
@@ -66,22 +78,28 @@ test("a server left running by a test file is stopped when that file ends, and p
   const files = Fs.mkdtempSync(Path.join(dir, "files-"))
   const kit = JSON.stringify(Path.join(import.meta.dir, "../../packages/testing/src/index.ts"))
   const pidFile = Path.join(files, "pid")
-  Fs.writeFileSync(Path.join(files, "a.test.ts"), `import { test } from "bun:test"
+  Fs.writeFileSync(
+    Path.join(files, "a.test.ts"),
+    `import { test } from "bun:test"
 import { ServerProcess } from ${kit}
 test("leaves a server running", async () => {
   const server = await ServerProcess.start({ STREAMSPACE_DATA_DIR: ${JSON.stringify(dataDir)}, DATABASE_URL: "" })
   await Bun.write(${JSON.stringify(pidFile)}, String(server.proc.pid))
 })
-`)
+`
+  )
   // The second file's hook takes longer than bun's own 5 s default: it passes only with the kit's timeout.
-  Fs.writeFileSync(Path.join(files, "b.test.ts"), `import { beforeAll, expect, test } from "bun:test"
+  Fs.writeFileSync(
+    Path.join(files, "b.test.ts"),
+    `import { beforeAll, expect, test } from "bun:test"
 beforeAll(() => Bun.sleep(5500))
 test("the server of the file before is gone", async () => {
   const pid = Number(await Bun.file(${JSON.stringify(pidFile)}).text())
   expect(pid).toBeGreaterThan(0)
   expect(() => process.kill(pid, 0)).toThrow()
 })
-`)
+`
+  )
   const run = Bun.spawn(["bun", "test", Path.join(files, "a.test.ts"), Path.join(files, "b.test.ts")], {
     cwd: Path.join(import.meta.dir, "../.."),
     env: { ...process.env, TEST_DATABASE_URL: "" },
@@ -97,9 +115,18 @@ test("when its data directory disappears, the server logs one fatal line and exi
   const server = await ServerProcess.start(env)
   Fs.rmSync(dataDir, { recursive: true, force: true })
   // Requests may fail meanwhile; the process must not keep serving on a database that is gone.
-  await fetch(`${server.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => undefined)
+  await fetch(`${server.url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}"
+  }).catch(() => undefined)
   const code = await server.exited(30_000)
   expect(code).toBe(1)
-  const fatal = server.stderr().split("\n").filter((line) => line.startsWith("fatal:"))
-  expect(fatal).toEqual([`fatal: the embedded database's data directory ${Path.join(dataDir, "pglite")} is gone; exiting`])
+  const fatal = server
+    .stderr()
+    .split("\n")
+    .filter((line) => line.startsWith("fatal:"))
+  expect(fatal).toEqual([
+    `fatal: the embedded database's data directory ${Path.join(dataDir, "pglite")} is gone; exiting`
+  ])
 }, 120_000)

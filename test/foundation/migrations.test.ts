@@ -5,7 +5,9 @@ import * as Path from "node:path"
 
 test("every file in /migrations is registered, numbered strictly upward, with the same name", () => {
   const dir = Path.join(import.meta.dir, "../../migrations")
-  const files = Fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()
+  const files = Fs.readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
   const listed = CoreMigrations.coreMigrations.map((m) => `${String(m.id).padStart(4, "0")}_${m.name}.sql`)
   expect(listed).toEqual(files)
   const ids = CoreMigrations.coreMigrations.map((m) => m.id)

@@ -11,7 +11,11 @@ afterAll(() => Fs.rmSync(dataDir, { recursive: true, force: true }))
 
 describe("bun start on PGlite", () => {
   test("first boot says it creates the database, migrates, serves, is ready, and exits 0 on SIGINT", async () => {
-    const server = await ServerProcess.start({ STREAMSPACE_DATA_DIR: dataDir, DATABASE_URL: undefined, STREAMSPACE_ADMIN_PASSWORD: undefined })
+    const server = await ServerProcess.start({
+      STREAMSPACE_DATA_DIR: dataDir,
+      DATABASE_URL: undefined,
+      STREAMSPACE_ADMIN_PASSWORD: undefined
+    })
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(200)
     const health = await fetch(`${server.url}/healthz`)

@@ -17,15 +17,26 @@ beforeAll(async () => {
   p = await TestPlatform.make({
     replace: Layer.mergeAll(
       stubLayer(Quotas.Quotas, {
-        get: () => Effect.succeed(new Quotas.Quota({ maxSessions: 7, maxCpu: null, maxMemory: null, maxStorage: null })),
+        get: () =>
+          Effect.succeed(new Quotas.Quota({ maxSessions: 7, maxCpu: null, maxMemory: null, maxStorage: null })),
         usage: () => Effect.succeed({ sessions: 42, cpu: 0, memory: 0, storage: 0 }),
         check: (userId, request) =>
           Effect.zipRight(
             Effect.sync(() => checked.push({ userId, cpu: request.cpu })),
-            Effect.fail(new QuotaExceeded({ message: "refused by the stub", limit: "sessions", max: 0, requested: 1, scope: "user" }))
+            Effect.fail(
+              new QuotaExceeded({
+                message: "refused by the stub",
+                limit: "sessions",
+                max: 0,
+                requested: 1,
+                scope: "user"
+              })
+            )
           )
       }),
-      stubLayer(TemplateRepo.TemplateRepo, { findById: (id) => Effect.succeed(template({ id, name: "stubbed-app", defaultCpu: 750 })) })
+      stubLayer(TemplateRepo.TemplateRepo, {
+        findById: (id) => Effect.succeed(template({ id, name: "stubbed-app", defaultCpu: 750 }))
+      })
     )
   })
   admin = await p.login("admin", p.adminPassword)
@@ -35,7 +46,11 @@ afterAll(() => p.close())
 describe(`replacing services (${TestPlatform.engine()})`, () => {
   test("a route reads the replaced service", async () => {
     const me = await p.http<{ id: string }>("GET", "/api/auth/me", { token: admin })
-    const res = await p.http<{ quota: { maxSessions: number }; usage: { sessions: number } }>("GET", `/api/quotas/users/${me.body.id}`, { token: admin })
+    const res = await p.http<{ quota: { maxSessions: number }; usage: { sessions: number } }>(
+      "GET",
+      `/api/quotas/users/${me.body.id}`,
+      { token: admin }
+    )
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ quota: { maxSessions: 7 }, usage: { sessions: 42 } })
   })
@@ -44,7 +59,10 @@ describe(`replacing services (${TestPlatform.engine()})`, () => {
     const read = await p.http<{ name: string }>("GET", "/api/templates/any-id", { token: admin })
     expect(read.status).toBe(200)
     expect(read.body.name).toBe("stubbed-app")
-    const launched = await p.http<{ code: string; detail: string }>("POST", "/api/sessions", { token: admin, body: { templateId: "any-id" } })
+    const launched = await p.http<{ code: string; detail: string }>("POST", "/api/sessions", {
+      token: admin,
+      body: { templateId: "any-id" }
+    })
     expect(launched.status).toBe(403)
     expect(launched.body).toMatchObject({ code: "quota_exceeded", detail: "refused by the stub" })
     expect(checked).toEqual([expect.objectContaining({ cpu: 750 })])

@@ -17,7 +17,9 @@ const failing = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Scheduler, (s) => s.schedule("boom", { cron: "0 3 * * *" }, Effect.fail("the mail server is down"))))
+  layer: Layer.scopedDiscard(
+    Effect.flatMap(Scheduler, (s) => s.schedule("boom", { cron: "0 3 * * *" }, Effect.fail("the mail server is down")))
+  )
 })
 
 interface Run {
@@ -41,8 +43,10 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
-const runJob = (plugin: string, job: string, token = admin) => p.http<Run & Problem>("POST", `/api/admin/plugins/${plugin}/jobs/${job}/run`, { token })
-const ticks = async () => (await p.http<{ ticks: number }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.ticks
+const runJob = (plugin: string, job: string, token = admin) =>
+  p.http<Run & Problem>("POST", `/api/admin/plugins/${plugin}/jobs/${job}/run`, { token })
+const ticks = async () =>
+  (await p.http<{ ticks: number }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.ticks
 
 test("runs the job now, answers with its run, lists it with the other runs, and audits it", async () => {
   const before = await ticks()
@@ -52,8 +56,14 @@ test("runs the job now, answers with its run, lists it with the other runs, and 
   expect(res.body.finishedAt).not.toBeNull()
   expect(await ticks()).toBe(before + 1)
   const runs = await p.http<{ items: ReadonlyArray<Run> }>("GET", "/api/admin/plugins/hello/jobs", { token: admin })
-  expect(runs.body.items).toContainEqual(expect.objectContaining({ job: "tick", tick: res.body.tick, outcome: "success" }))
-  const audit = await p.http<{ items: ReadonlyArray<{ action: string; target: string; result: string }> }>("GET", "/api/audit?action=plugin.job.run", { token: admin })
+  expect(runs.body.items).toContainEqual(
+    expect.objectContaining({ job: "tick", tick: res.body.tick, outcome: "success" })
+  )
+  const audit = await p.http<{ items: ReadonlyArray<{ action: string; target: string; result: string }> }>(
+    "GET",
+    "/api/audit?action=plugin.job.run",
+    { token: admin }
+  )
   expect(audit.body.items[0]).toMatchObject({ action: "plugin.job.run", target: "hello/tick" })
 })
 
@@ -78,13 +88,22 @@ test("an unknown plugin is a 404; a plugin that is not enabled is a 409 and its 
   expect(res.status).toBe(409)
   expect(res.body.code).toBe("plugin_not_enabled")
   expect(res.body.detail).toContain("plugin hello is disabled")
-  expect(await p.query<{ n: string }>("SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'")).toEqual(before)
+  expect(await p.query<{ n: string }>("SELECT count(*) AS n FROM plugin_job_runs WHERE plugin_id = 'hello'")).toEqual(
+    before
+  )
   expect((await p.http("POST", "/api/admin/plugins/hello/enable", { token: admin })).status).toBe(200)
   expect((await runJob("hello", "tick")).status).toBe(200)
 })
 
 test("needs plugins:admin", async () => {
-  expect((await p.http("POST", "/api/users", { token: admin, body: { username: "not-an-admin", password: "long-enough-pw" } })).status).toBe(201)
+  expect(
+    (
+      await p.http("POST", "/api/users", {
+        token: admin,
+        body: { username: "not-an-admin", password: "long-enough-pw" }
+      })
+    ).status
+  ).toBe(201)
   const user = await p.login("not-an-admin", "long-enough-pw")
   expect((await runJob("hello", "tick", user)).status).toBe(403)
 })

@@ -18,8 +18,12 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
-const ticks = async () => (await p.http<{ ticks: number }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.ticks
-const runs = () => p.query<{ tick: Date; outcome: string }>("SELECT tick, outcome FROM plugin_job_runs WHERE plugin_id = 'hello' ORDER BY tick")
+const ticks = async () =>
+  (await p.http<{ ticks: number }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.ticks
+const runs = () =>
+  p.query<{ tick: Date; outcome: string }>(
+    "SELECT tick, outcome FROM plugin_job_runs WHERE plugin_id = 'hello' ORDER BY tick"
+  )
 
 describe(`simulated clock (${TestPlatform.engine()})`, () => {
   test("adjustClock('2 hours') runs each of the 120 due ticks of a one-minute job, in seconds", async () => {
@@ -72,7 +76,9 @@ describe("runJob", () => {
   })
 
   test("names the job or the plugin when it cannot", async () => {
-    await expect(p.runJob("hello", "nope")).rejects.toThrow("plugin hello has no scheduled job named nope (its jobs: tick)")
+    await expect(p.runJob("hello", "nope")).rejects.toThrow(
+      "plugin hello has no scheduled job named nope (its jobs: tick)"
+    )
     await expect(p.runJob("ghost", "tick")).rejects.toThrow("plugin ghost not found")
     expect((await p.http("POST", "/api/admin/plugins/hello/disable", { token: admin })).status).toBe(200)
     try {
@@ -90,7 +96,10 @@ describe("eventually", () => {
     const failure = await Eventually.eventually(() => {
       n++
       expect(n).toBe(-1)
-    }, 300).then(() => undefined, (e: unknown) => e)
+    }, 300).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     expect(failure).toBeInstanceOf(Error)
     expect((failure as Error).message).toContain("toBe")
     expect((failure as Error).message).toContain(String(n))
@@ -101,12 +110,16 @@ describe("eventually", () => {
   test("returns the first value that is not undefined/false, and says what it waited for when none came", async () => {
     let n = 0
     expect(await Eventually.eventually(() => (++n >= 3 ? `after ${n}` : undefined))).toBe("after 3")
-    await expect(Eventually.eventually(() => false, { timeoutMs: 100, what: "the moon" })).rejects.toThrow(/^the moon not met within 100 ms \(\d+ checks; the last returned false\)$/)
+    await expect(Eventually.eventually(() => false, { timeoutMs: 100, what: "the moon" })).rejects.toThrow(
+      /^the moon not met within 100 ms \(\d+ checks; the last returned false\)$/
+    )
   })
 
   test("cuts off a check that hangs at the deadline", async () => {
     const started = Date.now()
-    await expect(Eventually.eventually(() => new Promise<boolean>(() => undefined), { timeoutMs: 200 })).rejects.toThrow("condition not met within 200 ms: check 1 was still running at the deadline")
+    await expect(
+      Eventually.eventually(() => new Promise<boolean>(() => undefined), { timeoutMs: 200 })
+    ).rejects.toThrow("condition not met within 200 ms: check 1 was still running at the deadline")
     expect(Date.now() - started).toBeLessThan(5000)
   })
 })

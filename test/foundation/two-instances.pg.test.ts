@@ -37,7 +37,9 @@ test("two processes on one empty database: both ready, every migration applied o
     const db = new SQL(dbUrl)
     const rows = await db.unsafe(`SELECT migration_id FROM ${CoreMigrations.table} ORDER BY migration_id`)
     await db.close()
-    expect(rows.map((r: { migration_id: number }) => Number(r.migration_id))).toEqual(CoreMigrations.coreMigrations.map((m) => m.id))
+    expect(rows.map((r: { migration_id: number }) => Number(r.migration_id))).toEqual(
+      CoreMigrations.coreMigrations.map((m) => m.id)
+    )
   } finally {
     expect(await a.stop()).toBe(0)
     expect(await b.stop()).toBe(0)

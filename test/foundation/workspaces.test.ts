@@ -24,9 +24,14 @@ const write = (file: string, text: string) => {
 
 describe("workspaces", () => {
   test("the root package.json names no plugin; every plugin folder still resolves from the root", () => {
-    const deps = { ...(rootPackage["dependencies"] as Record<string, string>), ...(rootPackage["devDependencies"] as Record<string, string>) }
+    const deps = {
+      ...(rootPackage["dependencies"] as Record<string, string>),
+      ...(rootPackage["devDependencies"] as Record<string, string>)
+    }
     expect(Object.keys(deps).filter((d) => d.startsWith("@streamspace/plugin-"))).toEqual([])
-    const folders = Fs.readdirSync(Path.join(root, "plugins")).filter((d) => Fs.existsSync(Path.join(root, "plugins", d, "package.json")))
+    const folders = Fs.readdirSync(Path.join(root, "plugins")).filter((d) =>
+      Fs.existsSync(Path.join(root, "plugins", d, "package.json"))
+    )
     expect(folders.length).toBeGreaterThan(0)
     for (const folder of folders) {
       const name = readJson(Path.join(root, "plugins", folder, "package.json"))["name"]
@@ -38,19 +43,44 @@ describe("workspaces", () => {
 
   test("a freshly added plugin folder is importable after `bun install`, with the repository's install settings", () => {
     // A workspace shaped like this one (same workspace globs, same bunfig.toml), with one new plugin and no registry packages.
-    write(Path.join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module", workspaces: rootPackage["workspaces"] }))
+    write(
+      Path.join(scratch, "package.json"),
+      JSON.stringify({ name: "scratch", private: true, type: "module", workspaces: rootPackage["workspaces"] })
+    )
     Fs.copyFileSync(Path.join(root, "bunfig.toml"), Path.join(scratch, "bunfig.toml"))
-    write(Path.join(scratch, "packages", "base", "package.json"), JSON.stringify({ name: "@streamspace/base", version: "0.1.0", type: "module", exports: { ".": "./src/index.ts" } }))
-    write(Path.join(scratch, "packages", "base", "src", "index.ts"), "export const base = \"base\"\n")
-    write(Path.join(scratch, "plugins", "fresh", "package.json"), JSON.stringify({ name: "@streamspace/plugin-fresh", version: "1.0.0", type: "module", exports: { ".": "./src/index.ts" } }))
-    write(Path.join(scratch, "plugins", "fresh", "src", "index.ts"), "export default { id: \"fresh\" }\n")
+    write(
+      Path.join(scratch, "packages", "base", "package.json"),
+      JSON.stringify({
+        name: "@streamspace/base",
+        version: "0.1.0",
+        type: "module",
+        exports: { ".": "./src/index.ts" }
+      })
+    )
+    write(Path.join(scratch, "packages", "base", "src", "index.ts"), 'export const base = "base"\n')
+    write(
+      Path.join(scratch, "plugins", "fresh", "package.json"),
+      JSON.stringify({
+        name: "@streamspace/plugin-fresh",
+        version: "1.0.0",
+        type: "module",
+        exports: { ".": "./src/index.ts" }
+      })
+    )
+    write(Path.join(scratch, "plugins", "fresh", "src", "index.ts"), 'export default { id: "fresh" }\n')
 
     const install = Bun.spawnSync(["bun", "install"], { cwd: scratch, stdout: "pipe", stderr: "pipe" })
     expect(install.exitCode).toBe(0)
-    const run = Bun.spawnSync(["bun", "-e", "import p from \"@streamspace/plugin-fresh\"; console.log(p.id)"], { cwd: scratch, stdout: "pipe", stderr: "pipe" })
+    const run = Bun.spawnSync(["bun", "-e", 'import p from "@streamspace/plugin-fresh"; console.log(p.id)'], {
+      cwd: scratch,
+      stdout: "pipe",
+      stderr: "pipe"
+    })
     expect(run.stderr.toString()).toBe("")
     expect(run.stdout.toString().trim()).toBe("fresh")
     // And the lockfile it wrote is stable: a frozen install (what CI runs) accepts it.
-    expect(Bun.spawnSync(["bun", "install", "--frozen-lockfile"], { cwd: scratch, stdout: "pipe", stderr: "pipe" }).exitCode).toBe(0)
+    expect(
+      Bun.spawnSync(["bun", "install", "--frozen-lockfile"], { cwd: scratch, stdout: "pipe", stderr: "pipe" }).exitCode
+    ).toBe(0)
   })
 })

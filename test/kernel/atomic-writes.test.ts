@@ -10,9 +10,16 @@ import { definePlugin, Events, PluginSql, Routes } from "@streamspace/kernel"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer, Schema } from "effect"
 
-const EntryCreated = Events.define("ledger.entry.created", Schema.Struct({ note: Schema.String }), "an entry was written")
+const EntryCreated = Events.define(
+  "ledger.entry.created",
+  Schema.Struct({ note: Schema.String }),
+  "an entry was written"
+)
 
-const Body = Schema.Struct({ note: Schema.String, failAfterPublish: Schema.optionalWith(Schema.Boolean, { default: () => false }) })
+const Body = Schema.Struct({
+  note: Schema.String,
+  failAfterPublish: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
 
 const ledger = definePlugin({
   id: "ledger",
@@ -22,39 +29,46 @@ const ledger = definePlugin({
   category: "example",
   events: Events.declare(EntryCreated),
   migrations: [{ id: 1, name: "entries", sql: "CREATE TABLE entries (note text PRIMARY KEY)" }],
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql
-    const events = yield* Events
-    const write = (body: typeof Body.Type) =>
-      Effect.gen(function*() {
-        yield* sql`INSERT INTO entries (note) VALUES (${body.note})`
-        yield* events.publish(EntryCreated, { note: body.note })
-        if (body.failAfterPublish) return yield* new Conflict({ message: "refused after the publish", code: "refused" })
-        return { note: body.note }
-      })
-    const routes = yield* Routes
-    // The default: a POST is one transaction of the plugin's client, with its audit row.
-    yield* routes.add(HttpRoute.make({
-      method: "POST",
-      path: "/entries",
-      summary: "write an entry and publish it",
-      permission: "authenticated",
-      body: Body,
-      response: Schema.Struct({ note: Schema.String }),
-      audit: { action: "ledger.entry.create", target: ({ body }) => body.note },
-      handler: ({ body }) => write(body)
-    }))
-    yield* routes.add(HttpRoute.make({
-      method: "POST",
-      path: "/entries-in-own-transaction",
-      summary: "the same, in the plugin's own withTransaction",
-      permission: "authenticated",
-      transactional: false,
-      body: Body,
-      response: Schema.Struct({ note: Schema.String }),
-      handler: ({ body }) => sql.withTransaction(write(body))
-    }))
-  }))
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sql = yield* PluginSql
+      const events = yield* Events
+      const write = (body: typeof Body.Type) =>
+        Effect.gen(function* () {
+          yield* sql`INSERT INTO entries (note) VALUES (${body.note})`
+          yield* events.publish(EntryCreated, { note: body.note })
+          if (body.failAfterPublish)
+            return yield* new Conflict({ message: "refused after the publish", code: "refused" })
+          return { note: body.note }
+        })
+      const routes = yield* Routes
+      // The default: a POST is one transaction of the plugin's client, with its audit row.
+      yield* routes.add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/entries",
+          summary: "write an entry and publish it",
+          permission: "authenticated",
+          body: Body,
+          response: Schema.Struct({ note: Schema.String }),
+          audit: { action: "ledger.entry.create", target: ({ body }) => body.note },
+          handler: ({ body }) => write(body)
+        })
+      )
+      yield* routes.add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/entries-in-own-transaction",
+          summary: "the same, in the plugin's own withTransaction",
+          permission: "authenticated",
+          transactional: false,
+          body: Body,
+          response: Schema.Struct({ note: Schema.String }),
+          handler: ({ body }) => sql.withTransaction(write(body))
+        })
+      )
+    })
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -65,9 +79,11 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
-const entries = async (note: string) => (await p.query("SELECT note FROM plugin_ledger.entries WHERE note = $1", [note])).length
+const entries = async (note: string) =>
+  (await p.query("SELECT note FROM plugin_ledger.entries WHERE note = $1", [note])).length
 const events = async (note: string) =>
-  (await p.query("SELECT source FROM events WHERE type = 'ledger.entry.created' AND payload->>'note' = $1", [note])).length
+  (await p.query("SELECT source FROM events WHERE type = 'ledger.entry.created' AND payload->>'note' = $1", [note]))
+    .length
 
 describe(`a plugin's writes, events and audit row are atomic (${TestPlatform.engine()})`, () => {
   for (const path of ["/entries", "/entries-in-own-transaction"]) {
@@ -88,7 +104,10 @@ describe(`a plugin's writes, events and audit row are atomic (${TestPlatform.eng
 
     test(`POST ${path}: a failure after the publish rolls back row and event`, async () => {
       const note = `failed${path}`
-      const res = await p.http<{ code: string }>("POST", `/api/plugins/ledger${path}`, { token: admin, body: { note, failAfterPublish: true } })
+      const res = await p.http<{ code: string }>("POST", `/api/plugins/ledger${path}`, {
+        token: admin,
+        body: { note, failAfterPublish: true }
+      })
       expect(res.status).toBe(409)
       expect(await entries(note)).toBe(0)
       expect(await events(note)).toBe(0)
@@ -107,22 +126,40 @@ describe(`a plugin's writes, events and audit row are atomic (${TestPlatform.eng
   })
 
   test("its kernel function refuses events outside its namespace, and the core's tables stay closed to it", async () => {
-    const role = (await p.query<{ r: string }>("SELECT rolname AS r FROM pg_roles WHERE rolname LIKE 'ssp_%_ledger'"))[0]!.r
+    const role = (
+      await p.query<{ r: string }>("SELECT rolname AS r FROM pg_roles WHERE rolname LIKE 'ssp_%_ledger'")
+    )[0]!.r
     const asLedger = (statement: string) =>
-      p.run(Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql.withTransaction(Effect.zipRight(sql.unsafe(`SET LOCAL ROLE ${role}`), sql.unsafe(statement)))
-      )).then(() => "ok", (e: unknown) => String(e))
-    expect(await asLedger("SELECT kernel.publish_ledger(gen_random_uuid(), 'core.fake', '{}'::jsonb, NULL)")).toContain("may publish only ledger.* events")
-    expect(await asLedger("INSERT INTO public.events (id, type, payload) VALUES (gen_random_uuid(), 'ledger.x', '{}')")).toContain("permission denied")
-    expect(await asLedger("SELECT kernel.publish_ledger(gen_random_uuid(), 'ledger.direct', '{}'::jsonb, NULL)")).toBe("ok")
+      p
+        .run(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql.withTransaction(Effect.zipRight(sql.unsafe(`SET LOCAL ROLE ${role}`), sql.unsafe(statement)))
+          )
+        )
+        .then(
+          () => "ok",
+          (e: unknown) => String(e)
+        )
+    expect(await asLedger("SELECT kernel.publish_ledger(gen_random_uuid(), 'core.fake', '{}'::jsonb, NULL)")).toContain(
+      "may publish only ledger.* events"
+    )
+    expect(
+      await asLedger("INSERT INTO public.events (id, type, payload) VALUES (gen_random_uuid(), 'ledger.x', '{}')")
+    ).toContain("permission denied")
+    expect(await asLedger("SELECT kernel.publish_ledger(gen_random_uuid(), 'ledger.direct', '{}'::jsonb, NULL)")).toBe(
+      "ok"
+    )
   })
 
   test("the event catalogue lists core events and the plugin's declared event with its payload Schema", async () => {
-    const res = await p.http<{ items: ReadonlyArray<{ type: string; source: string; description: string; schema: { properties?: Record<string, unknown> } }> }>(
-      "GET",
-      "/api/events/catalogue",
-      { token: admin }
-    )
+    const res = await p.http<{
+      items: ReadonlyArray<{
+        type: string
+        source: string
+        description: string
+        schema: { properties?: Record<string, unknown> }
+      }>
+    }>("GET", "/api/events/catalogue", { token: admin })
     expect(res.status).toBe(200)
     const byType = new Map(res.body.items.map((e) => [e.type, e]))
     expect(byType.get("session.created")).toMatchObject({ source: "core" })

@@ -14,19 +14,28 @@ const batcher = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  migrations: [{ id: 1, name: "got", sql: "CREATE TABLE got (seq bigserial, n int NOT NULL, batch int NOT NULL); CREATE TABLE calls (size int NOT NULL)" }],
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql
-    const events = yield* Events
-    yield* events.subscribeBatch({ name: "got", types: ["batcher.ev"], maxAttempts: 2, maxBatch: 50 }, (batch) =>
-      Effect.gen(function*() {
-        const ns = batch.map((e) => (e.payload as { n: number }).n)
-        yield* sql`INSERT INTO calls (size) VALUES (${batch.length})`
-        // Event 13 is poison: any batch holding it fails before writing anything.
-        if (ns.includes(13)) return yield* Effect.fail(`cannot handle event 13`)
-        yield* sql`INSERT INTO got ${sql.insert(ns.map((n) => ({ n, batch: batch.length })))}`
-      }))
-  }))
+  migrations: [
+    {
+      id: 1,
+      name: "got",
+      sql: "CREATE TABLE got (seq bigserial, n int NOT NULL, batch int NOT NULL); CREATE TABLE calls (size int NOT NULL)"
+    }
+  ],
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sql = yield* PluginSql
+      const events = yield* Events
+      yield* events.subscribeBatch({ name: "got", types: ["batcher.ev"], maxAttempts: 2, maxBatch: 50 }, (batch) =>
+        Effect.gen(function* () {
+          const ns = batch.map((e) => (e.payload as { n: number }).n)
+          yield* sql`INSERT INTO calls (size) VALUES (${batch.length})`
+          // Event 13 is poison: any batch holding it fails before writing anything.
+          if (ns.includes(13)) return yield* Effect.fail(`cannot handle event 13`)
+          yield* sql`INSERT INTO got ${sql.insert(ns.map((n) => ({ n, batch: batch.length })))}`
+        })
+      )
+    })
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -43,10 +52,20 @@ test(`batches in order, each event once; a failing batch falls back to one at a 
   for (let n = 1; n <= 120; n++) await p.emit("batcher.ev", { n })
   expect((await p.http("POST", "/api/admin/plugins/batcher/enable", { token: admin })).status).toBe(200)
   const letters = await p.eventually(async () => {
-    const r = await p.http<{ items: ReadonlyArray<{ eventType: string; attempts: number; error: string }> }>("GET", "/api/admin/plugins/batcher/dead-letters", { token: admin })
+    const r = await p.http<{ items: ReadonlyArray<{ eventType: string; attempts: number; error: string }> }>(
+      "GET",
+      "/api/admin/plugins/batcher/dead-letters",
+      { token: admin }
+    )
     return r.body.items.length > 0 ? r.body.items : undefined
   }, 20_000)
-  expect(letters).toEqual([expect.objectContaining({ eventType: "batcher.ev", attempts: 2, error: expect.stringContaining("cannot handle event 13") })])
+  expect(letters).toEqual([
+    expect.objectContaining({
+      eventType: "batcher.ev",
+      attempts: 2,
+      error: expect.stringContaining("cannot handle event 13")
+    })
+  ])
   await p.awaitDelivered()
   const got = await p.query<{ n: number; batch: number }>("SELECT n, batch FROM plugin_batcher.got ORDER BY n")
   expect(got.map((r) => r.n)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1).filter((n) => n !== 13))
@@ -62,8 +81,17 @@ test("events are handed over in transaction order as numbers, not as text (xid 9
   await p.http("POST", "/api/admin/plugins/batcher/disable", { token: admin })
   await p.query("DELETE FROM plugin_batcher.got")
   // Transaction ids are assigned by PostgreSQL; these rows pose as events of old transactions whose ids cross digit boundaries.
-  for (const [tx, n] of [[9, 1001], [10, 1002], [11, 1003], [99, 1004], [100, 1005], [1000, 1006]] as const) {
-    await p.query(`INSERT INTO events (id, type, source, payload, tx_id) VALUES (gen_random_uuid(), 'batcher.ev', 'test', '{"n": ${n}}', '${tx}')`)
+  for (const [tx, n] of [
+    [9, 1001],
+    [10, 1002],
+    [11, 1003],
+    [99, 1004],
+    [100, 1005],
+    [1000, 1006]
+  ] as const) {
+    await p.query(
+      `INSERT INTO events (id, type, source, payload, tx_id) VALUES (gen_random_uuid(), 'batcher.ev', 'test', '{"n": ${n}}', '${tx}')`
+    )
   }
   await p.query("UPDATE plugin_subscriptions SET tx_id = '0', position = 0 WHERE plugin_id = 'batcher'")
   await p.http("POST", "/api/admin/plugins/batcher/enable", { token: admin })

@@ -20,8 +20,13 @@ const thrower = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Events, (events) =>
-    events.subscribe({ name: "always-fails", types: ["user.created"], maxAttempts: 2 }, () => Effect.fail("handler exploded"))))
+  layer: Layer.scopedDiscard(
+    Effect.flatMap(Events, (events) =>
+      events.subscribe({ name: "always-fails", types: ["user.created"], maxAttempts: 2 }, () =>
+        Effect.fail("handler exploded")
+      )
+    )
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -29,7 +34,8 @@ let admin: string
 beforeAll(async () => {
   p = await TestPlatform.make({ plugins: [hello, broken, thrower] })
   admin = await p.login("admin", p.adminPassword)
-  for (const id of ["hello", "broken", "thrower"]) await p.http("POST", `/api/admin/plugins/${id}/install`, { token: admin })
+  for (const id of ["hello", "broken", "thrower"])
+    await p.http("POST", `/api/admin/plugins/${id}/install`, { token: admin })
 })
 afterAll(() => p.close())
 
@@ -41,12 +47,17 @@ interface State {
 
 describe(`containment (${TestPlatform.engine()})`, () => {
   test("a plugin whose layer fails is marked failed with its error; nothing else is affected", async () => {
-    const res = await p.http<{ code: string; detail: string }>("POST", "/api/admin/plugins/broken/enable", { token: admin })
+    const res = await p.http<{ code: string; detail: string }>("POST", "/api/admin/plugins/broken/enable", {
+      token: admin
+    })
     expect(res.status).toBe(500)
     expect(res.body.code).toBe("plugin_failed")
     expect(res.body.detail).toContain("cannot reach the license server")
     const list = await p.http<{ items: ReadonlyArray<State> }>("GET", "/api/admin/plugins", { token: admin })
-    expect(list.body.items.find((i) => i.id === "broken")).toMatchObject({ status: "failed", lastError: expect.stringContaining("license server") })
+    expect(list.body.items.find((i) => i.id === "broken")).toMatchObject({
+      status: "failed",
+      lastError: expect.stringContaining("license server")
+    })
     expect((await p.http("POST", "/api/admin/plugins/hello/enable", { token: admin })).status).toBe(200)
     expect((await p.http("GET", "/api/plugins/hello/greetings", { token: admin })).status).toBe(200)
     expect((await p.http("GET", "/api/users", { token: admin })).status).toBe(200)
@@ -54,15 +65,32 @@ describe(`containment (${TestPlatform.engine()})`, () => {
 
   test("a handler that throws on every event dead-letters it; the core and other plugins keep going", async () => {
     expect((await p.http("POST", "/api/admin/plugins/thrower/enable", { token: admin })).status).toBe(200)
-    expect((await p.http("POST", "/api/users", { token: admin, body: { username: "victim", password: "long-enough-pw" } })).status).toBe(201)
+    expect(
+      (await p.http("POST", "/api/users", { token: admin, body: { username: "victim", password: "long-enough-pw" } }))
+        .status
+    ).toBe(201)
     const letters = await p.eventually(async () => {
-      const r = await p.http<{ items: ReadonlyArray<{ id: string; eventType: string; attempts: number; error: string }> }>("GET", "/api/admin/plugins/thrower/dead-letters", { token: admin })
+      const r = await p.http<{
+        items: ReadonlyArray<{ id: string; eventType: string; attempts: number; error: string }>
+      }>("GET", "/api/admin/plugins/thrower/dead-letters", { token: admin })
       return r.body.items.length > 0 ? r.body.items : undefined
     })
-    expect(letters[0]).toMatchObject({ eventType: "user.created", attempts: 2, error: expect.stringContaining("handler exploded") })
-    await p.eventually(async () => (await p.http<{ usernames: ReadonlyArray<string> }>("GET", "/api/plugins/hello/greetings", { token: admin })).body.usernames.includes("victim"))
-    const replay = await p.http("POST", `/api/admin/plugins/thrower/dead-letters/${letters[0]!.id}/replay`, { token: admin })
+    expect(letters[0]).toMatchObject({
+      eventType: "user.created",
+      attempts: 2,
+      error: expect.stringContaining("handler exploded")
+    })
+    await p.eventually(async () =>
+      (
+        await p.http<{ usernames: ReadonlyArray<string> }>("GET", "/api/plugins/hello/greetings", { token: admin })
+      ).body.usernames.includes("victim")
+    )
+    const replay = await p.http("POST", `/api/admin/plugins/thrower/dead-letters/${letters[0]!.id}/replay`, {
+      token: admin
+    })
     expect(replay.status).toBe(500)
-    expect((await p.http("POST", "/api/admin/plugins/thrower/dead-letters/none/replay", { token: admin })).status).toBe(404)
+    expect((await p.http("POST", "/api/admin/plugins/thrower/dead-letters/none/replay", { token: admin })).status).toBe(
+      404
+    )
   })
 })

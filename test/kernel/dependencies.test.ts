@@ -9,9 +9,16 @@ const plugin = (id: string, version: string, dependsOn: ReadonlyArray<{ id: stri
 let p: TestPlatform.TestPlatform
 let admin: string
 beforeAll(async () => {
-  p = await TestPlatform.make({ plugins: [plugin("alpha", "1.4.0"), plugin("beta", "1.0.0", [{ id: "alpha", version: "^1.2.0" }]), plugin("gamma", "1.0.0", [{ id: "alpha", version: ">=2.0.0" }])] })
+  p = await TestPlatform.make({
+    plugins: [
+      plugin("alpha", "1.4.0"),
+      plugin("beta", "1.0.0", [{ id: "alpha", version: "^1.2.0" }]),
+      plugin("gamma", "1.0.0", [{ id: "alpha", version: ">=2.0.0" }])
+    ]
+  })
   admin = await p.login("admin", p.adminPassword)
-  for (const id of ["alpha", "beta", "gamma"]) await p.http("POST", `/api/admin/plugins/${id}/install`, { token: admin })
+  for (const id of ["alpha", "beta", "gamma"])
+    await p.http("POST", `/api/admin/plugins/${id}/install`, { token: admin })
 })
 afterAll(() => p.close())
 
@@ -42,7 +49,9 @@ describe(`dependencies (${TestPlatform.engine()})`, () => {
     expect(refused.status).toBe(409)
     expect(refused.body.detail).toContain("beta")
     expect((await p.http("POST", "/api/admin/plugins/alpha/disable?force=true", { token: admin })).status).toBe(200)
-    const list = await p.http<{ items: ReadonlyArray<{ id: string; status: string }> }>("GET", "/api/admin/plugins", { token: admin })
+    const list = await p.http<{ items: ReadonlyArray<{ id: string; status: string }> }>("GET", "/api/admin/plugins", {
+      token: admin
+    })
     expect(list.body.items.filter((i) => i.id !== "gamma").map((i) => i.status)).toEqual(["disabled", "disabled"])
   })
 

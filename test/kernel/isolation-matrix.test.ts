@@ -19,7 +19,7 @@ type Outcomes = typeof Outcomes.Type
 
 /** Each statement in a savepoint of its own, so one refusal does not abort the rest. */
 const probe = (sql: SqlClient.SqlClient, path: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const statements = [
       "SELECT count(*)::text AS result FROM public.users",
       "SELECT count(*)::text AS result FROM plugin_bystander.secrets",
@@ -29,8 +29,11 @@ const probe = (sql: SqlClient.SqlClient, path: string) =>
     const outcomes = yield* Effect.forEach(statements, (statement) =>
       sql.withTransaction(sql.unsafe<{ result: string }>(statement)).pipe(
         Effect.map((rows) => ({ statement, ok: true, result: rows[0]?.result ?? "" })),
-        Effect.catchAll((e) => Effect.succeed({ statement, ok: false, result: e.cause instanceof Error ? e.cause.message : e.message }))
-      ))
+        Effect.catchAll((e) =>
+          Effect.succeed({ statement, ok: false, result: e.cause instanceof Error ? e.cause.message : e.message })
+        )
+      )
+    )
     yield* sql`INSERT INTO outcomes (path, outcomes) VALUES (${path}, ${JSON.stringify(outcomes)})`
     return outcomes
   })
@@ -45,7 +48,11 @@ const bystander = definePlugin({
   layer: Layer.empty
 })
 
-const probeMethod = method("probe", { input: Schema.Struct({}), output: Outcomes, handler: () => Effect.flatMap(PluginSql, (sql) => probe(sql, "method")) })
+const probeMethod = method("probe", {
+  input: Schema.Struct({}),
+  output: Outcomes,
+  handler: () => Effect.flatMap(PluginSql, (sql) => probe(sql, "method"))
+})
 
 const prober = definePlugin({
   id: "prober",
@@ -53,32 +60,52 @@ const prober = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  migrations: [{ id: 1, name: "marks", sql: "CREATE TABLE marks (path text NOT NULL); CREATE TABLE outcomes (path text NOT NULL, outcomes jsonb NOT NULL);" }],
+  migrations: [
+    {
+      id: 1,
+      name: "marks",
+      sql: "CREATE TABLE marks (path text NOT NULL); CREATE TABLE outcomes (path text NOT NULL, outcomes jsonb NOT NULL);"
+    }
+  ],
   methods: { probe: probeMethod },
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql
-    const routes = yield* Routes
-    const route = (path: string, method: "GET" | "POST", options: { readonly transactional?: boolean; readonly wrap?: boolean } = {}) =>
-      routes.add(HttpRoute.make({
-        method,
-        path: `/${path}`,
-        summary: `probe on ${path}`,
-        permission: "authenticated",
-        response: Outcomes,
-        ...(options.transactional === undefined ? {} : { transactional: options.transactional }),
-        handler: () => (options.wrap ? sql.withTransaction(probe(sql, path)) : probe(sql, path)).pipe(Effect.orDie)
-      }))
-    yield* route("get", "GET")
-    yield* route("post", "POST")
-    yield* route("post-untransactional", "POST", { transactional: false })
-    yield* route("post-with-transaction", "POST", { transactional: false, wrap: true })
-    yield* (yield* Scheduler).schedule("probe", { every: "1 second" }, Effect.gen(function*() {
-      const done = yield* sql<{ n: string }>`SELECT count(*) AS n FROM outcomes WHERE path = 'job'`
-      if (done[0]?.n === "0") yield* probe(sql, "job")
-    }))
-    yield* (yield* Events).subscribe({ name: "probe", types: ["user.created"] }, () => probe(sql, "event"))
-    yield* (yield* Hooks).intercept("session.beforeCreate", (input) => Effect.as(probe(sql, "hook").pipe(Effect.orDie), input))
-  }))
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sql = yield* PluginSql
+      const routes = yield* Routes
+      const route = (
+        path: string,
+        method: "GET" | "POST",
+        options: { readonly transactional?: boolean; readonly wrap?: boolean } = {}
+      ) =>
+        routes.add(
+          HttpRoute.make({
+            method,
+            path: `/${path}`,
+            summary: `probe on ${path}`,
+            permission: "authenticated",
+            response: Outcomes,
+            ...(options.transactional === undefined ? {} : { transactional: options.transactional }),
+            handler: () => (options.wrap ? sql.withTransaction(probe(sql, path)) : probe(sql, path)).pipe(Effect.orDie)
+          })
+        )
+      yield* route("get", "GET")
+      yield* route("post", "POST")
+      yield* route("post-untransactional", "POST", { transactional: false })
+      yield* route("post-with-transaction", "POST", { transactional: false, wrap: true })
+      yield* (yield* Scheduler).schedule(
+        "probe",
+        { every: "1 second" },
+        Effect.gen(function* () {
+          const done = yield* sql<{ n: string }>`SELECT count(*) AS n FROM outcomes WHERE path = 'job'`
+          if (done[0]?.n === "0") yield* probe(sql, "job")
+        })
+      )
+      yield* (yield* Events).subscribe({ name: "probe", types: ["user.created"] }, () => probe(sql, "event"))
+      yield* (yield* Hooks).intercept("session.beforeCreate", (input) =>
+        Effect.as(probe(sql, "hook").pipe(Effect.orDie), input)
+      )
+    })
+  )
 })
 
 /** Calls prober's method from inside its own default (transactional) route. */
@@ -88,23 +115,30 @@ const caller = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const plugins = yield* Plugins
-    yield* (yield* Routes).add(HttpRoute.make({
-      method: "POST",
-      path: "/call",
-      summary: "call prober",
-      permission: "authenticated",
-      response: Outcomes,
-      handler: () => plugins.call("prober", probeMethod, {}).pipe(Effect.orDie)
-    }))
-  }))
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const plugins = yield* Plugins
+      yield* (yield* Routes).add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/call",
+          summary: "call prober",
+          permission: "authenticated",
+          response: Outcomes,
+          handler: () => plugins.call("prober", probeMethod, {}).pipe(Effect.orDie)
+        })
+      )
+    })
+  )
 })
 
 let p: TestPlatform.TestPlatform
 let admin: string
 beforeAll(async () => {
-  p = await TestPlatform.make({ plugins: [bystander, prober, caller], config: { plugins: { enabled: ["bystander", "prober", "caller"] } } })
+  p = await TestPlatform.make({
+    plugins: [bystander, prober, caller],
+    config: { plugins: { enabled: ["bystander", "prober", "caller"] } }
+  })
   admin = await p.login("admin", p.adminPassword)
 })
 afterAll(() => p.close())
@@ -122,12 +156,19 @@ const expectConfined = (outcomes: Outcomes) => {
 
 const recorded = (path: string) =>
   p.eventually(async () => {
-    const rows = await p.query<{ outcomes: Outcomes }>("SELECT outcomes FROM plugin_prober.outcomes WHERE path = $1", [path])
+    const rows = await p.query<{ outcomes: Outcomes }>("SELECT outcomes FROM plugin_prober.outcomes WHERE path = $1", [
+      path
+    ])
     return rows[0]?.outcomes
   }, 30_000)
 
 describe(`plugin SQL isolation on every path (${TestPlatform.engine()})`, () => {
-  for (const [path, method] of [["get", "GET"], ["post", "POST"], ["post-untransactional", "POST"], ["post-with-transaction", "POST"]] as const) {
+  for (const [path, method] of [
+    ["get", "GET"],
+    ["post", "POST"],
+    ["post-untransactional", "POST"],
+    ["post-with-transaction", "POST"]
+  ] as const) {
     test(`${method} /${path}`, async () => {
       const res = await p.http<Outcomes>(method, `/api/plugins/prober/${path}`, { token: admin })
       expect(res.status).toBe(200)
@@ -149,13 +190,19 @@ describe(`plugin SQL isolation on every path (${TestPlatform.engine()})`, () => 
   })
 
   test("in an event handler", async () => {
-    const created = await p.http("POST", "/api/users", { token: admin, body: { username: "probed", password: "probed-password-1" } })
+    const created = await p.http("POST", "/api/users", {
+      token: admin,
+      body: { username: "probed", password: "probed-password-1" }
+    })
     expect(created.status).toBe(201)
     expectConfined(await recorded("event"))
   })
 
   test("in a hook, inside the core's transaction", async () => {
-    const template = await p.http<{ id: string }>("POST", "/api/templates", { token: admin, body: { name: "probe-app", displayName: "Probe", image: "example/probe:1" } })
+    const template = await p.http<{ id: string }>("POST", "/api/templates", {
+      token: admin,
+      body: { name: "probe-app", displayName: "Probe", image: "example/probe:1" }
+    })
     expect(template.status).toBe(201)
     const session = await p.http("POST", "/api/sessions", { token: admin, body: { templateId: template.body.id } })
     expect(session.status).toBe(201)

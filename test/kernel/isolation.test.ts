@@ -13,23 +13,29 @@ const snoop = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const sql = yield* PluginSql
-    yield* (yield* Routes).add(HttpRoute.make({
-      method: "POST",
-      path: "/try",
-      summary: "run a statement as the plugin",
-      permission: "authenticated",
-      transactional: false,
-      body: Schema.Struct({ statements: Schema.Array(Schema.String) }),
-      response: Schema.Struct({ ok: Schema.Boolean, error: Schema.String }),
-      handler: ({ body }) =>
-        Effect.forEach(body.statements, (s) => sql.unsafe(s), { discard: true }).pipe(
-          Effect.as({ ok: true, error: "" }),
-          Effect.catchAll((e) => Effect.succeed({ ok: false, error: `${e.message} ${e.cause instanceof Error ? e.cause.message : ""}` }))
-        )
-    }))
-  }))
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sql = yield* PluginSql
+      yield* (yield* Routes).add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/try",
+          summary: "run a statement as the plugin",
+          permission: "authenticated",
+          transactional: false,
+          body: Schema.Struct({ statements: Schema.Array(Schema.String) }),
+          response: Schema.Struct({ ok: Schema.Boolean, error: Schema.String }),
+          handler: ({ body }) =>
+            Effect.forEach(body.statements, (s) => sql.unsafe(s), { discard: true }).pipe(
+              Effect.as({ ok: true, error: "" }),
+              Effect.catchAll((e) =>
+                Effect.succeed({ ok: false, error: `${e.message} ${e.cause instanceof Error ? e.cause.message : ""}` })
+              )
+            )
+        })
+      )
+    })
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -45,15 +51,24 @@ beforeAll(async () => {
 afterAll(() => p.close())
 
 const attempt = (...statements: Array<string>) =>
-  p.http<{ ok: boolean; error: string }>("POST", "/api/plugins/snoop/try", { token: admin, body: { statements } }).then((r) => r.body)
+  p
+    .http<{ ok: boolean; error: string }>("POST", "/api/plugins/snoop/try", { token: admin, body: { statements } })
+    .then((r) => r.body)
 
 describe(`plugin SQL isolation (${TestPlatform.engine()})`, () => {
   test("works in its own schema", async () => {
-    expect(await attempt("CREATE TABLE notes (id int)", "INSERT INTO notes VALUES (1)", "SELECT * FROM notes")).toEqual({ ok: true, error: "" })
+    expect(await attempt("CREATE TABLE notes (id int)", "INSERT INTO notes VALUES (1)", "SELECT * FROM notes")).toEqual(
+      { ok: true, error: "" }
+    )
   })
 
   test("cannot read or write core tables", async () => {
-    for (const s of ["SELECT * FROM public.users", "UPDATE public.users SET disabled = true", "SELECT * FROM public.events", "DELETE FROM public.audit_log"]) {
+    for (const s of [
+      "SELECT * FROM public.users",
+      "UPDATE public.users SET disabled = true",
+      "SELECT * FROM public.events",
+      "DELETE FROM public.audit_log"
+    ]) {
       const r = await attempt(s)
       expect(r.ok).toBe(false)
       expect(r.error).toContain("permission denied")
@@ -61,7 +76,10 @@ describe(`plugin SQL isolation (${TestPlatform.engine()})`, () => {
   })
 
   test("cannot read or write another plugin's schema", async () => {
-    for (const s of ["SELECT * FROM plugin_hello.greetings", "INSERT INTO plugin_hello.greetings (event_type) VALUES ('x')"]) {
+    for (const s of [
+      "SELECT * FROM plugin_hello.greetings",
+      "INSERT INTO plugin_hello.greetings (event_type) VALUES ('x')"
+    ]) {
       const r = await attempt(s)
       expect(r.ok).toBe(false)
       expect(r.error).toContain("permission denied")

@@ -24,26 +24,35 @@ const keeper = definePlugin({
   category: "example",
   config: KeeperConfig,
   migrations: [{ id: 1, name: "notes", sql: "CREATE TABLE notes (body text NOT NULL)" }],
-  layer: Layer.scopedDiscard(Effect.gen(function*() {
-    const config = yield* PluginConfig.get(KeeperConfig)
-    const sql = yield* PluginSql
-    const storage = yield* PluginStorage
-    yield* (yield* Routes).add(HttpRoute.make({
-      method: "POST",
-      path: "/notes",
-      summary: "keep a note and count it",
-      permission: "authenticated",
-      response: Schema.Struct({ label: Schema.String, token: Schema.NullOr(Schema.String), notes: Schema.Number, count: Schema.Number }),
-      handler: () =>
-        Effect.gen(function*() {
-          yield* sql`INSERT INTO notes (body) VALUES ('n')`
-          const count = Option.getOrElse(yield* storage.get("count", Schema.Number), () => 0) + 1
-          yield* storage.set("count", count)
-          const notes = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM notes`)[0]!.n
-          return { label: config.label, token: config.token ?? null, notes: Number(notes), count }
-        }).pipe(Effect.orDie)
-    }))
-  }))
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const config = yield* PluginConfig.get(KeeperConfig)
+      const sql = yield* PluginSql
+      const storage = yield* PluginStorage
+      yield* (yield* Routes).add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/notes",
+          summary: "keep a note and count it",
+          permission: "authenticated",
+          response: Schema.Struct({
+            label: Schema.String,
+            token: Schema.NullOr(Schema.String),
+            notes: Schema.Number,
+            count: Schema.Number
+          }),
+          handler: () =>
+            Effect.gen(function* () {
+              yield* sql`INSERT INTO notes (body) VALUES ('n')`
+              const count = Option.getOrElse(yield* storage.get("count", Schema.Number), () => 0) + 1
+              yield* storage.set("count", count)
+              const notes = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM notes`)[0]!.n
+              return { label: config.label, token: config.token ?? null, notes: Number(notes), count }
+            }).pipe(Effect.orDie)
+        })
+      )
+    })
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -54,24 +63,32 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
-const call = (method: string, path: string, body?: unknown) => p.http<Record<string, unknown>>(method, path, { token: admin, ...(body === undefined ? {} : { body }) })
+const call = (method: string, path: string, body?: unknown) =>
+  p.http<Record<string, unknown>>(method, path, { token: admin, ...(body === undefined ? {} : { body }) })
 const note = () => call("POST", "/api/plugins/keeper/notes").then((r) => r.body)
 
 describe(`kept data (${TestPlatform.engine()})`, () => {
   test("uninstall with keepData keeps data, config and secrets; the next install picks them up", async () => {
     expect((await call("POST", "/api/admin/plugins/keeper/install")).status).toBe(200)
-    expect((await call("PUT", "/api/admin/plugins/keeper/config", { label: "kept", token: "s3cret-token" })).status).toBe(200)
+    expect(
+      (await call("PUT", "/api/admin/plugins/keeper/config", { label: "kept", token: "s3cret-token" })).status
+    ).toBe(200)
     expect((await call("POST", "/api/admin/plugins/keeper/enable")).status).toBe(200)
     expect(await note()).toEqual({ label: "kept", token: "s3cret-token", notes: 1, count: 1 })
 
     expect((await call("DELETE", "/api/admin/plugins/keeper?keepData=true")).status).toBe(204)
     // The secret is kept sealed, never in clear.
-    const kept = await p.query<{ config: unknown; secrets: string }>("SELECT config, secrets FROM plugin_kept_config WHERE id = 'keeper'")
+    const kept = await p.query<{ config: unknown; secrets: string }>(
+      "SELECT config, secrets FROM plugin_kept_config WHERE id = 'keeper'"
+    )
     expect(kept[0]!.config).toEqual({ label: "kept" })
     expect(kept[0]!.secrets).not.toContain("s3cret-token")
 
     expect((await call("POST", "/api/admin/plugins/keeper/install")).status).toBe(200)
-    expect((await call("GET", "/api/admin/plugins/keeper/config")).body["value"]).toEqual({ label: "kept", token: "********" })
+    expect((await call("GET", "/api/admin/plugins/keeper/config")).body["value"]).toEqual({
+      label: "kept",
+      token: "********"
+    })
     expect((await call("POST", "/api/admin/plugins/keeper/enable")).status).toBe(200)
     expect(await note()).toEqual({ label: "kept", token: "s3cret-token", notes: 2, count: 2 })
   })
@@ -92,9 +109,13 @@ describe(`kept data (${TestPlatform.engine()})`, () => {
     await p.query("DROP FUNCTION kernel.audit_keeper(text, text, text, text, text, text, text, text, text)")
     expect((await call("POST", "/api/admin/plugins/keeper/enable")).body["status"]).toBe("enabled")
     expect(await note()).toEqual({ label: "default", token: null, notes: 2, count: 2 })
-    const tables = await p.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'plugin_keeper' ORDER BY 1")
+    const tables = await p.query<{ t: string }>(
+      "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'plugin_keeper' ORDER BY 1"
+    )
     expect(tables.map((r) => r.t)).toEqual(["_streamspace_kv", "_streamspace_migrations", "notes"])
-    const functions = await p.query<{ f: string }>("SELECT proname AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'kernel' AND proname LIKE '%keeper' ORDER BY 1")
+    const functions = await p.query<{ f: string }>(
+      "SELECT proname AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'kernel' AND proname LIKE '%keeper' ORDER BY 1"
+    )
     expect(functions.map((r) => r.f)).toEqual(["audit_keeper", "publish_keeper"])
   })
 })
@@ -106,7 +127,10 @@ test("a migration naming a host table (_streamspace_…) is refused when the man
     migrations: [{ id: 1, name: "kv", sql: "CREATE TABLE _streamspace_kv (key text)" }]
   })
   expect(Manifest.validate(clash)).toEqual([
-    { path: "clash.migrations.0", message: "migration 1_kv uses a name beginning _streamspace_, which the host reserves for its tables" }
+    {
+      path: "clash.migrations.0",
+      message: "migration 1_kv uses a name beginning _streamspace_, which the host reserves for its tables"
+    }
   ])
   expect(Manifest.validate(keeper)).toEqual([])
 })

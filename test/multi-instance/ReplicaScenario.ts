@@ -27,24 +27,32 @@ export interface ReplicaScenario {
 const refused = (index: number) => index % 5 === 4
 
 /** `env` must hold DATABASE_URL and STREAMSPACE_ADMIN_PASSWORD. */
-export const start = async (env: Record<string, string> & { readonly STREAMSPACE_ADMIN_PASSWORD: string }): Promise<ReplicaScenario> => {
-  const receiver = LocalServer.start((_, i) => (refused(i) ? new Response("busy", { status: 503 }) : new Response("ok")))
+export const start = async (
+  env: Record<string, string> & { readonly STREAMSPACE_ADMIN_PASSWORD: string }
+): Promise<ReplicaScenario> => {
+  const receiver = LocalServer.start((_, i) =>
+    refused(i) ? new Response("busy", { status: 503 }) : new Response("ok")
+  )
   const processes = [await ServerProcess.start(env), await ServerProcess.start(env)] as const
-  const replicas = await Promise.all(processes.map(async ({ url }) => ({ url, token: await ServerProcess.login(url, env.STREAMSPACE_ADMIN_PASSWORD) })))
+  const replicas = await Promise.all(
+    processes.map(async ({ url }) => ({ url, token: await ServerProcess.login(url, env.STREAMSPACE_ADMIN_PASSWORD) }))
+  )
   return {
     replicas: [replicas[0]!, replicas[1]!],
     receiver,
     accepted: () => receiver.requests.filter((_, i) => !refused(i)),
     createUsers: async (prefix, count) => {
-      await Promise.all(Array.from({ length: count }, async (_, i) => {
-        const { url, token } = replicas[i % 2]!
-        const res = await fetch(`${url}/api/users`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-          body: JSON.stringify({ username: `${prefix}${i}`, password: "long-enough-pw" })
+      await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const { url, token } = replicas[i % 2]!
+          const res = await fetch(`${url}/api/users`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: JSON.stringify({ username: `${prefix}${i}`, password: "long-enough-pw" })
+          })
+          expect(res.status).toBe(201)
         })
-        expect(res.status).toBe(201)
-      }))
+      )
     },
     settle: async (done) => {
       const deadline = Date.now() + 60_000

@@ -25,12 +25,17 @@ let b: ServerProcess.ServerProcess
 const token = (url: string) => ServerProcess.login(url, env.STREAMSPACE_ADMIN_PASSWORD)
 
 const ping = async (url: string, auth: string, from: number, count: number) => {
-  const res = await fetch(`${url}/api/plugins/counter/ping`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${auth}` }, body: JSON.stringify({ from, count }) })
+  const res = await fetch(`${url}/api/plugins/counter/ping`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${auth}` },
+    body: JSON.stringify({ from, count })
+  })
   expect(res.status).toBe(204)
 }
 
 const counts = async () => {
-  const [row] = await db`SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct_events FROM plugin_counter.received`
+  const [row] =
+    await db`SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct_events FROM plugin_counter.received`
   return row as { total: number; distinct_events: number }
 }
 
@@ -58,7 +63,9 @@ afterAll(async () => {
 
 test("1,000 events published through both instances are delivered exactly once", async () => {
   const [ta, tb] = [await token(a.url), await token(b.url)]
-  await Promise.all(Array.from({ length: 10 }, (_, i) => ping(i % 2 === 0 ? a.url : b.url, i % 2 === 0 ? ta : tb, i * 100, 100)))
+  await Promise.all(
+    Array.from({ length: 10 }, (_, i) => ping(i % 2 === 0 ? a.url : b.url, i % 2 === 0 ? ta : tb, i * 100, 100))
+  )
   expect(await waitFor(async () => (await counts()).total >= 1000, 60_000)).toBe(true)
   await Bun.sleep(1500)
   expect(await counts()).toEqual({ total: 1000, distinct_events: 1000 })
@@ -66,7 +73,8 @@ test("1,000 events published through both instances are delivered exactly once",
 
 test("a one-second job runs once per tick across both instances", async () => {
   await Bun.sleep(3500)
-  const [row] = await db`SELECT count(*)::int AS runs, count(DISTINCT tick)::int AS ticks, count(DISTINCT pid)::int AS pids FROM plugin_counter.ticks`
+  const [row] =
+    await db`SELECT count(*)::int AS runs, count(DISTINCT tick)::int AS ticks, count(DISTINCT pid)::int AS pids FROM plugin_counter.ticks`
   const r = row as { runs: number; ticks: number; pids: number }
   expect(r.ticks).toBeGreaterThanOrEqual(3)
   expect(r.runs).toBe(r.ticks)

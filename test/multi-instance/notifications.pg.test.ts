@@ -27,7 +27,11 @@ test("each notification is sent once although two instances handle and send", as
     const created = await fetch(`${a.url}/api/integrations`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${a.token}` },
-      body: JSON.stringify({ provider: "slack", name: "ops", config: { webhookUrl: `${scenario.receiver.url}/services/multi`, events: ["user.created"] } })
+      body: JSON.stringify({
+        provider: "slack",
+        name: "ops",
+        config: { webhookUrl: `${scenario.receiver.url}/services/multi`, events: ["user.created"] }
+      })
     })
     expect(created.status).toBe(201)
     await scenario.createUsers("member", USERS)

@@ -8,33 +8,55 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import slack from "@streamspace/plugin-slack"
 import { LocalServer, TestPlatform } from "@streamspace/testing"
 
-type Delivery = { id: string; status: string; attempts: number; responseCode: number | null; lastError: string | null; subject: string }
+type Delivery = {
+  id: string
+  status: string
+  attempts: number
+  responseCode: number | null
+  lastError: string | null
+  subject: string
+}
 
 let p: TestPlatform.TestPlatform
 let admin: string
 
 beforeAll(async () => {
-  p = await TestPlatform.make({ plugins: [slack], config: { plugins: { enabled: ["slack"] }, integrations: { backoffBaseMs: 30, maxAttempts: 3 } } })
+  p = await TestPlatform.make({
+    plugins: [slack],
+    config: { plugins: { enabled: ["slack"] }, integrations: { backoffBaseMs: 30, maxAttempts: 3 } }
+  })
   admin = await p.login("admin", p.adminPassword)
 })
 afterAll(() => p.close())
 
 const api = <T>(method: string, path: string, body?: unknown) => p.http<T>(method, path, { token: admin, body })
 const addSlack = async (name: string, webhookUrl: string, events: ReadonlyArray<string> = ["user.created"]) => {
-  const res = await api<{ id: string }>("POST", "/api/integrations", { provider: "slack", name, config: { webhookUrl, events } })
+  const res = await api<{ id: string }>("POST", "/api/integrations", {
+    provider: "slack",
+    name,
+    config: { webhookUrl, events }
+  })
   expect(res.status).toBe(201)
   return res.body.id
 }
 const deliveries = async (id: string, status?: string) =>
-  (await api<{ items: ReadonlyArray<Delivery> }>("GET", `/api/integrations/${id}/deliveries${status ? `?status=${status}` : ""}`)).body.items
-const settled = (id: string, status: string) => p.eventually(async () => ((await deliveries(id))[0]?.status === status ? (await deliveries(id))[0] : undefined))
+  (
+    await api<{ items: ReadonlyArray<Delivery> }>(
+      "GET",
+      `/api/integrations/${id}/deliveries${status ? `?status=${status}` : ""}`
+    )
+  ).body.items
+const settled = (id: string, status: string) =>
+  p.eventually(async () => ((await deliveries(id))[0]?.status === status ? (await deliveries(id))[0] : undefined))
 let users = 0
 const newUser = () => api("POST", "/api/users", { username: `user${++users}`, password: "long-enough-pw" })
 const disable = (id: string) => api("PATCH", `/api/integrations/${id}`, { enabled: false })
 
 describe(`notification delivery (${TestPlatform.engine()})`, () => {
   test("a receiver that fails twice and then succeeds: one delivered message, three recorded attempts", async () => {
-    const receiver = LocalServer.start((_, i) => (i < 2 ? new Response("upstream down", { status: i === 0 ? 500 : 503 }) : new Response("ok")))
+    const receiver = LocalServer.start((_, i) =>
+      i < 2 ? new Response("upstream down", { status: i === 0 ? 500 : 503 }) : new Response("ok")
+    )
     const id = await addSlack("flaky", `${receiver.url}/services/flaky`)
     await newUser()
     const delivery = await settled(id, "delivered")
@@ -68,7 +90,10 @@ describe(`notification delivery (${TestPlatform.engine()})`, () => {
     expect(receiver.requests).toHaveLength(1)
     expect(receiver.requests[0]!.path).toBe("/services/T0/B0/SECRETPART")
     expect((await api("POST", `/api/integrations/${id}/deliveries/${dead.id}/replay`)).status).toBe(409)
-    const audit = await api<{ items: ReadonlyArray<{ action: string; target: string }> }>("GET", "/api/audit?action=integration.delivery.replay")
+    const audit = await api<{ items: ReadonlyArray<{ action: string; target: string }> }>(
+      "GET",
+      "/api/audit?action=integration.delivery.replay"
+    )
     expect(audit.body.items.map((a) => a.target)).toContain(dead.id)
     await disable(id)
     await receiver.stop()
@@ -85,7 +110,10 @@ describe(`notification delivery (${TestPlatform.engine()})`, () => {
     expect((await api("POST", "/api/admin/plugins/slack/enable")).status).toBe(200)
     await receiver.waitFor(2)
     await Bun.sleep(150)
-    expect(receiver.requests.map((r) => (r.json as { text: string }).text).sort()).toEqual([`User created: user${users - 1} has an account now`, `User created: user${users} has an account now`])
+    expect(receiver.requests.map((r) => (r.json as { text: string }).text).sort()).toEqual([
+      `User created: user${users - 1} has an account now`,
+      `User created: user${users} has an account now`
+    ])
     await disable(id)
     await receiver.stop()
   })
@@ -111,7 +139,17 @@ describe(`notification delivery (${TestPlatform.engine()})`, () => {
     const id = await addSlack("dedupe", `${receiver.url}/services/dedupe`)
     const { IntegrationDeliveries } = await import("@streamspace/core")
     const { Effect } = await import("effect")
-    const enqueue = () => p.run(Effect.flatMap(IntegrationDeliveries.IntegrationDeliveries, (d) => d.enqueue({ integrationId: id, dedupeKey: "event:same", subject: "user.created", payload: { text: "once", blocks: [] } })))
+    const enqueue = () =>
+      p.run(
+        Effect.flatMap(IntegrationDeliveries.IntegrationDeliveries, (d) =>
+          d.enqueue({
+            integrationId: id,
+            dedupeKey: "event:same",
+            subject: "user.created",
+            payload: { text: "once", blocks: [] }
+          })
+        )
+      )
     const [a, b] = [await enqueue(), await enqueue()]
     expect(a.created).toBe(true)
     expect(b).toEqual({ id: a.id, created: false })

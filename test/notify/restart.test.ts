@@ -15,7 +15,10 @@ import * as Path from "node:path"
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-notify-restart-"))
 // On PostgreSQL when TEST_DATABASE_URL is set (a database of its own), on embedded PGlite otherwise.
 const db = process.env["TEST_DATABASE_URL"] ? await ServerDatabase.create() : undefined
-Fs.writeFileSync(Path.join(dir, "streamspace.config.json"), JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } }))
+Fs.writeFileSync(
+  Path.join(dir, "streamspace.config.json"),
+  JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } })
+)
 const env = {
   STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),
   STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
@@ -34,14 +37,23 @@ afterAll(async () => {
 const client = (url: string) => {
   let token = ""
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${url}${path}`, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
     const text = await res.text()
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
   }
   return {
     call,
     login: async () => {
-      token = (await call<{ accessToken: string }>("POST", "/api/auth/login", { username: "admin", password: env.STREAMSPACE_ADMIN_PASSWORD })).body.accessToken
+      token = (
+        await call<{ accessToken: string }>("POST", "/api/auth/login", {
+          username: "admin",
+          password: env.STREAMSPACE_ADMIN_PASSWORD
+        })
+      ).body.accessToken
     }
   }
 }
@@ -55,11 +67,20 @@ test("no notification is lost when the server dies between an event and its deli
   let server = await ServerProcess.start(env)
   let api = client(server.url)
   await api.login()
-  const integration = await api.call<{ id: string }>("POST", "/api/integrations", { provider: "slack", name: "ops", config: { webhookUrl: `http://127.0.0.1:${port}/services/restart`, events: ["user.created"] } })
+  const integration = await api.call<{ id: string }>("POST", "/api/integrations", {
+    provider: "slack",
+    name: "ops",
+    config: { webhookUrl: `http://127.0.0.1:${port}/services/restart`, events: ["user.created"] }
+  })
   expect(integration.status).toBe(201)
   expect((await api.call("POST", "/api/users", { username: "ada", password: "long-enough-pw" })).status).toBe(201)
   await Eventually.eventually(async () => {
-    const d = (await api.call<{ items: ReadonlyArray<{ attempts: number }> }>("GET", `/api/integrations/${integration.body.id}/deliveries`)).body.items
+    const d = (
+      await api.call<{ items: ReadonlyArray<{ attempts: number }> }>(
+        "GET",
+        `/api/integrations/${integration.body.id}/deliveries`
+      )
+    ).body.items
     expect(d[0]?.attempts ?? 0).toBeGreaterThanOrEqual(1)
     return true
   })
@@ -74,7 +95,12 @@ test("no notification is lost when the server dies between an event and its deli
   await api.login()
   await receiver.waitFor(2)
   await Eventually.eventually(async () => {
-    const d = (await api.call<{ items: ReadonlyArray<{ status: string }> }>("GET", `/api/integrations/${integration.body.id}/deliveries`)).body.items
+    const d = (
+      await api.call<{ items: ReadonlyArray<{ status: string }> }>(
+        "GET",
+        `/api/integrations/${integration.body.id}/deliveries`
+      )
+    ).body.items
     expect(d.map((x) => x.status)).toEqual(["delivered", "delivered"])
     return true
   })

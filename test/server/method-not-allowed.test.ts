@@ -31,7 +31,13 @@ const expect405 = async (method: string, path: string, allowed: ReadonlyArray<st
   expect(res.headers.get("allow")).toBe(allowed.join(", "))
   expect(res.headers.get("content-type")).toContain("application/problem+json")
   expect(res.headers.get("x-request-id")).toBe("req-405")
-  expect(res.body).toMatchObject({ type: "/problems/method_not_allowed", title: "Method Not Allowed", status: 405, code: "method_not_allowed", allowed })
+  expect(res.body).toMatchObject({
+    type: "/problems/method_not_allowed",
+    title: "Method Not Allowed",
+    status: 405,
+    code: "method_not_allowed",
+    allowed
+  })
   expect(res.body.detail).toContain(`${method} is not allowed on ${path}`)
 }
 
@@ -63,7 +69,12 @@ describe(`405 Method Not Allowed (${TestPlatform.engine()})`, () => {
   })
 
   test("unknown paths stay 404, core and plugin alike", async () => {
-    for (const [method, path] of [["GET", "/api/nope"], ["POST", "/api/users/a/b/c"], ["GET", "/api/plugins/hello/nope"], ["DELETE", "/api/plugins/nobody/x"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/api/nope"],
+      ["POST", "/api/users/a/b/c"],
+      ["GET", "/api/plugins/hello/nope"],
+      ["DELETE", "/api/plugins/nobody/x"]
+    ] as const) {
       const res = await p.http<Problem>(method, path, { token: admin })
       expect(res.status).toBe(404)
       expect(res.body.code).toBe("route_not_found")

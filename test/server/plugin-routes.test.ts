@@ -31,16 +31,21 @@ const crasher = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
-  layer: Layer.scopedDiscard(Effect.flatMap(Routes, (routes) =>
-    routes.add(HttpRoute.make({
-      method: "GET",
-      path: "/boom",
-      summary: "Always fails",
-      tags: ["diagnostics"],
-      permission: "authenticated",
-      response: Schema.Struct({ ok: Schema.Boolean }),
-      handler: () => Effect.dieMessage("crasher exploded")
-    }))))
+  layer: Layer.scopedDiscard(
+    Effect.flatMap(Routes, (routes) =>
+      routes.add(
+        HttpRoute.make({
+          method: "GET",
+          path: "/boom",
+          summary: "Always fails",
+          tags: ["diagnostics"],
+          permission: "authenticated",
+          response: Schema.Struct({ ok: Schema.Boolean }),
+          handler: () => Effect.dieMessage("crasher exploded")
+        })
+      )
+    )
+  )
 })
 
 let p: TestPlatform.TestPlatform
@@ -75,7 +80,10 @@ describe(`plugin routes carry their plugin id (${TestPlatform.engine()})`, () =>
   })
 
   test("a failed plugin request logs its error line and request line with the plugin id", async () => {
-    const res = await p.http<{ code: string }>("GET", "/api/plugins/crasher/boom", { token: admin, headers: { "x-request-id": "req-crash-1" } })
+    const res = await p.http<{ code: string }>("GET", "/api/plugins/crasher/boom", {
+      token: admin,
+      headers: { "x-request-id": "req-crash-1" }
+    })
     expect(res.status).toBe(500)
     expect(res.body.code).toBe("internal_error")
     const mine = await p.eventually(async () => {
@@ -92,8 +100,12 @@ describe(`plugin routes carry their plugin id (${TestPlatform.engine()})`, () =>
   })
 
   test("core requests are not annotated with a plugin", async () => {
-    expect((await p.http("GET", "/api/users", { token: admin, headers: { "x-request-id": "req-core-1" } })).status).toBe(200)
-    const request = await p.eventually(async () => lines.find((l) => l.annotations["requestId"] === "req-core-1" && messageOf(l) === "request"))
+    expect(
+      (await p.http("GET", "/api/users", { token: admin, headers: { "x-request-id": "req-core-1" } })).status
+    ).toBe(200)
+    const request = await p.eventually(async () =>
+      lines.find((l) => l.annotations["requestId"] === "req-core-1" && messageOf(l) === "request")
+    )
     expect(request.annotations).not.toHaveProperty("plugin")
   })
 })

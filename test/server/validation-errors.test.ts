@@ -21,12 +21,16 @@ const Body = Schema.Struct({
   kind: Schema.Literal("a", "b", "c"),
   mode: Schema.optional(Schema.Literal("on", "off")),
   level: Schema.optionalWith(Schema.Literal(1, 2, 3), { default: () => 1 as const }),
-  shape: Schema.optional(Schema.Union(
-    Schema.Struct({ type: Schema.Literal("circle"), r: Schema.Number }),
-    Schema.Struct({ type: Schema.Literal("square"), side: Schema.Number })
-  )),
+  shape: Schema.optional(
+    Schema.Union(
+      Schema.Struct({ type: Schema.Literal("circle"), r: Schema.Number }),
+      Schema.Struct({ type: Schema.Literal("square"), side: Schema.Number })
+    )
+  ),
   label: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.minLength(3)))),
-  target: Schema.optional(Schema.Union(Schema.Struct({ userId: Schema.String }), Schema.Struct({ groupId: Schema.String })))
+  target: Schema.optional(
+    Schema.Union(Schema.Struct({ userId: Schema.String }), Schema.Struct({ groupId: Schema.String }))
+  )
 })
 
 const echo = HttpRoute.make({
@@ -51,33 +55,44 @@ const post = (body: Record<string, unknown>) => p.http<Problem>("POST", "/api/te
 
 describe(`union mismatches are one error entry (${TestPlatform.engine()})`, () => {
   test("a core route: a role outside the role list names the allowed roles once", async () => {
-    const res = await p.http<Problem>("POST", "/api/users", { token: admin, body: { username: "rolf", password: "long-enough-pw", roles: ["superuser"] } })
+    const res = await p.http<Problem>("POST", "/api/users", {
+      token: admin,
+      body: { username: "rolf", password: "long-enough-pw", roles: ["superuser"] }
+    })
     expect(res.status).toBe(400)
     expect(res.body.code).toBe("validation_failed")
-    expect(res.body.errors).toEqual([{ path: "body.roles.0", message: "Expected one of \"admin\", \"operator\", \"user\", \"viewer\", actual \"superuser\"" }])
-    expect(res.body.detail).toBe("body.roles.0: Expected one of \"admin\", \"operator\", \"user\", \"viewer\", actual \"superuser\"")
+    expect(res.body.errors).toEqual([
+      { path: "body.roles.0", message: 'Expected one of "admin", "operator", "user", "viewer", actual "superuser"' }
+    ])
+    expect(res.body.detail).toBe(
+      'body.roles.0: Expected one of "admin", "operator", "user", "viewer", actual "superuser"'
+    )
   })
 
   test("a literal list", async () => {
     const res = await post({ kind: "x" })
     expect(res.status).toBe(400)
-    expect(res.body.errors).toEqual([{ path: "body.kind", message: "Expected one of \"a\", \"b\", \"c\", actual \"x\"" }])
+    expect(res.body.errors).toEqual([{ path: "body.kind", message: 'Expected one of "a", "b", "c", actual "x"' }])
   })
 
-  test("an optional literal list (no \"Expected undefined\"), with or without a default", async () => {
-    expect((await post({ kind: "a", mode: "maybe" })).body.errors).toEqual([{ path: "body.mode", message: "Expected one of \"on\", \"off\", actual \"maybe\"" }])
-    expect((await post({ kind: "a", level: 7 })).body.errors).toEqual([{ path: "body.level", message: "Expected one of 1, 2, 3, actual 7" }])
+  test('an optional literal list (no "Expected undefined"), with or without a default', async () => {
+    expect((await post({ kind: "a", mode: "maybe" })).body.errors).toEqual([
+      { path: "body.mode", message: 'Expected one of "on", "off", actual "maybe"' }
+    ])
+    expect((await post({ kind: "a", level: 7 })).body.errors).toEqual([
+      { path: "body.level", message: "Expected one of 1, 2, 3, actual 7" }
+    ])
   })
 
   test("a tagged union of structs: an unknown tag names the tags", async () => {
     expect((await post({ kind: "a", shape: { type: "triangle" } })).body.errors).toEqual([
-      { path: "body.shape.type", message: "Expected one of \"circle\", \"square\", actual \"triangle\"" }
+      { path: "body.shape.type", message: 'Expected one of "circle", "square", actual "triangle"' }
     ])
   })
 
   test("a tagged union of structs: a known tag reports that member's field", async () => {
     expect((await post({ kind: "a", shape: { type: "circle", r: "big" } })).body.errors).toEqual([
-      { path: "body.shape.r", message: "Expected number, actual \"big\"" }
+      { path: "body.shape.r", message: 'Expected number, actual "big"' }
     ])
   })
 
@@ -88,9 +103,9 @@ describe(`union mismatches are one error entry (${TestPlatform.engine()})`, () =
     expect(errors[0]!.message).toContain("Expected one of { userId: string }, { groupId: string }")
   })
 
-  test("a nullable refined field: the refinement speaks, not \"Expected null\"", async () => {
+  test('a nullable refined field: the refinement speaks, not "Expected null"', async () => {
     expect((await post({ kind: "a", label: "ab" })).body.errors).toEqual([
-      { path: "body.label", message: "Expected a string at least 3 character(s) long, actual \"ab\"" }
+      { path: "body.label", message: 'Expected a string at least 3 character(s) long, actual "ab"' }
     ])
     expect((await post({ kind: "a", label: 5 })).body.errors).toEqual([
       { path: "body.label", message: "Expected one of a string at least 3 character(s) long, null, actual 5" }
@@ -100,7 +115,13 @@ describe(`union mismatches are one error entry (${TestPlatform.engine()})`, () =
   test("several bad fields are one entry each; good bodies pass", async () => {
     const res = await post({ kind: "z", mode: "up", shape: { type: "hexagon" } })
     expect(res.body.errors.map((e) => e.path)).toEqual(["body.kind", "body.mode", "body.shape.type"])
-    const ok = await post({ kind: "b", mode: "on", shape: { type: "square", side: 2 }, label: null, target: { groupId: "g" } })
+    const ok = await post({
+      kind: "b",
+      mode: "on",
+      shape: { type: "square", side: 2 },
+      label: null,
+      target: { groupId: "g" }
+    })
     expect(ok.status).toBe(200)
     expect(ok.body).toMatchObject({ kind: "b", level: 1, label: null })
   })

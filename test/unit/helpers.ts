@@ -6,7 +6,10 @@
 import { Actor, SessionRepo, TemplateModel } from "@streamspace/core"
 import { Cause, Effect, Exit, Option } from "effect"
 
-export const user = (userId: string, permissions: ReadonlyArray<string> = ["sessions:read", "sessions:write"]): Actor.Actor => ({
+export const user = (
+  userId: string,
+  permissions: ReadonlyArray<string> = ["sessions:read", "sessions:write"]
+): Actor.Actor => ({
   _tag: "User",
   userId,
   username: userId,
@@ -19,8 +22,10 @@ export const system: Actor.Actor = Actor.system("test")
 export const anonymous: Actor.Actor = Actor.anonymous
 
 /** Runs `effect` as `actor` to its Exit. */
-export const runAs = <A, E>(actor: Actor.Actor, effect: Effect.Effect<A, E, Actor.CurrentActor>): Promise<Exit.Exit<A, E>> =>
-  Effect.runPromiseExit(Effect.provideService(effect, Actor.CurrentActor, actor))
+export const runAs = <A, E>(
+  actor: Actor.Actor,
+  effect: Effect.Effect<A, E, Actor.CurrentActor>
+): Promise<Exit.Exit<A, E>> => Effect.runPromiseExit(Effect.provideService(effect, Actor.CurrentActor, actor))
 
 /** The typed failure of an Exit; throws (failing the test) on success or on a defect. */
 export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -68,7 +73,9 @@ export const sessionRow = (overrides: Partial<SessionRepo.SessionRow> = {}): Ses
   ...overrides
 })
 
-export const template = (overrides: Partial<ConstructorParameters<typeof TemplateModel.Template>[0]> = {}): TemplateModel.Template =>
+export const template = (
+  overrides: Partial<ConstructorParameters<typeof TemplateModel.Template>[0]> = {}
+): TemplateModel.Template =>
   new TemplateModel.Template({
     id: "t1",
     name: "firefox",

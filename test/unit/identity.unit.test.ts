@@ -1,6 +1,17 @@
 /** Account rules (IdentityPolicy, the Users service's last-admin guard) and login throttling (LoginThrottle), without a database. */
 import { describe, expect, test } from "bun:test"
-import { Actor, Conflict, EventOutbox, Forbidden, IdentityPolicy, LoginThrottle, Unauthorized, UserRepo, Users, ValidationError } from "@streamspace/core"
+import {
+  Actor,
+  Conflict,
+  EventOutbox,
+  Forbidden,
+  IdentityPolicy,
+  LoginThrottle,
+  Unauthorized,
+  UserRepo,
+  Users,
+  ValidationError
+} from "@streamspace/core"
 import { stubLayer } from "@streamspace/testing/stubs"
 import { Effect, Exit } from "effect"
 import { failureOf, system, user, valueOf } from "./helpers.ts"
@@ -21,8 +32,12 @@ const row = (overrides: Partial<UserRepo.UserRow> = {}): UserRepo.UserRow => ({
   ...overrides
 })
 const repo = (r: Partial<UserRepo.UserRepo["Type"]>) => stubLayer(UserRepo.UserRepo, r)
-const update = (actor: Actor.Actor, id: string, patch: Parameters<typeof IdentityPolicy.authorizeUserUpdate>[2], r: Partial<UserRepo.UserRepo["Type"]> = {}) =>
-  Effect.runPromiseExit(IdentityPolicy.authorizeUserUpdate(actor, id, patch).pipe(Effect.provide(repo(r))))
+const update = (
+  actor: Actor.Actor,
+  id: string,
+  patch: Parameters<typeof IdentityPolicy.authorizeUserUpdate>[2],
+  r: Partial<UserRepo.UserRepo["Type"]> = {}
+) => Effect.runPromiseExit(IdentityPolicy.authorizeUserUpdate(actor, id, patch).pipe(Effect.provide(repo(r))))
 
 describe("who may change an account", () => {
   test("users:write changes anyone's anything, without reading the account", async () => {
@@ -31,23 +46,45 @@ describe("who may change an account", () => {
 
   test("others' accounts are 403; your own roles and disabled flag need users:write", async () => {
     expect(failureOf(await update(user("bob"), "alice", { displayName: "x" }))).toBeInstanceOf(Forbidden)
-    expect(failureOf(await update(user("alice"), "alice", { roles: ["admin"] }))).toMatchObject({ message: "changing roles needs users:write" })
-    expect(failureOf(await update(user("alice"), "alice", { disabled: false }))).toMatchObject({ message: "disabling accounts needs users:write" })
+    expect(failureOf(await update(user("alice"), "alice", { roles: ["admin"] }))).toMatchObject({
+      message: "changing roles needs users:write"
+    })
+    expect(failureOf(await update(user("alice"), "alice", { disabled: false }))).toMatchObject({
+      message: "disabling accounts needs users:write"
+    })
   })
 
   test("changing your own password needs the current one, and it must match", async () => {
     const missing = failureOf(await update(user("alice"), "alice", { password: "new-password-12" }))
     expect(missing).toBeInstanceOf(ValidationError)
     expect((missing as ValidationError).errors[0]?.path).toBe("body.currentPassword")
-    const wrong = failureOf(await update(user("alice"), "alice", { password: "new-password-12", currentPassword: "wrong" }, { findById: () => Effect.succeed(row()) }))
+    const wrong = failureOf(
+      await update(
+        user("alice"),
+        "alice",
+        { password: "new-password-12", currentPassword: "wrong" },
+        { findById: () => Effect.succeed(row()) }
+      )
+    )
     expect((wrong as ValidationError).errors).toEqual([{ path: "body.currentPassword", message: "does not match" }])
-    valueOf(await update(user("alice"), "alice", { password: "new-password-12", currentPassword: "right-password-1" }, { findById: () => Effect.succeed(row()) }))
+    valueOf(
+      await update(
+        user("alice"),
+        "alice",
+        { password: "new-password-12", currentPassword: "right-password-1" },
+        { findById: () => Effect.succeed(row()) }
+      )
+    )
   })
 
   test("reading accounts: yourself, or with users:read; routes for users need a user", () => {
     expect(Exit.isSuccess(Effect.runSyncExit(IdentityPolicy.canReadUser(user("alice"), "alice")))).toBe(true)
-    expect(Exit.isSuccess(Effect.runSyncExit(IdentityPolicy.canReadUser(user("ops", ["users:read"]), "alice")))).toBe(true)
-    expect(failureOf(Effect.runSyncExit(IdentityPolicy.canReadUser(user("bob"), "alice")))).toMatchObject({ permission: "users:read" })
+    expect(Exit.isSuccess(Effect.runSyncExit(IdentityPolicy.canReadUser(user("ops", ["users:read"]), "alice")))).toBe(
+      true
+    )
+    expect(failureOf(Effect.runSyncExit(IdentityPolicy.canReadUser(user("bob"), "alice")))).toMatchObject({
+      permission: "users:read"
+    })
     expect(failureOf(Effect.runSyncExit(IdentityPolicy.userIdOf(system)))).toBeInstanceOf(Unauthorized)
   })
 })
@@ -64,7 +101,13 @@ describe("the last enabled admin", () => {
   })
 
   const users = <A, E>(r: Partial<UserRepo.UserRepo["Type"]>, use: (u: Users.Users["Type"]) => Effect.Effect<A, E>) =>
-    Effect.runPromiseExit(Effect.flatMap(Users.Users, use).pipe(Effect.provide(Users.UsersLive), Effect.provide(repo(r)), Effect.provide(stubLayer(EventOutbox.EventOutbox))))
+    Effect.runPromiseExit(
+      Effect.flatMap(Users.Users, use).pipe(
+        Effect.provide(Users.UsersLive),
+        Effect.provide(repo(r)),
+        Effect.provide(stubLayer(EventOutbox.EventOutbox))
+      )
+    )
 
   test("the only enabled admin cannot be demoted or deleted: 409 last_admin, nothing written", async () => {
     const r = { findById: () => Effect.succeed(row({ roles: ["admin"] })), countAdmins: Effect.succeed(1) }
@@ -91,7 +134,13 @@ describe("login throttling", () => {
   const policy = { maxFailedLogins: 3, failedLoginWindowSeconds: 600 }
   const at = 1_000_000_000
   test("under the limit nobody waits", () => {
-    expect(LoginThrottle.retryAfterSeconds(policy, { byUser: { count: 2, firstAtMs: at - 1000 }, byIp: { count: 11, firstAtMs: at } }, at)).toBeUndefined()
+    expect(
+      LoginThrottle.retryAfterSeconds(
+        policy,
+        { byUser: { count: 2, firstAtMs: at - 1000 }, byIp: { count: 11, firstAtMs: at } },
+        at
+      )
+    ).toBeUndefined()
   })
 
   test("at the limit, the account waits until its oldest counted failure leaves the window", () => {
@@ -99,7 +148,13 @@ describe("login throttling", () => {
   })
 
   test("an IP is held at four times the account limit, and only when the IP is known", () => {
-    expect(LoginThrottle.retryAfterSeconds(policy, { byUser: { count: 0, firstAtMs: null }, byIp: { count: 12, firstAtMs: at - 599_500 } }, at)).toBe(1)
+    expect(
+      LoginThrottle.retryAfterSeconds(
+        policy,
+        { byUser: { count: 0, firstAtMs: null }, byIp: { count: 12, firstAtMs: at - 599_500 } },
+        at
+      )
+    ).toBe(1)
     expect(LoginThrottle.retryAfterSeconds(policy, { byUser: { count: 0, firstAtMs: null } }, at)).toBeUndefined()
   })
 

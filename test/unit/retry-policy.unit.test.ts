@@ -4,7 +4,8 @@ import { RetryPolicy } from "@streamspace/core"
 
 const policy = { maxAttempts: 5, backoffBaseMs: 1000, timeoutMs: 10_000 }
 const t0 = Date.parse("2026-03-01T12:00:00Z")
-const next = (attempts: number, extra: Partial<RetryPolicy.FailedAttempt> = {}) => RetryPolicy.afterFailure(policy, { attempts, finishedAtMs: t0, ...extra })
+const next = (attempts: number, extra: Partial<RetryPolicy.FailedAttempt> = {}) =>
+  RetryPolicy.afterFailure(policy, { attempts, finishedAtMs: t0, ...extra })
 
 describe("Retry-After", () => {
   test("delta-seconds become milliseconds; negative ones mean now", () => {
@@ -31,7 +32,10 @@ describe("after a failed attempt", () => {
   })
 
   test("the delay is capped at an hour", () => {
-    const slow = RetryPolicy.afterFailure({ ...policy, maxAttempts: 100, backoffBaseMs: 60_000 }, { attempts: 20, finishedAtMs: t0 })
+    const slow = RetryPolicy.afterFailure(
+      { ...policy, maxAttempts: 100, backoffBaseMs: 60_000 },
+      { attempts: 20, finishedAtMs: t0 }
+    )
     expect(slow.nextAttemptAt.getTime() - t0).toBe(3_600_000)
   })
 

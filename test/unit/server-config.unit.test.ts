@@ -6,7 +6,13 @@ import { Redacted } from "effect"
 describe("server config", () => {
   test("an empty config is the documented defaults", () => {
     const config = ServerConfig.make()
-    expect(config).toMatchObject({ host: "127.0.0.1", port: 8080, dataDir: "./data", rateLimit: true, shutdownTimeoutMs: 10_000 })
+    expect(config).toMatchObject({
+      host: "127.0.0.1",
+      port: 8080,
+      dataDir: "./data",
+      rateLimit: true,
+      shutdownTimeoutMs: 10_000
+    })
     expect(config.sessions).toMatchObject({ runtime: "simulated", idleTimeoutSeconds: 1800, startTimeoutSeconds: 300 })
     expect(config.webhooks).toEqual({ maxAttempts: 8, backoffBaseMs: 2000, timeoutMs: 10_000 })
     expect(config.retention).toEqual({ days: 30, intervalMinutes: 60 })

@@ -22,12 +22,23 @@ describe("runtime commands", () => {
 
 describe("runtime errors", () => {
   test("a retryable error is retried with the next attempt's backoff", () => {
-    expect(SessionLifecycle.afterRuntimeError({ desired: "running", attempts: 0 }, error(true))).toEqual({ _tag: "Retry", attempts: 1, delayMs: 1000 })
-    expect(SessionLifecycle.afterRuntimeError({ desired: "running", attempts: 2 }, error(true))).toEqual({ _tag: "Retry", attempts: 3, delayMs: 4000 })
+    expect(SessionLifecycle.afterRuntimeError({ desired: "running", attempts: 0 }, error(true))).toEqual({
+      _tag: "Retry",
+      attempts: 1,
+      delayMs: 1000
+    })
+    expect(SessionLifecycle.afterRuntimeError({ desired: "running", attempts: 2 }, error(true))).toEqual({
+      _tag: "Retry",
+      attempts: 3,
+      delayMs: 4000
+    })
   })
 
   test("the last attempt fails the session, naming the operation and the attempts", () => {
-    const outcome = SessionLifecycle.afterRuntimeError({ desired: "running", attempts: SessionLifecycle.MAX_ATTEMPTS - 1 }, error(true))
+    const outcome = SessionLifecycle.afterRuntimeError(
+      { desired: "running", attempts: SessionLifecycle.MAX_ATTEMPTS - 1 },
+      error(true)
+    )
     expect(outcome).toEqual({ _tag: "Fail", reason: "create failed after 5 attempt(s): api server unavailable" })
   })
 
@@ -36,21 +47,40 @@ describe("runtime errors", () => {
   })
 
   test("a session being deleted ends instead of failing (the user asked for it to go)", () => {
-    expect(SessionLifecycle.afterRuntimeError({ desired: "terminated", attempts: 0 }, error(false))).toEqual({ _tag: "End", reason: "runtime: api server unavailable" })
+    expect(SessionLifecycle.afterRuntimeError({ desired: "terminated", attempts: 0 }, error(false))).toEqual({
+      _tag: "End",
+      reason: "runtime: api server unavailable"
+    })
   })
 
   test("ending keeps the reason and clears the endpoint only when the workload is known gone", () => {
-    expect(SessionLifecycle.ended().transition).toMatchObject({ to: "terminated", desired: ["terminated"], endpoint: null })
+    expect(SessionLifecycle.ended().transition).toMatchObject({
+      to: "terminated",
+      desired: ["terminated"],
+      endpoint: null
+    })
     expect(SessionLifecycle.ended("runtime: gone").transition).not.toHaveProperty("endpoint")
     expect(SessionLifecycle.ended("runtime: gone").event).toBe("session.deleted")
-    expect(SessionLifecycle.failed("boom")).toMatchObject({ transition: { to: "failed", reason: "boom" }, event: "session.failed" })
+    expect(SessionLifecycle.failed("boom")).toMatchObject({
+      transition: { to: "failed", reason: "boom" },
+      event: "session.failed"
+    })
   })
 })
 
 describe("observed runtime states", () => {
   test("running moves pending or hibernated sessions that should run, with the endpoint", () => {
-    const move = SessionLifecycle.observed({ sessionId: "s1", state: "running", endpoint: { host: "10.0.0.9", port: 5901 } })
-    expect(move?.transition).toEqual({ from: ["pending", "hibernated"], to: "running", desired: ["running"], endpoint: "10.0.0.9:5901" })
+    const move = SessionLifecycle.observed({
+      sessionId: "s1",
+      state: "running",
+      endpoint: { host: "10.0.0.9", port: 5901 }
+    })
+    expect(move?.transition).toEqual({
+      from: ["pending", "hibernated"],
+      to: "running",
+      desired: ["running"],
+      endpoint: "10.0.0.9:5901"
+    })
     expect(move?.event).toBeUndefined()
   })
 
@@ -66,7 +96,10 @@ describe("observed runtime states", () => {
   })
 
   test("a failure fails the session with the runtime's reason; pending changes nothing", () => {
-    expect(SessionLifecycle.observed({ sessionId: "s1", state: "failed", reason: "image pull" })).toMatchObject({ transition: { reason: "image pull" }, event: "session.failed" })
+    expect(SessionLifecycle.observed({ sessionId: "s1", state: "failed", reason: "image pull" })).toMatchObject({
+      transition: { reason: "image pull" },
+      event: "session.failed"
+    })
     expect(SessionLifecycle.observed({ sessionId: "s1", state: "pending" })).toBeUndefined()
   })
 
@@ -79,7 +112,10 @@ describe("observed runtime states", () => {
 
   test("the sweep hibernates after the idle timeout and fails after the start timeout", () => {
     const at = new Date("2026-01-01T01:00:00Z")
-    const { idleBefore, stuckBefore } = SessionLifecycle.sweepCutoffs(at, { idleTimeoutSeconds: 1800, startTimeoutSeconds: 300 })
+    const { idleBefore, stuckBefore } = SessionLifecycle.sweepCutoffs(at, {
+      idleTimeoutSeconds: 1800,
+      startTimeoutSeconds: 300
+    })
     expect(idleBefore.toISOString()).toBe("2026-01-01T00:30:00.000Z")
     expect(stuckBefore.toISOString()).toBe("2026-01-01T00:55:00.000Z")
   })

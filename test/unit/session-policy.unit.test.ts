@@ -5,8 +5,11 @@ import { Effect, Exit } from "effect"
 import { anonymous, failureOf, sessionRow, system, user } from "./helpers.ts"
 
 const owned = sessionRow({ user_id: "owner" })
-const authorize = (actor: Parameters<typeof SessionPolicy.authorize>[0], row: Parameters<typeof SessionPolicy.authorize>[1], need: SessionPolicy.Need) =>
-  Effect.runSyncExit(SessionPolicy.authorize(actor, row, "s1", need))
+const authorize = (
+  actor: Parameters<typeof SessionPolicy.authorize>[0],
+  row: Parameters<typeof SessionPolicy.authorize>[1],
+  need: SessionPolicy.Need
+) => Effect.runSyncExit(SessionPolicy.authorize(actor, row, "s1", need))
 
 describe("session access", () => {
   test("the owner is owner; sessions:admin is admin; the system is admin", () => {
@@ -39,7 +42,9 @@ describe("session access", () => {
     expect(watch).toBeInstanceOf(Forbidden)
     expect(watch.message).toBe("a view share cannot control this session")
     expect(Exit.isSuccess(authorize(user("friend"), control, "control"))).toBe(true)
-    expect(failureOf(authorize(user("friend"), control, "manage")).message).toBe("a control share cannot manage this session")
+    expect(failureOf(authorize(user("friend"), control, "manage")).message).toBe(
+      "a control share cannot manage this session"
+    )
   })
 
   test("owners and admins may manage (delete, share)", () => {
@@ -64,8 +69,12 @@ describe("session intents", () => {
   })
 
   test("the 409 message names the state, and where the session is going when that differs", () => {
-    expect(SessionPolicy.invalidStateMessage({ state: "hibernated", desired: "hibernated" })).toBe("session is hibernated")
-    expect(SessionPolicy.invalidStateMessage({ state: "running", desired: "terminated" })).toBe("session is running (going terminated)")
+    expect(SessionPolicy.invalidStateMessage({ state: "hibernated", desired: "hibernated" })).toBe(
+      "session is hibernated"
+    )
+    expect(SessionPolicy.invalidStateMessage({ state: "running", desired: "terminated" })).toBe(
+      "session is running (going terminated)"
+    )
   })
 
   test("terminated and failed sessions are ended; the others are live", () => {

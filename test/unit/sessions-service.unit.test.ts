@@ -79,14 +79,24 @@ describe("launching a session", () => {
       },
       ...extra
     }
-    return { inserted, checked, published, run: runAs(user("alice"), sessions(parts, (s) => s.create({ templateId: "t1", persistentHome: true, ...(cpu ? { cpu } : {}) }))) }
+    return {
+      inserted,
+      checked,
+      published,
+      run: runAs(
+        user("alice"),
+        sessions(parts, (s) => s.create({ templateId: "t1", persistentHome: true, ...(cpu ? { cpu } : {}) }))
+      )
+    }
   }
 
   test("defaults come from the template; the quota check asks for one session with them; the row and event follow", async () => {
     const { inserted, checked, published, run } = launch()
     const session = valueOf(await run)
     expect(checked).toEqual([{ sessions: 1, cpu: 500, memory: 1024, storage: 0 }])
-    expect(inserted).toEqual([expect.objectContaining({ userId: "alice", templateId: "t1", runtime: "simulated", cpu: 500, memory: 1024 })])
+    expect(inserted).toEqual([
+      expect.objectContaining({ userId: "alice", templateId: "t1", runtime: "simulated", cpu: 500, memory: 1024 })
+    ])
     expect(published).toEqual(["session.created"])
     expect(session.access).toBe("owner")
   })
@@ -95,7 +105,9 @@ describe("launching a session", () => {
     const { checked, inserted, run } = launch(9000)
     const error = failureOf(await run)
     expect(error).toBeInstanceOf(ValidationError)
-    expect((error as ValidationError).errors).toEqual([{ path: "body.cpu", message: "at most 2000 millicores for firefox" }])
+    expect((error as ValidationError).errors).toEqual([
+      { path: "body.cpu", message: "at most 2000 millicores for firefox" }
+    ])
     expect(checked).toEqual([])
     expect(inserted).toEqual([])
   })
@@ -107,7 +119,10 @@ describe("launching a session", () => {
 
   test("a refused quota stops the launch: nothing is inserted", async () => {
     const { inserted, run } = launch(undefined, {
-      quotas: { check: () => Effect.fail(new QuotaExceeded({ message: "over", limit: "sessions", max: 1, requested: 2, scope: "user" })) }
+      quotas: {
+        check: () =>
+          Effect.fail(new QuotaExceeded({ message: "over", limit: "sessions", max: 1, requested: 2, scope: "user" }))
+      }
     })
     expect(failureOf(await run)).toBeInstanceOf(QuotaExceeded)
     expect(inserted).toEqual([])
@@ -123,38 +138,83 @@ describe("launching a session", () => {
   })
 
   test("only users launch sessions", async () => {
-    const exit = await runAs(system, sessions({}, (s) => s.create({ templateId: "t1", persistentHome: true })))
+    const exit = await runAs(
+      system,
+      sessions({}, (s) => s.create({ templateId: "t1", persistentHome: true }))
+    )
     expect(failureOf(exit)).toBeInstanceOf(Unauthorized)
   })
 })
 
 describe("intents", () => {
   test("hibernating a hibernated session is a 409 naming its state", async () => {
-    const repo = { ...table(sessionRow({ state: "hibernated", desired: "hibernated" })), setDesired: () => Effect.succeed(false) }
-    const error = failureOf(await runAs(user("owner"), sessions({ repo }, (s) => s.hibernate("s1"))))
+    const repo = {
+      ...table(sessionRow({ state: "hibernated", desired: "hibernated" })),
+      setDesired: () => Effect.succeed(false)
+    }
+    const error = failureOf(
+      await runAs(
+        user("owner"),
+        sessions({ repo }, (s) => s.hibernate("s1"))
+      )
+    )
     expect(error).toBeInstanceOf(Conflict)
     expect(error).toMatchObject({ message: "session is hibernated", code: "invalid_state" })
   })
 
   test("waking asks for running from hibernated only", async () => {
     const asked: Array<unknown> = []
-    const repo = { ...table(sessionRow({ state: "hibernated", desired: "hibernated" })), setDesired: (...args: ReadonlyArray<unknown>) => Effect.sync(() => (asked.push(args.slice(0, 3)), true)) }
-    valueOf(await runAs(user("owner"), sessions({ repo }, (s) => s.wake("s1"))))
+    const repo = {
+      ...table(sessionRow({ state: "hibernated", desired: "hibernated" })),
+      setDesired: (...args: ReadonlyArray<unknown>) => Effect.sync(() => (asked.push(args.slice(0, 3)), true))
+    }
+    valueOf(
+      await runAs(
+        user("owner"),
+        sessions({ repo }, (s) => s.wake("s1"))
+      )
+    )
     expect(asked).toEqual([["s1", "running", ["hibernated"]]])
   })
 
   test("a view share cannot hibernate and a stranger gets 404: neither reaches the database write", async () => {
     const shared = table(sessionRow({ share_access: "view" }))
-    expect(failureOf(await runAs(user("friend"), sessions({ repo: shared }, (s) => s.hibernate("s1"))))).toBeInstanceOf(Forbidden)
-    expect(failureOf(await runAs(user("stranger"), sessions({ repo: table(sessionRow()) }, (s) => s.delete("s1"))))).toBeInstanceOf(NotFound)
+    expect(
+      failureOf(
+        await runAs(
+          user("friend"),
+          sessions({ repo: shared }, (s) => s.hibernate("s1"))
+        )
+      )
+    ).toBeInstanceOf(Forbidden)
+    expect(
+      failureOf(
+        await runAs(
+          user("stranger"),
+          sessions({ repo: table(sessionRow()) }, (s) => s.delete("s1"))
+        )
+      )
+    ).toBeInstanceOf(NotFound)
   })
 
   test("heartbeats on an ended session are a 409; on a live one they touch it", async () => {
     const failed = table(sessionRow({ state: "failed", desired: "running" }))
-    expect(failureOf(await runAs(user("owner"), sessions({ repo: failed }, (s) => s.heartbeat("s1"))))).toMatchObject({ message: "session is failed" })
+    expect(
+      failureOf(
+        await runAs(
+          user("owner"),
+          sessions({ repo: failed }, (s) => s.heartbeat("s1"))
+        )
+      )
+    ).toMatchObject({ message: "session is failed" })
     const touched: Array<string> = []
     const live = { ...table(sessionRow()), touch: (id: string) => Effect.sync(() => void touched.push(id)) }
-    valueOf(await runAs(user("owner"), sessions({ repo: live }, (s) => s.heartbeat("s1"))))
+    valueOf(
+      await runAs(
+        user("owner"),
+        sessions({ repo: live }, (s) => s.heartbeat("s1"))
+      )
+    )
     expect(touched).toEqual(["s1"])
   })
 })
@@ -162,23 +222,60 @@ describe("intents", () => {
 describe("shares, lists and VNC", () => {
   test("sharing with the owner is a 409; sharing with an unknown user is the user's 404", async () => {
     const repo = table(sessionRow())
-    expect(failureOf(await runAs(user("owner"), sessions({ repo }, (s) => s.share("s1", "owner", "view"))))).toMatchObject({ code: "share_owner" })
+    expect(
+      failureOf(
+        await runAs(
+          user("owner"),
+          sessions({ repo }, (s) => s.share("s1", "owner", "view"))
+        )
+      )
+    ).toMatchObject({ code: "share_owner" })
     const users = { get: (id: string) => Effect.fail(new NotFound({ resource: "user", id })) }
-    expect(failureOf(await runAs(user("owner"), sessions({ repo, users }, (s) => s.share("s1", "ghost", "control"))))).toMatchObject({ resource: "user", id: "ghost" })
+    expect(
+      failureOf(
+        await runAs(
+          user("owner"),
+          sessions({ repo, users }, (s) => s.share("s1", "ghost", "control"))
+        )
+      )
+    ).toMatchObject({ resource: "user", id: "ghost" })
   })
 
   test("unsharing someone it was not shared with is a 404 naming the share", async () => {
     const repo = { ...table(sessionRow()), unshare: () => Effect.succeed(false) }
-    expect(failureOf(await runAs(user("owner"), sessions({ repo }, (s) => s.unshare("s1", "bob"))))).toMatchObject({ resource: "share", id: "bob" })
+    expect(
+      failureOf(
+        await runAs(
+          user("owner"),
+          sessions({ repo }, (s) => s.unshare("s1", "bob"))
+        )
+      )
+    ).toMatchObject({ resource: "share", id: "bob" })
   })
 
   test("lists show owner, admin or the share; only sessions:admin lists everyone's", async () => {
     const seen: Array<boolean> = []
-    const rows = [sessionRow({ id: "a", user_id: "ops" }), sessionRow({ id: "b", user_id: "owner" }), sessionRow({ id: "c", user_id: "x", share_access: "control" })]
-    const repo: Partial<Repo> = { list: (q) => Effect.sync(() => (seen.push(q.all), { items: rows, nextCursor: null })) }
-    const asAdmin = valueOf(await runAs(user("ops", ["sessions:admin"]), sessions({ repo }, (s) => s.list({ limit: 10 }))))
+    const rows = [
+      sessionRow({ id: "a", user_id: "ops" }),
+      sessionRow({ id: "b", user_id: "owner" }),
+      sessionRow({ id: "c", user_id: "x", share_access: "control" })
+    ]
+    const repo: Partial<Repo> = {
+      list: (q) => Effect.sync(() => (seen.push(q.all), { items: rows, nextCursor: null }))
+    }
+    const asAdmin = valueOf(
+      await runAs(
+        user("ops", ["sessions:admin"]),
+        sessions({ repo }, (s) => s.list({ limit: 10 }))
+      )
+    )
     expect(asAdmin.items.map((s) => s.access)).toEqual(["owner", "admin", "admin"])
-    const asUser = valueOf(await runAs(user("owner"), sessions({ repo }, (s) => s.list({ limit: 10 }))))
+    const asUser = valueOf(
+      await runAs(
+        user("owner"),
+        sessions({ repo }, (s) => s.list({ limit: 10 }))
+      )
+    )
     expect(asUser.items.map((s) => s.access)).toEqual(["view", "owner", "control"])
     expect(seen).toEqual([true, false])
   })
@@ -190,15 +287,28 @@ describe("shares, lists and VNC", () => {
       setDesired: (id) => Effect.sync(() => (woken.push(id), true)),
       touch: () => Effect.void
     })
-    const control = valueOf(await runAs(user("friend"), sessions({ repo: repo("control") }, (s) => s.resolveEndpoint("s1"))))
+    const control = valueOf(
+      await runAs(
+        user("friend"),
+        sessions({ repo: repo("control") }, (s) => s.resolveEndpoint("s1"))
+      )
+    )
     expect(control).toEqual({ endpoint: null, access: "control", state: "hibernated" })
     expect(woken).toEqual(["s1"])
-    valueOf(await runAs(user("friend"), sessions({ repo: repo("view") }, (s) => s.resolveEndpoint("s1"))))
+    valueOf(
+      await runAs(
+        user("friend"),
+        sessions({ repo: repo("view") }, (s) => s.resolveEndpoint("s1"))
+      )
+    )
     expect(woken).toEqual(["s1"])
   })
 
   test("a repository member the test did not give dies naming it", async () => {
-    const exit = await runAs(user("owner"), sessions({ repo: table(sessionRow()) }, (s) => s.shares("s1")))
+    const exit = await runAs(
+      user("owner"),
+      sessions({ repo: table(sessionRow()) }, (s) => s.shares("s1"))
+    )
     expect(defectOf(exit)).toBe("stub: SessionRepo.shares not provided")
   })
 })

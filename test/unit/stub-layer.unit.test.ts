@@ -30,7 +30,15 @@ describe("stubLayer", () => {
   test("a missing member that is an Effect dies the same way when run", async () => {
     const repo = stub(WebhookRepo.WebhookRepo)
     expect(defectOf(await Effect.runPromiseExit(repo.list))).toBe("stub: WebhookRepo.list not provided")
-    expect(defectOf(await Effect.runPromiseExit(Effect.gen(function*() { return yield* repo.list })))).toBe("stub: WebhookRepo.list not provided")
+    expect(
+      defectOf(
+        await Effect.runPromiseExit(
+          Effect.gen(function* () {
+            return yield* repo.list
+          })
+        )
+      )
+    ).toBe("stub: WebhookRepo.list not provided")
   })
 
   test("a stub is not a thenable and does not pretend to have probed keys", async () => {

@@ -8,14 +8,14 @@ import { Forbidden } from "./Errors.ts"
 
 export type Actor =
   | {
-    readonly _tag: "User"
-    readonly userId: string
-    readonly username: string
-    readonly roles: ReadonlyArray<string>
-    readonly permissions: ReadonlySet<string>
-    /** Set when the request authenticated with an API key (its scopes narrow `permissions`). */
-    readonly apiKeyId: Option.Option<string>
-  }
+      readonly _tag: "User"
+      readonly userId: string
+      readonly username: string
+      readonly roles: ReadonlyArray<string>
+      readonly permissions: ReadonlySet<string>
+      /** Set when the request authenticated with an API key (its scopes narrow `permissions`). */
+      readonly apiKeyId: Option.Option<string>
+    }
   | { readonly _tag: "Anonymous" }
   | { readonly _tag: "System"; readonly component: string }
 
@@ -55,16 +55,20 @@ export const requirePermission = (permission: string): Effect.Effect<void, Forbi
   Effect.flatMap(CurrentActor, (actor) =>
     hasPermission(actor, permission)
       ? Effect.void
-      : Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission })))
+      : Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission }))
+  )
 
 /**
  * Work a request wants done even if it fails and its transaction rolls back
  * (e.g. the `quota.exceeded` event of a refused session). The HTTP edge runs
  * these after the rollback; outside HTTP they run when the caller decides.
  */
-export class FailureEffects extends Context.Tag("@streamspace/core/FailureEffects")<FailureEffects, {
-  readonly add: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
-}>() {}
+export class FailureEffects extends Context.Tag("@streamspace/core/FailureEffects")<
+  FailureEffects,
+  {
+    readonly add: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
+  }
+>() {}
 
 /** Registers `effect` to run if the current request fails; runs nothing when there is no request. */
 export const onRequestFailure = (effect: Effect.Effect<void, unknown>): Effect.Effect<void> =>
@@ -75,9 +79,12 @@ export const onRequestFailure = (effect: Effect.Effect<void, unknown>): Effect.E
  * waking a background worker that must see the new rows. Outside a request
  * it runs at once.
  */
-export class CommitEffects extends Context.Tag("@streamspace/core/CommitEffects")<CommitEffects, {
-  readonly add: (effect: Effect.Effect<void>) => Effect.Effect<void>
-}>() {}
+export class CommitEffects extends Context.Tag("@streamspace/core/CommitEffects")<
+  CommitEffects,
+  {
+    readonly add: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  }
+>() {}
 
 export const afterCommit = (effect: Effect.Effect<void>): Effect.Effect<void> =>
   Effect.flatMap(Effect.serviceOption(CommitEffects), (o) => (o._tag === "Some" ? o.value.add(effect) : effect))

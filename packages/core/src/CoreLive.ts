@@ -47,7 +47,9 @@ import { WebhookRepoLive } from "./webhooks/WebhookRepo.ts"
 import { WebhooksLive } from "./webhooks/Webhooks.ts"
 
 /** Services every feature may depend on. */
-export const FoundationLive = SecretBoxLive.pipe(Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive)))
+export const FoundationLive = SecretBoxLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive))
+)
 
 export type FoundationServices = Layer.Layer.Success<typeof FoundationLive>
 

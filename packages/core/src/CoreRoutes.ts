@@ -11,4 +11,13 @@ import { sessionRoutes } from "./sessions/SessionsHttp.ts"
 import { templateRoutes } from "./templates/TemplatesHttp.ts"
 import { webhookRoutes } from "./webhooks/WebhooksHttp.ts"
 
-export const coreRoutes = [...identityRoutes, ...templateRoutes, ...sessionRoutes, ...quotaRoutes, ...auditRoutes, ...webhookRoutes, ...fileRoutes, ...integrationRoutes]
+export const coreRoutes = [
+  ...identityRoutes,
+  ...templateRoutes,
+  ...sessionRoutes,
+  ...quotaRoutes,
+  ...auditRoutes,
+  ...webhookRoutes,
+  ...fileRoutes,
+  ...integrationRoutes
+]

@@ -63,7 +63,10 @@ export class Conflict extends Data.TaggedError("Conflict")<{ readonly message: s
   readonly status = 409
 }
 
-export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly message: string; readonly limit: number }> {
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{
+  readonly message: string
+  readonly limit: number
+}> {
   readonly status = 413
   readonly code = "payload_too_large"
 }
@@ -99,5 +102,10 @@ export interface HttpProblem {
 }
 
 export const isHttpProblem = (u: unknown): u is HttpProblem =>
-  typeof u === "object" && u !== null && "_tag" in u && "status" in u && typeof u.status === "number" &&
-  u.status >= 400 && u.status < 600
+  typeof u === "object" &&
+  u !== null &&
+  "_tag" in u &&
+  "status" in u &&
+  typeof u.status === "number" &&
+  u.status >= 400 &&
+  u.status < 600

@@ -134,9 +134,9 @@ const decode = <A, I>(where: string, schema: Schema.Schema<A, I> | undefined, va
   schema === undefined
     ? Effect.succeed(undefined as A)
     : Effect.mapError(
-      Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: where === "body" ? "error" : "ignore" })(value),
-      (e) => validationError(where, e)
-    )
+        Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: where === "body" ? "error" : "ignore" })(value),
+        (e) => validationError(where, e)
+      )
 
 export const checkAccess = (permission: Permission, actor: Actor): Effect.Effect<void, Unauthorized | Forbidden> => {
   if (permission === "public") return Effect.void
@@ -145,16 +145,28 @@ export const checkAccess = (permission: Permission, actor: Actor): Effect.Effect
   return Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission }))
 }
 
-export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B = undefined, BI = unknown, A = void, AI = unknown, E = never, R = never>(
+export const make = <
+  P = undefined,
+  PI = unknown,
+  Q = undefined,
+  QI = unknown,
+  B = undefined,
+  BI = unknown,
+  A = void,
+  AI = unknown,
+  E = never,
+  R = never
+>(
   spec: RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R>
 ): Route<Exclude<R, CurrentActor | RequestContext>> => {
   const permission = spec.permission
   const isRead = spec.method === "GET"
   const bodySchema = spec.body === "raw" ? undefined : spec.body
   const responseSchema = spec.response
-  const auditAction = spec.audit === false || (isRead && spec.audit === undefined)
-    ? null
-    : spec.audit?.action ?? `${spec.method} ${spec.path}`
+  const auditAction =
+    spec.audit === false || (isRead && spec.audit === undefined)
+      ? null
+      : (spec.audit?.action ?? `${spec.method} ${spec.path}`)
   const target = spec.audit ? spec.audit.target : undefined
   const successStatus = spec.successStatus ?? (responseSchema === undefined && !isRead ? 204 : 200)
   return {
@@ -170,11 +182,15 @@ export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B
     openapi: {
       ...(spec.params ? { params: jsonSchemaOf(Schema.encodedSchema(spec.params)) } : {}),
       ...(spec.query ? { query: jsonSchemaOf(Schema.encodedSchema(spec.query)) } : {}),
-      ...(spec.body === "raw" ? { body: "binary" as const } : bodySchema ? { body: jsonSchemaOf(Schema.encodedSchema(bodySchema)) } : {}),
+      ...(spec.body === "raw"
+        ? { body: "binary" as const }
+        : bodySchema
+          ? { body: jsonSchemaOf(Schema.encodedSchema(bodySchema)) }
+          : {}),
       ...(responseSchema ? { response: jsonSchemaOf(Schema.encodedSchema(responseSchema)) } : {})
     },
     handle: (raw) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const actor = yield* CurrentActor
         const info = yield* RequestContext
         yield* checkAccess(permission, actor)
@@ -185,9 +201,14 @@ export const make = <P = undefined, PI = unknown, Q = undefined, QI = unknown, B
         const output = yield* spec.handler(input)
         const auditTarget = target?.(input, output) ?? null
         if (output instanceof Response) return { status: output.status, body: output, auditTarget }
-        const encoded = responseSchema === undefined ? undefined : yield* Schema.encode(responseSchema)(output).pipe(Effect.orDie)
+        const encoded =
+          responseSchema === undefined ? undefined : yield* Schema.encode(responseSchema)(output).pipe(Effect.orDie)
         return { status: successStatus, body: encoded, auditTarget }
-      }) as Effect.Effect<RouteResult, unknown, Exclude<R, CurrentActor | RequestContext> | CurrentActor | RequestContext>
+      }) as Effect.Effect<
+        RouteResult,
+        unknown,
+        Exclude<R, CurrentActor | RequestContext> | CurrentActor | RequestContext
+      >
   }
 }
 

@@ -5,10 +5,7 @@
 import { Schema } from "effect"
 
 export const ListQuery = Schema.Struct({
-  limit: Schema.optionalWith(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)),
-    { default: () => 50 }
-  ),
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)), { default: () => 50 }),
   cursor: Schema.optional(Schema.String)
 })
 export type ListQuery = typeof ListQuery.Type
@@ -36,7 +33,11 @@ export const decodeCursor = (cursor: string | undefined): ReadonlyArray<string |
 }
 
 /** Fetch `limit + 1` rows, then call this to split off the next cursor. */
-export const pageOf = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (a: A) => ReadonlyArray<string | number>): PageOf<A> => {
+export const pageOf = <A>(
+  rows: ReadonlyArray<A>,
+  limit: number,
+  keyOf: (a: A) => ReadonlyArray<string | number>
+): PageOf<A> => {
   const items = rows.slice(0, limit)
   const last = items[items.length - 1]
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }

@@ -60,7 +60,13 @@ const isTypeMismatch = (issue: ParseResult.ParseIssue): boolean => {
 const describe = (ast: SchemaAST.AST): ReadonlyArray<string> => {
   switch (ast._tag) {
     case "Literal":
-      return [ast.literal === null ? "null" : Predicate.isBigInt(ast.literal) ? `${ast.literal}n` : JSON.stringify(ast.literal)]
+      return [
+        ast.literal === null
+          ? "null"
+          : Predicate.isBigInt(ast.literal)
+            ? `${ast.literal}n`
+            : JSON.stringify(ast.literal)
+      ]
     case "UndefinedKeyword":
     case "VoidKeyword":
       return []
@@ -121,7 +127,9 @@ const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>): 
       return issue.kind === "Transformation" ? formatted(issue, path) : walk(issue.issue, path)
     case "Type":
       // A discriminated union whose tag matched no member.
-      return issue.message === undefined && SchemaAST.isUnion(issue.ast) ? [oneOf(issue.ast, issue.actual, path)] : formatted(issue, path)
+      return issue.message === undefined && SchemaAST.isUnion(issue.ast)
+        ? [oneOf(issue.ast, issue.actual, path)]
+        : formatted(issue, path)
     default:
       return formatted(issue, path)
   }

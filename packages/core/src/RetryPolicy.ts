@@ -24,7 +24,10 @@ export interface FailedAttempt {
   readonly permanent?: boolean | undefined
 }
 
-export const afterFailure = (policy: DeliveryPolicy, attempt: FailedAttempt): { readonly dead: boolean; readonly nextAttemptAt: Date } => {
+export const afterFailure = (
+  policy: DeliveryPolicy,
+  attempt: FailedAttempt
+): { readonly dead: boolean; readonly nextAttemptAt: Date } => {
   const backoff = Math.min(3_600_000, policy.backoffBaseMs * 2 ** (attempt.attempts - 1))
   return {
     dead: attempt.permanent === true || attempt.attempts >= policy.maxAttempts,

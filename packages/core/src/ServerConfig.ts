@@ -139,6 +139,7 @@ export type ServerConfigInput = typeof ServerConfigSchema.Encoded
 export class ServerConfig extends Context.Tag("@streamspace/core/ServerConfig")<ServerConfig, ServerConfigShape>() {}
 
 /** Decodes a (partial) plain config, filling defaults; throws on invalid input. For tests and tools. */
-export const make = (input: ServerConfigInput = {}): ServerConfigShape => Schema.decodeUnknownSync(ServerConfigSchema)(input)
+export const make = (input: ServerConfigInput = {}): ServerConfigShape =>
+  Schema.decodeUnknownSync(ServerConfigSchema)(input)
 
 export const layer = (config: ServerConfigShape): Layer.Layer<ServerConfig> => Layer.succeed(ServerConfig, config)

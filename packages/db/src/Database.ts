@@ -19,25 +19,29 @@ export interface DatabaseConfig {
 
 export type Dialect = "postgres" | "pglite"
 
-export class DatabaseInfo extends Context.Tag("@streamspace/db/DatabaseInfo")<DatabaseInfo, {
-  readonly dialect: Dialect
-  /** The PostgreSQL URL (absent on PGlite). */
-  readonly url: Option.Option<Redacted.Redacted<string>>
-}>() {}
+export class DatabaseInfo extends Context.Tag("@streamspace/db/DatabaseInfo")<
+  DatabaseInfo,
+  {
+    readonly dialect: Dialect
+    /** The PostgreSQL URL (absent on PGlite). */
+    readonly url: Option.Option<Redacted.Redacted<string>>
+  }
+>() {}
 
 export const pgliteDataDir = (dataDir: string) => (dataDir === "memory://" ? dataDir : Path.join(dataDir, "pglite"))
 
-export const postgres = (url: Redacted.Redacted<string>): Layer.Layer<SqlClient.SqlClient | PostgresClient.PostgresClient | DatabaseInfo, unknown> =>
+export const postgres = (
+  url: Redacted.Redacted<string>
+): Layer.Layer<SqlClient.SqlClient | PostgresClient.PostgresClient | DatabaseInfo, unknown> =>
   Layer.merge(
     PostgresClient.layer({ url, maxConnections: 10 }),
     Layer.succeed(DatabaseInfo, { dialect: "postgres", url: Option.some(url) })
   )
 
-export const pglite = (config: PgliteClient.PgliteClientConfig): Layer.Layer<SqlClient.SqlClient | PgliteClient.PgliteClient | DatabaseInfo, SqlError> =>
-  Layer.merge(
-    PgliteClient.layer(config),
-    Layer.succeed(DatabaseInfo, { dialect: "pglite", url: Option.none() })
-  )
+export const pglite = (
+  config: PgliteClient.PgliteClientConfig
+): Layer.Layer<SqlClient.SqlClient | PgliteClient.PgliteClient | DatabaseInfo, SqlError> =>
+  Layer.merge(PgliteClient.layer(config), Layer.succeed(DatabaseInfo, { dialect: "pglite", url: Option.none() }))
 
 export const layer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient | DatabaseInfo, unknown> =>
   Option.match(config.url, {
@@ -48,7 +52,12 @@ export const layer = (config: DatabaseConfig): Layer.Layer<SqlClient.SqlClient |
       Fs.mkdirSync(dir, { recursive: true })
       if (Fs.existsSync(Path.join(dir, "PG_VERSION"))) return pglite({ dataDir: dir })
       // Creating the cluster is the one slow step of a first start: say so before it.
-      return Layer.unwrapEffect(Effect.as(Effect.logInfo(`creating the embedded database in ${dir} (first start only, a few seconds)`), pglite({ dataDir: dir })))
+      return Layer.unwrapEffect(
+        Effect.as(
+          Effect.logInfo(`creating the embedded database in ${dir} (first start only, a few seconds)`),
+          pglite({ dataDir: dir })
+        )
+      )
     }
   })
 
@@ -74,9 +83,10 @@ export const roleUrl = (url: string, session: RoleSession): string => {
  * so it needs no login.
  */
 export const createRole = (session: RoleSession, dialect: Dialect) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const exists = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${session.role}`)[0]!.n !== "0"
+    const exists =
+      (yield* sql<{ n: string }>`SELECT count(*) AS n FROM pg_roles WHERE rolname = ${session.role}`)[0]!.n !== "0"
     const login = dialect === "postgres" ? `LOGIN PASSWORD '${session.password.replaceAll("'", "''")}'` : "NOLOGIN"
     yield* sql.unsafe(exists ? `ALTER ROLE ${session.role} WITH ${login}` : `CREATE ROLE ${session.role} ${login}`)
     yield* sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${session.searchPath} AUTHORIZATION ${session.role}`)
@@ -84,7 +94,7 @@ export const createRole = (session: RoleSession, dialect: Dialect) =>
 
 /** Drops the role's schema with everything in it, whatever else the role owns, and the role. */
 export const dropRole = (session: Pick<RoleSession, "role" | "searchPath">) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${session.searchPath} CASCADE`)
     yield* sql.unsafe(`DROP OWNED BY ${session.role}`).pipe(Effect.ignore)
@@ -99,13 +109,15 @@ export const dropRole = (session: Pick<RoleSession, "role" | "searchPath">) =>
 export const roleClient = (
   session: RoleSession
 ): Effect.Effect<SqlClient.SqlClient, unknown, DatabaseInfo | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const info = yield* DatabaseInfo
     if (info.dialect === "postgres" && Option.isSome(info.url)) {
       const url = Redacted.make(roleUrl(Redacted.value(info.url.value), session))
-      const { client } = yield* PostgresClient.make({ url, maxConnections: 3, applicationName: `streamspace:${session.role}` }).pipe(
-        Effect.provide(Reactivity.layer)
-      )
+      const { client } = yield* PostgresClient.make({
+        url,
+        maxConnections: 3,
+        applicationName: `streamspace:${session.role}`
+      }).pipe(Effect.provide(Reactivity.layer))
       return client
     }
     const pglite = yield* Effect.serviceOption(PgliteClient.PgliteClient)

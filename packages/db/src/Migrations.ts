@@ -47,26 +47,32 @@ const checkNumbering = (migrations: ReadonlyArray<MigrationSource>) => {
 }
 
 const ensureTable = (table: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.withTransaction(Effect.gen(function*() {
-      yield* sql`SELECT pg_advisory_xact_lock(${lockKey(table)})`
-      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(${lockKey(table)})`
+        yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
         migration_id integer PRIMARY KEY,
         created_at timestamptz NOT NULL DEFAULT now(),
         name text NOT NULL
       )`
-    }))
+      })
+    )
   })
 
 const appliedIn = (table: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM ${sql(table)} ORDER BY migration_id`.pipe(
+    sql<{
+      migration_id: number
+      name: string
+    }>`SELECT migration_id, name FROM ${sql(table)} ORDER BY migration_id`.pipe(
       Effect.map((rows) => rows.map((r) => ({ id: Number(r.migration_id), name: r.name })))
-    ))
+    )
+  )
 
 export const status = (options: MigrationOptions): Effect.Effect<MigrationStatus, SqlError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* ensureTable(options.table)
     const applied = yield* appliedIn(options.table)
     const done = new Set(applied.map((m) => m.id))
@@ -77,7 +83,7 @@ export const status = (options: MigrationOptions): Effect.Effect<MigrationStatus
 export const run = (
   options: MigrationOptions
 ): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, MigrationError | SqlError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const numbering = checkNumbering(options.migrations)
     if (numbering.length > 0) return yield* new MigrationError({ message: numbering.join("; ") })
     const current = yield* status(options)
@@ -93,8 +99,9 @@ export const run = (
     return yield* migrator({
       table: options.table,
       loader: Effect.succeed(
-        options.migrations.map((m) =>
-          [m.id, m.name, Effect.succeed(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(m.sql)))] as const
+        options.migrations.map(
+          (m) =>
+            [m.id, m.name, Effect.succeed(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(m.sql)))] as const
         )
       )
     }).pipe(Effect.catchTag("MigrationError", (e) => new MigrationError({ message: e.message })))

@@ -47,9 +47,14 @@ export class TransactionGate {
     () => Effect.sync(() => this.open())
   )
 
-  private readonly close: Effect.Effect<void> = Effect.suspend((): Effect.Effect<void> => (this.closed ? Effect.zipRight(this.awaitOpen, this.close) : Effect.sync(() => {
-    this.closed = true
-  })))
+  private readonly close: Effect.Effect<void> = Effect.suspend(
+    (): Effect.Effect<void> =>
+      this.closed
+        ? Effect.zipRight(this.awaitOpen, this.close)
+        : Effect.sync(() => {
+            this.closed = true
+          })
+  )
 
   private readonly awaitOpen = Effect.async<void>((resume) => {
     const wake = () => resume(Effect.void)
@@ -111,19 +116,26 @@ type Guard = <A>(effect: Effect.Effect<A, SqlError>) => Effect.Effect<A, SqlErro
 const makeConnection = ({ db, gate, statements }: PgliteConnection, guard: Guard, begin?: string): Connection => {
   const query = <T>(sql: string, params: ReadonlyArray<unknown>, rowMode?: "array") =>
     begin !== undefined && statements.prepares(params)
-      ? gate.pass(Effect.tryPromise({ try: () => statements.queryInTransaction<T>(begin, sql, params, rowMode), catch: sqlError }))
+      ? gate.pass(
+          Effect.tryPromise({
+            try: () => statements.queryInTransaction<T>(begin, sql, params, rowMode),
+            catch: sqlError
+          })
+        )
       : guard(Effect.tryPromise({ try: () => statements.query<T>(sql, params, rowMode), catch: sqlError }))
   const rows = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> =>
     params.length > 0
       ? Effect.map(query(sql, params), (r) => r.rows)
-      // Without parameters the simple protocol runs several statements (migrations).
-      : guard(Effect.tryPromise({
-        try: async () => {
-          const results = await db.exec(sql)
-          return results.length === 1 ? results[0]!.rows : results.map((r) => r.rows)
-        },
-        catch: sqlError
-      }))
+      : // Without parameters the simple protocol runs several statements (migrations).
+        guard(
+          Effect.tryPromise({
+            try: async () => {
+              const results = await db.exec(sql)
+              return results.length === 1 ? results[0]!.rows : results.map((r) => r.rows)
+            },
+            catch: sqlError
+          })
+        )
   const execute = (sql: string, params: ReadonlyArray<unknown>, transform: Transform) =>
     transform ? Effect.map(rows(sql, params), (r) => transform(r as ReadonlyArray<object>)) : rows(sql, params)
   return {
@@ -133,15 +145,23 @@ const makeConnection = ({ db, gate, statements }: PgliteConnection, guard: Guard
     executeValues: (sql, params) => Effect.map(query<Array<unknown>>(sql, params, "array"), (r) => r.rows),
     // PGlite has no cursors: the result is buffered, then streamed.
     executeStream: (sql, params, transform) =>
-      Stream.fromIterableEffect(execute(sql, params, transform) as Effect.Effect<ReadonlyArray<unknown>, SqlError>) as ReturnType<Connection["executeStream"]>
+      Stream.fromIterableEffect(
+        execute(sql, params, transform) as Effect.Effect<ReadonlyArray<unknown>, SqlError>
+      ) as ReturnType<Connection["executeStream"]>
   }
 }
 
 export const make = (config: PgliteClientConfig) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: async () => PGlite.create({ dataDir: config.dataDir, parsers, ...(await PgliteAssets.load()), ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}) }),
+        try: async () =>
+          PGlite.create({
+            dataDir: config.dataDir,
+            parsers,
+            ...(await PgliteAssets.load()),
+            ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {})
+          }),
         catch: (cause) => new SqlError({ cause, message: `Cannot open PGlite at ${config.dataDir}` })
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
@@ -164,7 +184,8 @@ const switchTo = (session: RoleSettings | undefined) =>
     ? `SET LOCAL ROLE ${quoteIdent(session.role)}; SET LOCAL search_path TO ${quoteIdent(session.searchPath)}`
     : "SET LOCAL ROLE NONE; SET LOCAL search_path TO DEFAULT"
 
-const sameSession = (a: RoleSettings | undefined, b: RoleSettings | undefined) => a?.role === b?.role && a?.searchPath === b?.searchPath
+const sameSession = (a: RoleSettings | undefined, b: RoleSettings | undefined) =>
+  a?.role === b?.role && a?.searchPath === b?.searchPath
 
 let savepoints = 0
 
@@ -188,15 +209,22 @@ export const makeClient = (connection: PgliteConnection, session?: RoleSettings)
   const exec = (sql: string) => Effect.tryPromise({ try: () => db.exec(sql), catch: sqlError })
   const exclusive = makeConnection(connection, (effect) => effect)
   const shared = session
-    ? makeConnection(connection, (effect) =>
-      Effect.scoped(Effect.zipRight(
-        gate.hold,
-        Effect.acquireUseRelease(
-          exec(begin),
-          () => effect,
-          (_, exit) => Effect.promise(() => db.exec(exit._tag === "Success" ? "COMMIT" : "ROLLBACK")).pipe(Effect.ignore)
-        )
-      )), begin)
+    ? makeConnection(
+        connection,
+        (effect) =>
+          Effect.scoped(
+            Effect.zipRight(
+              gate.hold,
+              Effect.acquireUseRelease(
+                exec(begin),
+                () => effect,
+                (_, exit) =>
+                  Effect.promise(() => db.exec(exit._tag === "Success" ? "COMMIT" : "ROLLBACK")).pipe(Effect.ignore)
+              )
+            )
+          ),
+        begin
+      )
     : makeConnection(connection, gate.pass)
   /** Runs each statement inside `holder`'s transaction, in a savepoint, as this client's role. */
   const inside = (holder: HeldConnection) =>
@@ -207,35 +235,51 @@ export const makeClient = (connection: PgliteConnection, session?: RoleSettings)
           exec(`SAVEPOINT ${name}; ${switchTo(session)}`),
           () => effect,
           (_, exit) =>
-            Effect.orDie(exec(exit._tag === "Success"
-              ? `${switchTo(holder.session)}; RELEASE SAVEPOINT ${name}`
-              : `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`))
+            Effect.orDie(
+              exec(
+                exit._tag === "Success"
+                  ? `${switchTo(holder.session)}; RELEASE SAVEPOINT ${name}`
+                  : `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`
+              )
+            )
         )
-      }))
-  const acquirer = Effect.map(Effect.serviceOption(held), (holder): Connection =>
-    Option.isNone(holder) ? shared : sameSession(holder.value.session, session) ? exclusive : inside(holder.value))
-  const transactionAcquirer = Effect.flatMap(Effect.serviceOption(held), (holder): Effect.Effect<IsolatedSqlClient.TransactionConnection, never, Scope.Scope> => {
-    const context = Context.make(held, { session })
-    if (Option.isNone(holder)) return Effect.as(gate.hold, { connection: exclusive, begin, commit: "COMMIT", rollback: "ROLLBACK", context })
-    const name = `ss_tx_${++savepoints}`
-    return Effect.succeed({
-      connection: exclusive,
-      begin: `SAVEPOINT ${name}; ${switchTo(session)}`,
-      commit: `${switchTo(holder.value.session)}; RELEASE SAVEPOINT ${name}`,
-      rollback: `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`,
-      context
-    })
-  })
+      })
+    )
+  const acquirer = Effect.map(
+    Effect.serviceOption(held),
+    (holder): Connection =>
+      Option.isNone(holder) ? shared : sameSession(holder.value.session, session) ? exclusive : inside(holder.value)
+  )
+  const transactionAcquirer = Effect.flatMap(
+    Effect.serviceOption(held),
+    (holder): Effect.Effect<IsolatedSqlClient.TransactionConnection, never, Scope.Scope> => {
+      const context = Context.make(held, { session })
+      if (Option.isNone(holder))
+        return Effect.as(gate.hold, { connection: exclusive, begin, commit: "COMMIT", rollback: "ROLLBACK", context })
+      const name = `ss_tx_${++savepoints}`
+      return Effect.succeed({
+        connection: exclusive,
+        begin: `SAVEPOINT ${name}; ${switchTo(session)}`,
+        commit: `${switchTo(holder.value.session)}; RELEASE SAVEPOINT ${name}`,
+        rollback: `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`,
+        context
+      })
+    }
+  )
   return IsolatedSqlClient.make({
     acquirer,
     transactionAcquirer,
     compiler: PgClient.makeCompiler(),
-    spanAttributes: [["db.system.name", "postgresql"], ["db.namespace", "pglite"]]
+    spanAttributes: [
+      ["db.system.name", "postgresql"],
+      ["db.namespace", "pglite"]
+    ]
   })
 }
 
 export const layer = (config: PgliteClientConfig): Layer.Layer<SqlClient.SqlClient | PgliteClient, SqlError> =>
   Layer.scopedContext(
     Effect.map(make(config), ({ client, ...connection }) =>
-      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PgliteClient, connection)))
+      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PgliteClient, connection))
+    )
   ).pipe(Layer.provide(Reactivity.layer))

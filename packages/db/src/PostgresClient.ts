@@ -27,11 +27,14 @@ export interface PostgresClientConfig {
   readonly preparedStatements?: PreparedStatementsOptions
 }
 
-export class PostgresClient extends Context.Tag("@streamspace/db/PostgresClient")<PostgresClient, {
-  readonly pool: Pg.Pool
-  /** Payloads of NOTIFY on `channel`, over one dedicated connection. */
-  readonly listen: (channel: string) => Stream.Stream<string, SqlError>
-}>() {}
+export class PostgresClient extends Context.Tag("@streamspace/db/PostgresClient")<
+  PostgresClient,
+  {
+    readonly pool: Pg.Pool
+    /** Payloads of NOTIFY on `channel`, over one dedicated connection. */
+    readonly listen: (channel: string) => Stream.Stream<string, SqlError>
+  }
+>() {}
 
 type Transform = (<A extends object>(row: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
 type Queryable = Pick<Pg.Pool, "query"> | Pg.PoolClient
@@ -42,7 +45,13 @@ const sqlError = (cause: unknown) =>
 const isReserved = (target: Queryable): target is Pg.PoolClient => "release" in target
 
 /** `target.query`, as a named statement when worth one. */
-const send = (names: StatementNames, target: Queryable, text: string, params: ReadonlyArray<unknown>, rowMode?: "array") => {
+const send = (
+  names: StatementNames,
+  target: Queryable,
+  text: string,
+  params: ReadonlyArray<unknown>,
+  rowMode?: "array"
+) => {
   const values = params as Array<unknown>
   const name = names.nameFor(text, params)
   const query = target.query({ text, values, ...(name ? { name } : {}), ...(rowMode ? { rowMode } : {}) })
@@ -56,12 +65,16 @@ const send = (names: StatementNames, target: Queryable, text: string, params: Re
   })
 }
 
-const makeConnection = (names: StatementNames, target: Queryable, reserve: Effect.Effect<Pg.PoolClient, SqlError, Scope.Scope>): Connection => {
+const makeConnection = (
+  names: StatementNames,
+  target: Queryable,
+  reserve: Effect.Effect<Pg.PoolClient, SqlError, Scope.Scope>
+): Connection => {
   const rows = (sql: string, params: ReadonlyArray<unknown>) =>
     Effect.tryPromise({
       try: async () => {
-        const result = await send(names, target, sql, params) as Pg.QueryResult | Array<Pg.QueryResult>
-        return Array.isArray(result) ? result.map((r) => r.rows ?? []) : result.rows ?? []
+        const result = (await send(names, target, sql, params)) as Pg.QueryResult | Array<Pg.QueryResult>
+        return Array.isArray(result) ? result.map((r) => r.rows ?? []) : (result.rows ?? [])
       },
       catch: sqlError
     })
@@ -73,35 +86,39 @@ const makeConnection = (names: StatementNames, target: Queryable, reserve: Effec
     executeRaw: (sql, params) => Effect.tryPromise({ try: () => send(names, target, sql, params), catch: sqlError }),
     executeValues: (sql, params) =>
       Effect.tryPromise({
-        try: async () => (await send(names, target, sql, params, "array")).rows as ReadonlyArray<ReadonlyArray<unknown>>,
+        try: async () =>
+          (await send(names, target, sql, params, "array")).rows as ReadonlyArray<ReadonlyArray<unknown>>,
         catch: sqlError
       }),
     executeStream: (sql, params, transform) =>
-      Stream.unwrapScoped(Effect.gen(function*() {
-        const client = isReserved(target) ? target : yield* reserve
-        const cursor = client.query(new Cursor(sql, params as Array<unknown>))
-        yield* Effect.addFinalizer(() => Effect.promise(() => cursor.close()).pipe(Effect.ignore))
-        const pull = Effect.async<Chunk.Chunk<unknown>, Option.Option<SqlError>>((resume) => {
-          cursor.read(256, (err, batch) => {
-            if (err) resume(Effect.fail(Option.some(sqlError(err))))
-            else if (batch.length === 0) resume(Effect.fail(Option.none()))
-            else resume(Effect.succeed(Chunk.unsafeFromArray(transform ? transform(batch as Array<object>) : batch)))
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const client = isReserved(target) ? target : yield* reserve
+          const cursor = client.query(new Cursor(sql, params as Array<unknown>))
+          yield* Effect.addFinalizer(() => Effect.promise(() => cursor.close()).pipe(Effect.ignore))
+          const pull = Effect.async<Chunk.Chunk<unknown>, Option.Option<SqlError>>((resume) => {
+            cursor.read(256, (err, batch) => {
+              if (err) resume(Effect.fail(Option.some(sqlError(err))))
+              else if (batch.length === 0) resume(Effect.fail(Option.none()))
+              else resume(Effect.succeed(Chunk.unsafeFromArray(transform ? transform(batch as Array<object>) : batch)))
+            })
           })
+          return Stream.repeatEffectChunkOption(pull)
         })
-        return Stream.repeatEffectChunkOption(pull)
-      })) as ReturnType<Connection["executeStream"]>
+      ) as ReturnType<Connection["executeStream"]>
   }
 }
 
 export const make = (config: PostgresClientConfig) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const pool = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        new Pg.Pool({
-          connectionString: Redacted.value(config.url),
-          max: config.maxConnections ?? 10,
-          application_name: config.applicationName ?? "streamspace"
-        })
+      Effect.sync(
+        () =>
+          new Pg.Pool({
+            connectionString: Redacted.value(config.url),
+            max: config.maxConnections ?? 10,
+            application_name: config.applicationName ?? "streamspace"
+          })
       ),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("2 seconds"), Effect.ignore)
     )
@@ -111,21 +128,28 @@ export const make = (config: PostgresClientConfig) =>
     // Unhandled, the event would be an uncaught exception.
     pool.on("error", () => undefined)
     pool.on("connect", (client) => client.on("error", () => undefined))
-    yield* Effect.tryPromise({ try: () => pool.query("SELECT 1"), catch: (cause) => new SqlError({ cause, message: "Cannot connect to PostgreSQL" }) })
-    const reserve = Effect.acquireRelease(
-      Effect.tryPromise({ try: () => pool.connect(), catch: sqlError }),
-      (client) => Effect.sync(() => client.release())
+    yield* Effect.tryPromise({
+      try: () => pool.query("SELECT 1"),
+      catch: (cause) => new SqlError({ cause, message: "Cannot connect to PostgreSQL" })
+    })
+    const reserve = Effect.acquireRelease(Effect.tryPromise({ try: () => pool.connect(), catch: sqlError }), (client) =>
+      Effect.sync(() => client.release())
     )
     const names = new StatementNames(config.preparedStatements)
     const client = yield* IsolatedSqlClient.make({
       acquirer: Effect.succeed(makeConnection(names, pool, reserve)),
-      transactionAcquirer: Effect.map(reserve, (c) => ({ connection: makeConnection(names, c, reserve), begin: "BEGIN", commit: "COMMIT", rollback: "ROLLBACK" })),
+      transactionAcquirer: Effect.map(reserve, (c) => ({
+        connection: makeConnection(names, c, reserve),
+        begin: "BEGIN",
+        commit: "COMMIT",
+        rollback: "ROLLBACK"
+      })),
       compiler: PgClient.makeCompiler(),
       spanAttributes: [["db.system.name", "postgresql"]]
     })
     const listen = (channel: string): Stream.Stream<string, SqlError> =>
       Stream.asyncPush<string, SqlError>((emit) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const conn = yield* Effect.acquireRelease(
             Effect.tryPromise({
               try: async () => {
@@ -141,7 +165,10 @@ export const make = (config: PostgresClientConfig) =>
           conn.on("notification", (msg) => {
             if (msg.channel === channel) emit.single(msg.payload ?? "")
           })
-          yield* Effect.tryPromise({ try: () => conn.query(`LISTEN "${channel.replaceAll('"', '""')}"`), catch: sqlError })
+          yield* Effect.tryPromise({
+            try: () => conn.query(`LISTEN "${channel.replaceAll('"', '""')}"`),
+            catch: sqlError
+          })
         })
       )
     return { client, pool, listen }
@@ -150,5 +177,6 @@ export const make = (config: PostgresClientConfig) =>
 export const layer = (config: PostgresClientConfig): Layer.Layer<SqlClient.SqlClient | PostgresClient, SqlError> =>
   Layer.scopedContext(
     Effect.map(make(config), ({ client, pool, listen }) =>
-      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PostgresClient, { pool, listen })))
+      Context.make(SqlClient.SqlClient, client).pipe(Context.add(PostgresClient, { pool, listen }))
+    )
   ).pipe(Layer.provide(Reactivity.layer))

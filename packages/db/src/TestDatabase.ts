@@ -60,7 +60,9 @@ const pgliteVersion = (() => {
     if (version !== undefined) return version
     try {
       const main = Bun.resolveSync("@electric-sql/pglite", import.meta.dir)
-      version = (JSON.parse(Fs.readFileSync(Path.join(Path.dirname(main), "..", "package.json"), "utf8")) as { version: string }).version
+      version = (
+        JSON.parse(Fs.readFileSync(Path.join(Path.dirname(main), "..", "package.json"), "utf8")) as { version: string }
+      ).version
     } catch {
       version = "unknown"
     }
@@ -68,7 +70,8 @@ const pgliteVersion = (() => {
   }
 })()
 
-const sha = (...parts: ReadonlyArray<string>) => createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 20)
+const sha = (...parts: ReadonlyArray<string>) =>
+  createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 20)
 
 /** The disk name of a template: its key and a hash of its whole chain of fingerprints. */
 const fileOf = (options: TestDatabaseOptions): string | undefined => {
@@ -81,7 +84,8 @@ const fileOf = (options: TestDatabaseOptions): string | undefined => {
 }
 
 /** A tar written by `dumpDataDir` (ustar magic at offset 257), not a torn or foreign file. */
-const looksLikeTar = (bytes: Uint8Array) => bytes.length > 1024 && new TextDecoder().decode(bytes.subarray(257, 262)) === "ustar"
+const looksLikeTar = (bytes: Uint8Array) =>
+  bytes.length > 1024 && new TextDecoder().decode(bytes.subarray(257, 262)) === "ustar"
 
 const readCached = async (file: string): Promise<Blob | undefined> => {
   try {
@@ -127,7 +131,11 @@ const quickStart = [
 
 /** initdb, made to start fast. */
 const emptyCluster = async (): Promise<Blob> => {
-  const db = await PGlite.create({ dataDir: "memory://", ...(await PgliteAssets.load()), initDbStartParams: ["--wal-segsize=1"] })
+  const db = await PGlite.create({
+    dataDir: "memory://",
+    ...(await PgliteAssets.load()),
+    initDbStartParams: ["--wal-segsize=1"]
+  })
   try {
     for (const statement of quickStart) await db.exec(statement)
     return await db.dumpDataDir("none")
@@ -139,14 +147,16 @@ const emptyCluster = async (): Promise<Blob> => {
 const makeTemplate = async (options: TestDatabaseOptions): Promise<Blob> => {
   const start = options.from ? await template(options.from) : await emptyCluster()
   return Effect.runPromise(
-    Effect.scoped(Effect.gen(function*() {
-      const { client, db } = yield* PgliteClient.make({ dataDir: "memory://", loadDataDir: start })
-      if (options.prepare) yield* Effect.provideService(options.prepare, SqlClient.SqlClient, client)
-      return yield* Effect.promise(async () => {
-        await db.exec("CHECKPOINT")
-        return db.dumpDataDir("none")
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { client, db } = yield* PgliteClient.make({ dataDir: "memory://", loadDataDir: start })
+        if (options.prepare) yield* Effect.provideService(options.prepare, SqlClient.SqlClient, client)
+        return yield* Effect.promise(async () => {
+          await db.exec("CHECKPOINT")
+          return db.dumpDataDir("none")
+        })
       })
-    })).pipe(Effect.provide(Reactivity.layer))
+    ).pipe(Effect.provide(Reactivity.layer))
   )
 }
 
@@ -174,12 +184,13 @@ export const databaseName = () => `ss_t_${crypto.randomUUID().replaceAll("-", ""
 
 /** Creates a database on the server of `serverUrl`; drops it (disconnecting everyone) when the scope closes. */
 export const scopedDatabase = (serverUrl: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const name = databaseName()
-    const admin = yield* PgClient.make({ url: Redacted.make(serverUrl), maxConnections: 1 }).pipe(Effect.provide(Reactivity.layer))
-    yield* Effect.acquireRelease(
-      admin.unsafe(`CREATE DATABASE ${name}`),
-      () => admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.ignore)
+    const admin = yield* PgClient.make({ url: Redacted.make(serverUrl), maxConnections: 1 }).pipe(
+      Effect.provide(Reactivity.layer)
+    )
+    yield* Effect.acquireRelease(admin.unsafe(`CREATE DATABASE ${name}`), () =>
+      admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.ignore)
     )
     const url = new URL(serverUrl)
     url.pathname = `/${name}`
@@ -191,11 +202,13 @@ const prepareAll = (options: TestDatabaseOptions): Effect.Effect<void, unknown, 
   Effect.zipRight(options.from ? prepareAll(options.from) : Effect.void, options.prepare ?? Effect.void)
 
 const postgresLayer = (serverUrl: string, options: TestDatabaseOptions) =>
-  Layer.unwrapScoped(Effect.gen(function*() {
-    const url = yield* scopedDatabase(serverUrl)
-    const layer = Database.postgres(Redacted.make(url))
-    return Layer.effectDiscard(prepareAll(options)).pipe(Layer.provideMerge(layer))
-  }))
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase(serverUrl)
+      const layer = Database.postgres(Redacted.make(url))
+      return Layer.effectDiscard(prepareAll(options)).pipe(Layer.provideMerge(layer))
+    })
+  )
 
 const pgliteLayer = (options: TestDatabaseOptions) =>
   Layer.unwrapEffect(
@@ -204,7 +217,9 @@ const pgliteLayer = (options: TestDatabaseOptions) =>
     )
   )
 
-export const layer = (options: TestDatabaseOptions): Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, unknown> => {
+export const layer = (
+  options: TestDatabaseOptions
+): Layer.Layer<SqlClient.SqlClient | Database.DatabaseInfo, unknown> => {
   const url = process.env["TEST_DATABASE_URL"]
   return url ? postgresLayer(url, options) : pgliteLayer(options)
 }

@@ -23,7 +23,9 @@ export const editions = { community, enterprise } as const
 declare const STREAMSPACE_BUILD_EDITION: string | undefined
 const built = typeof STREAMSPACE_BUILD_EDITION === "string" ? STREAMSPACE_BUILD_EDITION : undefined
 
-export const selected = (name = built ?? process.env["STREAMSPACE_EDITION"] ?? "community"): ReadonlyArray<PluginDefinition> => {
+export const selected = (
+  name = built ?? process.env["STREAMSPACE_EDITION"] ?? "community"
+): ReadonlyArray<PluginDefinition> => {
   const edition = editions[name as keyof typeof editions]
   if (!edition) throw new Error(`unknown edition ${name}; known: ${Object.keys(editions).join(", ")}`)
   return edition

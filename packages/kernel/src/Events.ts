@@ -27,7 +27,9 @@ export const EventPayloadInvalid = CoreEvents.EventPayloadInvalid
 export type EventPayloadInvalid = CoreEvents.EventPayloadInvalid
 
 /** The manifest's `events` from definitions: `events: Events.declare(Greeted, Waved)`. */
-const declare = (...definitions: ReadonlyArray<CoreEvents.AnyEventDefinition>): Readonly<Record<string, Schema.Schema.AnyNoContext>> =>
+const declare = (
+  ...definitions: ReadonlyArray<CoreEvents.AnyEventDefinition>
+): Readonly<Record<string, Schema.Schema.AnyNoContext>> =>
   Object.fromEntries(definitions.map((d) => [d.type, d.schema]))
 
 /** The service a plugin gets with `yield* Events`. */
@@ -68,7 +70,8 @@ export declare namespace Events {
   }
 
   /** The given types (or prefixes), each payload decoded with one Schema. */
-  export interface SubscribeWithSchema<S extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext> extends SubscriptionBase {
+  export interface SubscribeWithSchema<S extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext>
+    extends SubscriptionBase {
     readonly types: ReadonlyArray<string>
     readonly schema: S
     readonly event?: undefined
@@ -99,10 +102,13 @@ export declare namespace Events {
   }
 
   /** What a subscription with options `O` hands its handler. */
-  export type EventFor<O> = O extends { readonly event: infer D extends AnyEventDefinition } ? CoreEvents.EventOf<D>
-    : O extends { readonly events: ReadonlyArray<infer D extends AnyEventDefinition> } ? CoreEvents.EventOf<D>
-    : O extends { readonly schema: infer S extends Schema.Schema.AnyNoContext } ? Event<string, Schema.Schema.Type<S>>
-    : Event
+  export type EventFor<O> = O extends { readonly event: infer D extends AnyEventDefinition }
+    ? CoreEvents.EventOf<D>
+    : O extends { readonly events: ReadonlyArray<infer D extends AnyEventDefinition> }
+      ? CoreEvents.EventOf<D>
+      : O extends { readonly schema: infer S extends Schema.Schema.AnyNoContext }
+        ? Event<string, Schema.Schema.Type<S>>
+        : Event
 
   export type EventHandler<E = unknown, Ev = Event> = (event: Ev) => Effect.Effect<void, E>
 
@@ -113,8 +119,14 @@ export declare namespace Events {
    */
   export type BatchHandler<E = unknown, Ev = Event> = (events: ReadonlyArray<Ev>) => Effect.Effect<void, E>
 
-  export type Subscribe = <O extends SubscribeOptions, E>(options: O, handler: EventHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
-  export type SubscribeBatch = <O extends SubscribeBatchOptions, E>(options: O, handler: BatchHandler<E, EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
+  export type Subscribe = <O extends SubscribeOptions, E>(
+    options: O,
+    handler: EventHandler<E, EventFor<O>>
+  ) => Effect.Effect<void, never, Scope.Scope>
+  export type SubscribeBatch = <O extends SubscribeBatchOptions, E>(
+    options: O,
+    handler: BatchHandler<E, EventFor<O>>
+  ) => Effect.Effect<void, never, Scope.Scope>
 
   /** Publishes this plugin's own event (type namespaced `<pluginId>.…`), encoded with its Schema. */
   export interface Publish {

@@ -9,13 +9,16 @@ import { Context, Data, type Effect, type Scope } from "effect"
 
 export class Veto extends Data.TaggedError("Veto")<{ readonly reason: string }> {}
 
-export class Hooks extends Context.Tag("@streamspace/kernel/Hooks")<Hooks, {
-  readonly intercept: <P extends Hooks.Point>(
-    point: P,
-    handler: (input: Hooks.Input<P>) => Effect.Effect<Hooks.Input<P>, Veto>,
-    options?: Hooks.InterceptOptions
-  ) => Effect.Effect<void, never, Scope.Scope>
-}>() {}
+export class Hooks extends Context.Tag("@streamspace/kernel/Hooks")<
+  Hooks,
+  {
+    readonly intercept: <P extends Hooks.Point>(
+      point: P,
+      handler: (input: Hooks.Input<P>) => Effect.Effect<Hooks.Input<P>, Veto>,
+      options?: Hooks.InterceptOptions
+    ) => Effect.Effect<void, never, Scope.Scope>
+  }
+>() {}
 
 export declare namespace Hooks {
   /** `session.beforeCreate`, `file.beforeUpload`, `user.beforeLogin`, `session.placement`. */

@@ -13,16 +13,25 @@
 import type { IntegrationDeliveries, IntegrationDispatcher, NotFound } from "@streamspace/core"
 import { Context, type Effect, type Schema, type Scope } from "effect"
 
-export class IntegrationProvider extends Context.Tag("@streamspace/kernel/IntegrationProvider")<IntegrationProvider, {
-  /** The provider name: the plugin's id. */
-  readonly provider: string
-  readonly serve: <C, CI>(spec: IntegrationProvider.ServeSpec<C, CI>) => Effect.Effect<void, never, Scope.Scope>
-  /** Enabled integrations of this provider with decoded configs (one that no longer decodes is skipped with a warning). */
-  readonly integrations: <C, CI>(schema: Schema.Schema<C, CI>) => Effect.Effect<ReadonlyArray<IntegrationProvider.ProviderIntegration<C>>>
-  readonly enqueue: (input: IntegrationProvider.Enqueue) => Effect.Effect<{ readonly id: string; readonly created: boolean }, NotFound>
-  /** Sends one message now, outside the queue's schedule, and returns its delivery record (test notifications). */
-  readonly sendNow: (input: Omit<IntegrationProvider.Enqueue, "dedupeKey">) => Effect.Effect<IntegrationDeliveries.IntegrationDelivery, NotFound>
-}>() {}
+export class IntegrationProvider extends Context.Tag("@streamspace/kernel/IntegrationProvider")<
+  IntegrationProvider,
+  {
+    /** The provider name: the plugin's id. */
+    readonly provider: string
+    readonly serve: <C, CI>(spec: IntegrationProvider.ServeSpec<C, CI>) => Effect.Effect<void, never, Scope.Scope>
+    /** Enabled integrations of this provider with decoded configs (one that no longer decodes is skipped with a warning). */
+    readonly integrations: <C, CI>(
+      schema: Schema.Schema<C, CI>
+    ) => Effect.Effect<ReadonlyArray<IntegrationProvider.ProviderIntegration<C>>>
+    readonly enqueue: (
+      input: IntegrationProvider.Enqueue
+    ) => Effect.Effect<{ readonly id: string; readonly created: boolean }, NotFound>
+    /** Sends one message now, outside the queue's schedule, and returns its delivery record (test notifications). */
+    readonly sendNow: (
+      input: Omit<IntegrationProvider.Enqueue, "dedupeKey">
+    ) => Effect.Effect<IntegrationDeliveries.IntegrationDelivery, NotFound>
+  }
+>() {}
 
 export declare namespace IntegrationProvider {
   export interface ProviderIntegration<C> {
@@ -35,7 +44,10 @@ export declare namespace IntegrationProvider {
     /** Schema of one integration's config (defaults allowed); secret fields marked with `PluginConfig.secret`. */
     readonly config: Schema.Schema<C, CI>
     /** Sends one queued delivery; failures are outcomes (`ok: false`), not errors. */
-    readonly send: (delivery: IntegrationDispatcher.Delivery, config: C) => Effect.Effect<IntegrationDispatcher.SendOutcome>
+    readonly send: (
+      delivery: IntegrationDispatcher.Delivery,
+      config: C
+    ) => Effect.Effect<IntegrationDispatcher.SendOutcome>
   }
 
   export interface Enqueue {

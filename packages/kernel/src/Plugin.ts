@@ -36,7 +36,14 @@ export type PluginServices =
   | HttpClient.HttpClient
 
 export type PluginType = "extension" | "integration" | "theme"
-export type PluginCategory = "notifications" | "enterprise" | "security" | "sessions" | "productivity" | "example" | (string & {})
+export type PluginCategory =
+  | "notifications"
+  | "enterprise"
+  | "security"
+  | "sessions"
+  | "productivity"
+  | "example"
+  | (string & {})
 
 export interface PermissionDeclaration {
   readonly name: string
@@ -67,7 +74,8 @@ export interface MethodSignature<Name extends string = string, I = any, II = any
 
 /** A method other plugins may call: made by `method`, declared in the manifest's `methods` under its name. */
 // biome-ignore lint/suspicious/noExplicitAny: as above, "any method" for the manifest's `methods`.
-export interface PluginMethod<Name extends string = string, I = any, II = any, O = any, OI = any> extends MethodSignature<Name, I, II, O, OI> {
+export interface PluginMethod<Name extends string = string, I = any, II = any, O = any, OI = any>
+  extends MethodSignature<Name, I, II, O, OI> {
   readonly _tag: "PluginMethod"
   /**
    * For the host: decodes the input, runs the handler, encodes the result. The host runs it in
@@ -81,22 +89,26 @@ export interface PluginMethod<Name extends string = string, I = any, II = any, O
  * then `methods: { greet }` in the manifest and `plugins.call("hello", greet, { name })` in a caller.
  * The input is decoded with `input`, the result encoded with `output`.
  */
-export const method = <const Name extends string, I, II, O, OI>(name: Name, spec: MethodSpec<I, II, O, OI>): PluginMethod<Name, I, II, O, OI> => ({
+export const method = <const Name extends string, I, II, O, OI>(
+  name: Name,
+  spec: MethodSpec<I, II, O, OI>
+): PluginMethod<Name, I, II, O, OI> => ({
   _tag: "PluginMethod",
   name,
   input: spec.input,
   output: spec.output,
   run: (raw) =>
-    Schema.decodeUnknown(spec.input)(raw).pipe(
-      Effect.flatMap(spec.handler),
-      Effect.flatMap(Schema.encode(spec.output))
-    )
+    Schema.decodeUnknown(spec.input)(raw).pipe(Effect.flatMap(spec.handler), Effect.flatMap(Schema.encode(spec.output)))
 })
 
 /** The manifest's `methods`: each method under its own name (`methods: { greet }`). */
 export type Methods<M> = { readonly [K in keyof M]: PluginMethod<K & string> }
 
-export interface PluginManifest<C = unknown, CI = unknown, M extends Methods<M> = Readonly<Record<string, PluginMethod>>> {
+export interface PluginManifest<
+  C = unknown,
+  CI = unknown,
+  M extends Methods<M> = Readonly<Record<string, PluginMethod>>
+> {
   readonly id: string
   readonly name: string
   readonly version: string

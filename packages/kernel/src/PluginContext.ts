@@ -4,10 +4,13 @@
  */
 import { Context, Effect, Schema } from "effect"
 
-export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<PluginInfo, {
-  readonly id: string
-  readonly version: string
-}>() {}
+export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<
+  PluginInfo,
+  {
+    readonly id: string
+    readonly version: string
+  }
+>() {}
 
 /** Annotation for config fields that hold secrets: sealed at rest, masked as "********" on read, write-only. */
 export const SecretField = Symbol.for("@streamspace/kernel/SecretField")
@@ -22,5 +25,6 @@ export class PluginConfig extends Context.Tag("@streamspace/kernel/PluginConfig"
     Effect.flatMap(PluginConfig, (raw) => Schema.decodeUnknown(schema)(raw).pipe(Effect.orDie))
 
   /** Marks a config field as secret: `token: PluginConfig.secret(Schema.String)`. */
-  static readonly secret = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I> => schema.annotations({ [SecretField]: true })
+  static readonly secret = <A, I>(schema: Schema.Schema<A, I>): Schema.Schema<A, I> =>
+    schema.annotations({ [SecretField]: true })
 }

@@ -29,12 +29,18 @@ export interface PluginStorageService {
   readonly delete: (key: string) => Effect.Effect<void, SqlError>
   /** Entries whose key starts with `prefix`, by key. */
   readonly list: {
-    <A, I>(prefix: string, schema: Schema.Schema<A, I>): Effect.Effect<ReadonlyArray<PluginStorage.Entry<A>>, SqlError | StorageValueInvalid>
+    <A, I>(
+      prefix: string,
+      schema: Schema.Schema<A, I>
+    ): Effect.Effect<ReadonlyArray<PluginStorage.Entry<A>>, SqlError | StorageValueInvalid>
     (prefix: string): Effect.Effect<ReadonlyArray<PluginStorage.Entry<unknown>>, SqlError>
   }
 }
 
-export class PluginStorage extends Context.Tag("@streamspace/kernel/PluginStorage")<PluginStorage, PluginStorageService>() {}
+export class PluginStorage extends Context.Tag("@streamspace/kernel/PluginStorage")<
+  PluginStorage,
+  PluginStorageService
+>() {}
 
 export declare namespace PluginStorage {
   export interface Entry<A> {

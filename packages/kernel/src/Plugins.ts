@@ -31,11 +31,14 @@ export class PluginCallError extends Data.TaggedError("PluginCallError")<{
   readonly message: string
 }> {}
 
-export class Plugins extends Context.Tag("@streamspace/kernel/Plugins")<Plugins, {
-  readonly get: (id: string) => Effect.Effect<Plugins.Summary, PluginUnavailable>
-  readonly isEnabled: (id: string) => Effect.Effect<boolean>
-  readonly call: Plugins.Call
-}>() {}
+export class Plugins extends Context.Tag("@streamspace/kernel/Plugins")<
+  Plugins,
+  {
+    readonly get: (id: string) => Effect.Effect<Plugins.Summary, PluginUnavailable>
+    readonly isEnabled: (id: string) => Effect.Effect<boolean>
+    readonly call: Plugins.Call
+  }
+>() {}
 
 export declare namespace Plugins {
   export interface Summary {
@@ -46,7 +49,11 @@ export declare namespace Plugins {
 
   export interface Call {
     /** Typed: the method value (its name and Schemas) gives the input and output types. */
-    <I, II, O, OI>(plugin: string, method: MethodSignature<string, I, II, O, OI>, input: NoInfer<I>): Effect.Effect<O, PluginUnavailable | PluginCallError>
+    <I, II, O, OI>(
+      plugin: string,
+      method: MethodSignature<string, I, II, O, OI>,
+      input: NoInfer<I>
+    ): Effect.Effect<O, PluginUnavailable | PluginCallError>
     /** Untyped, by method name: encoded input in, the callee's encoded output out. */
     (plugin: string, method: string, input: unknown): Effect.Effect<unknown, PluginUnavailable | PluginCallError>
   }

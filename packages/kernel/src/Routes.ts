@@ -7,6 +7,9 @@
 import type { HttpRoute } from "@streamspace/core"
 import { Context, type Effect, type Scope } from "effect"
 
-export class Routes extends Context.Tag("@streamspace/kernel/Routes")<Routes, {
-  readonly add: (route: HttpRoute.Route) => Effect.Effect<void, never, Scope.Scope>
-}>() {}
+export class Routes extends Context.Tag("@streamspace/kernel/Routes")<
+  Routes,
+  {
+    readonly add: (route: HttpRoute.Route) => Effect.Effect<void, never, Scope.Scope>
+  }
+>() {}

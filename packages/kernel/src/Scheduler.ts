@@ -5,9 +5,16 @@
  */
 import { Context, type Duration, type Effect, type Scope } from "effect"
 
-export class Scheduler extends Context.Tag("@streamspace/kernel/Scheduler")<Scheduler, {
-  readonly schedule: <E>(name: string, schedule: Scheduler.Schedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
-}>() {}
+export class Scheduler extends Context.Tag("@streamspace/kernel/Scheduler")<
+  Scheduler,
+  {
+    readonly schedule: <E>(
+      name: string,
+      schedule: Scheduler.Schedule,
+      job: Effect.Effect<void, E>
+    ) => Effect.Effect<void, never, Scope.Scope>
+  }
+>() {}
 
 export declare namespace Scheduler {
   export type Schedule =

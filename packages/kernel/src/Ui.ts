@@ -25,6 +25,9 @@ export interface UiWidget {
 
 export type UiExtension = UiPage | UiWidget
 
-export class Ui extends Context.Tag("@streamspace/kernel/Ui")<Ui, {
-  readonly add: (extension: UiExtension) => Effect.Effect<void, never, Scope.Scope>
-}>() {}
+export class Ui extends Context.Tag("@streamspace/kernel/Ui")<
+  Ui,
+  {
+    readonly add: (extension: UiExtension) => Effect.Effect<void, never, Scope.Scope>
+  }
+>() {}

@@ -34,25 +34,37 @@ export interface PostOptions {
   readonly check?: (body: unknown, text: string) => { readonly error: string; readonly retry: boolean } | undefined
 }
 
-export const postJson = (url: string, payload: unknown, options: PostOptions = {}): Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+export const postJson = (
+  url: string,
+  payload: unknown,
+  options: PostOptions = {}
+): Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
     const request = HttpClientRequest.post(url).pipe(
       HttpClientRequest.setHeaders({ "user-agent": "StreamSpace-Notifications/1", ...options.headers }),
       HttpClientRequest.bodyText(JSON.stringify(payload), "application/json; charset=utf-8")
     )
     const answer = yield* http.execute(request).pipe(
-      Effect.flatMap((res) => Effect.map(res.text, (text) => ({ status: res.status, text, retryAfter: res.headers["retry-after"] }))),
+      Effect.flatMap((res) =>
+        Effect.map(res.text, (text) => ({ status: res.status, text, retryAfter: res.headers["retry-after"] }))
+      ),
       Effect.either
     )
     if (answer._tag === "Left") {
-      return { ok: false, responseCode: null, error: `could not reach the receiver: ${answer.left.reason === "Transport" ? String(answer.left.cause ?? answer.left.message) : answer.left.message}` }
+      return {
+        ok: false,
+        responseCode: null,
+        error: `could not reach the receiver: ${answer.left.reason === "Transport" ? String(answer.left.cause ?? answer.left.message) : answer.left.message}`
+      }
     }
     const { status, text, retryAfter } = answer.right
     const body = parse(text)
     if (status >= 200 && status < 300) {
       const failure = options.check?.(body, text)
-      return failure ? { ok: false, responseCode: status, error: failure.error, permanent: !failure.retry } : { ok: true, responseCode: status }
+      return failure
+        ? { ok: false, responseCode: status, error: failure.error, permanent: !failure.retry }
+        : { ok: true, responseCode: status }
     }
     const now = yield* Clock.currentTimeMillis
     const snippet = text.trim().slice(0, 300)

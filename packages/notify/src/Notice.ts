@@ -32,7 +32,8 @@ export interface Notice {
   readonly clears: ReadonlyArray<string>
 }
 
-const who = (user: Directory.DirectoryUser | null, fallback: string) => (user ? user.displayName || user.username : fallback)
+const who = (user: Directory.DirectoryUser | null, fallback: string) =>
+  user ? user.displayName || user.username : fallback
 
 const formatBytes = (n: number) => {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -65,9 +66,9 @@ const userTitles: Record<CoreEvents.UserEventType, (username: string) => readonl
 const payloadFields = (payload: unknown): ReadonlyArray<Field> =>
   typeof payload === "object" && payload !== null
     ? Object.entries(payload)
-      .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))
-      .slice(0, 10)
-      .map(([k, v]) => ({ label: k, value: String(v) }))
+        .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))
+        .slice(0, 10)
+        .map(([k, v]) => ({ label: k, value: String(v) }))
     : []
 
 /**
@@ -75,9 +76,15 @@ const payloadFields = (payload: unknown): ReadonlyArray<Field> =>
  * with their catalogue Schemas; a payload that does not match (or a plugin event) gets a generic notice.
  */
 export const describe = (event: CoreEvents.EventEnvelope) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const directory = yield* Directory.Directory
-    const base = { eventId: event.id, type: event.type, source: event.source, occurredAt: event.occurredAt, clears: [] as ReadonlyArray<string> }
+    const base = {
+      eventId: event.id,
+      type: event.type,
+      source: event.source,
+      occurredAt: event.occurredAt,
+      clears: [] as ReadonlyArray<string>
+    }
     const userOf = (id: string) => Effect.map(directory.user(id), Option.getOrNull)
     const core = CoreEvents.read(event)
     if (Option.isNone(core)) {
@@ -107,12 +114,18 @@ export const describe = (event: CoreEvents.EventEnvelope) =>
         const template = Option.getOrNull(yield* directory.template(p.templateId))
         const app = template?.displayName ?? p.templateId
         const name = who(user, p.userId)
-        const text = e.type === "session.created"
-          ? `${name} ${verb} ${app}`
-          : e.type === "session.failed"
-          ? `${app} session of ${name} failed${p.reason ? `: ${p.reason}` : ""}`
-          : `${app} session of ${name} ${verb}`
-        const clears = e.type === "session.created" ? [`quota:${p.userId}`] : e.type === "session.deleted" ? [`session:${p.sessionId}`] : []
+        const text =
+          e.type === "session.created"
+            ? `${name} ${verb} ${app}`
+            : e.type === "session.failed"
+              ? `${app} session of ${name} failed${p.reason ? `: ${p.reason}` : ""}`
+              : `${app} session of ${name} ${verb}`
+        const clears =
+          e.type === "session.created"
+            ? [`quota:${p.userId}`]
+            : e.type === "session.deleted"
+              ? [`session:${p.sessionId}`]
+              : []
         return {
           ...base,
           title,
@@ -145,7 +158,10 @@ export const describe = (event: CoreEvents.EventEnvelope) =>
           user,
           template: null,
           subject: `user:${p.userId}`,
-          fields: [{ label: "User", value: p.username }, ...(user?.email ? [{ label: "Email", value: user.email }] : [])]
+          fields: [
+            { label: "User", value: p.username },
+            ...(user?.email ? [{ label: "Email", value: user.email }] : [])
+          ]
         } satisfies Notice
       }
       case "file.uploaded": {

@@ -48,18 +48,29 @@ export interface NotifierSpec<C extends Selection.Selection, CI, M, MI> {
   /** The rendered message as stored in the queue (never secrets: `send` gets those from the config). */
   readonly message: Schema.Schema<M, MI>
   /** The messages for a notice the integration selected (none to skip it). */
-  readonly render: (notice: Notice.Notice, integration: IntegrationProvider.ProviderIntegration<C>) => Effect.Effect<ReadonlyArray<Message<M>>, unknown, PluginServices>
+  readonly render: (
+    notice: Notice.Notice,
+    integration: IntegrationProvider.ProviderIntegration<C>
+  ) => Effect.Effect<ReadonlyArray<Message<M>>, unknown, PluginServices>
   /** Messages for a notice that ends an earlier condition (`notice.clears`), whatever the selection: PagerDuty's resolve. */
-  readonly clear?: (notice: Notice.Notice, integration: IntegrationProvider.ProviderIntegration<C>) => Effect.Effect<ReadonlyArray<Message<M>>, unknown, PluginServices>
+  readonly clear?: (
+    notice: Notice.Notice,
+    integration: IntegrationProvider.ProviderIntegration<C>
+  ) => Effect.Effect<ReadonlyArray<Message<M>>, unknown, PluginServices>
   /** Sends one message; failures are outcomes, not errors. */
-  readonly send: (message: M, config: C) => Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient>
+  readonly send: (
+    message: M,
+    config: C
+  ) => Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient>
   /** The plugin's own tables (e.g. open incidents). */
   readonly migrations?: ReadonlyArray<CoreMigrations.MigrationSource>
 }
 
 /** An integration config Schema: the provider's fields plus `events` (default: `defaultEvents`) and `filters`. */
-export const integrationConfig = <F extends Schema.Struct.Fields>(fields: F, defaultEvents: ReadonlyArray<string> = Selection.defaultEvents) =>
-  Schema.Struct({ ...fields, ...Selection.fields(defaultEvents) })
+export const integrationConfig = <F extends Schema.Struct.Fields>(
+  fields: F,
+  defaultEvents: ReadonlyArray<string> = Selection.defaultEvents
+) => Schema.Struct({ ...fields, ...Selection.fields(defaultEvents) })
 
 const TestBody = Schema.Struct({
   integrationId: Schema.String.pipe(Schema.minLength(1)),
@@ -71,83 +82,101 @@ const TestResult = Schema.Struct({
   deliveries: Schema.Array(IntegrationDeliveries.IntegrationDelivery)
 })
 
-export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(spec: NotifierSpec<C, CI, M, MI>): PluginDefinition => {
+export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(
+  spec: NotifierSpec<C, CI, M, MI>
+): PluginDefinition => {
   const encodeMessage = Schema.encode(spec.message)
   const decodeMessage = Schema.decodeUnknown(spec.message)
 
-  const layer = Layer.scopedDiscard(Effect.gen(function*() {
-    const provider = yield* IntegrationProvider
-    const context = yield* Effect.context<PluginServices>()
+  const layer = Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const provider = yield* IntegrationProvider
+      const context = yield* Effect.context<PluginServices>()
 
-    yield* provider.serve({
-      config: spec.integration,
-      send: (delivery, config) =>
-        decodeMessage(delivery.payload).pipe(
-          Effect.matchEffect({
-            onFailure: (e) => Effect.succeed({ ok: false, responseCode: null, permanent: true, error: `queued message is unreadable: ${e.message}` }),
-            onSuccess: (message) => spec.send(message, config)
-          }),
-          Effect.provide(context)
-        )
-    })
-
-    const messagesFor = (notice: Notice.Notice, integration: IntegrationProvider.ProviderIntegration<C>) =>
-      Effect.gen(function*() {
-        const selected = Selection.selects(integration.config, notice) ? yield* spec.render(notice, integration) : []
-        const clearing = spec.clear && notice.clears.length > 0 && Selection.passesFilters(integration.config.filters, notice)
-          ? yield* spec.clear(notice, integration)
-          : []
-        return [...selected, ...clearing]
+      yield* provider.serve({
+        config: spec.integration,
+        send: (delivery, config) =>
+          decodeMessage(delivery.payload).pipe(
+            Effect.matchEffect({
+              onFailure: (e) =>
+                Effect.succeed({
+                  ok: false,
+                  responseCode: null,
+                  permanent: true,
+                  error: `queued message is unreadable: ${e.message}`
+                }),
+              onSuccess: (message) => spec.send(message, config)
+            }),
+            Effect.provide(context)
+          )
       })
 
-    yield* (yield* Events).subscribe({ name: "notifications", types: ["*"] }, (event) =>
-      Effect.gen(function*() {
-        const targets = yield* provider.integrations(spec.integration)
-        if (targets.length === 0) return
-        const notice = yield* Notice.describe(event)
-        for (const integration of targets) {
-          for (const message of yield* messagesFor(notice, integration)) {
-            yield* provider.enqueue({
-              integrationId: integration.id,
-              dedupeKey: `event:${event.id}${message.key ? `:${message.key}` : ""}`,
-              subject: event.type,
-              payload: yield* encodeMessage(message.payload),
-              orderKey: message.orderKey
-            })
-          }
-        }
-      }).pipe(Effect.provide(context)))
+      const messagesFor = (notice: Notice.Notice, integration: IntegrationProvider.ProviderIntegration<C>) =>
+        Effect.gen(function* () {
+          const selected = Selection.selects(integration.config, notice) ? yield* spec.render(notice, integration) : []
+          const clearing =
+            spec.clear && notice.clears.length > 0 && Selection.passesFilters(integration.config.filters, notice)
+              ? yield* spec.clear(notice, integration)
+              : []
+          return [...selected, ...clearing]
+        })
 
-    yield* (yield* Routes).add(HttpRoute.make({
-      method: "POST",
-      path: "/test",
-      summary: `Send a test notification through one ${spec.name} integration now; answers with each delivery's outcome`,
-      tags: [spec.id],
-      permission: "integrations:admin",
-      rateLimit: "strict",
-      transactional: false,
-      body: TestBody,
-      response: TestResult,
-      audit: { action: `${spec.id}.test`, target: (input) => input.body.integrationId },
-      handler: ({ body }) =>
-        Effect.gen(function*() {
-          const integration = (yield* provider.integrations(spec.integration)).find((i) => i.id === body.integrationId)
-          if (!integration) {
-            return yield* new NotFound({
-              resource: `${spec.id} integration`,
-              id: body.integrationId,
-              detail: `no enabled ${spec.id} integration ${body.integrationId} (see GET /api/integrations?provider=${spec.id})`
-            })
+      yield* (yield* Events).subscribe({ name: "notifications", types: ["*"] }, (event) =>
+        Effect.gen(function* () {
+          const targets = yield* provider.integrations(spec.integration)
+          if (targets.length === 0) return
+          const notice = yield* Notice.describe(event)
+          for (const integration of targets) {
+            for (const message of yield* messagesFor(notice, integration)) {
+              yield* provider.enqueue({
+                integrationId: integration.id,
+                dedupeKey: `event:${event.id}${message.key ? `:${message.key}` : ""}`,
+                subject: event.type,
+                payload: yield* encodeMessage(message.payload),
+                orderKey: message.orderKey
+              })
+            }
           }
-          const notice = Notice.test(body.message, yield* now)
-          const messages = yield* spec.render(notice, integration).pipe(Effect.orDie)
-          const deliveries = yield* Effect.forEach(messages, (message) =>
-            Effect.flatMap(encodeMessage(message.payload), (payload) =>
-              provider.sendNow({ integrationId: integration.id, subject: "test", payload })))
-          return { ok: deliveries.length > 0 && deliveries.every((d) => d.status === "delivered"), deliveries }
-        }).pipe(Effect.catchTag("ParseError", Effect.die), Effect.provide(context))
-    }))
-  }))
+        }).pipe(Effect.provide(context))
+      )
+
+      yield* (yield* Routes).add(
+        HttpRoute.make({
+          method: "POST",
+          path: "/test",
+          summary: `Send a test notification through one ${spec.name} integration now; answers with each delivery's outcome`,
+          tags: [spec.id],
+          permission: "integrations:admin",
+          rateLimit: "strict",
+          transactional: false,
+          body: TestBody,
+          response: TestResult,
+          audit: { action: `${spec.id}.test`, target: (input) => input.body.integrationId },
+          handler: ({ body }) =>
+            Effect.gen(function* () {
+              const integration = (yield* provider.integrations(spec.integration)).find(
+                (i) => i.id === body.integrationId
+              )
+              if (!integration) {
+                return yield* new NotFound({
+                  resource: `${spec.id} integration`,
+                  id: body.integrationId,
+                  detail: `no enabled ${spec.id} integration ${body.integrationId} (see GET /api/integrations?provider=${spec.id})`
+                })
+              }
+              const notice = Notice.test(body.message, yield* now)
+              const messages = yield* spec.render(notice, integration).pipe(Effect.orDie)
+              const deliveries = yield* Effect.forEach(messages, (message) =>
+                Effect.flatMap(encodeMessage(message.payload), (payload) =>
+                  provider.sendNow({ integrationId: integration.id, subject: "test", payload })
+                )
+              )
+              return { ok: deliveries.length > 0 && deliveries.every((d) => d.status === "delivered"), deliveries }
+            }).pipe(Effect.catchTag("ParseError", Effect.die), Effect.provide(context))
+        })
+      )
+    })
+  )
 
   return definePlugin({
     id: spec.id,

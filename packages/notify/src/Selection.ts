@@ -9,7 +9,9 @@ import type { Notice } from "./Notice.ts"
 export const defaultEvents: ReadonlyArray<string> = ["session.created", "user.created", "quota.exceeded"]
 
 const EventType = Schema.String.pipe(
-  Schema.pattern(/^(\*|[a-z0-9][a-z0-9_-]*(\.[a-z0-9_*-]+)+)$/, { message: () => "an event type such as session.created, a plugin event such as billing.invoice.generated, or *" })
+  Schema.pattern(/^(\*|[a-z0-9][a-z0-9_-]*(\.[a-z0-9_*-]+)+)$/, {
+    message: () => "an event type such as session.created, a plugin event such as billing.invoice.generated, or *"
+  })
 )
 
 const Names = Schema.Array(Schema.String.pipe(Schema.minLength(1)))
@@ -42,13 +44,25 @@ const eventMatches = (pattern: string, type: string) =>
 export const passesFilters = (filters: Filters, notice: Notice) => {
   const lower = (xs: ReadonlyArray<string>) => xs.map((x) => x.toLowerCase())
   if (filters.users && filters.users.length > 0) {
-    if (!notice.user || !lower(filters.users).some((u) => u === notice.user!.username.toLowerCase() || u === notice.user!.id.toLowerCase())) return false
+    if (
+      !notice.user ||
+      !lower(filters.users).some(
+        (u) => u === notice.user!.username.toLowerCase() || u === notice.user!.id.toLowerCase()
+      )
+    )
+      return false
   }
   if (filters.groups && filters.groups.length > 0) {
     if (!notice.user || !lower(filters.groups).some((g) => lower(notice.user!.groups).includes(g))) return false
   }
   if (filters.templates && filters.templates.length > 0) {
-    if (!notice.template || !lower(filters.templates).some((t) => t === notice.template!.name.toLowerCase() || t === notice.template!.id.toLowerCase())) return false
+    if (
+      !notice.template ||
+      !lower(filters.templates).some(
+        (t) => t === notice.template!.name.toLowerCase() || t === notice.template!.id.toLowerCase()
+      )
+    )
+      return false
   }
   return true
 }

@@ -15,12 +15,18 @@ const pattern = /\{\{\s*([a-zA-Z]+)\s*\}\}/g
 export const Template = Schema.String.pipe(
   Schema.minLength(1),
   Schema.filter((s) => {
-    const unknown = [...s.matchAll(pattern)].map((m) => m[1]!).filter((name) => !(placeholders as ReadonlyArray<string>).includes(name))
-    return unknown.length === 0 || `unknown placeholder ${unknown.map((u) => `{{${u}}}`).join(", ")}; known: ${placeholders.map((p) => `{{${p}}}`).join(", ")}`
+    const unknown = [...s.matchAll(pattern)]
+      .map((m) => m[1]!)
+      .filter((name) => !(placeholders as ReadonlyArray<string>).includes(name))
+    return (
+      unknown.length === 0 ||
+      `unknown placeholder ${unknown.map((u) => `{{${u}}}`).join(", ")}; known: ${placeholders.map((p) => `{{${p}}}`).join(", ")}`
+    )
   })
 )
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 const values = (notice: Notice) => ({
   title: notice.title,
@@ -33,12 +39,23 @@ const values = (notice: Notice) => ({
 })
 
 export const renderText = (template: string, notice: Notice) => {
-  const v: Record<string, string> = { ...values(notice), fields: notice.fields.map((f) => `${f.label}: ${f.value}`).join("\n") }
+  const v: Record<string, string> = {
+    ...values(notice),
+    fields: notice.fields.map((f) => `${f.label}: ${f.value}`).join("\n")
+  }
   return template.replace(pattern, (_, name: string) => v[name] ?? "")
 }
 
 export const renderHtml = (template: string, notice: Notice) => {
-  const rows = notice.fields.map((f) => `<tr><th align="left" style="padding:2px 12px 2px 0">${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`).join("")
-  const v: Record<string, string> = { ...Object.fromEntries(Object.entries(values(notice)).map(([k, x]) => [k, escapeHtml(x)])), fields: `<table>${rows}</table>` }
+  const rows = notice.fields
+    .map(
+      (f) =>
+        `<tr><th align="left" style="padding:2px 12px 2px 0">${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`
+    )
+    .join("")
+  const v: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(values(notice)).map(([k, x]) => [k, escapeHtml(x)])),
+    fields: `<table>${rows}</table>`
+  }
   return template.replace(pattern, (_, name: string) => v[name] ?? "")
 }

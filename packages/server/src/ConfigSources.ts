@@ -35,26 +35,104 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
   bind("STREAMSPACE_PUBLIC_URL", "publicUrl", "string", "URL users reach the server at"),
   bind("DATABASE_URL", "databaseUrl", "string", "PostgreSQL URL; unset = embedded PGlite under <dataDir>/pglite", true),
   bind("STREAMSPACE_DATA_DIR", "dataDir", "string", "Data directory (default ./data)"),
-  bind("STREAMSPACE_SECRETS_KEY", "secretsKey", "string", "Key that encrypts secrets at rest (generated on first boot)", true),
+  bind(
+    "STREAMSPACE_SECRETS_KEY",
+    "secretsKey",
+    "string",
+    "Key that encrypts secrets at rest (generated on first boot)",
+    true
+  ),
   bind("STREAMSPACE_LOG_LEVEL", "log.level", "string", "trace, debug, info (default), warning, error"),
-  bind("STREAMSPACE_LOG_FORMAT", "log.format", "string", "auto (default: pretty on a TTY, JSON otherwise), json, pretty"),
-  bind("STREAMSPACE_SHUTDOWN_TIMEOUT_MS", "shutdownTimeoutMs", "int", "How long in-flight requests may finish on shutdown (default 10000)"),
-  bind("STREAMSPACE_RATE_LIMIT", "rateLimit", "bool", "Per-caller request budgets (default true; false only behind a limiting gateway)"),
-  bind("STREAMSPACE_JWT_SECRET", "auth.jwtSecret", "string", "Signs access tokens (generated and stored on first boot)", true),
-  bind("STREAMSPACE_ACCESS_TOKEN_TTL_SECONDS", "auth.accessTokenTtlSeconds", "int", "Access token lifetime (default 900)"),
-  bind("STREAMSPACE_REFRESH_TOKEN_TTL_SECONDS", "auth.refreshTokenTtlSeconds", "int", "Refresh token lifetime (default 30 days)"),
-  bind("STREAMSPACE_ADMIN_PASSWORD", "auth.adminPassword", "string", "First-boot admin password (random and printed once when unset)", true),
+  bind(
+    "STREAMSPACE_LOG_FORMAT",
+    "log.format",
+    "string",
+    "auto (default: pretty on a TTY, JSON otherwise), json, pretty"
+  ),
+  bind(
+    "STREAMSPACE_SHUTDOWN_TIMEOUT_MS",
+    "shutdownTimeoutMs",
+    "int",
+    "How long in-flight requests may finish on shutdown (default 10000)"
+  ),
+  bind(
+    "STREAMSPACE_RATE_LIMIT",
+    "rateLimit",
+    "bool",
+    "Per-caller request budgets (default true; false only behind a limiting gateway)"
+  ),
+  bind(
+    "STREAMSPACE_JWT_SECRET",
+    "auth.jwtSecret",
+    "string",
+    "Signs access tokens (generated and stored on first boot)",
+    true
+  ),
+  bind(
+    "STREAMSPACE_ACCESS_TOKEN_TTL_SECONDS",
+    "auth.accessTokenTtlSeconds",
+    "int",
+    "Access token lifetime (default 900)"
+  ),
+  bind(
+    "STREAMSPACE_REFRESH_TOKEN_TTL_SECONDS",
+    "auth.refreshTokenTtlSeconds",
+    "int",
+    "Refresh token lifetime (default 30 days)"
+  ),
+  bind(
+    "STREAMSPACE_ADMIN_PASSWORD",
+    "auth.adminPassword",
+    "string",
+    "First-boot admin password (random and printed once when unset)",
+    true
+  ),
   bind("SESSION_RUNTIME", "sessions.runtime", "string", "simulated (default) or kubernetes"),
-  bind("STREAMSPACE_IDLE_TIMEOUT_SECONDS", "sessions.idleTimeoutSeconds", "int", "Idle seconds before a session hibernates (default 1800)"),
-  bind("STREAMSPACE_K8S_NAMESPACE", "sessions.kubernetes.namespace", "string", "Namespace for session workloads (default streamspace)"),
-  bind("KUBECONFIG", "sessions.kubernetes.kubeconfig", "string", "kubeconfig file (in-cluster service account when unset)"),
+  bind(
+    "STREAMSPACE_IDLE_TIMEOUT_SECONDS",
+    "sessions.idleTimeoutSeconds",
+    "int",
+    "Idle seconds before a session hibernates (default 1800)"
+  ),
+  bind(
+    "STREAMSPACE_K8S_NAMESPACE",
+    "sessions.kubernetes.namespace",
+    "string",
+    "Namespace for session workloads (default streamspace)"
+  ),
+  bind(
+    "KUBECONFIG",
+    "sessions.kubernetes.kubeconfig",
+    "string",
+    "kubeconfig file (in-cluster service account when unset)"
+  ),
   bind("STREAMSPACE_K8S_STORAGE_CLASS", "sessions.kubernetes.storageClass", "string", "StorageClass of home volumes"),
   bind("STREAMSPACE_STORAGE_KIND", "storage.kind", "string", "Blob storage: local (default) or s3"),
   bind("STREAMSPACE_MAX_UPLOAD_BYTES", "storage.maxUploadBytes", "int", "Largest accepted upload (default 100 MiB)"),
-  bind("STREAMSPACE_WEBHOOK_MAX_ATTEMPTS", "webhooks.maxAttempts", "int", "Attempts before a webhook delivery is dead (default 8; an admin can replay it)"),
-  bind("STREAMSPACE_INTEGRATION_MAX_ATTEMPTS", "integrations.maxAttempts", "int", "Attempts before a notification delivery is dead (default 8; an admin can replay it)"),
-  bind("STREAMSPACE_RETENTION_DAYS", "retention.days", "int", "Days to keep delivered deliveries, passed events, job runs, login attempts, expired refresh tokens (default 30)"),
-  bind("STREAMSPACE_AUDIT_RETENTION_DAYS", "retention.auditDays", "int", "Days to keep audit entries (default: for ever)"),
+  bind(
+    "STREAMSPACE_WEBHOOK_MAX_ATTEMPTS",
+    "webhooks.maxAttempts",
+    "int",
+    "Attempts before a webhook delivery is dead (default 8; an admin can replay it)"
+  ),
+  bind(
+    "STREAMSPACE_INTEGRATION_MAX_ATTEMPTS",
+    "integrations.maxAttempts",
+    "int",
+    "Attempts before a notification delivery is dead (default 8; an admin can replay it)"
+  ),
+  bind(
+    "STREAMSPACE_RETENTION_DAYS",
+    "retention.days",
+    "int",
+    "Days to keep delivered deliveries, passed events, job runs, login attempts, expired refresh tokens (default 30)"
+  ),
+  bind(
+    "STREAMSPACE_AUDIT_RETENTION_DAYS",
+    "retention.auditDays",
+    "int",
+    "Days to keep audit entries (default: for ever)"
+  ),
   bind("STREAMSPACE_PLUGINS", "plugins.enabled", "list", "Comma-separated plugin ids enabled on first boot"),
   bind("STREAMSPACE_PLUGINS_DIR", "plugins.dir", "string", "Folder of external plugins")
 ]
@@ -77,7 +155,7 @@ const setPath = (target: Json, path: ReadonlyArray<string>, value: unknown) => {
       return
     }
     const next = node[key]
-    node = isRecord(next) ? next : (node[key] = {}) as Json
+    node = isRecord(next) ? next : ((node[key] = {}) as Json)
   })
 }
 
@@ -90,7 +168,10 @@ const fromEnv = (kind: EnvKind, raw: string): unknown => {
     case "bool":
       return /^(true|1|yes|on)$/i.test(raw.trim()) ? true : /^(false|0|no|off)$/i.test(raw.trim()) ? false : raw
     case "list":
-      return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+      return raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
   }
 }
 
@@ -117,7 +198,13 @@ const describeIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) 
       const literals = messages.filter((m) => /^Expected ".*"$/.test(m)).map((m) => m.slice("Expected ".length))
       const rest = messages.filter((m) => !/^Expected ".*"$/.test(m))
       const parts = [...(literals.length > 0 ? [`expected one of ${literals.join(", ")}`] : []), ...rest]
-      return { key: key === "" ? "(top level)" : key, expected: parts.join("; ").replace(/^Expected/, "expected").replace(/^[Ii]s unexpected, expected: /, "unknown key; allowed keys: ") }
+      return {
+        key: key === "" ? "(top level)" : key,
+        expected: parts
+          .join("; ")
+          .replace(/^Expected/, "expected")
+          .replace(/^[Ii]s unexpected, expected: /, "unknown key; allowed keys: ")
+      }
     })
 }
 
@@ -128,10 +215,12 @@ const readFile = (file: string): Effect.Effect<Json, ConfigError> =>
     try: () => {
       const text = Fs.readFileSync(file, "utf8")
       const parsed: unknown = file.endsWith(".json") ? JSON.parse(text) : Yaml.parse(text)
-      if (parsed !== null && parsed !== undefined && !isRecord(parsed)) throw new Error("the top level must be an object")
+      if (parsed !== null && parsed !== undefined && !isRecord(parsed))
+        throw new Error("the top level must be an object")
       return (parsed ?? {}) as Json
     },
-    catch: (e) => new ConfigError({ problems: [`${file}: cannot read config (${e instanceof Error ? e.message : String(e)})`] })
+    catch: (e) =>
+      new ConfigError({ problems: [`${file}: cannot read config (${e instanceof Error ? e.message : String(e)})`] })
   })
 
 export interface LoadOptions {
@@ -144,7 +233,7 @@ export interface LoadOptions {
  * in cwd), overlays the environment and decodes. Fails with one line per problem.
  */
 export const load = (options: LoadOptions = {}): Effect.Effect<ServerConfig.ServerConfigShape, ConfigError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const env = options.env ?? process.env
     const cwd = options.cwd ?? process.cwd()
     const explicit = env.STREAMSPACE_CONFIG
@@ -159,13 +248,18 @@ export const load = (options: LoadOptions = {}): Effect.Effect<ServerConfig.Serv
       setPath(raw, b.path, fromEnv(b.kind, value))
       origin.set(b.path.join("."), b.env)
     }
-    const decoded = Schema.decodeUnknownEither(ServerConfig.ServerConfigSchema, { errors: "all", onExcessProperty: "error" })(raw)
+    const decoded = Schema.decodeUnknownEither(ServerConfig.ServerConfigSchema, {
+      errors: "all",
+      onExcessProperty: "error"
+    })(raw)
     if (Either.isRight(decoded)) return decoded.right
-    const problems = describeIssues(ParseResult.ArrayFormatter.formatErrorSync(decoded.left)).map(({ key, expected }) => {
-      const source = origin.get(key)
-      const where = source ? `${source} (config key ${key})` : file ? `${key} in ${Path.basename(file)}` : key
-      const given = source ? `, given ${JSON.stringify(env[source])}` : ""
-      return `${where}: ${expected}${given}`
-    })
+    const problems = describeIssues(ParseResult.ArrayFormatter.formatErrorSync(decoded.left)).map(
+      ({ key, expected }) => {
+        const source = origin.get(key)
+        const where = source ? `${source} (config key ${key})` : file ? `${key} in ${Path.basename(file)}` : key
+        const given = source ? `, given ${JSON.stringify(env[source])}` : ""
+        return `${where}: ${expected}${given}`
+      }
+    )
     return yield* new ConfigError({ problems })
   })

@@ -77,7 +77,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
   const { runtime, rateLimiter } = options
 
   const authenticate = (request: Request) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const bearer = bearerOf(request)
       if (bearer === undefined) return Actor.anonymous
       const auth = yield* Authenticator.Authenticator
@@ -85,67 +85,96 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     })
 
   const execute = (route: HttpRoute.Route<R>, raw: HttpRoute.RawRequest, info: Actor.RequestInfo) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const audit = yield* AuditLog.AuditLog
       const actor = yield* authenticate(raw.request).pipe(
         Effect.tapError((e) =>
           route.auditAction === null
             ? Effect.void
-            : audit.record({
-              actor: Actor.anonymous,
-              action: route.auditAction,
-              ip: info.ip,
-              userAgent: info.userAgent,
-              result: "denied",
-              detail: e.message,
-              requestId: info.requestId,
-              plugin: route.plugin ?? null
-            }).pipe(Effect.ignore)
+            : audit
+                .record({
+                  actor: Actor.anonymous,
+                  action: route.auditAction,
+                  ip: info.ip,
+                  userAgent: info.userAgent,
+                  result: "denied",
+                  detail: e.message,
+                  requestId: info.requestId,
+                  plugin: route.plugin ?? null
+                })
+                .pipe(Effect.ignore)
         )
       )
       const decision = rateLimiter.check(route.rateLimit, callerKey(actor, info.ip))
       if (!decision.allowed) {
-        return yield* new TooManyRequests({ message: "rate limit exceeded", retryAfterSeconds: decision.retryAfterSeconds })
+        return yield* new TooManyRequests({
+          message: "rate limit exceeded",
+          retryAfterSeconds: decision.retryAfterSeconds
+        })
       }
       const onFailure: Array<Effect.Effect<void, unknown>> = []
       const onCommit: Array<Effect.Effect<void>> = []
       const handled = route.handle(raw).pipe(
         Effect.provideService(Actor.CurrentActor, actor),
         Effect.provideService(Actor.RequestContext, info),
-        Effect.provideService(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) }),
+        Effect.provideService(Actor.FailureEffects, {
+          add: (effect) => Effect.sync(() => void onFailure.push(effect))
+        }),
         Effect.provideService(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
       )
       const action = route.auditAction
       const plugin = route.plugin ?? null
       // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
-      const unit: HttpRoute.RouteTransaction = route.transaction ?? { withTransaction: (yield* SqlClient.SqlClient).withTransaction, audit: audit.record }
-      const withAudit = action === null ? handled : handled.pipe(
-        Effect.tap((result) =>
-          unit.audit({ actor, action, target: result.auditTarget ?? null, ip: info.ip, userAgent: info.userAgent, result: "success", requestId: info.requestId, plugin })
-        )
-      )
+      const unit: HttpRoute.RouteTransaction = route.transaction ?? {
+        withTransaction: (yield* SqlClient.SqlClient).withTransaction,
+        audit: audit.record
+      }
+      const withAudit =
+        action === null
+          ? handled
+          : handled.pipe(
+              Effect.tap((result) =>
+                unit.audit({
+                  actor,
+                  action,
+                  target: result.auditTarget ?? null,
+                  ip: info.ip,
+                  userAgent: info.userAgent,
+                  result: "success",
+                  requestId: info.requestId,
+                  plugin
+                })
+              )
+            )
       const run = route.transactional ? unit.withTransaction(withAudit) : withAudit
       return yield* run.pipe(
         Effect.tap(() => Effect.forEach(onCommit, (effect) => effect, { discard: true })),
         Effect.tapErrorCause(() =>
-          Effect.forEach(onFailure, (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))), { discard: true })
+          Effect.forEach(
+            onFailure,
+            (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))),
+            { discard: true }
+          )
         ),
         Effect.tapErrorCause((cause) => {
           if (action === null || Cause.isInterruptedOnly(cause)) return Effect.void
           const failure = Cause.failureOption(cause)
           const status = Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value.status : 500
-          const message = Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value.message : "internal error"
-          return audit.record({
-            actor,
-            action,
-            target: raw.params["id"] ?? null,
-            ip: info.ip,
-            userAgent: info.userAgent,
-            result: status === 401 || status === 403 ? "denied" : "failure",
-            detail: `${status} ${message}`,
-            requestId: info.requestId,
-            plugin
-          }).pipe(Effect.ignore)
+          const message =
+            Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value.message : "internal error"
+          return audit
+            .record({
+              actor,
+              action,
+              target: raw.params["id"] ?? null,
+              ip: info.ip,
+              userAgent: info.userAgent,
+              result: status === 401 || status === 403 ? "denied" : "failure",
+              detail: `${status} ${message}`,
+              requestId: info.requestId,
+              plugin
+            })
+            .pipe(Effect.ignore)
         })
       )
     })
@@ -156,8 +185,12 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       return result.body
     }
     const headers = { "x-request-id": requestId }
-    if (result.status === 204 || result.body === undefined) return new Response(null, { status: result.status === 200 ? 204 : result.status, headers })
-    return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...headers, "content-type": "application/json" } })
+    if (result.status === 204 || result.body === undefined)
+      return new Response(null, { status: result.status === 200 ? 204 : result.status, headers })
+    return new Response(JSON.stringify(result.body), {
+      status: result.status,
+      headers: { ...headers, "content-type": "application/json" }
+    })
   }
 
   const serve = async (
@@ -173,7 +206,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     const url = new URL(request.url)
     // Plugin routes name their plugin on every log line of the request.
     const annotations = route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
-    const program = Effect.gen(function*() {
+    const program = Effect.gen(function* () {
       const body = route.openapi.body === "binary" ? undefined : yield* readJsonBody(request)
       const raw: HttpRoute.RawRequest = { params, query: queryOf(url), body, request }
       return yield* execute(route, raw, info)
@@ -201,7 +234,12 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     return res
   }
 
-  const notFound = (request: Request, code = "route_not_found", detail?: string, extra: Record<string, unknown> = {}) => {
+  const notFound = (
+    request: Request,
+    code = "route_not_found",
+    detail?: string,
+    extra: Record<string, unknown> = {}
+  ) => {
     const url = new URL(request.url)
     return Problem.response(
       Problem.problem(404, code, detail ?? `no route for ${request.method} ${url.pathname}`, extra),
@@ -213,7 +251,12 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
   const methodNotAllowed = (request: Request, allowed: ReadonlyArray<string>) => {
     const url = new URL(request.url)
     return Problem.response(
-      Problem.problem(405, "method_not_allowed", `${request.method} is not allowed on ${url.pathname}; allowed: ${allowed.join(", ")}`, { allowed }),
+      Problem.problem(
+        405,
+        "method_not_allowed",
+        `${request.method} is not allowed on ${url.pathname}; allowed: ${allowed.join(", ")}`,
+        { allowed }
+      ),
       { allow: allowed.join(", "), "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
     )
   }
@@ -243,14 +286,15 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
   }
 
   app.onError(({ code, request, error }) => {
-      if (code === "NOT_FOUND") {
-        const allowed = allowedMethods(request.method, new URL(request.url).pathname)
-        return allowed.length > 0 ? methodNotAllowed(request, allowed) : notFound(request)
-      }
-      if (code === "PARSE") return Problem.response(Problem.problem(400, "invalid_body", "request body could not be parsed"))
-      runtime.runFork(Effect.logError("unhandled HTTP error", String(error)))
-      return Problem.response(Problem.problem(500, "internal_error", "internal server error"))
-    })
+    if (code === "NOT_FOUND") {
+      const allowed = allowedMethods(request.method, new URL(request.url).pathname)
+      return allowed.length > 0 ? methodNotAllowed(request, allowed) : notFound(request)
+    }
+    if (code === "PARSE")
+      return Problem.response(Problem.problem(400, "invalid_body", "request body could not be parsed"))
+    runtime.runFork(Effect.logError("unhandled HTTP error", String(error)))
+    return Problem.response(Problem.problem(500, "internal_error", "internal server error"))
+  })
 
   options.extend?.(app)
 
@@ -261,14 +305,21 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     app.route(
       route.method,
       route.path,
-      ({ request, params, server }) => serve(route, request, (params ?? {}) as Record<string, string>, ipOf(server, request)),
+      ({ request, params, server }) =>
+        serve(route, request, (params ?? {}) as Record<string, string>, ipOf(server, request)),
       { parse: "none" }
     )
   }
 
   const dynamic = options.dynamic
   if (dynamic) {
-    const dispatch = ({ request, server }: { request: Request; server: { requestIP: (r: Request) => { address: string } | null } | null }) => {
+    const dispatch = ({
+      request,
+      server
+    }: {
+      request: Request
+      server: { requestIP: (r: Request) => { address: string } | null } | null
+    }) => {
       const pathname = new URL(request.url).pathname
       const match = dynamic.resolve(request.method, pathname)
       switch (match._tag) {

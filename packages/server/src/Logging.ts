@@ -16,12 +16,20 @@ const levels: Record<ServerConfig.LogLevel, LogLevel.LogLevel> = {
 
 /** Secret strings that must never appear in a log line, e.g. the config's secrets. */
 export const configSecrets = (config: ServerConfig.ServerConfigShape): ReadonlyArray<string> =>
-  [config.databaseUrl, config.secretsKey, config.auth.jwtSecret, config.auth.adminPassword, config.storage.s3?.secretAccessKey]
+  [
+    config.databaseUrl,
+    config.secretsKey,
+    config.auth.jwtSecret,
+    config.auth.adminPassword,
+    config.storage.s3?.secretAccessKey
+  ]
     .flatMap((r) => (r === undefined ? [] : [Redacted.value(r)]))
     .filter((s) => s.length >= 4)
 
-export const redact = (secrets: ReadonlyArray<string>) => (line: string): string =>
-  secrets.reduce((acc, secret) => acc.split(secret).join("<redacted>"), line)
+export const redact =
+  (secrets: ReadonlyArray<string>) =>
+  (line: string): string =>
+    secrets.reduce((acc, secret) => acc.split(secret).join("<redacted>"), line)
 
 export const layer = (config: ServerConfig.ServerConfigShape, extraSecrets: ReadonlyArray<string> = []) => {
   const pretty = config.log.format === "pretty" || (config.log.format === "auto" && process.stdout.isTTY === true)

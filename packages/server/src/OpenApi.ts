@@ -11,7 +11,7 @@ const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
 const parametersOf = (route: HttpRoute.Route<unknown>) => {
   const out: Array<Record<string, unknown>> = []
   const add = (where: "path" | "query", schema: JSONSchema.JsonSchema7 | undefined) => {
-    const props = (schema as { properties?: Record<string, unknown>; required?: ReadonlyArray<string> } | undefined)
+    const props = schema as { properties?: Record<string, unknown>; required?: ReadonlyArray<string> } | undefined
     for (const [name, s] of Object.entries(props?.properties ?? {})) {
       out.push({ name, in: where, required: where === "path" || (props?.required ?? []).includes(name), schema: s })
     }
@@ -26,7 +26,10 @@ const parametersOf = (route: HttpRoute.Route<unknown>) => {
   return out
 }
 
-export const document = (routes: ReadonlyArray<HttpRoute.Route<unknown>>, info: { version: string; serverUrl: string }) => {
+export const document = (
+  routes: ReadonlyArray<HttpRoute.Route<unknown>>,
+  info: { version: string; serverUrl: string }
+) => {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const route of routes) {
     const p = (paths[toOpenApiPath(route.path)] ??= {})
@@ -40,19 +43,25 @@ export const document = (routes: ReadonlyArray<HttpRoute.Route<unknown>>, info: 
       ...(route.plugin === undefined ? {} : { "x-plugin": route.plugin }),
       ...(route.permission === "public" ? { security: [] } : {}),
       parameters: parametersOf(route),
-      ...(body === undefined ? {} : {
-        requestBody: {
-          required: true,
-          content: body === "binary"
-            ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
-            : { "application/json": { schema: body } }
-        }
-      }),
+      ...(body === undefined
+        ? {}
+        : {
+            requestBody: {
+              required: true,
+              content:
+                body === "binary"
+                  ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
+                  : { "application/json": { schema: body } }
+            }
+          }),
       responses: {
         [String(route.successStatus)]: route.openapi.response
           ? { description: "OK", content: { "application/json": { schema: route.openapi.response } } }
           : { description: "OK" },
-        default: { description: "Problem", content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } }
+        default: {
+          description: "Problem",
+          content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
+        }
       }
     }
   }
@@ -63,7 +72,9 @@ export const document = (routes: ReadonlyArray<HttpRoute.Route<unknown>>, info: 
     security: [{ bearer: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Access token from /api/auth/login, or an API key" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "Access token from /api/auth/login, or an API key" }
+      },
       schemas: {
         Problem: {
           type: "object",
@@ -75,7 +86,10 @@ export const document = (routes: ReadonlyArray<HttpRoute.Route<unknown>>, info: 
             detail: { type: "string" },
             code: { type: "string" },
             requestId: { type: "string" },
-            errors: { type: "array", items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } } }
+            errors: {
+              type: "array",
+              items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } }
+            }
           }
         }
       }

@@ -28,7 +28,11 @@ export const runtimeSettings: Layer.Layer<never> = Layer.setTracerEnabled(false)
  * Stand-ins for core services (tests: `TestPlatform.make({ replace })`), put in place of the real
  * ones throughout the core (`CoreLive.make`). Built on the database, the config and the foundation.
  */
-export type Replacement<E = unknown> = Layer.Layer<never, E, SqlClient.SqlClient | ServerConfig.ServerConfig | CoreLive.FoundationServices>
+export type Replacement<E = unknown> = Layer.Layer<
+  never,
+  E,
+  SqlClient.SqlClient | ServerConfig.ServerConfig | CoreLive.FoundationServices
+>
 
 export const make = <E, R, RE = never>(
   config: ServerConfig.ServerConfigShape,
@@ -39,7 +43,11 @@ export const make = <E, R, RE = never>(
   replace: Replacement<RE> = Layer.empty
 ) => {
   const migrated = Layer.effectDiscard(
-    migrateCore.pipe(Effect.tap((applied) => applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void))
+    migrateCore.pipe(
+      Effect.tap((applied) =>
+        applied.length > 0 ? Effect.logInfo(`applied ${applied.length} core migration(s)`) : Effect.void
+      )
+    )
   )
   const base = migrated.pipe(Layer.provideMerge(database))
   const core = CoreLive.make(replace).pipe(
@@ -57,4 +65,8 @@ export const make = <E, R, RE = never>(
 export type Services = Layer.Layer.Success<ReturnType<typeof make>>
 
 /** Every route the platform serves besides plugin routes. */
-export const routes = [...CoreRoutes.coreRoutes, ...PluginAdminHttp.pluginAdminRoutes, ...EventCatalogueHttp.eventCatalogueRoutes]
+export const routes = [
+  ...CoreRoutes.coreRoutes,
+  ...PluginAdminHttp.pluginAdminRoutes,
+  ...EventCatalogueHttp.eventCatalogueRoutes
+]

@@ -51,7 +51,18 @@ export const problem = (
 })
 
 /** Fields of a typed error that are safe and useful to show (never `cause`, never secrets). */
-const publicFields = ["errors", "permission", "plugin", "limit", "max", "requested", "scope", "resource", "id", "retryAfterSeconds"]
+const publicFields = [
+  "errors",
+  "permission",
+  "plugin",
+  "limit",
+  "max",
+  "requested",
+  "scope",
+  "resource",
+  "id",
+  "retryAfterSeconds"
+]
 
 export const fromError = (error: unknown): ProblemDocument | undefined => {
   if (!isHttpProblem(error)) return undefined

@@ -38,12 +38,18 @@ export interface RunningServer {
   readonly stop: () => Promise<void>
 }
 
-const readiness = Effect.gen(function*() {
+const readiness = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const expected = Math.max(...CoreMigrations.coreMigrations.map((m) => m.id))
-  const rows = yield* sql<{ id: number | string | null }>`SELECT max(migration_id) AS id FROM ${sql(CoreMigrations.table)}`
+  const rows = yield* sql<{
+    id: number | string | null
+  }>`SELECT max(migration_id) AS id FROM ${sql(CoreMigrations.table)}`
   const applied = Number(rows[0]?.id ?? 0)
-  return { database: "ok", migrations: applied >= expected ? "ok" : `pending (at ${applied}, want ${expected})`, ready: applied >= expected }
+  return {
+    database: "ok",
+    migrations: applied >= expected ? "ok" : `pending (at ${applied}, want ${expected})`,
+    ready: applied >= expected
+  }
 })
 
 export const makeApp = (
@@ -69,7 +75,10 @@ export const makeApp = (
           return Problem.response(Problem.problem(503, "not_ready", detail))
         })
         .get("/api/openapi.json", () => Response.json(OpenApi.document(allRoutes(), { version, serverUrl: publicUrl })))
-        .get("/api/docs", () => new Response(OpenApi.docsPage, { headers: { "content-type": "text/html; charset=utf-8" } }))
+        .get(
+          "/api/docs",
+          () => new Response(OpenApi.docsPage, { headers: { "content-type": "text/html; charset=utf-8" } })
+        )
       VncProxy.mount(app, runtime)
     }
   })
@@ -112,13 +121,18 @@ export const watchEmbeddedDatabase = (
   }
   const timer = setInterval(() => {
     if (checking || done) return
-    if (!Fs.existsSync(Path.join(dir, "PG_VERSION"))) return fatal(`the embedded database's data directory ${dir} is gone`)
+    if (!Fs.existsSync(Path.join(dir, "PG_VERSION")))
+      return fatal(`the embedded database's data directory ${dir} is gone`)
     checking = true
-    runtime.runPromiseExit(probe).then((exit) => {
-      checking = false
-      if (Exit.isSuccess(exit)) return void (failures = 0)
-      if (++failures >= FAILED_CHECKS) fatal(`the embedded database in ${dir} fails every statement: ${Cause.pretty(exit.cause).split("\n")[0]}`)
-    }, () => (checking = false))
+    runtime.runPromiseExit(probe).then(
+      (exit) => {
+        checking = false
+        if (Exit.isSuccess(exit)) return void (failures = 0)
+        if (++failures >= FAILED_CHECKS)
+          fatal(`the embedded database in ${dir} fails every statement: ${Cause.pretty(exit.cause).split("\n")[0]}`)
+      },
+      () => (checking = false)
+    )
   }, WATCH_EVERY_MS)
   timer.unref()
   return () => {
@@ -132,7 +146,12 @@ const within = (promise: Promise<unknown>, ms: number) =>
   new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), Math.max(0, ms))
     timer.unref()
-    promise.then(() => resolve(true), () => resolve(true)).finally(() => clearTimeout(timer))
+    promise
+      .then(
+        () => resolve(true),
+        () => resolve(true)
+      )
+      .finally(() => clearTimeout(timer))
   })
 
 export const start = async <E>(options: StartOptions<E>): Promise<RunningServer> => {
@@ -161,7 +180,9 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
       if (!(await within(app.stop(false), deadline - reserve - Date.now()))) await within(app.stop(true), 500)
       const disposing = runtime.dispose()
       if (!(await within(disposing, deadline - Date.now()))) {
-        throw new Error(`shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms): resources still closing were abandoned`)
+        throw new Error(
+          `shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms): resources still closing were abandoned`
+        )
       }
       await disposing
     })())

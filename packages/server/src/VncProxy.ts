@@ -29,7 +29,11 @@ interface Connection {
 
 interface WsLike {
   readonly raw: { send: (data: Uint8Array | string) => unknown; close: (code?: number, reason?: string) => void }
-  readonly data: { readonly params: Record<string, string>; readonly query: Record<string, string | undefined>; readonly headers: Record<string, string | undefined> }
+  readonly data: {
+    readonly params: Record<string, string>
+    readonly query: Record<string, string | undefined>
+    readonly headers: Record<string, string | undefined>
+  }
 }
 
 const bytesOf = (message: unknown): Uint8Array | undefined => {
@@ -43,7 +47,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
   const connections = new WeakMap<object, Connection>()
 
   const resolve = (id: string, bearer: string | undefined) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (!bearer) return yield* Effect.fail({ code: 4401, reason: "authentication required" })
       const actor = yield* Effect.flatMap(Authenticator.Authenticator, (a) => a.authenticate(bearer)).pipe(
         Effect.mapError(() => ({ code: 4401, reason: "invalid token" }))
@@ -51,13 +55,17 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       const sessions = yield* Sessions.Sessions
       const lookup = sessions.resolveEndpoint(id).pipe(
         Effect.provideService(Actor.CurrentActor, actor),
-        Effect.mapError((e) => ({ code: e._tag === "NotFound" ? 4404 : e._tag === "Forbidden" ? 4403 : 4500, reason: e.message }))
+        Effect.mapError((e) => ({
+          code: e._tag === "NotFound" ? 4404 : e._tag === "Forbidden" ? 4403 : 4500,
+          reason: e.message
+        }))
       )
       const deadline = Date.now() + WAKE_TIMEOUT_MS
       for (;;) {
         const found = yield* lookup
         if (found.endpoint) return { endpoint: found.endpoint, viewOnly: found.access === "view", actor }
-        if (found.state === "terminated" || found.state === "failed") return yield* Effect.fail({ code: 4409, reason: `session is ${found.state}` })
+        if (found.state === "terminated" || found.state === "failed")
+          return yield* Effect.fail({ code: 4409, reason: `session is ${found.state}` })
         if (Date.now() > deadline) return yield* Effect.fail({ code: 4504, reason: "session did not become ready" })
         yield* Effect.promise(() => Bun.sleep(500))
       }
@@ -69,18 +77,25 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       const conn: Connection = { pending: [], viewOnly: true, clientMessages: 0, closed: false }
       connections.set(ws.raw, conn)
       const header = socket.data.headers["authorization"]
-      const bearer = socket.data.query["token"] ?? (header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined)
+      const bearer =
+        socket.data.query["token"] ?? (header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined)
       const id = socket.data.params["id"] ?? ""
       const exit = await runtime.runPromiseExit(resolve(id, bearer))
       if (conn.closed) return
       if (exit._tag === "Failure") {
-        const failure = exit.cause._tag === "Fail" ? exit.cause.error as { code: number; reason: string } : { code: 1011, reason: "internal error" }
+        const failure =
+          exit.cause._tag === "Fail"
+            ? (exit.cause.error as { code: number; reason: string })
+            : { code: 1011, reason: "internal error" }
         socket.raw.close(failure.code, failure.reason)
         return
       }
       const { endpoint, viewOnly } = exit.value
       conn.viewOnly = viewOnly
-      const [host, portText] = [endpoint.slice(0, endpoint.lastIndexOf(":")), endpoint.slice(endpoint.lastIndexOf(":") + 1)]
+      const [host, portText] = [
+        endpoint.slice(0, endpoint.lastIndexOf(":")),
+        endpoint.slice(endpoint.lastIndexOf(":") + 1)
+      ]
       try {
         conn.tcp = await Bun.connect({
           hostname: host,
@@ -97,10 +112,12 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       }
       for (const chunk of conn.pending.splice(0)) conn.tcp.write(chunk)
       conn.timer = setInterval(() => {
-        runtime.runFork(Effect.flatMap(Sessions.Sessions, (s) => s.resolveEndpoint(id)).pipe(
-          Effect.provideService(Actor.CurrentActor, exit.value.actor),
-          Effect.ignore
-        ))
+        runtime.runFork(
+          Effect.flatMap(Sessions.Sessions, (s) => s.resolveEndpoint(id)).pipe(
+            Effect.provideService(Actor.CurrentActor, exit.value.actor),
+            Effect.ignore
+          )
+        )
       }, ACTIVITY_EVERY_MS)
     },
     message: (ws, message) => {

@@ -20,10 +20,13 @@ import * as Server from "./Server.ts"
 
 /** Exits within `ms` even if nothing else gets to run: the timer is the last word. */
 const exitBy = (ms: number, code: number, message?: string) => {
-  setTimeout(() => {
-    if (message) console.error(message)
-    process.exit(code)
-  }, Math.max(0, ms))
+  setTimeout(
+    () => {
+      if (message) console.error(message)
+      process.exit(code)
+    },
+    Math.max(0, ms)
+  )
 }
 
 /** Calls `onGone` once `pid` is no longer this process's parent (it died, and the process was re-parented). */
@@ -70,7 +73,9 @@ const main = async () => {
     process.exit(1)
   }
   const running = server
-  console.log(`StreamSpace listening on ${running.url} (database: ${config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`})`)
+  console.log(
+    `StreamSpace listening on ${running.url} (database: ${config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`})`
+  )
   let shuttingDown = false
   const shutdown = (why: string) => {
     if (failed !== undefined) return
@@ -80,7 +85,11 @@ const main = async () => {
     }
     shuttingDown = true
     console.log(`${why}, shutting down`)
-    exitBy(config.shutdownTimeoutMs, 1, `shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms); exiting`)
+    exitBy(
+      config.shutdownTimeoutMs,
+      1,
+      `shutdown did not finish within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms); exiting`
+    )
     running.stop().then(
       () => process.exit(0),
       (e) => {

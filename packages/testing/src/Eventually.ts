@@ -34,23 +34,39 @@ export const within = <A>(promise: Promise<A>, ms: number): Promise<A | typeof p
 }
 
 export const eventually = async <A>(check: Check<A>, options: number | EventuallyOptions = {}): Promise<A> => {
-  const { timeoutMs = TestTimeouts.waitMs, intervalMs = 25, what = "condition" } = typeof options === "number" ? { timeoutMs: options } : options
+  const {
+    timeoutMs = TestTimeouts.waitMs,
+    intervalMs = 25,
+    what = "condition"
+  } = typeof options === "number" ? { timeoutMs: options } : options
   const deadline = Date.now() + timeoutMs
   let last: { readonly error: unknown } | { readonly value: unknown } = { value: undefined }
-  for (let attempt = 1;; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const outcome = await within(
-      Promise.resolve().then(check).then((value) => ({ value }), (error: unknown) => ({ error })),
+      Promise.resolve()
+        .then(check)
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error })
+        ),
       deadline - Date.now()
     )
     if (outcome === pending) {
-      const before = "error" in last ? `; the attempt before failed with: ${last.error instanceof Error ? last.error.message : inspect(last.error)}` : ""
-      throw new Error(`${what} not met within ${timeoutMs} ms: check ${attempt} was still running at the deadline${before}`)
+      const before =
+        "error" in last
+          ? `; the attempt before failed with: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`
+          : ""
+      throw new Error(
+        `${what} not met within ${timeoutMs} ms: check ${attempt} was still running at the deadline${before}`
+      )
     }
     if ("value" in outcome && outcome.value !== undefined && outcome.value !== false) return outcome.value
     last = outcome
     if (Date.now() >= deadline) {
       if ("error" in last) throw last.error
-      throw new Error(`${what} not met within ${timeoutMs} ms (${attempt} checks; the last returned ${inspect(last.value)})`)
+      throw new Error(
+        `${what} not met within ${timeoutMs} ms (${attempt} checks; the last returned ${inspect(last.value)})`
+      )
     }
     await Bun.sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())))
   }

@@ -19,9 +19,21 @@ type Kind = "deployments" | "services" | "persistentvolumeclaims"
 interface KubeObject {
   apiVersion?: string
   kind?: string
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; [k: string]: unknown }
+  metadata: {
+    name: string
+    namespace?: string
+    labels?: Record<string, string>
+    resourceVersion?: string
+    uid?: string
+    creationTimestamp?: string
+    [k: string]: unknown
+  }
   spec?: Record<string, unknown> & { replicas?: number }
-  status?: Record<string, unknown> & { replicas?: number; readyReplicas?: number; conditions?: Array<Record<string, unknown>> }
+  status?: Record<string, unknown> & {
+    replicas?: number
+    readyReplicas?: number
+    conditions?: Array<Record<string, unknown>>
+  }
   [k: string]: unknown
 }
 
@@ -53,10 +65,14 @@ const kinds: Record<Kind, { apiVersion: string; kind: string; prefix: string }> 
   persistentvolumeclaims: { apiVersion: "v1", kind: "PersistentVolumeClaim", prefix: "/api/v1" }
 }
 
-const route = /^\/(?:apis\/apps\/v1|api\/v1)\/namespaces\/([^/]+)\/(deployments|services|persistentvolumeclaims)(?:\/([^/]+))?$/
+const route =
+  /^\/(?:apis\/apps\/v1|api\/v1)\/namespaces\/([^/]+)\/(deployments|services|persistentvolumeclaims)(?:\/([^/]+))?$/
 
 const statusOf = (code: number, reason: string, message: string) =>
-  Response.json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }, { status: code })
+  Response.json(
+    { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code },
+    { status: code }
+  )
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -72,7 +88,12 @@ export const mergePatch = (target: unknown, patch: unknown): unknown => {
 }
 
 const parseSelector = (s: string | null): Record<string, string> =>
-  Object.fromEntries((s ?? "").split(",").filter((p) => p.includes("=")).map((p) => p.split("=", 2) as [string, string]))
+  Object.fromEntries(
+    (s ?? "")
+      .split(",")
+      .filter((p) => p.includes("="))
+      .map((p) => p.split("=", 2) as [string, string])
+  )
 
 const matches = (o: KubeObject, selector: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v)
@@ -98,7 +119,8 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
     const entry = { rv: Number(object.metadata.resourceVersion), type, kind, ns, object: structuredClone(object) }
     history.push(entry)
     for (const w of watchers) {
-      if (w.kind === kind && w.ns === ns && matches(object, w.selector)) w.send(JSON.stringify({ type, object: entry.object }))
+      if (w.kind === kind && w.ns === ns && matches(object, w.selector))
+        w.send(JSON.stringify({ type, object: entry.object }))
     }
   }
 
@@ -138,7 +160,12 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
           ...body,
           apiVersion: meta.apiVersion,
           kind: meta.kind,
-          metadata: { ...body.metadata, namespace: ns, uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString() }
+          metadata: {
+            ...body.metadata,
+            namespace: ns,
+            uid: crypto.randomUUID(),
+            creationTimestamp: new Date().toISOString()
+          }
         }
         if (kindName === "deployments") settle(object)
         return Response.json(save(kindName, ns, object, "ADDED"), { status: 201 })
@@ -164,18 +191,33 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
                 if (watcher) watchers.delete(watcher)
                 try {
                   controller.close()
-                } catch { /* already closed by the client */ }
+                } catch {
+                  /* already closed by the client */
+                }
               }
               const send = (line: string) => {
                 if (open) controller.enqueue(enc.encode(`${line}\n`))
               }
               if (from < compactedBelow) {
-                send(JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410, message: `too old resource version: ${from} (${compactedBelow})` } }))
+                send(
+                  JSON.stringify({
+                    type: "ERROR",
+                    object: {
+                      kind: "Status",
+                      apiVersion: "v1",
+                      status: "Failure",
+                      reason: "Expired",
+                      code: 410,
+                      message: `too old resource version: ${from} (${compactedBelow})`
+                    }
+                  })
+                )
                 close()
                 return
               }
               for (const e of history) {
-                if (e.rv > from && e.kind === kindName && e.ns === ns && matches(e.object, selector)) send(JSON.stringify({ type: e.type, object: e.object }))
+                if (e.rv > from && e.kind === kindName && e.ns === ns && matches(e.object, selector))
+                  send(JSON.stringify({ type: e.type, object: e.object }))
               }
               watcher = { kind: kindName, ns, selector, send, close }
               watchers.add(watcher)
@@ -187,14 +229,25 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
           })
           return new Response(body, { headers: { "content-type": "application/json", "transfer-encoding": "chunked" } })
         }
-        const items = [...store.entries()].filter(([sk, o]) => sk.startsWith(`${kindName}/${ns}/`) && matches(o, selector)).map(([, o]) => o)
-        return Response.json({ kind: `${meta.kind}List`, apiVersion: meta.apiVersion, metadata: { resourceVersion: String(rv) }, items })
+        const items = [...store.entries()]
+          .filter(([sk, o]) => sk.startsWith(`${kindName}/${ns}/`) && matches(o, selector))
+          .map(([, o]) => o)
+        return Response.json({
+          kind: `${meta.kind}List`,
+          apiVersion: meta.apiVersion,
+          metadata: { resourceVersion: String(rv) },
+          items
+        })
       }
       case "PATCH": {
         const o = store.get(k)
         if (!o) return statusOf(404, "NotFound", `${kindName} "${name}" not found`)
         if (req.headers.get("content-type") !== "application/merge-patch+json") {
-          return statusOf(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)
+          return statusOf(
+            415,
+            "UnsupportedMediaType",
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`
+          )
         }
         const patched = mergePatch(o, await req.json()) as KubeObject
         if (kindName === "deployments") settle(patched)
@@ -206,7 +259,13 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
         store.delete(k)
         o.metadata.resourceVersion = String(++rv)
         emit("DELETED", kindName, ns, o)
-        return Response.json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, kind: kindName } })
+        return Response.json({
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Success",
+          details: { name, kind: kindName }
+        })
       }
       default:
         return statusOf(405, "MethodNotAllowed", req.method)
@@ -229,7 +288,8 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
     token,
     requests,
     get: (kind: Kind, ns: string, name: string) => store.get(key(kind, ns, name)),
-    list: (kind: Kind, ns: string) => [...store.entries()].filter(([k]) => k.startsWith(`${kind}/${ns}/`)).map(([, o]) => o),
+    list: (kind: Kind, ns: string) =>
+      [...store.entries()].filter(([k]) => k.startsWith(`${kind}/${ns}/`)).map(([, o]) => o),
     setAutoReady: (value: boolean) => {
       autoReady = value
     },
@@ -242,7 +302,11 @@ export const start = (options: FakeKubeApiServerOptions = {}) => {
     /** Simulates the deployment controller giving up (image pull errors, crash loops). */
     failDeployment: (ns: string, name: string, message: string) => {
       const o = deployment(ns, name)
-      o.status = { ...o.status, readyReplicas: 0, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message }] }
+      o.status = {
+        ...o.status,
+        readyReplicas: 0,
+        conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message }]
+      }
       save("deployments", ns, o, "MODIFIED")
     },
     /** Forgets history below the current version: older watches get 410 Gone. */

@@ -82,15 +82,18 @@ export const start = (handler: Handler = () => new Response("ok"), port = 0): Lo
       requests.length >= count
         ? Promise.resolve(requests)
         : new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`expected ${count} requests, got ${requests.length}`)), timeoutMs)
-          waiters.push({
-            count,
-            resolve: () => {
-              clearTimeout(timer)
-              resolve(requests)
-            }
-          })
-        }),
+            const timer = setTimeout(
+              () => reject(new Error(`expected ${count} requests, got ${requests.length}`)),
+              timeoutMs
+            )
+            waiters.push({
+              count,
+              resolve: () => {
+                clearTimeout(timer)
+                resolve(requests)
+              }
+            })
+          }),
     stop: async () => {
       await server.stop(true)
     }

@@ -48,5 +48,6 @@ export const layer = (captured: Array<CapturedRequest>): Layer.Layer<HttpClient.
           Effect.tap((response) => Effect.sync(() => captured.push(entry(response.status, null)))),
           Effect.tapError((error) => Effect.sync(() => captured.push(entry(null, error.message))))
         )
-      }))
+      })
+    )
   ).pipe(Layer.provide(FetchHttpClient.layer))

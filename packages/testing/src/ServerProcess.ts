@@ -63,20 +63,22 @@ process.on("exit", () => {
 })
 
 const spawn = (env: Record<string, string | undefined>, options: StartOptions) =>
-  track(Bun.spawn([...(options.command ?? ["bun", mainPath])], {
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    env: {
-      ...process.env,
-      PORT: "0",
-      STREAMSPACE_LOG_FORMAT: "json",
-      STREAMSPACE_LOG_LEVEL: "info",
-      ...env,
-      STREAMSPACE_PARENT_PID: String(process.pid)
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe"
-  }))
+  track(
+    Bun.spawn([...(options.command ?? ["bun", mainPath])], {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      env: {
+        ...process.env,
+        PORT: "0",
+        STREAMSPACE_LOG_FORMAT: "json",
+        STREAMSPACE_LOG_LEVEL: "info",
+        ...env,
+        STREAMSPACE_PARENT_PID: String(process.pid)
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+  )
 
 /** Resolves with the exit code, or undefined when `ms` passed first. */
 const exitWithin = async (proc: Child, ms: number): Promise<number | undefined> => {
@@ -96,11 +98,16 @@ const stopProcess = async (proc: Child, signal: NodeJS.Signals, timeoutMs: numbe
 
 /** Stops every server process still running (the preload runs this when a test file ends). */
 export const stopAll = async (): Promise<void> => {
-  await Promise.all([...running].map((proc) => stopProcess(proc, "SIGTERM", TestTimeouts.serverStopMs).catch(() => undefined)))
+  await Promise.all(
+    [...running].map((proc) => stopProcess(proc, "SIGTERM", TestTimeouts.serverStopMs).catch(() => undefined))
+  )
 }
 
 /** Runs the server to completion (for start-up failures). */
-export const run = async (env: Record<string, string | undefined>, timeoutMs = TestTimeouts.serverStartMs): Promise<SpawnResult> => {
+export const run = async (
+  env: Record<string, string | undefined>,
+  timeoutMs = TestTimeouts.serverStartMs
+): Promise<SpawnResult> => {
   const proc = spawn(env, {})
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs)
   const [stdout, stderr, exitCode] = await Promise.all([
@@ -112,7 +119,10 @@ export const run = async (env: Record<string, string | undefined>, timeoutMs = T
   return { exitCode, stdout, stderr }
 }
 
-export const start = async (env: Record<string, string | undefined>, options: StartOptions = {}): Promise<ServerProcess> => {
+export const start = async (
+  env: Record<string, string | undefined>,
+  options: StartOptions = {}
+): Promise<ServerProcess> => {
   const timeoutMs = options.timeoutMs ?? TestTimeouts.serverStartMs
   const proc = spawn(env, options)
   let out = ""
@@ -161,7 +171,8 @@ export const start = async (env: Record<string, string | undefined>, options: St
     stop: (signal = "SIGINT", stopMs = TestTimeouts.serverStopMs) => stopProcess(proc, signal, stopMs),
     exited: async (waitMs = TestTimeouts.waitMs) => {
       const code = await exitWithin(proc, waitMs)
-      if (code === undefined) throw new Error(`server process ${proc.pid} still running after ${waitMs} ms:\n${out.slice(-2000)}`)
+      if (code === undefined)
+        throw new Error(`server process ${proc.pid} still running after ${waitMs} ms:\n${out.slice(-2000)}`)
       await streams
       return code
     }

@@ -34,7 +34,11 @@ export interface SimulatedClock extends Clock.Clock {
    * `exact` names instants that must be stops of their own (asked again at
    * every stop).
    */
-  readonly advance: (duration: Duration.DurationInput, settle: () => Promise<void>, exact?: () => Iterable<number>) => Promise<void>
+  readonly advance: (
+    duration: Duration.DurationInput,
+    settle: () => Promise<void>,
+    exact?: () => Iterable<number>
+  ) => Promise<void>
   /** Makes every fiber of a runtime built with it use this clock. */
   readonly layer: Layer.Layer<never>
 }
@@ -87,7 +91,10 @@ export const make = (startMillis: number = Date.now()): SimulatedClock => {
       let nextOther = Number.POSITIVE_INFINITY
       for (const t of timers) if (!instants.has(t.at) && t.at < nextOther) nextOther = t.at
       // Whole milliseconds, so that a job sleeping from now to its tick lands on the tick exactly.
-      const full = nextOther > target ? Number.POSITIVE_INFINITY : Math.min(target, Math.max(nextOther, Math.ceil(lastFull + grain), now))
+      const full =
+        nextOther > target
+          ? Number.POSITIVE_INFINITY
+          : Math.min(target, Math.max(nextOther, Math.ceil(lastFull + grain), now))
       const stop = Math.min(full, nextExact)
       if (stop > target) break
       now = stop
@@ -112,7 +119,8 @@ export const make = (startMillis: number = Date.now()): SimulatedClock => {
     timers: () => [...timers].map((t) => t.at).sort((a, b) => a - b),
     changes: () => changes,
     // One move at a time: a second call starts where the first ended.
-    advance: (duration, settle, exact = () => []) => (queue = queue.catch(() => undefined).then(() => move(duration, settle, exact)))
+    advance: (duration, settle, exact = () => []) =>
+      (queue = queue.catch(() => undefined).then(() => move(duration, settle, exact)))
   }
   return { ...clock, layer: Layer.setClock(clock) }
 }

@@ -17,7 +17,14 @@
 import { type Context, Effect, Layer } from "effect"
 
 /** Keys that libraries probe on any value (promises, JSON, test matchers, React): absent, not dying. */
-const probed: ReadonlySet<string> = new Set(["then", "toJSON", "constructor", "asymmetricMatch", "nodeType", "$$typeof"])
+const probed: ReadonlySet<string> = new Set([
+  "then",
+  "toJSON",
+  "constructor",
+  "asymmetricMatch",
+  "nodeType",
+  "$$typeof"
+])
 
 /** The service's short name: the last segment of its tag key (`@streamspace/core/SessionRepo` → `SessionRepo`). */
 const serviceName = (key: string) => key.slice(key.lastIndexOf("/") + 1)
@@ -49,5 +56,7 @@ export const stub = <I, S extends object>(tag: Context.Tag<I, S>, implementation
 }
 
 /** A Layer of `tag` built from `implementation` (see `stub`). */
-export const stubLayer = <I, S extends object>(tag: Context.Tag<I, S>, implementation: Partial<S> = {}): Layer.Layer<I> =>
-  Layer.succeed(tag, stub(tag, implementation))
+export const stubLayer = <I, S extends object>(
+  tag: Context.Tag<I, S>,
+  implementation: Partial<S> = {}
+): Layer.Layer<I> => Layer.succeed(tag, stub(tag, implementation))

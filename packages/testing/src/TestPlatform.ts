@@ -102,7 +102,10 @@ export interface TestPlatform {
    */
   readonly eventually: <A>(check: Eventually.Check<A>, options?: number | Eventually.EventuallyOptions) => Promise<A>
   /** Runs one SQL statement as the platform's own database user (for looking behind the API). */
-  readonly query: <A extends object = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<A>>
+  readonly query: <A extends object = Record<string, unknown>>(
+    text: string,
+    params?: ReadonlyArray<unknown>
+  ) => Promise<ReadonlyArray<A>>
   /** Publishes an event into the outbox, as the core or a plugin would. */
   readonly emit: (type: string, payload: unknown) => Promise<string>
   /** Resolves when every subscription of an enabled plugin has caught up with the outbox. */
@@ -165,13 +168,18 @@ const coreSourceHash = (() => {
 })()
 
 /** The migration runner's source: it also writes its bookkeeping table into the template. */
-const migrationRunnerSource = () => Fs.readFileSync(Path.join(Path.dirname(Bun.resolveSync("@streamspace/db", import.meta.dir)), "Migrations.ts"), "utf8")
+const migrationRunnerSource = () =>
+  Fs.readFileSync(Path.join(Path.dirname(Bun.resolveSync("@streamspace/db", import.meta.dir)), "Migrations.ts"), "utf8")
 
 /** initdb plus the core migrations: changes only with the migrations (and their runner). */
 const migratedTemplate: TestDatabase.TestDatabaseOptions = {
   key: "core",
   prepare: Platform.migrateCore.pipe(Effect.asVoid),
-  fingerprint: hash(CoreMigrations.table, migrationRunnerSource(), ...CoreMigrations.coreMigrations.flatMap((m) => [String(m.id), m.name, m.sql]))
+  fingerprint: hash(
+    CoreMigrations.table,
+    migrationRunnerSource(),
+    ...CoreMigrations.coreMigrations.flatMap((m) => [String(m.id), m.name, m.sql])
+  )
 }
 
 /** …plus the first-boot admin with the kit's password (the argon2 hash every platform would otherwise compute). */
@@ -192,7 +200,10 @@ process.on("exit", () => {
 })
 
 /** Rejects with the failure's own message (not a FiberFailure wrapper). */
-const attempt = async <A, E>(runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>, effect: Effect.Effect<A, E, Platform.Services>): Promise<A> => {
+const attempt = async <A, E>(
+  runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>,
+  effect: Effect.Effect<A, E, Platform.Services>
+): Promise<A> => {
   const exit = await runtime.runPromiseExit(effect)
   if (Exit.isSuccess(exit)) return exit.value
   const failure = Cause.failureOption(exit.cause)
@@ -222,9 +233,17 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     secretsKey: input.secretsKey ?? "test-secrets-key-0123456789abcdef"
   })
   // A test with its own admin password gets a first boot of its own.
-  const database = TestDatabase.layer(input.auth?.adminPassword === undefined ? bootstrappedTemplate(config) : migratedTemplate)
+  const database = TestDatabase.layer(
+    input.auth?.adminPassword === undefined ? bootstrappedTemplate(config) : migratedTemplate
+  )
   const outgoing: Array<OutgoingHttp.CapturedRequest> = []
-  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(config, database, options.plugins ?? [], OutgoingHttp.layer(outgoing), options.replace)
+  let layer: Layer.Layer<Platform.Services, unknown> = Platform.make(
+    config,
+    database,
+    options.plugins ?? [],
+    OutgoingHttp.layer(outgoing),
+    options.replace
+  )
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (clock) layer = layer.pipe(Layer.provideMerge(clock.layer))
   const runtime = ManagedRuntime.make(layer)
@@ -253,15 +272,20 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       body = JSON.stringify(opts.body)
       headers["content-type"] ??= "application/json"
     }
-    const res = await app.handle(new Request(`http://127.0.0.1${path}`, { method, headers, ...(body === undefined ? {} : { body }) }))
+    const res = await app.handle(
+      new Request(`http://127.0.0.1${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+    )
     const text = await res.text()
     return { status: res.status, body: parse(text) as T, headers: res.headers, text }
   }
 
   const login = async (username: string, password: string) => {
-    const res = await http<{ accessToken?: unknown } | null>("POST", "/api/auth/login", { body: { username, password } })
+    const res = await http<{ accessToken?: unknown } | null>("POST", "/api/auth/login", {
+      body: { username, password }
+    })
     const token = res.body?.accessToken
-    if (res.status !== 200 || typeof token !== "string") throw new Error(`login as ${username} failed: ${res.status} ${res.text}`)
+    if (res.status !== 200 || typeof token !== "string")
+      throw new Error(`login as ${username} failed: ${res.status} ${res.text}`)
     return token
   }
 
@@ -278,7 +302,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   const settle = async () => {
     if (!clock) return
     const until = Date.now() + settleMs
-    for (let quiet = 0; quiet < 2 && Date.now() < until;) {
+    for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
       const before = clock.changes()
       await new Promise<void>((resolve) => setImmediate(resolve))
       // Bounded in real time (an Effect timeout would arm a timer on the very clock being watched).
@@ -287,14 +311,17 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     }
   }
 
-  const behind = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ plugin_id: string; name: string }>`
+  const behind = Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ plugin_id: string; name: string }>`
       SELECT s.plugin_id, s.name FROM plugin_subscriptions s JOIN plugins p ON p.id = s.plugin_id AND p.enabled
       WHERE EXISTS (SELECT 1 FROM events e WHERE (e.tx_id, e.position) > (s.tx_id, s.position)
                       AND (e.type = ANY(s.event_types) OR '*' = ANY(s.event_types)
                            OR EXISTS (SELECT 1 FROM unnest(s.event_types) AS t(pattern)
                                       WHERE right(t.pattern, 2) = '.*' AND starts_with(e.type, left(t.pattern, -1)))))
-      ORDER BY 1, 2`)
+      ORDER BY 1, 2`
+  )
 
   return {
     engine: engine(),
@@ -314,24 +341,39 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       await clock.advance(duration, settle, jobs.waitingFor)
     },
     runJob: (plugin, job) =>
-      attempt(runtime, Effect.gen(function*() {
-        const state = yield* Effect.flatMap(PluginHost.PluginHost, (h) => h.get(plugin))
-        if (state.status !== "enabled") return yield* Effect.fail(new Error(`plugin ${plugin} is ${state.status}, not enabled: its jobs do not run`))
-        return yield* Effect.flatMap(JobScheduler.JobScheduler, (j) => j.runNow(plugin, job))
-      })),
+      attempt(
+        runtime,
+        Effect.gen(function* () {
+          const state = yield* Effect.flatMap(PluginHost.PluginHost, (h) => h.get(plugin))
+          if (state.status !== "enabled")
+            return yield* Effect.fail(
+              new Error(`plugin ${plugin} is ${state.status}, not enabled: its jobs do not run`)
+            )
+          return yield* Effect.flatMap(JobScheduler.JobScheduler, (j) => j.runNow(plugin, job))
+        })
+      ),
     outgoing,
     emit: (type, payload) =>
-      runtime.runPromise(Effect.flatMap(EventOutbox.EventOutbox, (o) => o.publishRaw({ type, source: "test", payload, actorId: null }))),
+      runtime.runPromise(
+        Effect.flatMap(EventOutbox.EventOutbox, (o) => o.publishRaw({ type, source: "test", payload, actorId: null }))
+      ),
     awaitDelivered: async (timeoutMs = TestTimeouts.waitMs) => {
-      await Eventually.eventually(async () => {
-        const lagging = await runtime.runPromise(behind)
-        if (lagging.length === 0) return true
-        throw new Error(`events not delivered within ${timeoutMs} ms to: ${lagging.map((s) => `${s.plugin_id}/${s.name}`).join(", ")}`)
-      }, { timeoutMs, intervalMs: 20 })
+      await Eventually.eventually(
+        async () => {
+          const lagging = await runtime.runPromise(behind)
+          if (lagging.length === 0) return true
+          throw new Error(
+            `events not delivered within ${timeoutMs} ms to: ${lagging.map((s) => `${s.plugin_id}/${s.name}`).join(", ")}`
+          )
+        },
+        { timeoutMs, intervalMs: 20 }
+      )
     },
     close: async () => {
       if (options.listen) await app.stop(true)
-      const database = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ db: string }>`SELECT current_database() AS db`))
+      const database = await runtime.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ db: string }>`SELECT current_database() AS db`)
+      )
       await runtime.dispose()
       const serverUrl = process.env["TEST_DATABASE_URL"]
       if (serverUrl) await dropPluginRoles(serverUrl, database[0]!.db)

@@ -25,18 +25,27 @@ export const DiscordMessage = Schema.Struct({
 })
 
 /** Embed colours (decimal RGB) by severity: blue, amber, orange, red. */
-export const colours: Record<Notice.Severity, number> = { info: 0x3498db, warning: 0xf1c40f, error: 0xe67e22, critical: 0xe74c3c }
+export const colours: Record<Notice.Severity, number> = {
+  info: 0x3498db,
+  warning: 0xf1c40f,
+  error: 0xe67e22,
+  critical: 0xe74c3c
+}
 
 // Discord's documented embed limits.
 export const render = (notice: Notice.Notice): typeof DiscordMessage.Type => ({
-  embeds: [{
-    title: notice.title.slice(0, 256),
-    description: notice.text.slice(0, 4096),
-    color: colours[notice.severity],
-    timestamp: notice.occurredAt.toISOString(),
-    fields: notice.fields.slice(0, 25).map((f) => ({ name: f.label.slice(0, 256), value: f.value.slice(0, 1024) || "—", inline: true })),
-    footer: { text: `StreamSpace · ${notice.type}` }
-  }],
+  embeds: [
+    {
+      title: notice.title.slice(0, 256),
+      description: notice.text.slice(0, 4096),
+      color: colours[notice.severity],
+      timestamp: notice.occurredAt.toISOString(),
+      fields: notice.fields
+        .slice(0, 25)
+        .map((f) => ({ name: f.label.slice(0, 256), value: f.value.slice(0, 1024) || "—", inline: true })),
+      footer: { text: `StreamSpace · ${notice.type}` }
+    }
+  ],
   // Event text may contain user-chosen names: never let it ping anyone.
   allowed_mentions: { parse: [] }
 })
@@ -49,5 +58,6 @@ export default defineNotifier({
   integration: DiscordIntegration,
   message: DiscordMessage,
   render: (notice) => Effect.succeed([{ payload: render(notice) }]),
-  send: (message, config) => HttpDelivery.postJson(config.webhookUrl, config.username ? { ...message, username: config.username } : message)
+  send: (message, config) =>
+    HttpDelivery.postJson(config.webhookUrl, config.username ? { ...message, username: config.username } : message)
 })

@@ -11,9 +11,15 @@ import { defineNotifier, integrationConfig, TextTemplate } from "@streamspace/no
 import { Effect, Schema } from "effect"
 import nodemailer from "nodemailer"
 
-const Address = Schema.String.pipe(Schema.pattern(/^[^\s@<>]+@[^\s@<>]+$/, { message: () => "an email address such as ops@example.com" }))
+const Address = Schema.String.pipe(
+  Schema.pattern(/^[^\s@<>]+@[^\s@<>]+$/, { message: () => "an email address such as ops@example.com" })
+)
 /** `ops@example.com` or `StreamSpace <ops@example.com>`. */
-const Sender = Schema.String.pipe(Schema.pattern(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, { message: () => "an address, or a name and <address>" }))
+const Sender = Schema.String.pipe(
+  Schema.pattern(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, {
+    message: () => "an address, or a name and <address>"
+  })
+)
 
 export const Recipients = Schema.Struct({
   addresses: Schema.optionalWith(Schema.Array(Address), { default: () => [] }),
@@ -23,9 +29,16 @@ export const Recipients = Schema.Struct({
   groups: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.minLength(1))), { default: () => [] }),
   /** Also the user the event is about (the session's owner, the new user…). */
   eventUser: Schema.optionalWith(Schema.Boolean, { default: () => false })
-}).pipe(Schema.filter((r) =>
-  r.addresses.length + r.roles.length + r.groups.length > 0 || r.eventUser || { path: ["addresses"], message: "name at least one recipient: addresses, roles, groups or eventUser" }
-))
+}).pipe(
+  Schema.filter(
+    (r) =>
+      r.addresses.length + r.roles.length + r.groups.length > 0 ||
+      r.eventUser || {
+        path: ["addresses"],
+        message: "name at least one recipient: addresses, roles, groups or eventUser"
+      }
+  )
+)
 
 export const EmailIntegration = integrationConfig({
   host: Schema.String.pipe(Schema.minLength(1)),
@@ -39,12 +52,22 @@ export const EmailIntegration = integrationConfig({
   from: Sender,
   to: Recipients,
   subject: Schema.optionalWith(TextTemplate.Template, { default: () => "[StreamSpace] {{title}}" }),
-  text: Schema.optionalWith(TextTemplate.Template, { default: () => "{{title}}\n\n{{text}}\n\n{{fields}}\n\n-- \nStreamSpace · {{event}} · {{time}}\n" }),
+  text: Schema.optionalWith(TextTemplate.Template, {
+    default: () => "{{title}}\n\n{{text}}\n\n{{fields}}\n\n-- \nStreamSpace · {{event}} · {{time}}\n"
+  }),
   html: Schema.optionalWith(TextTemplate.Template, {
     default: () =>
       `<div style="font-family:sans-serif"><h2 style="margin:0 0 8px">{{title}}</h2><p>{{text}}</p>{{fields}}<p style="color:#888;font-size:12px">StreamSpace · {{event}} · {{time}}</p></div>`
   })
-}).pipe(Schema.filter((c) => (c.username === undefined) === (c.password === undefined) || { path: [c.username === undefined ? "username" : "password"], message: "username and password go together" }))
+}).pipe(
+  Schema.filter(
+    (c) =>
+      (c.username === undefined) === (c.password === undefined) || {
+        path: [c.username === undefined ? "username" : "password"],
+        message: "username and password go together"
+      }
+  )
+)
 export type EmailIntegration = typeof EmailIntegration.Type
 
 export const EmailMessage = Schema.Struct({
@@ -56,7 +79,16 @@ export const EmailMessage = Schema.Struct({
 })
 
 /** SMTP failures worth retrying: 4xx replies and connection problems; 5xx replies are permanent. */
-const transientCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ECONNECTION", "ESOCKET", "EDNS", "ETLS", "EPROTOCOL"])
+const transientCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ECONNECTION",
+  "ESOCKET",
+  "EDNS",
+  "ETLS",
+  "EPROTOCOL"
+])
 
 export default defineNotifier({
   id: "email-smtp",
@@ -66,28 +98,34 @@ export default defineNotifier({
   integration: EmailIntegration,
   message: EmailMessage,
   render: (notice, { config, name }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const directory = yield* Directory.Directory
       const { addresses, roles, groups, eventUser } = config.to
       const members = yield* directory.users({ roles, groups })
-      const to = [...new Set([
-        ...addresses,
-        ...members.map((u) => u.email).filter((e): e is string => !!e),
-        ...(eventUser && notice.user?.email ? [notice.user.email] : [])
-      ])]
+      const to = [
+        ...new Set([
+          ...addresses,
+          ...members.map((u) => u.email).filter((e): e is string => !!e),
+          ...(eventUser && notice.user?.email ? [notice.user.email] : [])
+        ])
+      ]
       if (to.length === 0) {
-        yield* Effect.logWarning(`email integration ${name}: nobody to send ${notice.type} to (no recipient has an email address)`)
+        yield* Effect.logWarning(
+          `email integration ${name}: nobody to send ${notice.type} to (no recipient has an email address)`
+        )
         return []
       }
-      return [{
-        payload: {
-          to,
-          subject: TextTemplate.renderText(config.subject, notice).replace(/[\r\n]+/g, " "),
-          text: TextTemplate.renderText(config.text, notice),
-          html: TextTemplate.renderHtml(config.html, notice),
-          event: notice.type
+      return [
+        {
+          payload: {
+            to,
+            subject: TextTemplate.renderText(config.subject, notice).replace(/[\r\n]+/g, " "),
+            text: TextTemplate.renderText(config.text, notice),
+            html: TextTemplate.renderHtml(config.html, notice),
+            event: notice.type
+          }
         }
-      }]
+      ]
     }),
   send: (message, config) =>
     Effect.tryPromise(async () => {

@@ -23,12 +23,17 @@ const smtp = async (options: SMTPServerOptions) => {
   const server = new SMTPServer({
     logger: false,
     disableReverseLookup: true,
-    onAuth: (auth, _session, cb) => auth.username === "mailer" && auth.password === "smtp-pass-1" ? cb(null, { user: "mailer" }) : cb(new Error("Invalid username or password")),
+    onAuth: (auth, _session, cb) =>
+      auth.username === "mailer" && auth.password === "smtp-pass-1"
+        ? cb(null, { user: "mailer" })
+        : cb(new Error("Invalid username or password")),
     onRcptTo: (address, _session, cb) => {
       const n = (rcptCalls.get(address.address) ?? 0) + 1
       rcptCalls.set(address.address, n)
-      if (address.address.endsWith("@reject.example")) return cb(Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 }))
-      if (address.address.endsWith("@flaky.example") && n <= 2) return cb(Object.assign(new Error("4.3.0 try again later"), { responseCode: 451 }))
+      if (address.address.endsWith("@reject.example"))
+        return cb(Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 }))
+      if (address.address.endsWith("@flaky.example") && n <= 2)
+        return cb(Object.assign(new Error("4.3.0 try again later"), { responseCode: 451 }))
       cb()
     },
     onData: (stream, session: SMTPServerSession, cb) => {
@@ -52,7 +57,10 @@ let implicitTls: Awaited<ReturnType<typeof smtp>>
 beforeAll(async () => {
   starttls = await smtp({ secure: false })
   implicitTls = await smtp({ secure: true, authOptional: true })
-  p = await TestPlatform.make({ plugins: [email], config: { plugins: { enabled: ["email-smtp"] }, integrations: { backoffBaseMs: 20, maxAttempts: 3 } } })
+  p = await TestPlatform.make({
+    plugins: [email],
+    config: { plugins: { enabled: ["email-smtp"] }, integrations: { backoffBaseMs: 20, maxAttempts: 3 } }
+  })
   admin = await p.login("admin", p.adminPassword)
 })
 afterAll(async () => {
@@ -68,16 +76,36 @@ const addIntegration = async (name: string, config: Record<string, unknown>) => 
   return res.body.id
 }
 const deliveries = async (id: string) =>
-  (await api<{ items: ReadonlyArray<{ status: string; attempts: number; responseCode: number | null; lastError: string | null }> }>("GET", `/api/integrations/${id}/deliveries`)).body.items
-const waitFor = async (server: { received: ReadonlyArray<Received> }, n: number) => p.eventually(async () => server.received.length >= n)
-const addresses = (mail: ParsedMail) => (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) => a.value.map((v) => v.address)).sort()
+  (
+    await api<{
+      items: ReadonlyArray<{ status: string; attempts: number; responseCode: number | null; lastError: string | null }>
+    }>("GET", `/api/integrations/${id}/deliveries`)
+  ).body.items
+const waitFor = async (server: { received: ReadonlyArray<Received> }, n: number) =>
+  p.eventually(async () => server.received.length >= n)
+const addresses = (mail: ParsedMail) =>
+  (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) => a.value.map((v) => v.address)).sort()
 
 test(`STARTTLS with auth: recipients by address, role, group and event user; headers and both bodies (${TestPlatform.engine()})`, async () => {
-  const op = await api<{ id: string }>("POST", "/api/users", { username: "oscar", password: "long-enough-pw", email: "oscar@example.com", roles: ["operator"] })
-  const nina = await api<{ id: string }>("POST", "/api/users", { username: "nina", password: "long-enough-pw", email: "nina@example.com" })
+  const op = await api<{ id: string }>("POST", "/api/users", {
+    username: "oscar",
+    password: "long-enough-pw",
+    email: "oscar@example.com",
+    roles: ["operator"]
+  })
+  const nina = await api<{ id: string }>("POST", "/api/users", {
+    username: "nina",
+    password: "long-enough-pw",
+    email: "nina@example.com"
+  })
   const group = await api<{ id: string }>("POST", "/api/groups", { name: "Night-Shift" })
   await api("POST", `/api/groups/${group.body.id}/members`, { userId: nina.body.id })
-  const eve = await api<{ id: string }>("POST", "/api/users", { username: "eve", password: "long-enough-pw", email: "eve@example.com", displayName: "<b>Eve</b> & co" })
+  const eve = await api<{ id: string }>("POST", "/api/users", {
+    username: "eve",
+    password: "long-enough-pw",
+    email: "eve@example.com",
+    displayName: "<b>Eve</b> & co"
+  })
   expect([op.status, nina.status, eve.status]).toEqual([201, 201, 201])
   const id = await addIntegration("ops-mail", {
     host: "127.0.0.1",
@@ -90,7 +118,14 @@ test(`STARTTLS with auth: recipients by address, role, group and event user; hea
     to: { addresses: ["ops@example.com"], roles: ["operator"], groups: ["night-shift"], eventUser: true },
     events: ["quota.exceeded"]
   })
-  await p.emit("quota.exceeded", { userId: eve.body.id, scope: "user", scopeId: eve.body.id, limit: "sessions", max: 1, requested: 2 })
+  await p.emit("quota.exceeded", {
+    userId: eve.body.id,
+    scope: "user",
+    scopeId: eve.body.id,
+    limit: "sessions",
+    max: 1,
+    requested: 2
+  })
   await waitFor(starttls, 1)
   const { mail, secure, user } = starttls.received[0]!
   expect(secure).toBe(true)
@@ -103,7 +138,7 @@ test(`STARTTLS with auth: recipients by address, role, group and event user; hea
   expect(mail.text).toContain("Limit: sessions (user)")
   expect(mail.html).toContain("<h2")
   expect(mail.html).toContain("&lt;b&gt;Eve&lt;/b&gt; &amp; co hit the user limit")
-  expect(mail.html).toContain("<th align=\"left\" style=\"padding:2px 12px 2px 0\">Limit</th><td>sessions (user)</td>")
+  expect(mail.html).toContain('<th align="left" style="padding:2px 12px 2px 0">Limit</th><td>sessions (user)</td>')
   await p.eventually(async () => (await deliveries(id))[0]?.status === "delivered")
   expect((await deliveries(id))[0]).toMatchObject({ attempts: 1, responseCode: 250 })
   const read = await api("GET", `/api/integrations/${id}`)
@@ -135,16 +170,28 @@ test("implicit TLS with custom templates", async () => {
 })
 
 test("a 4xx reply is retried until accepted (three attempts, one message); a 5xx reply is dead at once", async () => {
-  const base = { host: "127.0.0.1", port: implicitTls.port, security: "tls", verifyCertificate: false, from: "alerts@example.com", events: ["user.created"] }
+  const base = {
+    host: "127.0.0.1",
+    port: implicitTls.port,
+    security: "tls",
+    verifyCertificate: false,
+    from: "alerts@example.com",
+    events: ["user.created"]
+  }
   const flaky = await addIntegration("flaky", { ...base, to: { addresses: ["desk@flaky.example"] } })
   const rejected = await addIntegration("rejected", { ...base, to: { addresses: ["nobody@reject.example"] } })
   const before = implicitTls.received.length
   await api("POST", "/api/users", { username: "grace", password: "long-enough-pw" })
-  await p.eventually(async () => (await deliveries(flaky))[0]?.status === "delivered" && (await deliveries(rejected))[0]?.status === "dead")
+  await p.eventually(
+    async () =>
+      (await deliveries(flaky))[0]?.status === "delivered" && (await deliveries(rejected))[0]?.status === "dead"
+  )
   expect((await deliveries(flaky))[0]).toMatchObject({ attempts: 3, responseCode: 250 })
   expect((await deliveries(rejected))[0]).toMatchObject({ attempts: 1, responseCode: 550 })
   expect((await deliveries(rejected))[0]!.lastError).toContain("mailbox unavailable")
-  expect(implicitTls.received.slice(before).filter((r) => addresses(r.mail).includes("desk@flaky.example"))).toHaveLength(1)
+  expect(
+    implicitTls.received.slice(before).filter((r) => addresses(r.mail).includes("desk@flaky.example"))
+  ).toHaveLength(1)
   for (const id of [flaky, rejected]) await api("DELETE", `/api/integrations/${id}`)
 })
 
@@ -158,15 +205,31 @@ test("config errors name the field: unknown placeholder, no recipient, username 
     [{ ...base, port: 70000 }, "body.config.port"]
   ]
   for (const [config, path] of cases) {
-    const res = await api<{ errors: ReadonlyArray<{ path: string }> }>("POST", "/api/integrations", { provider: "email-smtp", name: "bad", config })
+    const res = await api<{ errors: ReadonlyArray<{ path: string }> }>("POST", "/api/integrations", {
+      provider: "email-smtp",
+      name: "bad",
+      config
+    })
     expect(res.status).toBe(400)
     expect(res.body.errors.map((e) => e.path)).toEqual([path])
   }
 })
 
 test("send test notification reports a refused connection without leaking the password", async () => {
-  const id = await addIntegration("nowhere", { host: "127.0.0.1", port: 1, security: "none", username: "mailer", password: "smtp-pass-1", from: "a@example.com", to: { addresses: ["b@example.com"] } })
-  const res = await api<{ ok: boolean; deliveries: ReadonlyArray<{ status: string; lastError: string }> }>("POST", "/api/plugins/email-smtp/test", { integrationId: id })
+  const id = await addIntegration("nowhere", {
+    host: "127.0.0.1",
+    port: 1,
+    security: "none",
+    username: "mailer",
+    password: "smtp-pass-1",
+    from: "a@example.com",
+    to: { addresses: ["b@example.com"] }
+  })
+  const res = await api<{ ok: boolean; deliveries: ReadonlyArray<{ status: string; lastError: string }> }>(
+    "POST",
+    "/api/plugins/email-smtp/test",
+    { integrationId: id }
+  )
   expect(res.status).toBe(200)
   expect(res.body.ok).toBe(false)
   expect(res.body.deliveries[0]!.lastError).toContain("ECONNREFUSED")

@@ -9,7 +9,18 @@
  * only `@streamspace/kernel` of the kernel (never `@streamspace/kernel/host`).
  */
 import { CoreEvents, HttpRoute } from "@streamspace/core"
-import { definePlugin, Events, Hooks, method, PluginConfig, PluginSql, PluginStorage, Routes, Scheduler, Veto } from "@streamspace/kernel"
+import {
+  definePlugin,
+  Events,
+  Hooks,
+  method,
+  PluginConfig,
+  PluginSql,
+  PluginStorage,
+  Routes,
+  Scheduler,
+  Veto
+} from "@streamspace/kernel"
 import { Effect, Layer, Option, Schema } from "effect"
 import greetings from "../migrations/0001_greetings.sql" with { type: "text" }
 
@@ -20,7 +31,11 @@ export const HelloConfig = Schema.Struct({
 })
 
 /** Published after each greeting; declared in the manifest, so the event catalogue lists it. */
-export const Greeted = Events.define("hello.greeted", Schema.Struct({ username: Schema.String }), "hello greeted a new user")
+export const Greeted = Events.define(
+  "hello.greeted",
+  Schema.Struct({ username: Schema.String }),
+  "hello greeted a new user"
+)
 
 /** Callable by other plugins: `plugins.call("hello", greet, { name: "Ada" })` is an `Effect<{ message: string }, …>`. */
 export const greet = method("greet", {
@@ -29,53 +44,72 @@ export const greet = method("greet", {
   handler: ({ name }) => Effect.map(PluginConfig.get(HelloConfig), (c) => ({ message: `${c.greeting}, ${name}!` }))
 })
 
-const HelloLive = Layer.scopedDiscard(Effect.gen(function*() {
-  const config = yield* PluginConfig.get(HelloConfig)
-  const sql = yield* PluginSql
-  const storage = yield* PluginStorage
-  const events = yield* Events
+const HelloLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const config = yield* PluginConfig.get(HelloConfig)
+    const sql = yield* PluginSql
+    const storage = yield* PluginStorage
+    const events = yield* Events
 
-  yield* events.subscribe({ name: "greeter", event: CoreEvents.UserCreated }, (event) =>
-    Effect.gen(function*() {
-      yield* sql`INSERT INTO greetings (event_type, username) VALUES (${event.type}, ${event.payload.username})`
-      yield* events.publish(Greeted, { username: event.payload.username })
-    }))
-
-  const ticks = Effect.map(storage.get("ticks", Schema.Number), Option.getOrElse(() => 0))
-  yield* (yield* Scheduler).schedule("tick", { every: `${config.tickSeconds} seconds` }, Effect.gen(function*() {
-    yield* storage.set("ticks", (yield* ticks) + 1)
-  }))
-
-  const routes = yield* Routes
-  yield* routes.add(HttpRoute.make({
-    method: "GET",
-    path: "/greetings",
-    summary: "Users greeted so far",
-    permission: "hello:read",
-    response: Schema.Struct({ greeting: Schema.String, usernames: Schema.Array(Schema.NullOr(Schema.String)), ticks: Schema.Number }),
-    handler: () =>
-      Effect.gen(function*() {
-        const rows = yield* sql<{ username: string | null }>`SELECT username FROM greetings ORDER BY id`
-        return { greeting: config.greeting, usernames: rows.map((r) => r.username), ticks: yield* ticks }
+    yield* events.subscribe({ name: "greeter", event: CoreEvents.UserCreated }, (event) =>
+      Effect.gen(function* () {
+        yield* sql`INSERT INTO greetings (event_type, username) VALUES (${event.type}, ${event.payload.username})`
+        yield* events.publish(Greeted, { username: event.payload.username })
       })
-  }))
-  yield* routes.add(HttpRoute.make({
-    method: "POST",
-    path: "/echo",
-    summary: "Echo a name back with the configured greeting",
-    permission: "authenticated",
-    rateLimit: "strict",
-    body: Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1)) }),
-    response: Schema.Struct({ message: Schema.String }),
-    transactional: false,
-    handler: ({ body }) => Effect.succeed({ message: `${config.greeting}, ${body.name}!` })
-  }))
+    )
 
-  yield* (yield* Hooks).intercept("session.beforeCreate", (input) =>
-    input.templateName === config.blockedTemplate && config.blockedTemplate !== ""
-      ? Effect.fail(new Veto({ reason: `template ${input.templateName} is blocked by hello` }))
-      : Effect.succeed(input))
-}))
+    const ticks = Effect.map(
+      storage.get("ticks", Schema.Number),
+      Option.getOrElse(() => 0)
+    )
+    yield* (yield* Scheduler).schedule(
+      "tick",
+      { every: `${config.tickSeconds} seconds` },
+      Effect.gen(function* () {
+        yield* storage.set("ticks", (yield* ticks) + 1)
+      })
+    )
+
+    const routes = yield* Routes
+    yield* routes.add(
+      HttpRoute.make({
+        method: "GET",
+        path: "/greetings",
+        summary: "Users greeted so far",
+        permission: "hello:read",
+        response: Schema.Struct({
+          greeting: Schema.String,
+          usernames: Schema.Array(Schema.NullOr(Schema.String)),
+          ticks: Schema.Number
+        }),
+        handler: () =>
+          Effect.gen(function* () {
+            const rows = yield* sql<{ username: string | null }>`SELECT username FROM greetings ORDER BY id`
+            return { greeting: config.greeting, usernames: rows.map((r) => r.username), ticks: yield* ticks }
+          })
+      })
+    )
+    yield* routes.add(
+      HttpRoute.make({
+        method: "POST",
+        path: "/echo",
+        summary: "Echo a name back with the configured greeting",
+        permission: "authenticated",
+        rateLimit: "strict",
+        body: Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1)) }),
+        response: Schema.Struct({ message: Schema.String }),
+        transactional: false,
+        handler: ({ body }) => Effect.succeed({ message: `${config.greeting}, ${body.name}!` })
+      })
+    )
+
+    yield* (yield* Hooks).intercept("session.beforeCreate", (input) =>
+      input.templateName === config.blockedTemplate && config.blockedTemplate !== ""
+        ? Effect.fail(new Veto({ reason: `template ${input.templateName} is blocked by hello` }))
+        : Effect.succeed(input)
+    )
+  })
+)
 
 export default definePlugin({
   id: "hello",
@@ -89,6 +123,15 @@ export default definePlugin({
   migrations: [{ id: 1, name: "greetings", sql: greetings }],
   events: Events.declare(Greeted),
   layer: HelloLive,
-  ui: [{ kind: "widget", id: "hello-greetings", title: "Greetings", component: "hello/GreetingsWidget.js", width: "small", permissions: ["hello:read"] }],
+  ui: [
+    {
+      kind: "widget",
+      id: "hello-greetings",
+      title: "Greetings",
+      component: "hello/GreetingsWidget.js",
+      width: "small",
+      permissions: ["hello:read"]
+    }
+  ],
   methods: { greet }
 })

@@ -14,31 +14,36 @@ import incidents from "../migrations/0001_incidents.sql" with { type: "text" }
 
 export const Severity = Schema.Literal("critical", "error", "warning", "info")
 
-export const PagerDutyIntegration = integrationConfig({
-  /** The service's Events API v2 integration key. */
-  routingKey: PluginConfig.secret(Schema.String.pipe(Schema.minLength(8))),
-  eventsUrl: Schema.optionalWith(HttpUrl, { default: () => "https://events.pagerduty.com/v2/enqueue" }),
-  /** `payload.source` of every alert. */
-  source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "streamspace" }),
-  /** Severity per event type; others take the event's own (quota → warning, failed session → error, the rest → info). */
-  severities: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Severity }), { default: () => ({}) })
-}, ["quota.exceeded", "session.failed"])
+export const PagerDutyIntegration = integrationConfig(
+  {
+    /** The service's Events API v2 integration key. */
+    routingKey: PluginConfig.secret(Schema.String.pipe(Schema.minLength(8))),
+    eventsUrl: Schema.optionalWith(HttpUrl, { default: () => "https://events.pagerduty.com/v2/enqueue" }),
+    /** `payload.source` of every alert. */
+    source: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "streamspace" }),
+    /** Severity per event type; others take the event's own (quota → warning, failed session → error, the rest → info). */
+    severities: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Severity }), { default: () => ({}) })
+  },
+  ["quota.exceeded", "session.failed"]
+)
 export type PagerDutyIntegration = typeof PagerDutyIntegration.Type
 
 export const PagerDutyEvent = Schema.Struct({
   event_action: Schema.Literal("trigger", "resolve"),
   dedup_key: Schema.String,
   client: Schema.String,
-  payload: Schema.optional(Schema.Struct({
-    summary: Schema.String,
-    source: Schema.String,
-    severity: Severity,
-    timestamp: Schema.String,
-    component: Schema.String,
-    group: Schema.String,
-    class: Schema.String,
-    custom_details: Schema.Record({ key: Schema.String, value: Schema.String })
-  }))
+  payload: Schema.optional(
+    Schema.Struct({
+      summary: Schema.String,
+      source: Schema.String,
+      severity: Severity,
+      timestamp: Schema.String,
+      component: Schema.String,
+      group: Schema.String,
+      class: Schema.String,
+      custom_details: Schema.Record({ key: Schema.String, value: Schema.String })
+    })
+  )
 })
 type PagerDutyEvent = typeof PagerDutyEvent.Type
 
@@ -71,7 +76,7 @@ export default defineNotifier({
   message: PagerDutyEvent,
   migrations: [{ id: 1, name: "incidents", sql: incidents }],
   render: (notice, integration) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (notice.type === "streamspace.test") {
         // A test opens and closes its own alert, so nobody is left with an incident to close.
         const key = dedupKey(`test:${notice.eventId}`)
@@ -84,7 +89,7 @@ export default defineNotifier({
       return [{ payload: trigger(notice, integration.config, key), orderKey: key }]
     }),
   clear: (notice, integration) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sql = yield* PluginSql
       const messages: Array<Message<PagerDutyEvent>> = []
       for (const subject of notice.clears) {
@@ -99,7 +104,14 @@ export default defineNotifier({
       return messages
     }),
   send: (message, config) =>
-    HttpDelivery.postJson(config.eventsUrl, { routing_key: config.routingKey, ...message }, {
-      check: (body) => (body as { status?: string } | undefined)?.status === "success" ? undefined : { error: `PagerDuty answered ${JSON.stringify(body)}`, retry: false }
-    })
+    HttpDelivery.postJson(
+      config.eventsUrl,
+      { routing_key: config.routingKey, ...message },
+      {
+        check: (body) =>
+          (body as { status?: string } | undefined)?.status === "success"
+            ? undefined
+            : { error: `PagerDuty answered ${JSON.stringify(body)}`, retry: false }
+      }
+    )
 })

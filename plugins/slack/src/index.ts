@@ -11,15 +11,22 @@ export const SlackIntegration = integrationConfig({
   /** Incoming webhook URL (a secret: anyone holding it can post). */
   webhookUrl: Schema.optional(PluginConfig.secret(HttpUrl)),
   /** Bot token (`xoxb-…`) with `chat:write`; used with `channel` when there is no webhook URL. */
-  botToken: Schema.optional(PluginConfig.secret(Schema.String.pipe(Schema.pattern(/^xox[a-z]-/, { message: () => "a Slack token (xoxb-…)" })))),
+  botToken: Schema.optional(
+    PluginConfig.secret(Schema.String.pipe(Schema.pattern(/^xox[a-z]-/, { message: () => "a Slack token (xoxb-…)" })))
+  ),
   channel: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   /** Web API base URL (change only for a proxy or a test receiver). */
   apiUrl: Schema.optionalWith(HttpUrl, { default: () => "https://slack.com/api" })
-}).pipe(Schema.filter((c) =>
-  c.webhookUrl !== undefined || (c.botToken !== undefined && c.channel !== undefined)
-    ? undefined
-    : { path: [c.botToken === undefined ? "webhookUrl" : "channel"], message: "set webhookUrl, or botToken and channel" }
-))
+}).pipe(
+  Schema.filter((c) =>
+    c.webhookUrl !== undefined || (c.botToken !== undefined && c.channel !== undefined)
+      ? undefined
+      : {
+          path: [c.botToken === undefined ? "webhookUrl" : "channel"],
+          message: "set webhookUrl, or botToken and channel"
+        }
+  )
+)
 export type SlackIntegration = typeof SlackIntegration.Type
 
 export const SlackMessage = Schema.Struct({
@@ -27,7 +34,12 @@ export const SlackMessage = Schema.Struct({
   blocks: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
 
-const icon: Record<Notice.Severity, string> = { info: ":information_source:", warning: ":warning:", error: ":x:", critical: ":rotating_light:" }
+const icon: Record<Notice.Severity, string> = {
+  info: ":information_source:",
+  warning: ":warning:",
+  error: ":x:",
+  critical: ":rotating_light:"
+}
 
 /** Slack's mrkdwn treats &, < and > as control characters. */
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -38,9 +50,24 @@ export const render = (notice: Notice.Notice): typeof SlackMessage.Type => ({
     { type: "header", text: { type: "plain_text", text: notice.title.slice(0, 150), emoji: true } },
     { type: "section", text: { type: "mrkdwn", text: `${icon[notice.severity]} ${escape(notice.text)}` } },
     ...(notice.fields.length > 0
-      ? [{ type: "section", fields: notice.fields.slice(0, 10).map((f) => ({ type: "mrkdwn", text: `*${escape(f.label)}*\n${escape(f.value)}` })) }]
+      ? [
+          {
+            type: "section",
+            fields: notice.fields
+              .slice(0, 10)
+              .map((f) => ({ type: "mrkdwn", text: `*${escape(f.label)}*\n${escape(f.value)}` }))
+          }
+        ]
       : []),
-    { type: "context", elements: [{ type: "mrkdwn", text: `StreamSpace · \`${notice.type}\` · <!date^${Math.floor(notice.occurredAt.getTime() / 1000)}^{date_short_pretty} {time}|${notice.occurredAt.toISOString()}>` }] }
+    {
+      type: "context",
+      elements: [
+        {
+          type: "mrkdwn",
+          text: `StreamSpace · \`${notice.type}\` · <!date^${Math.floor(notice.occurredAt.getTime() / 1000)}^{date_short_pretty} {time}|${notice.occurredAt.toISOString()}>`
+        }
+      ]
+    }
   ]
 })
 
@@ -58,11 +85,20 @@ export default defineNotifier({
   send: (message, config) =>
     config.webhookUrl !== undefined
       ? HttpDelivery.postJson(config.webhookUrl, message)
-      : HttpDelivery.postJson(`${config.apiUrl.replace(/\/$/, "")}/chat.postMessage`, { channel: config.channel, ...message }, {
-        headers: { authorization: `Bearer ${config.botToken}` },
-        check: (body) => {
-          const answer = body as { ok?: boolean; error?: string } | undefined
-          return answer?.ok === true ? undefined : { error: `Slack API: ${answer?.error ?? "no ok in the answer"}`, retry: transient.has(answer?.error ?? "") }
-        }
-      })
+      : HttpDelivery.postJson(
+          `${config.apiUrl.replace(/\/$/, "")}/chat.postMessage`,
+          { channel: config.channel, ...message },
+          {
+            headers: { authorization: `Bearer ${config.botToken}` },
+            check: (body) => {
+              const answer = body as { ok?: boolean; error?: string } | undefined
+              return answer?.ok === true
+                ? undefined
+                : {
+                    error: `Slack API: ${answer?.error ?? "no ok in the answer"}`,
+                    retry: transient.has(answer?.error ?? "")
+                  }
+            }
+          }
+        )
 })

@@ -12,30 +12,58 @@ export const TeamsIntegration = integrationConfig({
 const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 export const TeamsMessage = Schema.Struct({
   type: Schema.Literal("message"),
-  attachments: Schema.Array(Schema.Struct({ contentType: Schema.Literal("application/vnd.microsoft.card.adaptive"), contentUrl: Schema.Null, content: Json }))
+  attachments: Schema.Array(
+    Schema.Struct({
+      contentType: Schema.Literal("application/vnd.microsoft.card.adaptive"),
+      contentUrl: Schema.Null,
+      content: Json
+    })
+  )
 })
 
 /** Adaptive Card text colours by severity. */
-const colour: Record<Notice.Severity, string> = { info: "Accent", warning: "Warning", error: "Attention", critical: "Attention" }
+const colour: Record<Notice.Severity, string> = {
+  info: "Accent",
+  warning: "Warning",
+  error: "Attention",
+  critical: "Attention"
+}
 
 export const render = (notice: Notice.Notice): typeof TeamsMessage.Type => ({
   type: "message",
-  attachments: [{
-    contentType: "application/vnd.microsoft.card.adaptive",
-    contentUrl: null,
-    content: {
-      $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-      type: "AdaptiveCard",
-      version: "1.4",
-      msteams: { width: "Full" },
-      body: [
-        { type: "TextBlock", text: notice.title, size: "Large", weight: "Bolder", color: colour[notice.severity], wrap: true },
-        { type: "TextBlock", text: notice.text, wrap: true },
-        ...(notice.fields.length > 0 ? [{ type: "FactSet", facts: notice.fields.map((f) => ({ title: f.label, value: f.value })) }] : []),
-        { type: "TextBlock", text: `StreamSpace · ${notice.type} · ${notice.occurredAt.toISOString()}`, size: "Small", isSubtle: true, wrap: true }
-      ]
+  attachments: [
+    {
+      contentType: "application/vnd.microsoft.card.adaptive",
+      contentUrl: null,
+      content: {
+        $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+        type: "AdaptiveCard",
+        version: "1.4",
+        msteams: { width: "Full" },
+        body: [
+          {
+            type: "TextBlock",
+            text: notice.title,
+            size: "Large",
+            weight: "Bolder",
+            color: colour[notice.severity],
+            wrap: true
+          },
+          { type: "TextBlock", text: notice.text, wrap: true },
+          ...(notice.fields.length > 0
+            ? [{ type: "FactSet", facts: notice.fields.map((f) => ({ title: f.label, value: f.value })) }]
+            : []),
+          {
+            type: "TextBlock",
+            text: `StreamSpace · ${notice.type} · ${notice.occurredAt.toISOString()}`,
+            size: "Small",
+            isSubtle: true,
+            wrap: true
+          }
+        ]
+      }
     }
-  }]
+  ]
 })
 
 export default defineNotifier({

@@ -4,24 +4,47 @@ import { LocalServer, TestPlatform } from "@streamspace/testing"
 
 type Element = { type: string; text?: string; facts?: ReadonlyArray<{ title: unknown; value: unknown }> }
 type Card = { type: string; version: string; $schema: string; body: ReadonlyArray<Element> }
-type TeamsBody = { type: string; attachments: ReadonlyArray<{ contentType: string; contentUrl: unknown; content: Card }> }
+type TeamsBody = {
+  type: string
+  attachments: ReadonlyArray<{ contentType: string; contentUrl: unknown; content: Card }>
+}
 
 /** The message shape Teams incoming webhooks document for Adaptive Cards. */
 const isAdaptiveCardMessage = (b: TeamsBody) =>
-  b.type === "message" && Array.isArray(b.attachments) && b.attachments.length === 1 &&
-  b.attachments.every((a) =>
-    a.contentType === "application/vnd.microsoft.card.adaptive" && a.contentUrl === null && a.content.type === "AdaptiveCard" &&
-    /^1\.\d$/.test(a.content.version) && a.content.$schema === "http://adaptivecards.io/schemas/adaptive-card.json" &&
-    a.content.body.every((e: Element) =>
-      (e.type === "TextBlock" && typeof e.text === "string") ||
-      (e.type === "FactSet" && Array.isArray(e.facts) && e.facts.every((f: { title: unknown; value: unknown }) => typeof f.title === "string" && typeof f.value === "string"))))
+  b.type === "message" &&
+  Array.isArray(b.attachments) &&
+  b.attachments.length === 1 &&
+  b.attachments.every(
+    (a) =>
+      a.contentType === "application/vnd.microsoft.card.adaptive" &&
+      a.contentUrl === null &&
+      a.content.type === "AdaptiveCard" &&
+      /^1\.\d$/.test(a.content.version) &&
+      a.content.$schema === "http://adaptivecards.io/schemas/adaptive-card.json" &&
+      a.content.body.every(
+        (e: Element) =>
+          (e.type === "TextBlock" && typeof e.text === "string") ||
+          (e.type === "FactSet" &&
+            Array.isArray(e.facts) &&
+            e.facts.every(
+              (f: { title: unknown; value: unknown }) => typeof f.title === "string" && typeof f.value === "string"
+            ))
+      )
+  )
 
-const receiver = LocalServer.start((req) => isAdaptiveCardMessage(req.json as TeamsBody) ? new Response(null, { status: 202 }) : new Response("Bad card", { status: 400 }))
+const receiver = LocalServer.start((req) =>
+  isAdaptiveCardMessage(req.json as TeamsBody)
+    ? new Response(null, { status: 202 })
+    : new Response("Bad card", { status: 400 })
+)
 let p: TestPlatform.TestPlatform
 let admin: string
 
 beforeAll(async () => {
-  p = await TestPlatform.make({ plugins: [teams], config: { plugins: { enabled: ["teams"] }, integrations: { backoffBaseMs: 20, maxAttempts: 3 } } })
+  p = await TestPlatform.make({
+    plugins: [teams],
+    config: { plugins: { enabled: ["teams"] }, integrations: { backoffBaseMs: 20, maxAttempts: 3 } }
+  })
   admin = await p.login("admin", p.adminPassword)
 })
 afterAll(async () => {
@@ -35,20 +58,33 @@ test(`an event becomes an Adaptive Card through the incoming webhook (${TestPlat
     body: { provider: "teams", name: "ops", config: { webhookUrl: `${receiver.url}/webhookb2/abc` } }
   })
   expect(created.status).toBe(201)
-  await p.http("POST", "/api/users", { token: admin, body: { username: "ada", password: "long-enough-pw", email: "ada@example.com" } })
+  await p.http("POST", "/api/users", {
+    token: admin,
+    body: { username: "ada", password: "long-enough-pw", email: "ada@example.com" }
+  })
   const [msg] = await receiver.waitFor(1)
   const card = (msg!.json as TeamsBody).attachments[0]!.content
   expect(card.body[0]).toMatchObject({ type: "TextBlock", text: "User created", weight: "Bolder" })
-  expect(card.body.find((e) => e.type === "FactSet")?.facts).toContainEqual({ title: "Email", value: "ada@example.com" })
+  expect(card.body.find((e) => e.type === "FactSet")?.facts).toContainEqual({
+    title: "Email",
+    value: "ada@example.com"
+  })
   const items = await p.eventually(async () => {
-    const res = await p.http<{ items: ReadonlyArray<{ status: string; responseCode: number }> }>("GET", `/api/integrations/${created.body.id}/deliveries`, { token: admin })
+    const res = await p.http<{ items: ReadonlyArray<{ status: string; responseCode: number }> }>(
+      "GET",
+      `/api/integrations/${created.body.id}/deliveries`,
+      { token: admin }
+    )
     return res.body.items[0]?.status === "delivered" ? res.body.items : undefined
   })
   expect(items).toEqual([expect.objectContaining({ status: "delivered", responseCode: 202 })])
 })
 
 test("the webhook URL is required, validated and masked", async () => {
-  const missing = await p.http<{ errors: ReadonlyArray<{ path: string }> }>("POST", "/api/integrations", { token: admin, body: { provider: "teams", name: "bad", config: {} } })
+  const missing = await p.http<{ errors: ReadonlyArray<{ path: string }> }>("POST", "/api/integrations", {
+    token: admin,
+    body: { provider: "teams", name: "bad", config: {} }
+  })
   expect(missing.status).toBe(400)
   expect(missing.body.errors.map((e) => e.path)).toEqual(["body.config.webhookUrl"])
   const list = await p.http("GET", "/api/integrations?provider=teams", { token: admin })
@@ -57,8 +93,13 @@ test("the webhook URL is required, validated and masked", async () => {
 })
 
 test("send test notification", async () => {
-  const [integration] = (await p.http<{ items: ReadonlyArray<{ id: string }> }>("GET", "/api/integrations?provider=teams", { token: admin })).body.items
-  const res = await p.http<{ ok: boolean }>("POST", "/api/plugins/teams/test", { token: admin, body: { integrationId: integration!.id } })
+  const [integration] = (
+    await p.http<{ items: ReadonlyArray<{ id: string }> }>("GET", "/api/integrations?provider=teams", { token: admin })
+  ).body.items
+  const res = await p.http<{ ok: boolean }>("POST", "/api/plugins/teams/test", {
+    token: admin,
+    body: { integrationId: integration!.id }
+  })
   expect(res.body.ok).toBe(true)
-  expect(((receiver.requests.at(-1)!.json as TeamsBody).attachments[0]!.content.body[0]!).text).toBe("Test notification")
+  expect((receiver.requests.at(-1)!.json as TeamsBody).attachments[0]!.content.body[0]!.text).toBe("Test notification")
 })

@@ -37,15 +37,32 @@ beforeAll(async () => {
       sessions: {
         runtime: "kubernetes",
         startTimeoutSeconds: 120,
-        kubernetes: { namespace: NS, kubeconfig, storageClass: "fast-ssd", homeSize: "10Gi", imagePullSecrets: ["registry-cred"], labels: { team: "desktops" } }
+        kubernetes: {
+          namespace: NS,
+          kubeconfig,
+          storageClass: "fast-ssd",
+          homeSize: "10Gi",
+          imagePullSecrets: ["registry-cred"],
+          labels: { team: "desktops" }
+        }
       }
     }
   })
   admin = await p.login("admin", p.adminPassword)
-  template = (await p.http<{ id: string }>("POST", "/api/templates", {
-    token: admin,
-    body: { name: "xfce", displayName: "XFCE", image: "example/xfce:4.18", defaultCpu: 750, defaultMemory: 1536, ports: [3000], vncPort: 5901 }
-  })).body.id
+  template = (
+    await p.http<{ id: string }>("POST", "/api/templates", {
+      token: admin,
+      body: {
+        name: "xfce",
+        displayName: "XFCE",
+        image: "example/xfce:4.18",
+        defaultCpu: 750,
+        defaultMemory: 1536,
+        ports: [3000],
+        vncPort: 5901
+      }
+    })
+  ).body.id
   await p.http("POST", "/api/users", { token: admin, body: { username: "kube-user", password: "long-enough-pw" } })
   user = await p.login("kube-user", "long-enough-pw")
 })
@@ -78,8 +95,16 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     const deployment = api.get("deployments", NS, name)!
     const spec = deployment.spec as { replicas: number; template: { spec: Record<string, unknown> } }
     expect(spec.replicas).toBe(1)
-    expect(deployment.metadata.labels).toMatchObject({ "app.kubernetes.io/managed-by": "streamspace", "streamspace.io/session": id, team: "desktops" })
-    const pod = spec.template.spec as { containers: Array<Record<string, unknown>>; imagePullSecrets: unknown; volumes: Array<Record<string, unknown>> }
+    expect(deployment.metadata.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "streamspace",
+      "streamspace.io/session": id,
+      team: "desktops"
+    })
+    const pod = spec.template.spec as {
+      containers: Array<Record<string, unknown>>
+      imagePullSecrets: unknown
+      volumes: Array<Record<string, unknown>>
+    }
     expect(pod.containers[0]).toMatchObject({
       image: "example/xfce:4.18",
       resources: { requests: { cpu: "750m", memory: "1536Mi" }, limits: { cpu: "750m", memory: "1536Mi" } },
@@ -89,8 +114,14 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     const me = await p.http<{ id: string }>("GET", "/api/auth/me", { token: user })
     const claim = KubernetesRuntime.homeClaimName(me.body.id)
     expect(pod.volumes).toEqual([{ name: "home", persistentVolumeClaim: { claimName: claim } }])
-    expect(api.get("services", NS, name)?.spec).toMatchObject({ selector: { "streamspace.io/session": id }, ports: [{ name: "vnc", port: 5901 }, { port: 3000 }] })
-    expect(api.get("persistentvolumeclaims", NS, claim)?.spec).toMatchObject({ storageClassName: "fast-ssd", resources: { requests: { storage: "10Gi" } } })
+    expect(api.get("services", NS, name)?.spec).toMatchObject({
+      selector: { "streamspace.io/session": id },
+      ports: [{ name: "vnc", port: 5901 }, { port: 3000 }]
+    })
+    expect(api.get("persistentvolumeclaims", NS, claim)?.spec).toMatchObject({
+      storageClassName: "fast-ssd",
+      resources: { requests: { storage: "10Gi" } }
+    })
 
     expect((await get(id)).state).toBe("pending")
     api.setReady(NS, name, 1)
@@ -99,7 +130,9 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     await p.http("POST", `/api/sessions/${id}/hibernate`, { token: user })
     await until(id, (s) => s.state === "hibernated")
     expect((api.get("deployments", NS, name)?.spec as { replicas: number }).replicas).toBe(0)
-    expect(api.requests.some((r) => r.method === "PATCH" && r.contentType === "application/merge-patch+json")).toBe(true)
+    expect(api.requests.some((r) => r.method === "PATCH" && r.contentType === "application/merge-patch+json")).toBe(
+      true
+    )
 
     await p.http("POST", `/api/sessions/${id}/wake`, { token: user })
     await p.eventually(async () => (api.get("deployments", NS, name)?.spec as { replicas: number }).replicas === 1)
@@ -159,16 +192,28 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
 
 describe("deployment status mapping", () => {
   const d = (spec: number, ready: number, extra: Record<string, unknown> = {}) => ({
-    metadata: { name: "ss-x", labels: { "streamspace.io/session": "x" }, annotations: { "streamspace.io/vnc-port": "5901" } },
+    metadata: {
+      name: "ss-x",
+      labels: { "streamspace.io/session": "x" },
+      annotations: { "streamspace.io/vnc-port": "5901" }
+    },
     spec: { replicas: spec },
     status: { replicas: spec, readyReplicas: ready, ...extra }
   })
   test("ready → running with the service endpoint; 0 replicas → hibernated; not ready → pending", () => {
-    expect(KubernetesRuntime.observe(d(1, 1), "ns")).toEqual({ sessionId: "x", state: "running", endpoint: { host: "ss-x.ns.svc", port: 5901 } })
+    expect(KubernetesRuntime.observe(d(1, 1), "ns")).toEqual({
+      sessionId: "x",
+      state: "running",
+      endpoint: { host: "ss-x.ns.svc", port: 5901 }
+    })
     expect(KubernetesRuntime.observe(d(0, 0), "ns")?.state).toBe("hibernated")
     expect(KubernetesRuntime.observe(d(1, 0), "ns")?.state).toBe("pending")
-    expect(KubernetesRuntime.observe(d(1, 0, { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: "quota" }] }), "ns"))
-      .toMatchObject({ state: "failed", reason: "FailedCreate: quota" })
+    expect(
+      KubernetesRuntime.observe(
+        d(1, 0, { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: "quota" }] }),
+        "ns"
+      )
+    ).toMatchObject({ state: "failed", reason: "FailedCreate: quota" })
     expect(KubernetesRuntime.observe(d(1, 1), "ns", true)?.state).toBe("terminated")
   })
 })

@@ -17,28 +17,50 @@ interface FileBody {
 }
 
 const s3Dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-s3rver-"))
-const s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: "blobs", configs: [] }] })
+const s3 = new S3rver({
+  port: 0,
+  address: "127.0.0.1",
+  silent: true,
+  directory: s3Dir,
+  configureBuckets: [{ name: "blobs", configs: [] }]
+})
 let s3Port = 0
 
 const setup = async (config: TestPlatform.TestPlatformOptions["config"]) => {
   const p = await TestPlatform.make({ config })
   const admin = await p.login("admin", p.adminPassword)
-  const template = (await p.http<{ id: string }>("POST", "/api/templates", { token: admin, body: { name: "files-app", displayName: "x", image: "x:1" } })).body.id
+  const template = (
+    await p.http<{ id: string }>("POST", "/api/templates", {
+      token: admin,
+      body: { name: "files-app", displayName: "x", image: "x:1" }
+    })
+  ).body.id
   const user = async (username: string) => {
     await p.http("POST", "/api/users", { token: admin, body: { username, password: "long-enough-pw" } })
     const token = await p.login(username, "long-enough-pw")
     const me = await p.http<{ id: string }>("GET", "/api/auth/me", { token })
-    const session = (await p.http<{ id: string }>("POST", "/api/sessions", { token, body: { templateId: template } })).body.id
+    const session = (await p.http<{ id: string }>("POST", "/api/sessions", { token, body: { templateId: template } }))
+      .body.id
     return { token, id: me.body.id, session }
   }
   return { p, admin, user }
 }
 
-const upload = (p: TestPlatform.TestPlatform, token: string, session: string, name: string, bytes: Uint8Array | string) =>
-  p.http<FileBody>("POST", `/api/sessions/${session}/files?name=${encodeURIComponent(name)}`, { token, raw: bytes, headers: { "content-type": "text/plain" } })
+const upload = (
+  p: TestPlatform.TestPlatform,
+  token: string,
+  session: string,
+  name: string,
+  bytes: Uint8Array | string
+) =>
+  p.http<FileBody>("POST", `/api/sessions/${session}/files?name=${encodeURIComponent(name)}`, {
+    token,
+    raw: bytes,
+    headers: { "content-type": "text/plain" }
+  })
 
 beforeAll(async () => {
-  s3Port = (await s3.run() as unknown as { port: number }).port
+  s3Port = ((await s3.run()) as unknown as { port: number }).port
 })
 afterAll(async () => {
   await s3.close()
@@ -50,9 +72,19 @@ for (const kind of ["local", "s3"] as const) {
     let ctx: Awaited<ReturnType<typeof setup>>
     beforeAll(async () => {
       ctx = await setup({
-        storage: kind === "local"
-          ? { maxUploadBytes: 1024 * 1024 }
-          : { kind: "s3", maxUploadBytes: 1024 * 1024, s3: { endpoint: `http://127.0.0.1:${s3Port}`, bucket: "blobs", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } }
+        storage:
+          kind === "local"
+            ? { maxUploadBytes: 1024 * 1024 }
+            : {
+                kind: "s3",
+                maxUploadBytes: 1024 * 1024,
+                s3: {
+                  endpoint: `http://127.0.0.1:${s3Port}`,
+                  bucket: "blobs",
+                  accessKeyId: "S3RVER",
+                  secretAccessKey: "S3RVER"
+                }
+              }
       })
     })
     afterAll(() => ctx.p.close())
@@ -63,17 +95,32 @@ for (const kind of ["local", "s3"] as const) {
       const contents = "hello from a session\n".repeat(1000)
       const res = await upload(p, u.token, u.session, "notes.txt", contents)
       expect(res.status).toBe(201)
-      expect(res.body).toMatchObject({ name: "notes.txt", size: contents.length, sha256: createHash("sha256").update(contents).digest("hex") })
-      const list = await p.http<{ items: ReadonlyArray<FileBody> }>("GET", `/api/sessions/${u.session}/files`, { token: u.token })
+      expect(res.body).toMatchObject({
+        name: "notes.txt",
+        size: contents.length,
+        sha256: createHash("sha256").update(contents).digest("hex")
+      })
+      const list = await p.http<{ items: ReadonlyArray<FileBody> }>("GET", `/api/sessions/${u.session}/files`, {
+        token: u.token
+      })
       expect(list.body.items.map((f) => f.name)).toEqual(["notes.txt"])
       const download = await p.http("GET", `/api/sessions/${u.session}/files/${res.body.id}`, { token: u.token })
       expect(download.status).toBe(200)
       expect(download.text).toBe(contents)
       expect(download.headers.get("content-disposition")).toContain("notes.txt")
-      const events = await p.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ payload: { fileId: string } }>`SELECT payload FROM events WHERE type = 'file.uploaded'`))
+      const events = await p.run(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ payload: { fileId: string } }>`SELECT payload FROM events WHERE type = 'file.uploaded'`
+        )
+      )
       expect(events.map((e) => e.payload.fileId)).toContain(res.body.id)
-      expect((await p.http("DELETE", `/api/sessions/${u.session}/files/${res.body.id}`, { token: u.token })).status).toBe(204)
-      expect((await p.http("GET", `/api/sessions/${u.session}/files/${res.body.id}`, { token: u.token })).status).toBe(404)
+      expect(
+        (await p.http("DELETE", `/api/sessions/${u.session}/files/${res.body.id}`, { token: u.token })).status
+      ).toBe(204)
+      expect((await p.http("GET", `/api/sessions/${u.session}/files/${res.body.id}`, { token: u.token })).status).toBe(
+        404
+      )
       const blobs = await p.run(Effect.flatMap(BlobStore.BlobStore, (b) => b.list(`users/${u.id}/`)))
       expect(blobs).toEqual([])
     })
@@ -83,7 +130,9 @@ for (const kind of ["local", "s3"] as const) {
       const u = await ctx.user(`big-${kind}`)
       const res = await upload(p, u.token, u.session, "big.bin", new Uint8Array(1024 * 1024 + 1))
       expect(res.status).toBe(413)
-      const list = await p.http<{ items: ReadonlyArray<FileBody> }>("GET", `/api/sessions/${u.session}/files`, { token: u.token })
+      const list = await p.http<{ items: ReadonlyArray<FileBody> }>("GET", `/api/sessions/${u.session}/files`, {
+        token: u.token
+      })
       expect(list.body.items).toEqual([])
       expect(await p.run(Effect.flatMap(BlobStore.BlobStore, (b) => b.list(`users/${u.id}/`)))).toEqual([])
     })
@@ -94,7 +143,11 @@ for (const kind of ["local", "s3"] as const) {
       const other = await ctx.user(`other-${kind}`)
       expect((await upload(p, other.token, owner.session, "x.txt", "x")).status).toBe(404)
       expect((await p.http("GET", `/api/sessions/${owner.session}/files`, { token: other.token })).status).toBe(404)
-      const noName = await p.http<{ errors: ReadonlyArray<{ path: string }> }>("POST", `/api/sessions/${owner.session}/files`, { token: owner.token, raw: "x" })
+      const noName = await p.http<{ errors: ReadonlyArray<{ path: string }> }>(
+        "POST",
+        `/api/sessions/${owner.session}/files`,
+        { token: owner.token, raw: "x" }
+      )
       expect(noName.status).toBe(400)
       expect(noName.body.errors[0]?.path).toBe("query.name")
       await p.http("PUT", `/api/quotas/users/${owner.id}`, { token: admin, body: { maxStorage: 100 } })

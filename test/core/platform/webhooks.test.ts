@@ -34,15 +34,22 @@ const receiver = (handler?: LocalServer.Handler) => {
 }
 
 const register = async (url: string, eventTypes: ReadonlyArray<string> = ["user.created"]) => {
-  const res = await p.http<{ id: string; secret: string }>("POST", "/api/webhooks", { token: admin, body: { name: "test", url, eventTypes } })
+  const res = await p.http<{ id: string; secret: string }>("POST", "/api/webhooks", {
+    token: admin,
+    body: { name: "test", url, eventTypes }
+  })
   expect(res.status).toBe(201)
   return res.body
 }
 
 let n = 0
-const createUser = () => p.http("POST", "/api/users", { token: admin, body: { username: `hooked-${++n}`, password: "long-enough-pw" } })
+const createUser = () =>
+  p.http("POST", "/api/users", { token: admin, body: { username: `hooked-${++n}`, password: "long-enough-pw" } })
 
-const deliveries = (id: string) => p.http<{ items: ReadonlyArray<Delivery> }>("GET", `/api/webhooks/${id}/deliveries`, { token: admin }).then((r) => r.body.items)
+const deliveries = (id: string) =>
+  p
+    .http<{ items: ReadonlyArray<Delivery> }>("GET", `/api/webhooks/${id}/deliveries`, { token: admin })
+    .then((r) => r.body.items)
 
 describe(`webhooks (${TestPlatform.engine()})`, () => {
   test("deliveries are signed: HMAC-SHA256 over timestamp and body, verifiable by the receiver", async () => {
@@ -87,7 +94,9 @@ describe(`webhooks (${TestPlatform.engine()})`, () => {
     })
     expect(dead).toMatchObject({ attempts: 3, responseCode: 500, lastError: "HTTP 500" })
     up = true
-    const replay = await p.http<Delivery>("POST", `/api/webhooks/${hook.id}/deliveries/${dead.id}/replay`, { token: admin })
+    const replay = await p.http<Delivery>("POST", `/api/webhooks/${hook.id}/deliveries/${dead.id}/replay`, {
+      token: admin
+    })
     expect(replay.status).toBe(202)
     await p.eventually(async () => (await deliveries(hook.id))[0]?.status === "delivered")
     expect(r.requests.filter((q) => q.headers.get("x-streamspace-delivery") === dead.id)).toHaveLength(4)
@@ -112,7 +121,10 @@ describe(`webhooks (${TestPlatform.engine()})`, () => {
   })
 
   test("validation, permissions, secrets never returned, 404 and delete", async () => {
-    const bad = await p.http<Problem>("POST", "/api/webhooks", { token: admin, body: { name: "x", url: "ftp://nope", eventTypes: [] } })
+    const bad = await p.http<Problem>("POST", "/api/webhooks", {
+      token: admin,
+      body: { name: "x", url: "ftp://nope", eventTypes: [] }
+    })
     expect(bad.status).toBe(400)
     expect(bad.body.errors?.map((e) => e.path)).toEqual(expect.arrayContaining(["body.url", "body.eventTypes"]))
     expect((await p.http("GET", "/api/webhooks")).status).toBe(401)
@@ -135,25 +147,31 @@ if (TestPlatform.engine() === "postgres") {
     const { Effect, Fiber } = await import("effect")
     const r = receiver()
     await register(r.url, ["test.late"])
-    await p.run(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const outbox = yield* EventOutbox.EventOutbox
-      const dispatcher = yield* WebhookDispatcher.WebhookDispatcher
-      const written = yield* Effect.makeLatch(false)
-      const release = yield* Effect.makeLatch(false)
-      // The slow transaction writes first (lower position) and commits last.
-      const slow = yield* Effect.fork(sql.withTransaction(Effect.gen(function*() {
-        yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "first" }, actorId: null })
-        yield* written.open
-        yield* release.await
-      })))
-      yield* written.await
-      yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "second" }, actorId: null })
-      yield* dispatcher.runOnce
-      yield* release.open
-      yield* Fiber.join(slow)
-      yield* dispatcher.runOnce
-    }))
+    await p.run(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const outbox = yield* EventOutbox.EventOutbox
+        const dispatcher = yield* WebhookDispatcher.WebhookDispatcher
+        const written = yield* Effect.makeLatch(false)
+        const release = yield* Effect.makeLatch(false)
+        // The slow transaction writes first (lower position) and commits last.
+        const slow = yield* Effect.fork(
+          sql.withTransaction(
+            Effect.gen(function* () {
+              yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "first" }, actorId: null })
+              yield* written.open
+              yield* release.await
+            })
+          )
+        )
+        yield* written.await
+        yield* outbox.publishRaw({ type: "test.late", source: "test", payload: { n: "second" }, actorId: null })
+        yield* dispatcher.runOnce
+        yield* release.open
+        yield* Fiber.join(slow)
+        yield* dispatcher.runOnce
+      })
+    )
     const got = await r.waitFor(2)
     expect(got.map((q) => (q.json as { payload: { n: string } }).payload.n).sort()).toEqual(["first", "second"])
   })
@@ -167,7 +185,17 @@ test("fan-out follows transaction ids as numbers: events of transactions 9 and 1
   await p.query(`INSERT INTO events (id, type, source, payload, tx_id)
     SELECT gen_random_uuid(), 'ordering.test', 'test', jsonb_build_object('tx', t), t::text::xid8 FROM unnest(ARRAY[${txIds.join(",")}]) AS t`)
   await p.query("UPDATE event_cursors SET tx_id = '0', position = 0 WHERE name = 'webhooks'")
-  await p.eventually(async () => (await p.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = '${hook.id}'`))[0]!.n >= 150 || undefined, 20_000)
-  const got = await p.query<{ tx: number }>(`SELECT (payload->'payload'->>'tx')::int AS tx FROM webhook_deliveries WHERE webhook_id = '${hook.id}' ORDER BY tx`)
+  await p.eventually(
+    async () =>
+      (
+        await p.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = '${hook.id}'`
+        )
+      )[0]!.n >= 150 || undefined,
+    20_000
+  )
+  const got = await p.query<{ tx: number }>(
+    `SELECT (payload->'payload'->>'tx')::int AS tx FROM webhook_deliveries WHERE webhook_id = '${hook.id}' ORDER BY tx`
+  )
   expect(got.map((g) => g.tx)).toEqual(txIds)
 })

@@ -40,7 +40,8 @@ const connect = (sessionId: string, token?: string): Opened => {
   const ws = new WebSocket(url)
   ws.binaryType = "arraybuffer"
   const messages: Array<string> = []
-  ws.onmessage = (e) => messages.push(typeof e.data === "string" ? e.data : Buffer.from(e.data as ArrayBuffer).toString("latin1"))
+  ws.onmessage = (e) =>
+    messages.push(typeof e.data === "string" ? e.data : Buffer.from(e.data as ArrayBuffer).toString("latin1"))
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.onclose = (e) => resolve({ code: e.code, reason: e.reason })
   })
@@ -50,7 +51,9 @@ const connect = (sessionId: string, token?: string): Opened => {
 const launch = async (token: string) => {
   const template = await makeTemplate(p, admin, `vnc-${crypto.randomUUID().slice(0, 8)}`, { vncPort: vnc.port })
   const id = (await p.http<SessionBody>("POST", "/api/sessions", { token, body: { templateId: template } })).body.id
-  await p.eventually(async () => (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token })).body.state === "running")
+  await p.eventually(
+    async () => (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token })).body.state === "running"
+  )
   return id
 }
 
@@ -78,7 +81,10 @@ describe(`VNC over WebSocket (${TestPlatform.engine()})`, () => {
     const owner = await makeUser(p, admin, "vnc-sleeper")
     const id = await launch(owner.token)
     await p.http("POST", `/api/sessions/${id}/hibernate`, { token: owner.token })
-    await p.eventually(async () => (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token: owner.token })).body.state === "hibernated")
+    await p.eventually(
+      async () =>
+        (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token: owner.token })).body.state === "hibernated"
+    )
     const c = connect(id, owner.token)
     await p.eventually(async () => c.messages.includes("RFB 003.008\n"))
     expect((await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token: owner.token })).body.state).toBe("running")
@@ -89,7 +95,10 @@ describe(`VNC over WebSocket (${TestPlatform.engine()})`, () => {
     const owner = await makeUser(p, admin, "vnc-presenter")
     const watcher = await makeUser(p, admin, "vnc-watcher")
     const id = await launch(owner.token)
-    await p.http("POST", `/api/sessions/${id}/shares`, { token: owner.token, body: { userId: watcher.id, access: "view" } })
+    await p.http("POST", `/api/sessions/${id}/shares`, {
+      token: owner.token,
+      body: { userId: watcher.id, access: "view" }
+    })
     const c = connect(id, watcher.token)
     await p.eventually(async () => c.messages.includes("RFB 003.008\n"))
     received.length = 0

@@ -32,6 +32,7 @@ export const auditRoutes = [
           ...(query.target ? { target: query.target } : {}),
           ...(query.from ? { since: query.from } : {}),
           ...(query.to ? { until: query.to } : {})
-        }))
+        })
+      )
   })
 ]

@@ -87,31 +87,32 @@ const toEntry = (r: AuditRow) =>
     plugin: r.plugin
   })
 
-export class AuditLog extends Context.Tag("@streamspace/core/AuditLog")<AuditLog, {
-  readonly record: (entry: AuditEntryInput) => Effect.Effect<void, SqlError>
-  readonly query: (q: AuditQuery) => Effect.Effect<PageOf<AuditEntry>, SqlError>
-}>() {}
+export class AuditLog extends Context.Tag("@streamspace/core/AuditLog")<
+  AuditLog,
+  {
+    readonly record: (entry: AuditEntryInput) => Effect.Effect<void, SqlError>
+    readonly query: (q: AuditQuery) => Effect.Effect<PageOf<AuditEntry>, SqlError>
+  }
+>() {}
 
 export const AuditLogLive = Layer.effect(
   AuditLog,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
       record: (e) =>
-        sql`INSERT INTO audit_log ${
-          sql.insert({
-            actor_id: actorId(e.actor),
-            actor: actorLabel(e.actor),
-            action: e.action,
-            target: e.target ?? null,
-            ip: e.ip ?? "",
-            user_agent: e.userAgent ?? "",
-            result: e.result,
-            detail: e.detail ?? null,
-            request_id: e.requestId ?? null,
-            plugin: e.plugin ?? null
-          })
-        }`.pipe(Effect.asVoid),
+        sql`INSERT INTO audit_log ${sql.insert({
+          actor_id: actorId(e.actor),
+          actor: actorLabel(e.actor),
+          action: e.action,
+          target: e.target ?? null,
+          ip: e.ip ?? "",
+          user_agent: e.userAgent ?? "",
+          result: e.result,
+          detail: e.detail ?? null,
+          request_id: e.requestId ?? null,
+          plugin: e.plugin ?? null
+        })}`.pipe(Effect.asVoid),
       query: (q) => {
         const cursor = decodeCursor(q.cursor)
         const conditions = [

@@ -30,12 +30,15 @@ export interface UserQuery {
   readonly groups?: ReadonlyArray<string>
 }
 
-export class Directory extends Context.Tag("@streamspace/core/Directory")<Directory, {
-  readonly user: (id: string) => Effect.Effect<Option.Option<DirectoryUser>, SqlError>
-  /** Enabled users matching any of the ids, roles or groups given. */
-  readonly users: (query: UserQuery) => Effect.Effect<ReadonlyArray<DirectoryUser>, SqlError>
-  readonly template: (id: string) => Effect.Effect<Option.Option<DirectoryTemplate>, SqlError>
-}>() {}
+export class Directory extends Context.Tag("@streamspace/core/Directory")<
+  Directory,
+  {
+    readonly user: (id: string) => Effect.Effect<Option.Option<DirectoryUser>, SqlError>
+    /** Enabled users matching any of the ids, roles or groups given. */
+    readonly users: (query: UserQuery) => Effect.Effect<ReadonlyArray<DirectoryUser>, SqlError>
+    readonly template: (id: string) => Effect.Effect<Option.Option<DirectoryTemplate>, SqlError>
+  }
+>() {}
 
 interface UserRow {
   readonly id: string
@@ -57,7 +60,7 @@ const toUser = (r: UserRow): DirectoryUser => ({
 
 export const DirectoryLive = Layer.effect(
   Directory,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = (where: Statement.Fragment) =>
       Effect.map(
@@ -80,8 +83,13 @@ export const DirectoryLive = Layer.effect(
                          WHERE gm.user_id = u.id AND lower(g.name) = ANY(${groups.map((g) => g.toLowerCase())})))`),
       template: (id) =>
         Effect.map(
-          sql<{ id: string; name: string; display_name: string }>`SELECT id, name, display_name FROM templates WHERE id = ${id}`,
-          (rows) => Option.map(Option.fromNullable(rows[0]), (r) => ({ id: r.id, name: r.name, displayName: r.display_name }))
+          sql<{
+            id: string
+            name: string
+            display_name: string
+          }>`SELECT id, name, display_name FROM templates WHERE id = ${id}`,
+          (rows) =>
+            Option.map(Option.fromNullable(rows[0]), (r) => ({ id: r.id, name: r.name, displayName: r.display_name }))
         )
     }
   })

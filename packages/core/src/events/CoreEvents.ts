@@ -41,18 +41,66 @@ export const QuotaEvent = Schema.Struct({
   requested: Schema.Number
 })
 
-export const SessionCreated = define("session.created", SessionEvent, "A user launched a session from a template; it is pending until its workload runs. Actor: the user.")
-export const SessionStarted = define("session.started", SessionEvent, "A pending session's workload is running and reachable. Actor: the platform.")
-export const SessionStopped = define("session.stopped", SessionEvent, "A session ended without being asked to: the runtime reported its workload gone (`reason`). Actor: the platform.")
-export const SessionHibernated = define("session.hibernated", SessionEvent, "A running session was scaled to zero, asked for or idle past the timeout; its home is kept. Actor: the platform.")
-export const SessionWoken = define("session.woken", SessionEvent, "A hibernated session is running again. Actor: the platform.")
-export const SessionDeleted = define("session.deleted", SessionEvent, "A session its user (or an admin) deleted is gone: its workload was removed. Actor: the platform.")
-export const SessionFailed = define("session.failed", SessionEvent, "A session failed: runtime errors after retries, a start timeout, a refused placement (`reason` says which). Actor: the platform.")
-export const UserCreated = define("user.created", UserEvent, "A user account was created, by an admin or as the first-boot admin (actor null).")
-export const UserLogin = define("user.login", UserEvent, "A user signed in with a password (and second factor). Actor: the user.")
-export const UserLogout = define("user.logout", UserEvent, "A user signed out; the refresh tokens of that login (or all) are revoked. Actor: the user.")
-export const FileUploaded = define("file.uploaded", FileEvent, "A file was uploaded to a session's storage. Actor: the uploader.")
-export const QuotaExceeded = define("quota.exceeded", QuotaEvent, "A request was refused because it would exceed a user or group quota (the request rolled back, the event stays). Actor: the requester.")
+export const SessionCreated = define(
+  "session.created",
+  SessionEvent,
+  "A user launched a session from a template; it is pending until its workload runs. Actor: the user."
+)
+export const SessionStarted = define(
+  "session.started",
+  SessionEvent,
+  "A pending session's workload is running and reachable. Actor: the platform."
+)
+export const SessionStopped = define(
+  "session.stopped",
+  SessionEvent,
+  "A session ended without being asked to: the runtime reported its workload gone (`reason`). Actor: the platform."
+)
+export const SessionHibernated = define(
+  "session.hibernated",
+  SessionEvent,
+  "A running session was scaled to zero, asked for or idle past the timeout; its home is kept. Actor: the platform."
+)
+export const SessionWoken = define(
+  "session.woken",
+  SessionEvent,
+  "A hibernated session is running again. Actor: the platform."
+)
+export const SessionDeleted = define(
+  "session.deleted",
+  SessionEvent,
+  "A session its user (or an admin) deleted is gone: its workload was removed. Actor: the platform."
+)
+export const SessionFailed = define(
+  "session.failed",
+  SessionEvent,
+  "A session failed: runtime errors after retries, a start timeout, a refused placement (`reason` says which). Actor: the platform."
+)
+export const UserCreated = define(
+  "user.created",
+  UserEvent,
+  "A user account was created, by an admin or as the first-boot admin (actor null)."
+)
+export const UserLogin = define(
+  "user.login",
+  UserEvent,
+  "A user signed in with a password (and second factor). Actor: the user."
+)
+export const UserLogout = define(
+  "user.logout",
+  UserEvent,
+  "A user signed out; the refresh tokens of that login (or all) are revoked. Actor: the user."
+)
+export const FileUploaded = define(
+  "file.uploaded",
+  FileEvent,
+  "A file was uploaded to a session's storage. Actor: the uploader."
+)
+export const QuotaExceeded = define(
+  "quota.exceeded",
+  QuotaEvent,
+  "A request was refused because it would exceed a user or group quota (the request rolled back, the event stays). Actor: the requester."
+)
 
 /** Every core event, in catalogue order. */
 export const definitions = [
@@ -70,7 +118,7 @@ export const definitions = [
   QuotaExceeded
 ] as const
 
-export type CoreEventDefinition = typeof definitions[number]
+export type CoreEventDefinition = (typeof definitions)[number]
 
 /** Core event type → payload Schema. */
 export const catalog = {
@@ -89,7 +137,7 @@ export const catalog = {
 } as const
 
 export type CoreEventType = keyof typeof catalog
-export type CoreEventPayload<T extends CoreEventType> = typeof catalog[T]["Type"]
+export type CoreEventPayload<T extends CoreEventType> = (typeof catalog)[T]["Type"]
 export type SessionEventType = Extract<CoreEventType, `session.${string}`>
 export type UserEventType = Extract<CoreEventType, `user.${string}`>
 /** A core event with its decoded payload; `switch (event.type)` narrows the payload. */
@@ -104,7 +152,8 @@ export const definitionOf = (type: CoreEventType): CoreEventDefinition => defini
 
 const reader = <T extends CoreEventType, A, I>(definition: EventDefinition<T, A, I>) => {
   const decode = Schema.decodeUnknownOption(definition.schema)
-  return (event: Event): Option.Option<Event<T, A>> => Option.map(decode(event.payload), (payload) => ({ ...event, type: definition.type, payload }))
+  return (event: Event): Option.Option<Event<T, A>> =>
+    Option.map(decode(event.payload), (payload) => ({ ...event, type: definition.type, payload }))
 }
 
 const readers: { readonly [T in CoreEventType]: (event: Event) => Option.Option<CoreEvent> } = {
@@ -123,7 +172,8 @@ const readers: { readonly [T in CoreEventType]: (event: Event) => Option.Option<
 }
 
 /** An envelope as a typed core event; none for other events and for a payload its Schema refuses. */
-export const read = (event: Event): Option.Option<CoreEvent> => (isCoreEventType(event.type) ? readers[event.type](event) : Option.none())
+export const read = (event: Event): Option.Option<CoreEvent> =>
+  isCoreEventType(event.type) ? readers[event.type](event) : Option.none()
 
 /** The envelope every subscriber receives. */
 export const EventEnvelope = Schema.Struct({

@@ -44,7 +44,11 @@ export type EventOf<D> = D extends EventDefinition<infer T, infer A, infer _I> ?
  * Defines an event. `type` is namespaced (`session.created`, `<pluginId>.…`);
  * the payload's encoded form must be JSON (it is stored as `jsonb`).
  */
-export const define = <const T extends string, A, I>(type: T, schema: Schema.Schema<A, I>, description = ""): EventDefinition<T, A, I> => ({
+export const define = <const T extends string, A, I>(
+  type: T,
+  schema: Schema.Schema<A, I>,
+  description = ""
+): EventDefinition<T, A, I> => ({
   _tag: "EventDefinition",
   type,
   schema: description ? schema.annotations({ description }) : schema,
@@ -70,7 +74,10 @@ export class EventPayloadInvalid extends Data.TaggedError("EventPayloadInvalid")
 
 /** Each bad field of a parse error, as `payload.<path>: <message>`. */
 export const payloadIssues = (error: ParseResult.ParseError): ReadonlyArray<PayloadIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ path: ["payload", ...i.path.map(String)].join("."), message: i.message }))
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
+    path: ["payload", ...i.path.map(String)].join("."),
+    message: i.message
+  }))
 
 /** Decodes an envelope's payload with `schema`; the failure names the event and every bad field. */
 export const decodePayload = <A, I>(schema: Schema.Schema<A, I>, event: Event) =>
@@ -87,5 +94,8 @@ export const decodePayload = <A, I>(schema: Schema.Schema<A, I>, event: Event) =
   )
 
 /** Reads an envelope as the definition's event (the caller has checked `event.type`). */
-export const decode = <T extends string, A, I>(definition: EventDefinition<T, A, I>, event: Event): Effect.Effect<Event<T, A>, EventPayloadInvalid> =>
+export const decode = <T extends string, A, I>(
+  definition: EventDefinition<T, A, I>,
+  event: Event
+): Effect.Effect<Event<T, A>, EventPayloadInvalid> =>
   Effect.map(decodePayload(definition.schema, event), (payload) => ({ ...event, type: definition.type, payload }))

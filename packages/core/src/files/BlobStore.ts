@@ -12,7 +12,11 @@ import * as Path from "node:path"
 import { PayloadTooLarge } from "../Errors.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 
-export class BlobError extends Data.TaggedError("BlobError")<{ readonly operation: string; readonly key: string; readonly cause: unknown }> {
+export class BlobError extends Data.TaggedError("BlobError")<{
+  readonly operation: string
+  readonly key: string
+  readonly cause: unknown
+}> {
   override get message() {
     return `blob ${this.operation} of ${this.key} failed: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
   }
@@ -23,14 +27,23 @@ export interface StoredBlob {
   readonly sha256: string
 }
 
-export class BlobStore extends Context.Tag("@streamspace/core/BlobStore")<BlobStore, {
-  readonly kind: "local" | "s3"
-  readonly put: (key: string, body: ReadableStream<Uint8Array>, maxBytes: number) => Effect.Effect<StoredBlob, PayloadTooLarge | BlobError>
-  /** The contents as a Blob (streamed when sent as a Response body). */
-  readonly get: (key: string) => Effect.Effect<Blob, BlobError>
-  readonly delete: (key: string) => Effect.Effect<void, BlobError>
-  readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly size: number }>, BlobError>
-}>() {}
+export class BlobStore extends Context.Tag("@streamspace/core/BlobStore")<
+  BlobStore,
+  {
+    readonly kind: "local" | "s3"
+    readonly put: (
+      key: string,
+      body: ReadableStream<Uint8Array>,
+      maxBytes: number
+    ) => Effect.Effect<StoredBlob, PayloadTooLarge | BlobError>
+    /** The contents as a Blob (streamed when sent as a Response body). */
+    readonly get: (key: string) => Effect.Effect<Blob, BlobError>
+    readonly delete: (key: string) => Effect.Effect<void, BlobError>
+    readonly list: (
+      prefix: string
+    ) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly size: number }>, BlobError>
+  }
+>() {}
 
 interface Sink {
   readonly write: (chunk: Uint8Array) => unknown
@@ -63,11 +76,19 @@ const pump = async (body: ReadableStream<Uint8Array>, sink: Sink, maxBytes: numb
 }
 
 const safeKey = (key: string) => {
-  if (key.split("/").some((part) => part === ".." || part === "") || key.startsWith("/")) throw new Error(`invalid blob key ${key}`)
+  if (key.split("/").some((part) => part === ".." || part === "") || key.startsWith("/"))
+    throw new Error(`invalid blob key ${key}`)
   return key
 }
 
-const put = (key: string, maxBytes: number, open: () => Sink, discard: () => Promise<unknown>, finish: () => Promise<unknown>, body: ReadableStream<Uint8Array>) =>
+const put = (
+  key: string,
+  maxBytes: number,
+  open: () => Sink,
+  discard: () => Promise<unknown>,
+  finish: () => Promise<unknown>,
+  body: ReadableStream<Uint8Array>
+) =>
   Effect.tryPromise({
     try: async () => {
       try {
@@ -79,7 +100,10 @@ const put = (key: string, maxBytes: number, open: () => Sink, discard: () => Pro
         throw e
       }
     },
-    catch: (e) => (e instanceof TooLarge ? new PayloadTooLarge({ message: `larger than ${maxBytes} bytes`, limit: maxBytes }) : new BlobError({ operation: "put", key, cause: e }))
+    catch: (e) =>
+      e instanceof TooLarge
+        ? new PayloadTooLarge({ message: `larger than ${maxBytes} bytes`, limit: maxBytes })
+        : new BlobError({ operation: "put", key, cause: e })
   })
 
 export const local = (root: string) => {
@@ -91,7 +115,14 @@ export const local = (root: string) => {
       const target = pathOf(key)
       const temp = `${target}.part-${crypto.randomUUID()}`
       Fs.mkdirSync(Path.dirname(target), { recursive: true })
-      return put(key, maxBytes, () => Bun.file(temp).writer(), () => Fs.promises.rm(temp, { force: true }), () => Fs.promises.rename(temp, target), body)
+      return put(
+        key,
+        maxBytes,
+        () => Bun.file(temp).writer(),
+        () => Fs.promises.rm(temp, { force: true }),
+        () => Fs.promises.rename(temp, target),
+        body
+      )
     },
     get: (key) =>
       Effect.try({
@@ -102,7 +133,11 @@ export const local = (root: string) => {
         },
         catch: (e) => new BlobError({ operation: "get", key, cause: e })
       }),
-    delete: (key) => Effect.tryPromise({ try: () => Fs.promises.rm(pathOf(key), { force: true }), catch: (e) => new BlobError({ operation: "delete", key, cause: e }) }),
+    delete: (key) =>
+      Effect.tryPromise({
+        try: () => Fs.promises.rm(pathOf(key), { force: true }),
+        catch: (e) => new BlobError({ operation: "delete", key, cause: e })
+      }),
     list: (prefix) =>
       Effect.try({
         try: () => {
@@ -134,7 +169,14 @@ export const s3 = (options: S3Options) => {
     kind: "s3",
     put: (key, body, maxBytes) => {
       const file = client.file(safeKey(key))
-      return put(key, maxBytes, () => file.writer({ partSize: 8 * 1024 * 1024 }), () => file.delete(), () => Promise.resolve(), body)
+      return put(
+        key,
+        maxBytes,
+        () => file.writer({ partSize: 8 * 1024 * 1024 }),
+        () => file.delete(),
+        () => Promise.resolve(),
+        body
+      )
     },
     get: (key) =>
       Effect.tryPromise({
@@ -145,10 +187,15 @@ export const s3 = (options: S3Options) => {
         },
         catch: (e) => new BlobError({ operation: "get", key, cause: e })
       }),
-    delete: (key) => Effect.tryPromise({ try: () => client.delete(safeKey(key)), catch: (e) => new BlobError({ operation: "delete", key, cause: e }) }),
+    delete: (key) =>
+      Effect.tryPromise({
+        try: () => client.delete(safeKey(key)),
+        catch: (e) => new BlobError({ operation: "delete", key, cause: e })
+      }),
     list: (prefix) =>
       Effect.tryPromise({
-        try: async () => ((await client.list({ prefix })).contents ?? []).map((c) => ({ key: c.key, size: c.size ?? 0 })),
+        try: async () =>
+          ((await client.list({ prefix })).contents ?? []).map((c) => ({ key: c.key, size: c.size ?? 0 })),
         catch: (e) => new BlobError({ operation: "list", key: prefix, cause: e })
       })
   })
@@ -156,7 +203,7 @@ export const s3 = (options: S3Options) => {
 
 export const BlobStoreLive = Layer.effect(
   BlobStore,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     const storage = config.storage
     if (storage.kind === "s3") {

@@ -41,7 +41,16 @@ interface FileRow {
 }
 
 const toFile = (r: FileRow) =>
-  new StoredFile({ id: r.id, userId: r.user_id, sessionId: r.session_id, name: r.name, contentType: r.content_type, size: Number(r.size), sha256: r.sha256, createdAt: r.created_at })
+  new StoredFile({
+    id: r.id,
+    userId: r.user_id,
+    sessionId: r.session_id,
+    name: r.name,
+    contentType: r.content_type,
+    size: Number(r.size),
+    sha256: r.sha256,
+    createdAt: r.created_at
+  })
 
 export interface UploadInput {
   readonly sessionId: string
@@ -53,16 +62,24 @@ export interface UploadInput {
 
 type Failure = NotFound | Unauthorized | SqlError
 
-export class Files extends Context.Tag("@streamspace/core/Files")<Files, {
-  readonly upload: (input: UploadInput) => Effect.Effect<StoredFile, Failure | Forbidden | QuotaExceeded | PayloadTooLarge | BlobError, CurrentActor>
-  readonly list: (sessionId: string) => Effect.Effect<ReadonlyArray<StoredFile>, Failure, CurrentActor>
-  readonly download: (sessionId: string, fileId: string) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure | BlobError, CurrentActor>
-  readonly delete: (sessionId: string, fileId: string) => Effect.Effect<void, Failure | BlobError, CurrentActor>
-}>() {}
+export class Files extends Context.Tag("@streamspace/core/Files")<
+  Files,
+  {
+    readonly upload: (
+      input: UploadInput
+    ) => Effect.Effect<StoredFile, Failure | Forbidden | QuotaExceeded | PayloadTooLarge | BlobError, CurrentActor>
+    readonly list: (sessionId: string) => Effect.Effect<ReadonlyArray<StoredFile>, Failure, CurrentActor>
+    readonly download: (
+      sessionId: string,
+      fileId: string
+    ) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure | BlobError, CurrentActor>
+    readonly delete: (sessionId: string, fileId: string) => Effect.Effect<void, Failure | BlobError, CurrentActor>
+  }
+>() {}
 
 export const FilesLive = Layer.effect(
   Files,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const blobs = yield* BlobStore
     const quotas = yield* Quotas
@@ -72,7 +89,7 @@ export const FilesLive = Layer.effect(
 
     /** The session's owner (files belong to them); 404 unless the caller owns it or administers sessions. */
     const ownerOf = (actor: Actor, sessionId: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (actor._tag !== "User") return yield* new Unauthorized({ message: "a user is required" })
         const rows = yield* sql<{ user_id: string }>`SELECT user_id FROM sessions WHERE id = ${sessionId}`
         const owner = rows[0]?.user_id
@@ -82,21 +99,27 @@ export const FilesLive = Layer.effect(
         return owner
       })
     const find = (sessionId: string, fileId: string) =>
-      Effect.flatMap(
-        sql<FileRow>`SELECT * FROM files WHERE id = ${fileId} AND session_id = ${sessionId}`,
-        (rows) => (rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "file", id: fileId })))
+      Effect.flatMap(sql<FileRow>`SELECT * FROM files WHERE id = ${fileId} AND session_id = ${sessionId}`, (rows) =>
+        rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "file", id: fileId }))
       )
 
     return {
       upload: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const actor = yield* CurrentActor
           const userId = yield* ownerOf(actor, input.sessionId)
-          yield* hooks.run("file.beforeUpload", { userId, sessionId: input.sessionId, name: input.name, size: input.declaredSize, contentType: input.contentType })
+          yield* hooks.run("file.beforeUpload", {
+            userId,
+            sessionId: input.sessionId,
+            name: input.name,
+            size: input.declaredSize,
+            contentType: input.contentType
+          })
           const usage = yield* quotas.usage(userId)
           const storageLimit = (yield* quotas.get("user", userId)).maxStorage
           // A declared size over the limit is refused before reading a byte; otherwise the stream stops at the limit.
-          if (input.declaredSize !== null) yield* quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: input.declaredSize })
+          if (input.declaredSize !== null)
+            yield* quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: input.declaredSize })
           const room = storageRoom(storageLimit, usage.storage)
           const id = crypto.randomUUID()
           const key = `users/${userId}/${id}`
@@ -104,33 +127,55 @@ export const FilesLive = Layer.effect(
             // When the storage quota, not the upload limit, stopped the stream, say so (403 naming the limit).
             Effect.catchTag("PayloadTooLarge", (e) =>
               room < config.storage.maxUploadBytes
-                ? Effect.zipRight(quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: room + 1 }), Effect.fail(e))
-                : Effect.fail(e))
+                ? Effect.zipRight(
+                    quotas.check(userId, { sessions: 0, cpu: 0, memory: 0, storage: room + 1 }),
+                    Effect.fail(e)
+                  )
+                : Effect.fail(e)
+            )
           )
           const at = yield* now
-          const row = yield* sql.withTransaction(Effect.gen(function*() {
-            const rows = yield* sql<FileRow>`INSERT INTO files ${
-              sql.insert({ id, user_id: userId, session_id: input.sessionId, name: input.name, content_type: input.contentType, size: stored.size, blob_key: key, sha256: stored.sha256, created_at: at })
-            } RETURNING *`
-            yield* outbox.publish("file.uploaded", { fileId: id, userId, sessionId: input.sessionId, name: input.name, size: stored.size })
-            return rows[0]!
-          })).pipe(Effect.tapErrorCause(() => Effect.ignore(blobs.delete(key))))
+          const row = yield* sql
+            .withTransaction(
+              Effect.gen(function* () {
+                const rows = yield* sql<FileRow>`INSERT INTO files ${sql.insert({
+                  id,
+                  user_id: userId,
+                  session_id: input.sessionId,
+                  name: input.name,
+                  content_type: input.contentType,
+                  size: stored.size,
+                  blob_key: key,
+                  sha256: stored.sha256,
+                  created_at: at
+                })} RETURNING *`
+                yield* outbox.publish("file.uploaded", {
+                  fileId: id,
+                  userId,
+                  sessionId: input.sessionId,
+                  name: input.name,
+                  size: stored.size
+                })
+                return rows[0]!
+              })
+            )
+            .pipe(Effect.tapErrorCause(() => Effect.ignore(blobs.delete(key))))
           return toFile(row)
         }),
       list: (sessionId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* ownerOf(yield* CurrentActor, sessionId)
           const rows = yield* sql<FileRow>`SELECT * FROM files WHERE session_id = ${sessionId} ORDER BY created_at DESC`
           return rows.map(toFile)
         }),
       download: (sessionId, fileId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* ownerOf(yield* CurrentActor, sessionId)
           const row = yield* find(sessionId, fileId)
           return { file: toFile(row), blob: yield* blobs.get(row.blob_key) }
         }),
       delete: (sessionId, fileId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* ownerOf(yield* CurrentActor, sessionId)
           const row = yield* find(sessionId, fileId)
           yield* sql`DELETE FROM files WHERE id = ${fileId}`

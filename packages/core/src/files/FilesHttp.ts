@@ -6,12 +6,16 @@ import { Files, StoredFile } from "./Files.ts"
 
 const SessionParams = Schema.Struct({ id: Schema.String })
 const FileParams = Schema.Struct({ id: Schema.String, fileId: Schema.String })
-const UploadQuery = Schema.Struct({ name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255))) })
+const UploadQuery = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)))
+})
 
 const fileName = (query: { name?: string | undefined }, request: Request) => {
   const name = query.name ?? request.headers.get("x-file-name") ?? undefined
-  if (!name) return Effect.fail(ValidationError.field("query.name", "the file name is required (?name= or X-File-Name)"))
-  if (/[/\\\0]/.test(name) || name === "." || name === "..") return Effect.fail(ValidationError.field("query.name", "must not contain path separators"))
+  if (!name)
+    return Effect.fail(ValidationError.field("query.name", "the file name is required (?name= or X-File-Name)"))
+  if (/[/\\\0]/.test(name) || name === "." || name === "..")
+    return Effect.fail(ValidationError.field("query.name", "must not contain path separators"))
   return Effect.succeed(name)
 }
 
@@ -31,7 +35,7 @@ export const fileRoutes = [
     transactional: false,
     audit: { action: "file.upload", target: (_, out) => out.id },
     handler: ({ params, query, request }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const name = yield* fileName(query, request)
         if (!request.body) return yield* ValidationError.field("body", "the file contents are required")
         const length = request.headers.get("content-length")
@@ -42,7 +46,8 @@ export const fileRoutes = [
             contentType: request.headers.get("content-type") ?? "application/octet-stream",
             declaredSize: length !== null && /^\d+$/.test(length) ? Number(length) : null,
             body: request.body!
-          }))
+          })
+        )
       })
   }),
   HttpRoute.make({
@@ -53,7 +58,11 @@ export const fileRoutes = [
     permission: "files:read",
     params: SessionParams,
     response: Schema.Struct({ items: Schema.Array(StoredFile) }),
-    handler: ({ params }) => Effect.map(Effect.flatMap(Files, (f) => f.list(params.id)), (items) => ({ items }))
+    handler: ({ params }) =>
+      Effect.map(
+        Effect.flatMap(Files, (f) => f.list(params.id)),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     method: "GET",
@@ -63,15 +72,18 @@ export const fileRoutes = [
     permission: "files:read",
     params: FileParams,
     handler: ({ params }) =>
-      Effect.map(Effect.flatMap(Files, (f) => f.download(params.id, params.fileId)), ({ file, blob }) =>
-        new Response(blob.stream(), {
-          headers: {
-            "content-type": file.contentType,
-            "content-length": String(file.size),
-            "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
-            "x-content-type-options": "nosniff"
-          }
-        }))
+      Effect.map(
+        Effect.flatMap(Files, (f) => f.download(params.id, params.fileId)),
+        ({ file, blob }) =>
+          new Response(blob.stream(), {
+            headers: {
+              "content-type": file.contentType,
+              "content-length": String(file.size),
+              "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+              "x-content-type-options": "nosniff"
+            }
+          })
+      )
   }),
   HttpRoute.make({
     method: "DELETE",

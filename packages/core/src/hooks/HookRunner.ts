@@ -34,12 +34,20 @@ export interface HookInputs {
 
 export type HookPoint = keyof HookInputs
 
-export const hookPoints: ReadonlyArray<HookPoint> = ["session.beforeCreate", "user.beforeLogin", "file.beforeUpload", "session.placement"]
+export const hookPoints: ReadonlyArray<HookPoint> = [
+  "session.beforeCreate",
+  "user.beforeLogin",
+  "file.beforeUpload",
+  "session.placement"
+]
 
-export class HookRunner extends Context.Tag("@streamspace/core/HookRunner")<HookRunner, {
-  /** Runs every enabled interceptor of `point` in order; returns the (possibly amended) input. */
-  readonly run: <P extends HookPoint>(point: P, input: HookInputs[P]) => Effect.Effect<HookInputs[P], Forbidden>
-}>() {}
+export class HookRunner extends Context.Tag("@streamspace/core/HookRunner")<
+  HookRunner,
+  {
+    /** Runs every enabled interceptor of `point` in order; returns the (possibly amended) input. */
+    readonly run: <P extends HookPoint>(point: P, input: HookInputs[P]) => Effect.Effect<HookInputs[P], Forbidden>
+  }
+>() {}
 
 /** No plugins: every hook passes its input through unchanged. */
 export const HookRunnerNone = Layer.succeed(HookRunner, { run: (_point, input) => Effect.succeed(input) })

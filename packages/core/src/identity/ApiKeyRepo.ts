@@ -15,7 +15,15 @@ interface ApiKeyRow {
 }
 
 const toApiKey = (r: ApiKeyRow) =>
-  new ApiKey({ id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, createdAt: r.created_at })
+  new ApiKey({
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    scopes: r.scopes,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    createdAt: r.created_at
+  })
 
 export interface NewApiKey {
   readonly id: string
@@ -37,35 +45,36 @@ export interface UsedApiKey {
   readonly revoked_at: Date | null
 }
 
-export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<ApiKeyRepo, {
-  readonly insert: (key: NewApiKey) => Effect.Effect<ApiKey, SqlError>
-  /** The user's keys that are not revoked, newest first. */
-  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
-  /** Returns false when the user has no such key that is not revoked already. */
-  readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean, SqlError>
-  /** Records a use of the key with this hash and returns it, if it exists (revoked or expired ones too). */
-  readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined, SqlError>
-}>() {}
+export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<
+  ApiKeyRepo,
+  {
+    readonly insert: (key: NewApiKey) => Effect.Effect<ApiKey, SqlError>
+    /** The user's keys that are not revoked, newest first. */
+    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
+    /** Returns false when the user has no such key that is not revoked already. */
+    readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean, SqlError>
+    /** Records a use of the key with this hash and returns it, if it exists (revoked or expired ones too). */
+    readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined, SqlError>
+  }
+>() {}
 
 export const ApiKeyRepoLive = Layer.effect(
   ApiKeyRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
       insert: (key) =>
         Effect.map(
-          sql<ApiKeyRow>`INSERT INTO api_keys ${
-            sql.insert({
-              id: key.id,
-              user_id: key.userId,
-              name: key.name,
-              prefix: key.prefix,
-              key_hash: key.keyHash,
-              scopes: [...key.scopes],
-              expires_at: key.expiresAt,
-              created_at: key.at
-            })
-          } RETURNING *`,
+          sql<ApiKeyRow>`INSERT INTO api_keys ${sql.insert({
+            id: key.id,
+            user_id: key.userId,
+            name: key.name,
+            prefix: key.prefix,
+            key_hash: key.keyHash,
+            scopes: [...key.scopes],
+            expires_at: key.expiresAt,
+            created_at: key.at
+          })} RETURNING *`,
           (rows) => toApiKey(rows[0]!)
         ),
       list: (userId) =>
@@ -75,7 +84,9 @@ export const ApiKeyRepoLive = Layer.effect(
         ),
       revoke: (userId, id, at) =>
         Effect.map(
-          sql<{ id: string }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`,
+          sql<{
+            id: string
+          }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`,
           (rows) => rows.length > 0
         ),
       use: (keyHash, at) =>

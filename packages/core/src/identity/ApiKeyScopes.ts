@@ -16,5 +16,7 @@ export const firstUngranted = (owned: ReadonlyArray<string>, scopes: ReadonlyArr
   scopes.findIndex((s) => !grants(owned, s))
 
 /** The permissions of a request: the owner's, narrowed to the key's scopes when a key was used (`null`: no key). */
-export const effectivePermissions = (granted: ReadonlyArray<string>, scopes: ReadonlyArray<string> | null): ReadonlySet<string> =>
-  scopes === null ? new Set(granted) : new Set(scopes.filter((s) => grants(granted, s)))
+export const effectivePermissions = (
+  granted: ReadonlyArray<string>,
+  scopes: ReadonlyArray<string> | null
+): ReadonlySet<string> => (scopes === null ? new Set(granted) : new Set(scopes.filter((s) => grants(granted, s))))

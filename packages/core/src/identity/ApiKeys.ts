@@ -14,25 +14,36 @@ import type { ApiKey, CreateApiKey } from "./IdentityModel.ts"
 import * as Tokens from "./internal/Tokens.ts"
 import { Users } from "./Users.ts"
 
-export class ApiKeys extends Context.Tag("@streamspace/core/ApiKeys")<ApiKeys, {
-  readonly create: (userId: string, input: Schema.Schema.Type<typeof CreateApiKey>) => Effect.Effect<{ readonly key: string; readonly apiKey: ApiKey }, ValidationError | SqlError>
-  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
-  readonly revoke: (userId: string, id: string) => Effect.Effect<void, NotFound | SqlError>
-}>() {}
+export class ApiKeys extends Context.Tag("@streamspace/core/ApiKeys")<
+  ApiKeys,
+  {
+    readonly create: (
+      userId: string,
+      input: Schema.Schema.Type<typeof CreateApiKey>
+    ) => Effect.Effect<{ readonly key: string; readonly apiKey: ApiKey }, ValidationError | SqlError>
+    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
+    readonly revoke: (userId: string, id: string) => Effect.Effect<void, NotFound | SqlError>
+  }
+>() {}
 
 export const ApiKeysLive = Layer.effect(
   ApiKeys,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const repo = yield* ApiKeyRepo
     const users = yield* Users
     return {
       create: (userId, input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const owned = yield* users.permissionsOf(userId)
           const index = firstUngranted(owned, input.scopes)
-          if (index >= 0) return yield* ValidationError.field(`scopes.${index}`, `you do not hold ${input.scopes[index]}, so a key cannot either`)
+          if (index >= 0)
+            return yield* ValidationError.field(
+              `scopes.${index}`,
+              `you do not hold ${input.scopes[index]}, so a key cannot either`
+            )
           const at = yield* now
-          if (input.expiresAt && input.expiresAt.getTime() <= at.getTime()) return yield* ValidationError.field("expiresAt", "must be in the future")
+          if (input.expiresAt && input.expiresAt.getTime() <= at.getTime())
+            return yield* ValidationError.field("expiresAt", "must be in the future")
           const key = `${API_KEY_PREFIX}${Tokens.randomToken(32)}`
           const apiKey = yield* repo.insert({
             id: crypto.randomUUID(),
@@ -48,7 +59,7 @@ export const ApiKeysLive = Layer.effect(
         }),
       list: repo.list,
       revoke: (userId, id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           if (!(yield* repo.revoke(userId, id, yield* now))) return yield* new NotFound({ resource: "api key", id })
         })
     }

@@ -35,19 +35,29 @@ export interface LoginInput {
   readonly totp?: string | undefined
 }
 
-export class Auth extends Context.Tag("@streamspace/core/Auth")<Auth, {
-  readonly login: (input: LoginInput, request: RequestInfo) => Effect.Effect<TokenPair, Unauthorized | Forbidden | TooManyRequests | SqlError>
-  readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, Unauthorized | SqlError>
-  readonly logout: (userId: string, refreshToken: string | undefined) => Effect.Effect<void, SqlError, CurrentActor>
-  readonly enrollTotp: (userId: string) => Effect.Effect<{ secret: string; otpauthUri: string }, Unauthorized | Conflict | SqlError>
-  readonly activateTotp: (userId: string, code: string) => Effect.Effect<ReadonlyArray<string>, ValidationError | Conflict | SqlError>
-  readonly disableTotp: (userId: string, code: string) => Effect.Effect<void, ValidationError | SqlError>
-}>() {}
-
+export class Auth extends Context.Tag("@streamspace/core/Auth")<
+  Auth,
+  {
+    readonly login: (
+      input: LoginInput,
+      request: RequestInfo
+    ) => Effect.Effect<TokenPair, Unauthorized | Forbidden | TooManyRequests | SqlError>
+    readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, Unauthorized | SqlError>
+    readonly logout: (userId: string, refreshToken: string | undefined) => Effect.Effect<void, SqlError, CurrentActor>
+    readonly enrollTotp: (
+      userId: string
+    ) => Effect.Effect<{ secret: string; otpauthUri: string }, Unauthorized | Conflict | SqlError>
+    readonly activateTotp: (
+      userId: string,
+      code: string
+    ) => Effect.Effect<ReadonlyArray<string>, ValidationError | Conflict | SqlError>
+    readonly disableTotp: (userId: string, code: string) => Effect.Effect<void, ValidationError | SqlError>
+  }
+>() {}
 
 export const AuthLive = Layer.effect(
   Auth,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const config = yield* ServerConfig
     const users = yield* Users
@@ -60,29 +70,35 @@ export const AuthLive = Layer.effect(
       ? Redacted.value(config.auth.jwtSecret)
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
     const dummyPasswordHash = yield* Effect.promise(makeDummyHash)
-    const { accessTokenTtlSeconds: accessTtl, refreshTokenTtlSeconds: refreshTtl, maxFailedLogins, failedLoginWindowSeconds } = config.auth
+    const {
+      accessTokenTtlSeconds: accessTtl,
+      refreshTokenTtlSeconds: refreshTtl,
+      maxFailedLogins,
+      failedLoginWindowSeconds
+    } = config.auth
 
     const issue = (userId: string, username: string, family: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const at = yield* now
         const iat = Math.floor(at.getTime() / 1000)
-        const accessToken = Tokens.signJwt({ sub: userId, username, iat, exp: iat + accessTtl, jti: crypto.randomUUID() }, secret)
+        const accessToken = Tokens.signJwt(
+          { sub: userId, username, iat, exp: iat + accessTtl, jti: crypto.randomUUID() },
+          secret
+        )
         const refreshToken = Tokens.randomToken(32)
-        yield* sql`INSERT INTO refresh_tokens ${
-          sql.insert({
-            id: crypto.randomUUID(),
-            family,
-            user_id: userId,
-            token_hash: Tokens.sha256(refreshToken),
-            created_at: at,
-            expires_at: new Date(at.getTime() + refreshTtl * 1000)
-          })
-        }`
+        yield* sql`INSERT INTO refresh_tokens ${sql.insert({
+          id: crypto.randomUUID(),
+          family,
+          user_id: userId,
+          token_hash: Tokens.sha256(refreshToken),
+          created_at: at,
+          expires_at: new Date(at.getTime() + refreshTtl * 1000)
+        })}`
         return { accessToken, refreshToken, expiresIn: accessTtl, tokenType: "Bearer" as const }
       })
 
     const throttled = (username: string, ip: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const at = yield* now
         const since = new Date(at.getTime() - failedLoginWindowSeconds * 1000)
         const [byUser, byIp] = yield* Effect.all([
@@ -93,7 +109,10 @@ export const AuthLive = Layer.effect(
           sql<{ n: string; first: Date | null }>`
             SELECT count(*) AS n, min(at) AS first FROM login_attempts WHERE ip = ${ip} AND NOT success AND at > ${since}`
         ])
-        const failures = (row: { n: string; first: Date | null } | undefined) => ({ count: Number(row?.n ?? 0), firstAtMs: row?.first?.getTime() ?? null })
+        const failures = (row: { n: string; first: Date | null } | undefined) => ({
+          count: Number(row?.n ?? 0),
+          firstAtMs: row?.first?.getTime() ?? null
+        })
         const wait = retryAfterSeconds(
           { maxFailedLogins, failedLoginWindowSeconds },
           { byUser: failures(byUser[0]), byIp: ip ? failures(byIp[0]) : undefined },
@@ -102,14 +121,29 @@ export const AuthLive = Layer.effect(
         return Option.fromNullable(wait)
       })
 
-    const recordAttempt = (username: string, info: RequestInfo, success: boolean, actor: Actor, detail: string | null) =>
-      Effect.gen(function*() {
+    const recordAttempt = (
+      username: string,
+      info: RequestInfo,
+      success: boolean,
+      actor: Actor,
+      detail: string | null
+    ) =>
+      Effect.gen(function* () {
         yield* sql`INSERT INTO login_attempts ${sql.insert({ username, ip: info.ip, at: yield* now, success })}`
-        yield* audit.record({ actor, action: "auth.login", target: username, ip: info.ip, userAgent: info.userAgent, result: success ? "success" : "failure", detail, requestId: info.requestId })
+        yield* audit.record({
+          actor,
+          action: "auth.login",
+          target: username,
+          ip: info.ip,
+          userAgent: info.userAgent,
+          result: success ? "success" : "failure",
+          detail,
+          requestId: info.requestId
+        })
       })
 
     const checkSecondFactor = (userId: string, totpSecret: string, code: string | undefined) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (!code) return false
         if (Totp.verify(totpSecret, code, yield* Clock.currentTimeMillis)) return true
         const used = yield* sql<{ code_hash: string }>`
@@ -120,62 +154,104 @@ export const AuthLive = Layer.effect(
 
     return {
       login: (input, info) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const username = input.username.toLowerCase()
           const wait = yield* throttled(username, info.ip)
           if (Option.isSome(wait)) {
-            yield* audit.record({ actor: system("auth"), action: "auth.login", target: username, ip: info.ip, userAgent: info.userAgent, result: "denied", detail: "throttled", requestId: info.requestId })
-            return yield* new TooManyRequests({ message: "too many failed logins; try again later", retryAfterSeconds: wait.value })
+            yield* audit.record({
+              actor: system("auth"),
+              action: "auth.login",
+              target: username,
+              ip: info.ip,
+              userAgent: info.userAgent,
+              result: "denied",
+              detail: "throttled",
+              requestId: info.requestId
+            })
+            return yield* new TooManyRequests({
+              message: "too many failed logins; try again later",
+              retryAfterSeconds: wait.value
+            })
           }
           const row = yield* users.credentials(username)
           // Verify against a dummy hash when the user is unknown so timing does not reveal which usernames exist.
           const hash = Option.match(row, { onNone: () => dummyPasswordHash, onSome: (r) => r.password_hash })
           const passwordOk = yield* verifyPassword(input.password, hash)
           const fail = (detail: string, message = "invalid username or password") =>
-            Effect.zipRight(recordAttempt(username, info, false, system("auth"), detail), Effect.fail(new Unauthorized({ message })))
-          if (Option.isNone(row) || !passwordOk) return yield* fail(Option.isNone(row) ? "unknown user" : "wrong password")
+            Effect.zipRight(
+              recordAttempt(username, info, false, system("auth"), detail),
+              Effect.fail(new Unauthorized({ message }))
+            )
+          if (Option.isNone(row) || !passwordOk)
+            return yield* fail(Option.isNone(row) ? "unknown user" : "wrong password")
           const user = row.value
-          const actor: Actor = { _tag: "User", userId: user.id, username: user.username, roles: user.roles ?? [], permissions: new Set(), apiKeyId: Option.none() }
+          const actor: Actor = {
+            _tag: "User",
+            userId: user.id,
+            username: user.username,
+            roles: user.roles ?? [],
+            permissions: new Set(),
+            apiKeyId: Option.none()
+          }
           if (user.disabled) return yield* fail("account disabled")
           if (user.totp_enabled && user.totp_secret) {
-            if (!input.totp) return yield* fail("second factor missing", "a TOTP code or recovery code is required (field totp)")
-            if (!(yield* checkSecondFactor(user.id, user.totp_secret, input.totp))) return yield* fail("wrong second factor", "invalid TOTP or recovery code")
+            if (!input.totp)
+              return yield* fail("second factor missing", "a TOTP code or recovery code is required (field totp)")
+            if (!(yield* checkSecondFactor(user.id, user.totp_secret, input.totp)))
+              return yield* fail("wrong second factor", "invalid TOTP or recovery code")
           }
-          yield* hooks.run("user.beforeLogin", { userId: user.id, username: user.username, ip: info.ip }).pipe(
-            Effect.tapError((e) => recordAttempt(username, info, false, actor, `vetoed: ${e.message}`))
+          yield* hooks
+            .run("user.beforeLogin", { userId: user.id, username: user.username, ip: info.ip })
+            .pipe(Effect.tapError((e) => recordAttempt(username, info, false, actor, `vetoed: ${e.message}`)))
+          return yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const tokens = yield* issue(user.id, user.username, crypto.randomUUID())
+              yield* recordAttempt(username, info, true, actor, null)
+              yield* outbox
+                .publish("user.login", { userId: user.id, username: user.username })
+                .pipe(Effect.provideService(CurrentActor, actor))
+              return tokens
+            })
           )
-          return yield* sql.withTransaction(Effect.gen(function*() {
-            const tokens = yield* issue(user.id, user.username, crypto.randomUUID())
-            yield* recordAttempt(username, info, true, actor, null)
-            yield* outbox.publish("user.login", { userId: user.id, username: user.username }).pipe(Effect.provideService(CurrentActor, actor))
-            return tokens
-          }))
         }),
       refresh: (refreshToken) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           // The transaction returns an outcome instead of failing, so that revoking a
           // reused token's family commits even though the request is refused.
-          const outcome = yield* sql.withTransaction(Effect.gen(function*() {
-            const at = yield* now
-            const rows = yield* sql<{ id: string; family: string; user_id: string; expires_at: Date; used_at: Date | null; revoked_at: Date | null }>`
+          const outcome = yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const at = yield* now
+              const rows = yield* sql<{
+                id: string
+                family: string
+                user_id: string
+                expires_at: Date
+                used_at: Date | null
+                revoked_at: Date | null
+              }>`
               SELECT id, family, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ${Tokens.sha256(refreshToken)} FOR UPDATE`
-            const token = rows[0]
-            if (!token) return { _tag: "Refused", reason: "unknown refresh token" } as const
-            if (token.used_at !== null) {
-              yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE family = ${token.family} AND revoked_at IS NULL`
-              return { _tag: "Refused", reason: "refresh token reuse detected; every token of this login was revoked" } as const
-            }
-            if (token.revoked_at !== null || token.expires_at.getTime() <= at.getTime()) return { _tag: "Refused", reason: "refresh token expired or revoked" } as const
-            const principal = yield* repo.principal(token.user_id)
-            if (!principal || principal.disabled) return { _tag: "Refused", reason: "account disabled" } as const
-            yield* sql`UPDATE refresh_tokens SET used_at = ${at} WHERE id = ${token.id}`
-            return { _tag: "Issued", tokens: yield* issue(token.user_id, principal.username, token.family) } as const
-          }))
+              const token = rows[0]
+              if (!token) return { _tag: "Refused", reason: "unknown refresh token" } as const
+              if (token.used_at !== null) {
+                yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE family = ${token.family} AND revoked_at IS NULL`
+                return {
+                  _tag: "Refused",
+                  reason: "refresh token reuse detected; every token of this login was revoked"
+                } as const
+              }
+              if (token.revoked_at !== null || token.expires_at.getTime() <= at.getTime())
+                return { _tag: "Refused", reason: "refresh token expired or revoked" } as const
+              const principal = yield* repo.principal(token.user_id)
+              if (!principal || principal.disabled) return { _tag: "Refused", reason: "account disabled" } as const
+              yield* sql`UPDATE refresh_tokens SET used_at = ${at} WHERE id = ${token.id}`
+              return { _tag: "Issued", tokens: yield* issue(token.user_id, principal.username, token.family) } as const
+            })
+          )
           if (outcome._tag === "Refused") return yield* new Unauthorized({ message: outcome.reason })
           return outcome.tokens
         }),
       logout: (userId, refreshToken) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const at = yield* now
           if (refreshToken) {
             yield* sql`UPDATE refresh_tokens SET revoked_at = ${at}
@@ -187,31 +263,41 @@ export const AuthLive = Layer.effect(
           yield* outbox.publish("user.logout", { userId, username: principal?.username ?? "" })
         }),
       enrollTotp: (userId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const user = yield* repo.findById(userId)
           if (!user) return yield* new Unauthorized({ message: "unknown user" })
-          if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled; disable it first", code: "mfa_enabled" })
+          if (user.totp_enabled)
+            return yield* new Conflict({ message: "TOTP is already enabled; disable it first", code: "mfa_enabled" })
           const secretB32 = Totp.generateSecret()
           yield* sql`UPDATE users SET totp_secret = ${secretB32} WHERE id = ${userId}`
           return { secret: secretB32, otpauthUri: Totp.otpauthUri("StreamSpace", user.username, secretB32) }
         }),
       activateTotp: (userId, code) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const user = yield* repo.findById(userId)
-          if (!user?.totp_secret) return yield* ValidationError.field("code", "enroll first (POST /api/auth/mfa/totp/enroll)")
+          if (!user?.totp_secret)
+            return yield* ValidationError.field("code", "enroll first (POST /api/auth/mfa/totp/enroll)")
           if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled", code: "mfa_enabled" })
-          if (!Totp.verify(user.totp_secret, code, yield* Clock.currentTimeMillis)) return yield* ValidationError.field("code", "does not match the authenticator")
-          const codes = Array.from({ length: 10 }, () => Tokens.randomToken(8).toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 10))
+          if (!Totp.verify(user.totp_secret, code, yield* Clock.currentTimeMillis))
+            return yield* ValidationError.field("code", "does not match the authenticator")
+          const codes = Array.from({ length: 10 }, () =>
+            Tokens.randomToken(8)
+              .toLowerCase()
+              .replace(/[^a-z0-9]/g, "")
+              .slice(0, 10)
+          )
           yield* sql`UPDATE users SET totp_enabled = true WHERE id = ${userId}`
           yield* sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`
           yield* sql`INSERT INTO recovery_codes ${sql.insert(codes.map((c) => ({ user_id: userId, code_hash: Tokens.sha256(c) })))}`
           return codes
         }),
       disableTotp: (userId, code) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const user = yield* repo.findById(userId)
-          if (!user?.totp_enabled || !user.totp_secret) return yield* ValidationError.field("code", "TOTP is not enabled")
-          if (!(yield* checkSecondFactor(userId, user.totp_secret, code))) return yield* ValidationError.field("code", "invalid TOTP or recovery code")
+          if (!user?.totp_enabled || !user.totp_secret)
+            return yield* ValidationError.field("code", "TOTP is not enabled")
+          if (!(yield* checkSecondFactor(userId, user.totp_secret, code)))
+            return yield* ValidationError.field("code", "invalid TOTP or recovery code")
           yield* sql`UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = ${userId}`
           yield* sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`
         })
@@ -224,12 +310,13 @@ export const AuthLive = Layer.effect(
  * once per process when Auth is first built (not on import: importing the core stays cheap).
  */
 let dummyHash: Promise<string> | undefined
-const makeDummyHash = () => (dummyHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
+const makeDummyHash = () =>
+  (dummyHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
 
 /** Resolves access tokens and API keys into an Actor with the user's current permissions. */
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     const users = yield* UserRepo
     const keys = yield* ApiKeyRepo
@@ -239,7 +326,7 @@ export const AuthenticatorLive = Layer.effect(
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
     const unauthorized = (message: string) => new Unauthorized({ message })
     const principalActor = (userId: string, apiKeyId: Option.Option<string>, scopes: ReadonlyArray<string> | null) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const p = yield* users.principal(userId).pipe(Effect.orElseFail(() => unauthorized("cannot resolve user")))
         if (!p || p.disabled) return yield* unauthorized("account disabled or deleted")
         const permissions = effectivePermissions(p.permissions ?? [], scopes)
@@ -248,16 +335,20 @@ export const AuthenticatorLive = Layer.effect(
       })
     return {
       authenticate: (bearer) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           if (bearer.startsWith(API_KEY_PREFIX)) {
             const at = yield* now
-            const key = yield* keys.use(Tokens.sha256(bearer), at).pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
+            const key = yield* keys
+              .use(Tokens.sha256(bearer), at)
+              .pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
             if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
-            if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime()) return yield* unauthorized("API key expired")
+            if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime())
+              return yield* unauthorized("API key expired")
             return yield* principalActor(key.user_id, Option.some(key.id), key.scopes)
           }
           const claims = Tokens.verifyJwt(bearer, secret, Math.floor((yield* Clock.currentTimeMillis) / 1000))
-          if (typeof claims === "string") return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
+          if (typeof claims === "string")
+            return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
           return yield* principalActor(claims.sub, Option.none(), null)
         })
     }

@@ -6,7 +6,9 @@ import { Context, type Effect } from "effect"
 import type { Actor } from "../Actor.ts"
 import type { Unauthorized } from "../Errors.ts"
 
-export class Authenticator extends Context.Tag("@streamspace/core/Authenticator")<Authenticator, {
-  readonly authenticate: (bearer: string) => Effect.Effect<Actor, Unauthorized>
-}>() {}
-
+export class Authenticator extends Context.Tag("@streamspace/core/Authenticator")<
+  Authenticator,
+  {
+    readonly authenticate: (bearer: string) => Effect.Effect<Actor, Unauthorized>
+  }
+>() {}

@@ -14,7 +14,13 @@ interface GroupRow {
 }
 
 const toGroup = (r: GroupRow) =>
-  new Group({ id: r.id, name: r.name, description: r.description, memberCount: Number(r.member_count), createdAt: r.created_at })
+  new Group({
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    memberCount: Number(r.member_count),
+    createdAt: r.created_at
+  })
 
 export interface GroupMemberRow {
   readonly id: string
@@ -23,35 +29,48 @@ export interface GroupMemberRow {
   readonly added_at: Date
 }
 
-export class GroupRepo extends Context.Tag("@streamspace/core/GroupRepo")<GroupRepo, {
-  /** Returns false when the name is taken. */
-  readonly insert: (g: { id: string; name: string; description: string; at: Date }) => Effect.Effect<boolean, SqlError>
-  readonly findById: (id: string) => Effect.Effect<Group | undefined, SqlError>
-  readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>, SqlError>
-  /** Returns false when there was no such group. */
-  readonly update: (id: string, fields: { name?: string; description?: string }) => Effect.Effect<boolean, SqlError>
-  /** Whether another group has this name (case-insensitive). */
-  readonly nameTaken: (name: string, exceptId: string) => Effect.Effect<boolean, SqlError>
-  readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
-  /** Returns false when the user was a member already. */
-  readonly addMember: (groupId: string, userId: string, at: Date) => Effect.Effect<boolean, SqlError>
-  readonly removeMember: (groupId: string, userId: string) => Effect.Effect<boolean, SqlError>
-  readonly members: (groupId: string) => Effect.Effect<ReadonlyArray<GroupMemberRow>, SqlError>
-  readonly groupsOf: (userId: string) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
-}>() {}
+export class GroupRepo extends Context.Tag("@streamspace/core/GroupRepo")<
+  GroupRepo,
+  {
+    /** Returns false when the name is taken. */
+    readonly insert: (g: {
+      id: string
+      name: string
+      description: string
+      at: Date
+    }) => Effect.Effect<boolean, SqlError>
+    readonly findById: (id: string) => Effect.Effect<Group | undefined, SqlError>
+    readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>, SqlError>
+    /** Returns false when there was no such group. */
+    readonly update: (id: string, fields: { name?: string; description?: string }) => Effect.Effect<boolean, SqlError>
+    /** Whether another group has this name (case-insensitive). */
+    readonly nameTaken: (name: string, exceptId: string) => Effect.Effect<boolean, SqlError>
+    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+    /** Returns false when the user was a member already. */
+    readonly addMember: (groupId: string, userId: string, at: Date) => Effect.Effect<boolean, SqlError>
+    readonly removeMember: (groupId: string, userId: string) => Effect.Effect<boolean, SqlError>
+    readonly members: (groupId: string) => Effect.Effect<ReadonlyArray<GroupMemberRow>, SqlError>
+    readonly groupsOf: (
+      userId: string
+    ) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
+  }
+>() {}
 
 export const GroupRepoLive = Layer.effect(
   GroupRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = sql`SELECT g.*, (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS member_count FROM groups g`
     return {
       insert: (g) =>
         Effect.map(
-          sql<{ id: string }>`INSERT INTO groups ${sql.insert({ id: g.id, name: g.name, description: g.description, created_at: g.at })} ON CONFLICT DO NOTHING RETURNING id`,
+          sql<{
+            id: string
+          }>`INSERT INTO groups ${sql.insert({ id: g.id, name: g.name, description: g.description, created_at: g.at })} ON CONFLICT DO NOTHING RETURNING id`,
           (rows) => rows.length > 0
         ),
-      findById: (id) => Effect.map(sql<GroupRow>`${select} WHERE g.id = ${id}`, (rows) => (rows[0] ? toGroup(rows[0]) : undefined)),
+      findById: (id) =>
+        Effect.map(sql<GroupRow>`${select} WHERE g.id = ${id}`, (rows) => (rows[0] ? toGroup(rows[0]) : undefined)),
       list: (q) => {
         const cursor = decodeCursor(q.cursor)
         return sql<GroupRow>`${select} ${cursor ? sql`WHERE lower(g.name) > ${String(cursor[0])}` : sql``} ORDER BY lower(g.name) LIMIT ${q.limit + 1}`.pipe(
@@ -64,21 +83,35 @@ export const GroupRepoLive = Layer.effect(
           (rows) => rows.length > 0
         ),
       nameTaken: (name, exceptId) =>
-        Effect.map(sql<{ id: string }>`SELECT id FROM groups WHERE lower(name) = lower(${name}) AND id <> ${exceptId}`, (rows) => rows.length > 0),
-      delete: (id) => Effect.map(sql<{ id: string }>`DELETE FROM groups WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+        Effect.map(
+          sql<{ id: string }>`SELECT id FROM groups WHERE lower(name) = lower(${name}) AND id <> ${exceptId}`,
+          (rows) => rows.length > 0
+        ),
+      delete: (id) =>
+        Effect.map(sql<{ id: string }>`DELETE FROM groups WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
       addMember: (groupId, userId, at) =>
         Effect.map(
-          sql<{ user_id: string }>`INSERT INTO group_members ${sql.insert({ group_id: groupId, user_id: userId, added_at: at })} ON CONFLICT DO NOTHING RETURNING user_id`,
+          sql<{
+            user_id: string
+          }>`INSERT INTO group_members ${sql.insert({ group_id: groupId, user_id: userId, added_at: at })} ON CONFLICT DO NOTHING RETURNING user_id`,
           (rows) => rows.length > 0
         ),
       removeMember: (groupId, userId) =>
-        Effect.map(sql<{ user_id: string }>`DELETE FROM group_members WHERE group_id = ${groupId} AND user_id = ${userId} RETURNING user_id`, (rows) => rows.length > 0),
+        Effect.map(
+          sql<{
+            user_id: string
+          }>`DELETE FROM group_members WHERE group_id = ${groupId} AND user_id = ${userId} RETURNING user_id`,
+          (rows) => rows.length > 0
+        ),
       members: (groupId) =>
         sql<GroupMemberRow>`
           SELECT u.id, u.username, u.display_name, m.added_at FROM group_members m JOIN users u ON u.id = m.user_id
           WHERE m.group_id = ${groupId} ORDER BY lower(u.username)`,
       groupsOf: (userId) =>
-        sql<{ id: string; name: string }>`SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ${userId} ORDER BY lower(g.name)`
+        sql<{
+          id: string
+          name: string
+        }>`SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ${userId} ORDER BY lower(g.name)`
     }
   })
 )

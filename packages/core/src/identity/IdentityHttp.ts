@@ -26,7 +26,12 @@ import { Users } from "./Users.ts"
 const IdParams = Schema.Struct({ id: Schema.String })
 const MemberParams = Schema.Struct({ id: Schema.String, userId: Schema.String })
 const UserListQuery = Schema.Struct({ ...ListQuery.fields, q: Schema.optional(Schema.String) })
-const GroupMember = Schema.Struct({ id: Schema.String, username: Schema.String, displayName: Schema.String, addedAt: Schema.Date })
+const GroupMember = Schema.Struct({
+  id: Schema.String,
+  username: Schema.String,
+  displayName: Schema.String,
+  addedAt: Schema.Date
+})
 
 const auth = [
   HttpRoute.make({
@@ -75,7 +80,7 @@ const auth = [
     permission: "authenticated",
     response: Me,
     handler: ({ actor }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const id = yield* userIdOf(actor)
         const user = yield* Effect.flatMap(Users, (u) => u.get(id))
         const groups = yield* Effect.flatMap(Groups, (g) => g.groupsOf(id))
@@ -104,7 +109,8 @@ const auth = [
     audit: { action: "auth.mfa.activate" },
     handler: ({ actor, body }) =>
       Effect.flatMap(userIdOf(actor), (id) =>
-        Effect.flatMap(Auth, (a) => Effect.map(a.activateTotp(id, body.code), (recoveryCodes) => ({ recoveryCodes }))))
+        Effect.flatMap(Auth, (a) => Effect.map(a.activateTotp(id, body.code), (recoveryCodes) => ({ recoveryCodes })))
+      )
   }),
   HttpRoute.make({
     method: "POST",
@@ -114,7 +120,8 @@ const auth = [
     permission: "authenticated",
     body: Schema.Struct({ code: Schema.String }),
     audit: { action: "auth.mfa.disable" },
-    handler: ({ actor, body }) => Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(Auth, (a) => a.disableTotp(id, body.code)))
+    handler: ({ actor, body }) =>
+      Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(Auth, (a) => a.disableTotp(id, body.code)))
   })
 ]
 
@@ -127,7 +134,14 @@ const users = [
     permission: "users:read",
     query: UserListQuery,
     response: Page(User),
-    handler: ({ query }) => Effect.flatMap(Users, (u) => u.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}), ...(query.q ? { search: query.q } : {}) }))
+    handler: ({ query }) =>
+      Effect.flatMap(Users, (u) =>
+        u.list({
+          limit: query.limit,
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+          ...(query.q ? { search: query.q } : {})
+        })
+      )
   }),
   HttpRoute.make({
     method: "POST",
@@ -149,7 +163,11 @@ const users = [
     permission: "authenticated",
     params: IdParams,
     response: User,
-    handler: ({ params, actor }) => Effect.zipRight(canReadUser(actor, params.id), Effect.flatMap(Users, (u) => u.get(params.id)))
+    handler: ({ params, actor }) =>
+      Effect.zipRight(
+        canReadUser(actor, params.id),
+        Effect.flatMap(Users, (u) => u.get(params.id))
+      )
   }),
   HttpRoute.make({
     method: "PATCH",
@@ -162,7 +180,7 @@ const users = [
     response: User,
     audit: { action: "user.update", target: (i) => i.params.id },
     handler: ({ params, body, actor }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* authorizeUserUpdate(actor, params.id, body)
         const svc = yield* Users
         const { currentPassword: _, ...patch } = body
@@ -193,7 +211,8 @@ const groups = [
     permission: "groups:read",
     query: ListQuery,
     response: Page(Group),
-    handler: ({ query }) => Effect.flatMap(Groups, (g) => g.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }))
+    handler: ({ query }) =>
+      Effect.flatMap(Groups, (g) => g.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }))
   }),
   HttpRoute.make({
     method: "POST",
@@ -247,7 +266,11 @@ const groups = [
     permission: "groups:read",
     params: IdParams,
     response: Schema.Struct({ items: Schema.Array(GroupMember) }),
-    handler: ({ params }) => Effect.map(Effect.flatMap(Groups, (g) => g.members(params.id)), (items) => ({ items }))
+    handler: ({ params }) =>
+      Effect.map(
+        Effect.flatMap(Groups, (g) => g.members(params.id)),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     method: "POST",
@@ -281,7 +304,13 @@ const apiKeys = [
     tags: ["api-keys"],
     permission: "authenticated",
     response: Schema.Struct({ items: Schema.Array(ApiKey) }),
-    handler: ({ actor }) => Effect.flatMap(userIdOf(actor), (id) => Effect.map(Effect.flatMap(ApiKeys, (k) => k.list(id)), (items) => ({ items })))
+    handler: ({ actor }) =>
+      Effect.flatMap(userIdOf(actor), (id) =>
+        Effect.map(
+          Effect.flatMap(ApiKeys, (k) => k.list(id)),
+          (items) => ({ items })
+        )
+      )
   }),
   HttpRoute.make({
     method: "POST",
@@ -294,9 +323,10 @@ const apiKeys = [
     successStatus: 201,
     audit: { action: "api-key.create", target: (_, out) => out.id },
     handler: ({ actor, body }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         // A key cannot mint keys: that would let a narrow key widen itself.
-        if (actor._tag === "User" && actor.apiKeyId._tag === "Some") return yield* new Unauthorized({ message: "API keys cannot create API keys; log in" })
+        if (actor._tag === "User" && actor.apiKeyId._tag === "Some")
+          return yield* new Unauthorized({ message: "API keys cannot create API keys; log in" })
         const id = yield* userIdOf(actor)
         const { key, apiKey } = yield* Effect.flatMap(ApiKeys, (k) => k.create(id, body))
         return { ...apiKey, key }
@@ -310,7 +340,8 @@ const apiKeys = [
     permission: "authenticated",
     params: IdParams,
     audit: { action: "api-key.revoke", target: (i) => i.params.id },
-    handler: ({ actor, params }) => Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(ApiKeys, (k) => k.revoke(id, params.id)))
+    handler: ({ actor, params }) =>
+      Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(ApiKeys, (k) => k.revoke(id, params.id)))
   })
 ]
 

@@ -12,7 +12,9 @@ import { verifyPassword } from "./Passwords.ts"
 import { UserRepo } from "./UserRepo.ts"
 
 export const userIdOf = (actor: Actor): Effect.Effect<string, Unauthorized> =>
-  actor._tag === "User" ? Effect.succeed(actor.userId) : Effect.fail(new Unauthorized({ message: "a user is required" }))
+  actor._tag === "User"
+    ? Effect.succeed(actor.userId)
+    : Effect.fail(new Unauthorized({ message: "a user is required" }))
 
 export const canReadUser = (actor: Actor, id: string): Effect.Effect<void, Forbidden> =>
   (actor._tag === "User" && actor.userId === id) || hasPermission(actor, "users:read")
@@ -21,15 +23,18 @@ export const canReadUser = (actor: Actor, id: string): Effect.Effect<void, Forbi
 
 /** Admins change anything; users change their own email, name and password (with the current one). */
 export const authorizeUserUpdate = (actor: Actor, id: string, patch: UpdateUser) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (hasPermission(actor, "users:write")) return
     if (actor._tag !== "User" || actor.userId !== id) {
       return yield* new Forbidden({ message: "you may change only your own account", permission: "users:write" })
     }
-    if (patch.roles !== undefined) return yield* new Forbidden({ message: "changing roles needs users:write", permission: "users:write" })
-    if (patch.disabled !== undefined) return yield* new Forbidden({ message: "disabling accounts needs users:write", permission: "users:write" })
+    if (patch.roles !== undefined)
+      return yield* new Forbidden({ message: "changing roles needs users:write", permission: "users:write" })
+    if (patch.disabled !== undefined)
+      return yield* new Forbidden({ message: "disabling accounts needs users:write", permission: "users:write" })
     if (patch.password !== undefined) {
-      if (!patch.currentPassword) return yield* ValidationError.field("body.currentPassword", "required to change your own password")
+      if (!patch.currentPassword)
+        return yield* ValidationError.field("body.currentPassword", "required to change your own password")
       const repo = yield* UserRepo
       const row = yield* repo.findById(id)
       if (!row || !(yield* verifyPassword(patch.currentPassword, row.password_hash))) {
@@ -43,5 +48,6 @@ export const losesAdmin = (
   before: { readonly roles: ReadonlyArray<string>; readonly disabled: boolean },
   patch: { readonly roles?: ReadonlyArray<string> | undefined; readonly disabled?: boolean | undefined }
 ): boolean =>
-  before.roles.includes("admin") && !before.disabled &&
+  before.roles.includes("admin") &&
+  !before.disabled &&
   ((patch.roles !== undefined && !patch.roles.includes("admin")) || patch.disabled === true)

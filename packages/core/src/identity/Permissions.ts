@@ -19,28 +19,38 @@ export interface PermissionInfo {
   readonly owner: string
 }
 
-export class Permissions extends Context.Tag("@streamspace/core/Permissions")<Permissions, {
-  readonly register: (owner: string, permissions: ReadonlyArray<PermissionDeclaration>) => Effect.Effect<void, SqlError>
-  readonly unregister: (owner: string) => Effect.Effect<void, SqlError>
-  readonly list: Effect.Effect<ReadonlyArray<PermissionInfo>, SqlError>
-}>() {}
+export class Permissions extends Context.Tag("@streamspace/core/Permissions")<
+  Permissions,
+  {
+    readonly register: (
+      owner: string,
+      permissions: ReadonlyArray<PermissionDeclaration>
+    ) => Effect.Effect<void, SqlError>
+    readonly unregister: (owner: string) => Effect.Effect<void, SqlError>
+    readonly list: Effect.Effect<ReadonlyArray<PermissionInfo>, SqlError>
+  }
+>() {}
 
 export const PermissionsLive = Layer.effect(
   Permissions,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
       register: (owner, permissions) =>
-        Effect.forEach(permissions, (p) =>
-          Effect.gen(function*() {
-            yield* sql`INSERT INTO permissions ${sql.insert({ name: p.name, description: p.description, owner })}
+        Effect.forEach(
+          permissions,
+          (p) =>
+            Effect.gen(function* () {
+              yield* sql`INSERT INTO permissions ${sql.insert({ name: p.name, description: p.description, owner })}
               ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, owner = EXCLUDED.owner`
-            for (const role of p.roles ?? []) {
-              yield* sql`INSERT INTO role_permissions ${sql.insert({ role, permission: p.name, owner })} ON CONFLICT DO NOTHING`
-            }
-          }), { discard: true }),
+              for (const role of p.roles ?? []) {
+                yield* sql`INSERT INTO role_permissions ${sql.insert({ role, permission: p.name, owner })} ON CONFLICT DO NOTHING`
+              }
+            }),
+          { discard: true }
+        ),
       unregister: (owner) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* sql`DELETE FROM role_permissions WHERE owner = ${owner}`
           yield* sql`DELETE FROM permissions WHERE owner = ${owner}`
         }),

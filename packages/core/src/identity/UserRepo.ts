@@ -48,47 +48,59 @@ export interface Principal {
   readonly permissions: ReadonlyArray<string> | null
 }
 
-export class UserRepo extends Context.Tag("@streamspace/core/UserRepo")<UserRepo, {
-  /** Returns false when the username is taken. */
-  readonly insert: (u: NewUser) => Effect.Effect<boolean, SqlError>
-  readonly findById: (id: string) => Effect.Effect<UserRow | undefined, SqlError>
-  /** Case-insensitive. */
-  readonly findByUsername: (username: string) => Effect.Effect<UserRow | undefined, SqlError>
-  readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
-  /** Columns by name; nothing to change is no statement. */
-  readonly update: (id: string, fields: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
-  readonly setRoles: (id: string, roles: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
-  /** Returns false when there was no such user. */
-  readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
-  readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
-  /** Roles and permissions of a user in one round trip (per authenticated request). */
-  readonly principal: (id: string) => Effect.Effect<Principal | undefined, SqlError>
-  /** Enabled accounts holding the admin role. */
-  readonly countAdmins: Effect.Effect<number, SqlError>
-}>() {}
+export class UserRepo extends Context.Tag("@streamspace/core/UserRepo")<
+  UserRepo,
+  {
+    /** Returns false when the username is taken. */
+    readonly insert: (u: NewUser) => Effect.Effect<boolean, SqlError>
+    readonly findById: (id: string) => Effect.Effect<UserRow | undefined, SqlError>
+    /** Case-insensitive. */
+    readonly findByUsername: (username: string) => Effect.Effect<UserRow | undefined, SqlError>
+    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
+    /** Columns by name; nothing to change is no statement. */
+    readonly update: (id: string, fields: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+    readonly setRoles: (id: string, roles: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
+    /** Returns false when there was no such user. */
+    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
+    /** Roles and permissions of a user in one round trip (per authenticated request). */
+    readonly principal: (id: string) => Effect.Effect<Principal | undefined, SqlError>
+    /** Enabled accounts holding the admin role. */
+    readonly countAdmins: Effect.Effect<number, SqlError>
+  }
+>() {}
 
 export const UserRepoLive = Layer.effect(
   UserRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = sql`SELECT u.*, COALESCE((SELECT array_agg(role ORDER BY role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles FROM users u`
     const one = (rows: ReadonlyArray<UserRow>) => rows[0]
     return {
       insert: (u) =>
-        Effect.gen(function*() {
-          const inserted = yield* sql<{ id: string }>`INSERT INTO users ${
-            sql.insert({ id: u.id, username: u.username, email: u.email, display_name: u.displayName, password_hash: u.passwordHash, created_at: u.at, updated_at: u.at })
-          } ON CONFLICT DO NOTHING RETURNING id`
+        Effect.gen(function* () {
+          const inserted = yield* sql<{ id: string }>`INSERT INTO users ${sql.insert({
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            display_name: u.displayName,
+            password_hash: u.passwordHash,
+            created_at: u.at,
+            updated_at: u.at
+          })} ON CONFLICT DO NOTHING RETURNING id`
           if (inserted.length === 0) return false
           yield* sql`INSERT INTO user_roles ${sql.insert(u.roles.map((role) => ({ user_id: u.id, role })))}`
           return true
         }),
       findById: (id) => Effect.map(sql<UserRow>`${select} WHERE u.id = ${id}`, one),
-      findByUsername: (username) => Effect.map(sql<UserRow>`${select} WHERE lower(u.username) = lower(${username})`, one),
+      findByUsername: (username) =>
+        Effect.map(sql<UserRow>`${select} WHERE lower(u.username) = lower(${username})`, one),
       list: (q) => {
         const cursor = decodeCursor(q.cursor)
         const conditions = [
-          q.search ? sql`(u.username ILIKE ${`%${q.search}%`} OR u.display_name ILIKE ${`%${q.search}%`} OR u.email ILIKE ${`%${q.search}%`})` : undefined,
+          q.search
+            ? sql`(u.username ILIKE ${`%${q.search}%`} OR u.display_name ILIKE ${`%${q.search}%`} OR u.email ILIKE ${`%${q.search}%`})`
+            : undefined,
           cursor ? sql`lower(u.username) > ${String(cursor[0])}` : undefined
         ].filter((c) => c !== undefined)
         return sql<UserRow>`${select} ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``} ORDER BY lower(u.username) LIMIT ${q.limit + 1}`.pipe(
@@ -100,14 +112,17 @@ export const UserRepoLive = Layer.effect(
           ? Effect.void
           : sql`UPDATE users SET ${sql.update({ ...fields, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
       setRoles: (id, roles) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* sql`DELETE FROM user_roles WHERE user_id = ${id}`
           yield* sql`INSERT INTO user_roles ${sql.insert(roles.map((role) => ({ user_id: id, role })))}`
         }),
-      delete: (id) => Effect.map(sql<{ id: string }>`DELETE FROM users WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+      delete: (id) =>
+        Effect.map(sql<{ id: string }>`DELETE FROM users WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
       permissionsOf: (id) =>
         Effect.map(
-          sql<{ permission: string }>`SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ${id} ORDER BY 1`,
+          sql<{
+            permission: string
+          }>`SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ${id} ORDER BY 1`,
           (rows) => rows.map((r) => r.permission)
         ),
       principal: (id) =>
@@ -120,7 +135,9 @@ export const UserRepoLive = Layer.effect(
           (rows) => rows[0]
         ),
       countAdmins: Effect.map(
-        sql<{ n: string }>`SELECT count(*) AS n FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE ur.role = 'admin' AND NOT u.disabled`,
+        sql<{
+          n: string
+        }>`SELECT count(*) AS n FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE ur.role = 'admin' AND NOT u.disabled`,
         (rows) => Number(rows[0]?.n ?? 0)
       )
     }

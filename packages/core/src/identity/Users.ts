@@ -28,31 +28,36 @@ export interface UserPatch {
   readonly disabled?: boolean
 }
 
-export class Users extends Context.Tag("@streamspace/core/Users")<Users, {
-  readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound | SqlError, CurrentActor>
-  readonly get: (id: string) => Effect.Effect<User, NotFound | SqlError>
-  readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
-  readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict | SqlError>
-  readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
-  readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
-  /** The stored row, for authentication (password hash, TOTP state). */
-  readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRow>, SqlError>
-}>() {}
+export class Users extends Context.Tag("@streamspace/core/Users")<
+  Users,
+  {
+    readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound | SqlError, CurrentActor>
+    readonly get: (id: string) => Effect.Effect<User, NotFound | SqlError>
+    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
+    readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict | SqlError>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
+    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
+    /** The stored row, for authentication (password hash, TOTP state). */
+    readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRow>, SqlError>
+  }
+>() {}
 
 export const UsersLive = Layer.effect(
   Users,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const repo = yield* UserRepo
     const outbox = yield* EventOutbox
     const get = (id: string) =>
-      Effect.flatMap(repo.findById(id), (row) => (row ? Effect.succeed(toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))))
+      Effect.flatMap(repo.findById(id), (row) =>
+        row ? Effect.succeed(toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))
+      )
     return {
       get,
       list: repo.list,
       permissionsOf: repo.permissionsOf,
       credentials: (username) => Effect.map(repo.findByUsername(username), Option.fromNullable),
       create: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const id = crypto.randomUUID()
           const created = yield* repo.insert({
             id,
@@ -63,12 +68,13 @@ export const UsersLive = Layer.effect(
             roles: input.roles,
             at: yield* now
           })
-          if (!created) return yield* new Conflict({ message: `username ${input.username} is taken`, code: "username_taken" })
+          if (!created)
+            return yield* new Conflict({ message: `username ${input.username} is taken`, code: "username_taken" })
           yield* outbox.publish("user.created", { userId: id, username: input.username })
           return yield* get(id)
         }),
       update: (id, patch) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const before = yield* get(id)
           const fields: Record<string, unknown> = {}
           if (patch.email !== undefined) fields["email"] = patch.email
@@ -76,14 +82,17 @@ export const UsersLive = Layer.effect(
           if (patch.disabled !== undefined) fields["disabled"] = patch.disabled
           if (patch.password !== undefined) fields["password_hash"] = yield* hashPassword(patch.password)
           if (losesAdmin(before, patch) && (yield* repo.countAdmins) <= 1) {
-            return yield* new Conflict({ message: "the last enabled admin cannot lose the admin role", code: "last_admin" })
+            return yield* new Conflict({
+              message: "the last enabled admin cannot lose the admin role",
+              code: "last_admin"
+            })
           }
           yield* repo.update(id, fields, yield* now)
           if (patch.roles !== undefined) yield* repo.setRoles(id, patch.roles)
           return yield* get(id)
         }),
       delete: (id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const user = yield* get(id)
           if (user.roles.includes("admin") && (yield* repo.countAdmins) <= 1) {
             return yield* new Conflict({ message: "the last enabled admin cannot be deleted", code: "last_admin" })
@@ -98,7 +107,7 @@ export const UsersLive = Layer.effect(
  * First boot: creates `admin` when no such account exists. Safe with several
  * replicas booting together (only the one whose insert wins prints).
  */
-export const ensureAdmin = Effect.gen(function*() {
+export const ensureAdmin = Effect.gen(function* () {
   const repo = yield* UserRepo
   const config = yield* ServerConfig
   const sql = yield* SqlClient.SqlClient
@@ -111,23 +120,38 @@ export const ensureAdmin = Effect.gen(function*() {
   const id = crypto.randomUUID()
   const passwordHash = yield* hashPassword(password)
   const at = yield* now
-  const created = yield* sql.withTransaction(Effect.gen(function*() {
-    const inserted = yield* repo.insert({ id, username: "admin", email: null, displayName: "Administrator", passwordHash, roles: ["admin"], at })
-    // Like every account, the first admin is announced; the platform created it, so the actor is null.
-    if (inserted) yield* outbox.publish("user.created", { userId: id, username: "admin" }).pipe(Effect.provideService(CurrentActor, system("bootstrap")))
-    return inserted
-  }))
+  const created = yield* sql.withTransaction(
+    Effect.gen(function* () {
+      const inserted = yield* repo.insert({
+        id,
+        username: "admin",
+        email: null,
+        displayName: "Administrator",
+        passwordHash,
+        roles: ["admin"],
+        at
+      })
+      // Like every account, the first admin is announced; the platform created it, so the actor is null.
+      if (inserted)
+        yield* outbox
+          .publish("user.created", { userId: id, username: "admin" })
+          .pipe(Effect.provideService(CurrentActor, system("bootstrap")))
+      return inserted
+    })
+  )
   if (created && !configured) {
     // Deliberately console, not the logger: log shipping must never carry it.
-    console.log([
-      "",
-      "  ┌──────────────────────────────────────────────────────────┐",
-      "  │  StreamSpace first boot: an admin account was created.  │",
-      `  │  username: admin                                         │`,
-      `  │  password: ${password.padEnd(46)}│`,
-      "  │  It is shown only this once. Change it after logging in. │",
-      "  └──────────────────────────────────────────────────────────┘",
-      ""
-    ].join("\n"))
+    console.log(
+      [
+        "",
+        "  ┌──────────────────────────────────────────────────────────┐",
+        "  │  StreamSpace first boot: an admin account was created.  │",
+        `  │  username: admin                                         │`,
+        `  │  password: ${password.padEnd(46)}│`,
+        "  │  It is shown only this once. Change it after logging in. │",
+        "  └──────────────────────────────────────────────────────────┘",
+        ""
+      ].join("\n")
+    )
   }
 })

@@ -79,39 +79,46 @@ export interface ListOptions {
   readonly status?: DeliveryStatus | undefined
 }
 
-export class IntegrationDeliveries extends Context.Tag("@streamspace/core/IntegrationDeliveries")<IntegrationDeliveries, {
-  readonly enqueue: (input: EnqueueInput) => Effect.Effect<{ readonly id: string; readonly created: boolean }, SqlError>
-  readonly get: (id: string) => Effect.Effect<IntegrationDelivery, NotFound | SqlError>
-  readonly list: (integrationId: string, options: ListOptions) => Effect.Effect<PageOf<IntegrationDelivery>, SqlError>
-  /** Queues a dead (or failed) delivery for one more attempt now. */
-  readonly replay: (integrationId: string, id: string) => Effect.Effect<IntegrationDelivery, NotFound | Conflict | SqlError>
-}>() {}
+export class IntegrationDeliveries extends Context.Tag("@streamspace/core/IntegrationDeliveries")<
+  IntegrationDeliveries,
+  {
+    readonly enqueue: (
+      input: EnqueueInput
+    ) => Effect.Effect<{ readonly id: string; readonly created: boolean }, SqlError>
+    readonly get: (id: string) => Effect.Effect<IntegrationDelivery, NotFound | SqlError>
+    readonly list: (integrationId: string, options: ListOptions) => Effect.Effect<PageOf<IntegrationDelivery>, SqlError>
+    /** Queues a dead (or failed) delivery for one more attempt now. */
+    readonly replay: (
+      integrationId: string,
+      id: string
+    ) => Effect.Effect<IntegrationDelivery, NotFound | Conflict | SqlError>
+  }
+>() {}
 
 export const IntegrationDeliveriesLive = Layer.effect(
   IntegrationDeliveries,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const find = (id: string) =>
       Effect.flatMap(sql<Row>`SELECT * FROM integration_deliveries WHERE id = ${id}`, (rows) =>
-        rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "delivery", id })))
+        rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "delivery", id }))
+      )
     return {
       enqueue: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const at = yield* now
-          const rows = yield* sql<{ id: string }>`INSERT INTO integration_deliveries ${
-            sql.insert({
-              id: crypto.randomUUID(),
-              integration_id: input.integrationId,
-              dedupe_key: input.dedupeKey,
-              order_key: input.orderKey ?? null,
-              subject: input.subject,
-              status: "pending",
-              payload: JSON.stringify(input.payload),
-              next_attempt_at: input.hold === true ? null : at,
-              created_at: at,
-              updated_at: at
-            })
-          } ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id`
+          const rows = yield* sql<{ id: string }>`INSERT INTO integration_deliveries ${sql.insert({
+            id: crypto.randomUUID(),
+            integration_id: input.integrationId,
+            dedupe_key: input.dedupeKey,
+            order_key: input.orderKey ?? null,
+            subject: input.subject,
+            status: "pending",
+            payload: JSON.stringify(input.payload),
+            next_attempt_at: input.hold === true ? null : at,
+            created_at: at,
+            updated_at: at
+          })} ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id`
           if (rows[0]) return { id: rows[0].id, created: true }
           const existing = yield* sql<{ id: string }>`SELECT id FROM integration_deliveries
             WHERE integration_id = ${input.integrationId} AND dedupe_key = ${input.dedupeKey}`
@@ -128,11 +135,14 @@ export const IntegrationDeliveriesLive = Layer.effect(
         )
       },
       replay: (integrationId, id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const row = yield* find(id)
           if (row.integration_id !== integrationId) return yield* new NotFound({ resource: "delivery", id })
           if (row.status !== "dead" && row.status !== "failed") {
-            return yield* new Conflict({ message: `delivery ${id} is ${row.status}; only dead or failed deliveries are replayed`, code: "delivery_not_replayable" })
+            return yield* new Conflict({
+              message: `delivery ${id} is ${row.status}; only dead or failed deliveries are replayed`,
+              code: "delivery_not_replayable"
+            })
           }
           const at = yield* now
           yield* sql`UPDATE integration_deliveries SET status = 'pending', next_attempt_at = ${at}, updated_at = ${at} WHERE id = ${id}`

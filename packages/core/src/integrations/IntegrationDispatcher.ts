@@ -43,15 +43,18 @@ export interface SendOutcome {
 /** Sends one delivery with the integration's full config (secrets included). Failures are outcomes, not errors. */
 export type Sender = (delivery: Delivery, config: Record<string, unknown>) => Effect.Effect<SendOutcome>
 
-export class IntegrationDispatcher extends Context.Tag("@streamspace/core/IntegrationDispatcher")<IntegrationDispatcher, {
-  /** Sends deliveries of `provider` with `sender` until the scope closes. */
-  readonly register: (provider: string, sender: Sender) => Effect.Effect<void, never, Scope.Scope>
-  readonly nudge: Effect.Effect<void>
-  /** Sends what is due, once (tests, shutdown). */
-  readonly runOnce: Effect.Effect<void>
-  /** Attempts one delivery now, whatever its schedule, and returns its record (test notifications). */
-  readonly sendNow: (id: string) => Effect.Effect<IntegrationDelivery, NotFound | SqlError>
-}>() {}
+export class IntegrationDispatcher extends Context.Tag("@streamspace/core/IntegrationDispatcher")<
+  IntegrationDispatcher,
+  {
+    /** Sends deliveries of `provider` with `sender` until the scope closes. */
+    readonly register: (provider: string, sender: Sender) => Effect.Effect<void, never, Scope.Scope>
+    readonly nudge: Effect.Effect<void>
+    /** Sends what is due, once (tests, shutdown). */
+    readonly runOnce: Effect.Effect<void>
+    /** Attempts one delivery now, whatever its schedule, and returns its record (test notifications). */
+    readonly sendNow: (id: string) => Effect.Effect<IntegrationDelivery, NotFound | SqlError>
+  }
+>() {}
 
 const BATCH = 20
 
@@ -61,14 +64,14 @@ export const redact = (text: string, secrets: ReadonlyArray<string>) =>
 
 export const IntegrationDispatcherLive = Layer.scoped(
   IntegrationDispatcher,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const policy = (yield* ServerConfig).integrations
     const integrations = yield* Integrations
     const senders = new Map<string, Sender>()
     const leaseUntil = (at: Date) => new Date(at.getTime() + policy.timeoutMs + 30_000)
 
-    const claim = Effect.gen(function*() {
+    const claim = Effect.gen(function* () {
       const providers = [...senders.keys()]
       if (providers.length === 0) return []
       const at = yield* now
@@ -85,20 +88,41 @@ export const IntegrationDispatcherLive = Layer.scoped(
     })
 
     const attempt = (d: Row & { provider: string }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sender = senders.get(d.provider)
         const started = yield* Clock.currentTimeMillis
         const resolved = yield* integrations.resolve(d.integration_id)
-        const secrets = resolved.integration.secretFields.map((k) => resolved.config[k]).filter((v): v is string => typeof v === "string")
+        const secrets = resolved.integration.secretFields
+          .map((k) => resolved.config[k])
+          .filter((v): v is string => typeof v === "string")
         const outcome: SendOutcome = sender
-          ? yield* sender({ id: d.id, integrationId: d.integration_id, subject: d.subject, payload: d.payload, attempts: d.attempts }, resolved.config).pipe(
-            Effect.timeoutTo({
-              duration: Duration.millis(policy.timeoutMs),
-              onTimeout: (): SendOutcome => ({ ok: false, responseCode: null, error: `timed out after ${policy.timeoutMs} ms` }),
-              onSuccess: (o) => o
-            }),
-            Effect.catchAllDefect((defect) => Effect.succeed<SendOutcome>({ ok: false, responseCode: null, error: `sender crashed: ${String(defect)}` }))
-          )
+          ? yield* sender(
+              {
+                id: d.id,
+                integrationId: d.integration_id,
+                subject: d.subject,
+                payload: d.payload,
+                attempts: d.attempts
+              },
+              resolved.config
+            ).pipe(
+              Effect.timeoutTo({
+                duration: Duration.millis(policy.timeoutMs),
+                onTimeout: (): SendOutcome => ({
+                  ok: false,
+                  responseCode: null,
+                  error: `timed out after ${policy.timeoutMs} ms`
+                }),
+                onSuccess: (o) => o
+              }),
+              Effect.catchAllDefect((defect) =>
+                Effect.succeed<SendOutcome>({
+                  ok: false,
+                  responseCode: null,
+                  error: `sender crashed: ${String(defect)}`
+                })
+              )
+            )
           : { ok: false, responseCode: null, error: `no enabled plugin sends ${d.provider} deliveries` }
         const finished = yield* Clock.currentTimeMillis
         const attempts = d.attempts + 1
@@ -109,15 +133,28 @@ export const IntegrationDispatcherLive = Layer.scoped(
             last_error = NULL, latency_ms = ${latency}, next_attempt_at = NULL, updated_at = ${at} WHERE id = ${d.id}`
           return
         }
-        const error = redact(outcome.error ?? (outcome.responseCode ? `HTTP ${outcome.responseCode}` : "failed"), secrets).slice(0, 2000)
-        const { dead, nextAttemptAt } = afterFailure(policy, { attempts, finishedAtMs: finished, retryAfterMs: outcome.retryAfterMs, permanent: outcome.permanent })
+        const error = redact(
+          outcome.error ?? (outcome.responseCode ? `HTTP ${outcome.responseCode}` : "failed"),
+          secrets
+        ).slice(0, 2000)
+        const { dead, nextAttemptAt } = afterFailure(policy, {
+          attempts,
+          finishedAtMs: finished,
+          retryAfterMs: outcome.retryAfterMs,
+          permanent: outcome.permanent
+        })
         yield* sql`UPDATE integration_deliveries SET status = ${dead ? "dead" : "failed"}, attempts = ${attempts}, response_code = ${outcome.responseCode},
           last_error = ${error}, latency_ms = ${latency}, next_attempt_at = ${dead ? null : nextAttemptAt}, updated_at = ${at} WHERE id = ${d.id}`
-        if (dead) yield* Effect.logWarning(`integration delivery ${d.id} (${d.provider}, ${d.subject}) is dead after ${attempts} attempt(s): ${error}`)
-      }).pipe(Effect.catchAllCause((cause) => Effect.logError(`integration delivery ${d.id} could not be attempted`, cause)))
+        if (dead)
+          yield* Effect.logWarning(
+            `integration delivery ${d.id} (${d.provider}, ${d.subject}) is dead after ${attempts} attempt(s): ${error}`
+          )
+      }).pipe(
+        Effect.catchAllCause((cause) => Effect.logError(`integration delivery ${d.id} could not be attempted`, cause))
+      )
 
     /** How long to wait for a nudge: until the next retry is due, at most a second (other replicas enqueue too). */
-    const idle = Effect.gen(function*() {
+    const idle = Effect.gen(function* () {
       const providers = [...senders.keys()]
       if (providers.length === 0) return Duration.seconds(1)
       const next = (yield* sql<{ at: Date | null }>`
@@ -132,13 +169,16 @@ export const IntegrationDispatcherLive = Layer.scoped(
     return {
       register: (provider, sender) =>
         Effect.acquireRelease(
-          Effect.zipRight(Effect.sync(() => senders.set(provider, sender)), nudge),
+          Effect.zipRight(
+            Effect.sync(() => senders.set(provider, sender)),
+            nudge
+          ),
           () => Effect.sync(() => senders.delete(provider))
         ).pipe(Effect.asVoid),
       nudge,
       runOnce,
       sendNow: (id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const at = yield* now
           // Claimed like the background loop does (not while another attempt holds the lease).
           const rows = yield* sql<Row & { provider: string }>`

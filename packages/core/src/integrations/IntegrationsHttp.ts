@@ -18,7 +18,11 @@ export const integrationRoutes = [
     summary: "Integrations (filter by provider); secret fields masked",
     query: Schema.Struct({ provider: Schema.optional(Schema.String) }),
     response: Schema.Struct({ items: Schema.Array(Integration) }),
-    handler: ({ query }) => Effect.map(Effect.flatMap(Integrations, (i) => i.list(query.provider)), (items) => ({ items }))
+    handler: ({ query }) =>
+      Effect.map(
+        Effect.flatMap(Integrations, (i) => i.list(query.provider)),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     ...base,
@@ -64,7 +68,8 @@ export const integrationRoutes = [
     ...base,
     method: "GET",
     path: "/api/integrations/:id/deliveries",
-    summary: "What was sent through an integration: status, attempts, response code, error, latency (`status=dead` lists dead letters)",
+    summary:
+      "What was sent through an integration: status, attempts, response code, error, latency (`status=dead` lists dead letters)",
     params: IdParams,
     query: Schema.Struct({ ...ListQuery.fields, status: Schema.optional(DeliveryStatus) }),
     response: Page(IntegrationDelivery),

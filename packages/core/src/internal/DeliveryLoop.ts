@@ -23,9 +23,9 @@ export interface DeliveryLoop {
 }
 
 export const start = <D>(options: DeliveryLoopOptions<D>): Effect.Effect<DeliveryLoop, never, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const signal = yield* Queue.sliding<void>(1)
-    const runOnce = Effect.gen(function*() {
+    const runOnce = Effect.gen(function* () {
       if (options.prepare) yield* options.prepare
       for (;;) {
         const due = yield* options.claim

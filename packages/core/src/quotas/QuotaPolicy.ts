@@ -39,7 +39,9 @@ export const exceeded = (quotas: ReadonlyArray<ScopedQuota>, used: Usage, reques
   return undefined
 }
 
-export const exceededMessage = (e: Exceeded): string => `${e.scope} quota exceeded: ${e.limit} would be ${e.requested}, the limit is ${e.max}`
+export const exceededMessage = (e: Exceeded): string =>
+  `${e.scope} quota exceeded: ${e.limit} would be ${e.requested}, the limit is ${e.max}`
 
 /** Bytes a user may still store under `limit` (`null`: no limit). */
-export const storageRoom = (limit: number | null, used: number): number => (limit === null ? Number.POSITIVE_INFINITY : Math.max(0, limit - used))
+export const storageRoom = (limit: number | null, used: number): number =>
+  limit === null ? Number.POSITIVE_INFINITY : Math.max(0, limit - used)

@@ -14,20 +14,28 @@ interface QuotaRow {
 }
 
 const toQuota = (r: QuotaRow) =>
-  new Quota({ maxSessions: r.max_sessions, maxCpu: r.max_cpu, maxMemory: r.max_memory, maxStorage: r.max_storage === null ? null : Number(r.max_storage) })
+  new Quota({
+    maxSessions: r.max_sessions,
+    maxCpu: r.max_cpu,
+    maxMemory: r.max_memory,
+    maxStorage: r.max_storage === null ? null : Number(r.max_storage)
+  })
 
-export class QuotaRepo extends Context.Tag("@streamspace/core/QuotaRepo")<QuotaRepo, {
-  /** The quota set for a user or a group, if any. */
-  readonly find: (scope: Scope, id: string) => Effect.Effect<Quota | undefined, SqlError>
-  readonly upsert: (scope: Scope, id: string, quota: Quota, at: Date) => Effect.Effect<void, SqlError>
-  /** Every quota that binds the user: their own first, then their groups'. */
-  readonly binding: (userId: string) => Effect.Effect<ReadonlyArray<ScopedQuota>, SqlError>
-  readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
-}>() {}
+export class QuotaRepo extends Context.Tag("@streamspace/core/QuotaRepo")<
+  QuotaRepo,
+  {
+    /** The quota set for a user or a group, if any. */
+    readonly find: (scope: Scope, id: string) => Effect.Effect<Quota | undefined, SqlError>
+    readonly upsert: (scope: Scope, id: string, quota: Quota, at: Date) => Effect.Effect<void, SqlError>
+    /** Every quota that binds the user: their own first, then their groups'. */
+    readonly binding: (userId: string) => Effect.Effect<ReadonlyArray<ScopedQuota>, SqlError>
+    readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
+  }
+>() {}
 
 export const QuotaRepoLive = Layer.effect(
   QuotaRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const storageUsage = (userId: string) =>
       Effect.map(
@@ -36,9 +44,16 @@ export const QuotaRepoLive = Layer.effect(
       )
     return {
       find: (scope, id) =>
-        Effect.map(sql<QuotaRow>`SELECT * FROM quotas WHERE scope = ${scope} AND scope_id = ${id}`, (rows) => (rows[0] ? toQuota(rows[0]) : undefined)),
+        Effect.map(sql<QuotaRow>`SELECT * FROM quotas WHERE scope = ${scope} AND scope_id = ${id}`, (rows) =>
+          rows[0] ? toQuota(rows[0]) : undefined
+        ),
       upsert: (scope, id, quota, at) => {
-        const values = { max_sessions: quota.maxSessions, max_cpu: quota.maxCpu, max_memory: quota.maxMemory, max_storage: quota.maxStorage }
+        const values = {
+          max_sessions: quota.maxSessions,
+          max_cpu: quota.maxCpu,
+          max_memory: quota.maxMemory,
+          max_storage: quota.maxStorage
+        }
         return sql`INSERT INTO quotas ${sql.insert({ scope, scope_id: id, ...values, updated_at: at })}
           ON CONFLICT (scope, scope_id) DO UPDATE SET ${sql.update({ ...values, updated_at: at })}`.pipe(Effect.asVoid)
       },
@@ -51,14 +66,19 @@ export const QuotaRepoLive = Layer.effect(
           (rows) => rows.map((r) => ({ scope: r.scope, scopeId: r.scope_id, quota: toQuota(r) }))
         ),
       usage: (userId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const rows = yield* sql<{ sessions: string; cpu: string | null; memory: string | null }>`
             SELECT count(*) AS sessions,
               sum(cpu) FILTER (WHERE state <> 'hibernated' OR desired = 'running') AS cpu,
               sum(memory) FILTER (WHERE state <> 'hibernated' OR desired = 'running') AS memory
             FROM sessions WHERE user_id = ${userId} AND state NOT IN ('terminated', 'failed') AND desired <> 'terminated'`
           const r = rows[0]
-          return { sessions: Number(r?.sessions ?? 0), cpu: Number(r?.cpu ?? 0), memory: Number(r?.memory ?? 0), storage: yield* storageUsage(userId) }
+          return {
+            sessions: Number(r?.sessions ?? 0),
+            cpu: Number(r?.cpu ?? 0),
+            memory: Number(r?.memory ?? 0),
+            storage: yield* storageUsage(userId)
+          }
         })
     }
   })

@@ -17,25 +17,32 @@ import { QuotaRepo } from "./QuotaRepo.ts"
 
 export { Quota, QuotaInput, type Request, type Scope, type Usage } from "./QuotaModel.ts"
 
-export class Quotas extends Context.Tag("@streamspace/core/Quotas")<Quotas, {
-  readonly get: (scope: Scope, id: string) => Effect.Effect<Quota, SqlError>
-  readonly set: (scope: Scope, id: string, quota: Quota) => Effect.Effect<Quota, SqlError>
-  readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
-  /** Fails with QuotaExceeded when `request` on top of current usage breaks any limit of the user or their groups. */
-  readonly check: (userId: string, request: Request) => Effect.Effect<void, QuotaExceeded | SqlError, CurrentActor>
-}>() {}
+export class Quotas extends Context.Tag("@streamspace/core/Quotas")<
+  Quotas,
+  {
+    readonly get: (scope: Scope, id: string) => Effect.Effect<Quota, SqlError>
+    readonly set: (scope: Scope, id: string, quota: Quota) => Effect.Effect<Quota, SqlError>
+    readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
+    /** Fails with QuotaExceeded when `request` on top of current usage breaks any limit of the user or their groups. */
+    readonly check: (userId: string, request: Request) => Effect.Effect<void, QuotaExceeded | SqlError, CurrentActor>
+  }
+>() {}
 
 export const QuotasLive = Layer.effect(
   Quotas,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const repo = yield* QuotaRepo
     const outbox = yield* EventOutbox
     return {
       get: (scope, id) => Effect.map(repo.find(scope, id), (quota) => quota ?? unlimited),
-      set: (scope, id, quota) => Effect.as(Effect.flatMap(now, (at) => repo.upsert(scope, id, quota, at)), quota),
+      set: (scope, id, quota) =>
+        Effect.as(
+          Effect.flatMap(now, (at) => repo.upsert(scope, id, quota, at)),
+          quota
+        ),
       usage: repo.usage,
       check: (userId, request) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const binding = yield* repo.binding(userId)
           if (binding.length === 0) return
           const over = exceeded(binding, yield* repo.usage(userId), request)
@@ -43,11 +50,24 @@ export const QuotasLive = Layer.effect(
           const actor = yield* CurrentActor
           // The refused request rolls back; the event must not.
           yield* onRequestFailure(
-            outbox.publish("quota.exceeded", { userId, scope: over.scope, scopeId: over.scopeId, limit: over.limit, max: over.max, requested: over.requested }).pipe(
-              Effect.provideService(CurrentActor, actor)
-            )
+            outbox
+              .publish("quota.exceeded", {
+                userId,
+                scope: over.scope,
+                scopeId: over.scopeId,
+                limit: over.limit,
+                max: over.max,
+                requested: over.requested
+              })
+              .pipe(Effect.provideService(CurrentActor, actor))
           )
-          return yield* new QuotaExceeded({ message: exceededMessage(over), limit: over.limit, max: over.max, requested: over.requested, scope: over.scope })
+          return yield* new QuotaExceeded({
+            message: exceededMessage(over),
+            limit: over.limit,
+            max: over.max,
+            requested: over.requested,
+            scope: over.scope
+          })
         })
     }
   })

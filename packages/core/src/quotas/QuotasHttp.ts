@@ -8,7 +8,12 @@ import * as HttpRoute from "../HttpRoute.ts"
 import { Quota, QuotaInput, Quotas } from "./Quotas.ts"
 
 const IdParams = Schema.Struct({ id: Schema.String })
-const Usage = Schema.Struct({ sessions: Schema.Number, cpu: Schema.Number, memory: Schema.Number, storage: Schema.Number })
+const Usage = Schema.Struct({
+  sessions: Schema.Number,
+  cpu: Schema.Number,
+  memory: Schema.Number,
+  storage: Schema.Number
+})
 
 export const quotaRoutes = [
   HttpRoute.make({
@@ -20,7 +25,7 @@ export const quotaRoutes = [
     params: IdParams,
     response: Schema.Struct({ quota: Quota, usage: Usage }),
     handler: ({ params, actor }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (!(actor._tag === "User" && actor.userId === params.id) && !hasPermission(actor, "quotas:admin")) {
           return yield* new Forbidden({ message: "you may read only your own quota", permission: "quotas:admin" })
         }
@@ -40,7 +45,10 @@ export const quotaRoutes = [
     response: Quota,
     audit: { action: "quota.set", target: (i) => `user:${i.params.id}` },
     handler: ({ params, body }) =>
-      Effect.zipRight(Effect.flatMap(Users, (u) => u.get(params.id)), Effect.flatMap(Quotas, (q) => q.set("user", params.id, new Quota(body))))
+      Effect.zipRight(
+        Effect.flatMap(Users, (u) => u.get(params.id)),
+        Effect.flatMap(Quotas, (q) => q.set("user", params.id, new Quota(body)))
+      )
   }),
   HttpRoute.make({
     method: "GET",
@@ -50,7 +58,11 @@ export const quotaRoutes = [
     permission: "quotas:read",
     params: IdParams,
     response: Quota,
-    handler: ({ params }) => Effect.zipRight(Effect.flatMap(Groups, (g) => g.get(params.id)), Effect.flatMap(Quotas, (q) => q.get("group", params.id)))
+    handler: ({ params }) =>
+      Effect.zipRight(
+        Effect.flatMap(Groups, (g) => g.get(params.id)),
+        Effect.flatMap(Quotas, (q) => q.get("group", params.id))
+      )
   }),
   HttpRoute.make({
     method: "PUT",
@@ -63,6 +75,9 @@ export const quotaRoutes = [
     response: Quota,
     audit: { action: "quota.set", target: (i) => `group:${i.params.id}` },
     handler: ({ params, body }) =>
-      Effect.zipRight(Effect.flatMap(Groups, (g) => g.get(params.id)), Effect.flatMap(Quotas, (q) => q.set("group", params.id, new Quota(body))))
+      Effect.zipRight(
+        Effect.flatMap(Groups, (g) => g.get(params.id)),
+        Effect.flatMap(Quotas, (q) => q.set("group", params.id, new Quota(body)))
+      )
   })
 ]

@@ -23,22 +23,26 @@ export interface SweepResult {
   readonly auditEntries: number
 }
 
-export class Retention extends Context.Tag("@streamspace/core/Retention")<Retention, {
-  /** One sweep now; what it removed. */
-  readonly sweep: Effect.Effect<SweepResult, SqlError>
-}>() {}
+export class Retention extends Context.Tag("@streamspace/core/Retention")<
+  Retention,
+  {
+    /** One sweep now; what it removed. */
+    readonly sweep: Effect.Effect<SweepResult, SqlError>
+  }
+>() {}
 
 const DAY = 24 * 60 * 60 * 1000
 
 export const RetentionLive = Layer.scoped(
   Retention,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const config = (yield* ServerConfig).retention
     /** Rows a `DELETE … RETURNING 1` removed. */
-    const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => Effect.map(statement, (rows) => rows.length)
+    const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+      Effect.map(statement, (rows) => rows.length)
 
-    const sweep = Effect.gen(function*() {
+    const sweep = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const cutoff = new Date(now - config.days * DAY)
       // An event goes once every reader has passed it: each plugin subscription that takes its type,
@@ -53,23 +57,36 @@ export const RetentionLive = Layer.scoped(
           RETURNING 1`)
       return {
         events,
-        webhookDeliveries: yield* removed(sql`DELETE FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`),
-        integrationDeliveries: yield* removed(sql`DELETE FROM integration_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`),
+        webhookDeliveries: yield* removed(
+          sql`DELETE FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`
+        ),
+        integrationDeliveries: yield* removed(
+          sql`DELETE FROM integration_deliveries WHERE status = 'delivered' AND updated_at < ${cutoff} RETURNING 1`
+        ),
         jobRuns: yield* removed(sql`DELETE FROM plugin_job_runs WHERE started_at < ${cutoff} RETURNING 1`),
         loginAttempts: yield* removed(sql`DELETE FROM login_attempts WHERE at < ${cutoff} RETURNING 1`),
         refreshTokens: yield* removed(sql`DELETE FROM refresh_tokens WHERE expires_at < ${cutoff} RETURNING 1`),
-        auditEntries: config.auditDays === undefined
-          ? 0
-          : yield* removed(sql`DELETE FROM audit_log WHERE at < ${new Date(now - config.auditDays * DAY)} RETURNING 1`)
+        auditEntries:
+          config.auditDays === undefined
+            ? 0
+            : yield* removed(
+                sql`DELETE FROM audit_log WHERE at < ${new Date(now - config.auditDays * DAY)} RETURNING 1`
+              )
       } satisfies SweepResult
     })
 
     yield* sweep.pipe(
       Effect.tap((r) => {
-        const parts = Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`)
-        return parts.length > 0 ? Effect.logInfo(`retention: removed ${parts.join(", ")} older than the retention period`) : Effect.void
+        const parts = Object.entries(r)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${n} ${k}`)
+        return parts.length > 0
+          ? Effect.logInfo(`retention: removed ${parts.join(", ")} older than the retention period`)
+          : Effect.void
       }),
-      Effect.catchAllCause((cause) => Effect.logWarning("retention sweep failed; next one at the next interval", cause)),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("retention sweep failed; next one at the next interval", cause)
+      ),
       Effect.repeat(Schedule.spaced(Duration.minutes(config.intervalMinutes))),
       Effect.delay(Duration.minutes(1)),
       Effect.forkScoped

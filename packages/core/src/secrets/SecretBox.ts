@@ -12,11 +12,14 @@ import { Settings } from "../settings/Settings.ts"
 /** What a stored secret reads as; sent back on update it means "keep the stored value". */
 export const MASK = "********"
 
-export class SecretBox extends Context.Tag("@streamspace/core/SecretBox")<SecretBox, {
-  readonly seal: (plaintext: string) => string
-  /** Throws on a tampered or foreign ciphertext: that is a defect, not user input. */
-  readonly open: (sealed: string) => string
-}>() {}
+export class SecretBox extends Context.Tag("@streamspace/core/SecretBox")<
+  SecretBox,
+  {
+    readonly seal: (plaintext: string) => string
+    /** Throws on a tampered or foreign ciphertext: that is a defect, not user input. */
+    readonly open: (sealed: string) => string
+  }
+>() {}
 
 const VERSION = "v1"
 
@@ -27,7 +30,12 @@ export const make = (secret: string) => {
       const iv = randomBytes(12)
       const cipher = createCipheriv("aes-256-gcm", key, iv)
       const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()])
-      return [VERSION, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), body.toString("base64url")].join(".")
+      return [
+        VERSION,
+        iv.toString("base64url"),
+        cipher.getAuthTag().toString("base64url"),
+        body.toString("base64url")
+      ].join(".")
     },
     open: (sealed: string) => {
       const [version, iv, tag, body] = sealed.split(".")
@@ -41,7 +49,7 @@ export const make = (secret: string) => {
 
 export const SecretBoxLive = Layer.effect(
   SecretBox,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     if (config.secretsKey) return make(Redacted.value(config.secretsKey))
     const settings = yield* Settings

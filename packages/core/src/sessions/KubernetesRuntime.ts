@@ -17,16 +17,28 @@ const SESSION = "streamspace.io/session"
 const USER = "streamspace.io/user"
 const VNC_PORT = "streamspace.io/vnc-port"
 
-export const workloadName = (sessionId: string) => `ss-${sessionId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63).replace(/-+$/, "")
-export const homeClaimName = (userId: string) => `home-${userId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63).replace(/-+$/, "")
+export const workloadName = (sessionId: string) =>
+  `ss-${sessionId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63).replace(/-+$/, "")
+export const homeClaimName = (userId: string) =>
+  `home-${userId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63).replace(/-+$/, "")
 
 interface Deployment {
-  readonly metadata: { readonly name: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly deletionTimestamp?: string }
+  readonly metadata: {
+    readonly name: string
+    readonly labels?: Record<string, string>
+    readonly annotations?: Record<string, string>
+    readonly deletionTimestamp?: string
+  }
   readonly spec?: { readonly replicas?: number }
   readonly status?: {
     readonly replicas?: number
     readonly readyReplicas?: number
-    readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }>
+    readonly conditions?: ReadonlyArray<{
+      readonly type: string
+      readonly status: string
+      readonly reason?: string
+      readonly message?: string
+    }>
   }
 }
 
@@ -39,12 +51,22 @@ interface WatchEvent {
 export const observe = (d: Deployment, namespace: string, deleted = false): ObservedStatus | undefined => {
   const sessionId = d.metadata.labels?.[SESSION]
   if (!sessionId) return undefined
-  if (deleted || d.metadata.deletionTimestamp) return { sessionId, state: "terminated", reason: "the workload was deleted" }
-  const failed = d.status?.conditions?.find((c) =>
-    (c.type === "Progressing" && c.status === "False" && c.reason === "ProgressDeadlineExceeded") || (c.type === "ReplicaFailure" && c.status === "True"))
-  if (failed) return { sessionId, state: "failed", reason: `${failed.reason ?? failed.type}: ${failed.message ?? "the workload did not become ready"}` }
+  if (deleted || d.metadata.deletionTimestamp)
+    return { sessionId, state: "terminated", reason: "the workload was deleted" }
+  const failed = d.status?.conditions?.find(
+    (c) =>
+      (c.type === "Progressing" && c.status === "False" && c.reason === "ProgressDeadlineExceeded") ||
+      (c.type === "ReplicaFailure" && c.status === "True")
+  )
+  if (failed)
+    return {
+      sessionId,
+      state: "failed",
+      reason: `${failed.reason ?? failed.type}: ${failed.message ?? "the workload did not become ready"}`
+    }
   const wanted = d.spec?.replicas ?? 1
-  if (wanted === 0) return (d.status?.replicas ?? 0) === 0 ? { sessionId, state: "hibernated" } : { sessionId, state: "pending" }
+  if (wanted === 0)
+    return (d.status?.replicas ?? 0) === 0 ? { sessionId, state: "hibernated" } : { sessionId, state: "pending" }
   if ((d.status?.readyReplicas ?? 0) >= 1) {
     const port = Number(d.metadata.annotations?.[VNC_PORT] ?? 5900)
     return { sessionId, state: "running", endpoint: { host: `${d.metadata.name}.${namespace}.svc`, port } }
@@ -54,12 +76,16 @@ export const observe = (d: Deployment, namespace: string, deleted = false): Obse
 
 export const KubernetesRuntimeLive = Layer.scoped(
   SessionRuntime,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     const k8s = config.sessions.kubernetes
     const auth = yield* Effect.try({
       try: () => {
-        const base = k8s.kubeconfig ? KubeClient.fromKubeconfig(k8s.kubeconfig) : k8s.apiServer ? { server: k8s.apiServer } : KubeClient.inCluster()
+        const base = k8s.kubeconfig
+          ? KubeClient.fromKubeconfig(k8s.kubeconfig)
+          : k8s.apiServer
+            ? { server: k8s.apiServer }
+            : KubeClient.inCluster()
         return k8s.apiServer ? { ...base, server: k8s.apiServer } : base
       },
       catch: (e) => new Error(`kubernetes runtime: ${e instanceof Error ? e.message : String(e)}`)
@@ -74,22 +100,29 @@ export const KubernetesRuntimeLive = Layer.scoped(
     /** Create that treats AlreadyExists as done, so a retried create is idempotent. */
     const ensure = (path: string, body: unknown) =>
       kube.request("POST", path, body).pipe(
-        Effect.catchIf((e) => e.status === 409 && e.reason === "AlreadyExists", () => Effect.void),
+        Effect.catchIf(
+          (e) => e.status === 409 && e.reason === "AlreadyExists",
+          () => Effect.void
+        ),
         Effect.asVoid
       )
     const gone = (e: KubeClient.KubeError) => e.status === 404
-    const labels = (w: SessionWorkload) => ({ ...k8s.labels, [MANAGED]: "streamspace", [SESSION]: w.sessionId, [USER]: w.userId })
+    const labels = (w: SessionWorkload) => ({
+      ...k8s.labels,
+      [MANAGED]: "streamspace",
+      [SESSION]: w.sessionId,
+      [USER]: w.userId
+    })
     const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`
     const services = `/api/v1/namespaces/${ns}/services`
     const claims = `/api/v1/namespaces/${ns}/persistentvolumeclaims`
     const scale = (operation: string, id: string, replicas: number) =>
-      kube.request("PATCH", `${deployments}/${workloadName(id)}`, { spec: { replicas } }, "application/merge-patch+json").pipe(
-        Effect.asVoid,
-        Effect.mapError(fail(operation, id))
-      )
+      kube
+        .request("PATCH", `${deployments}/${workloadName(id)}`, { spec: { replicas } }, "application/merge-patch+json")
+        .pipe(Effect.asVoid, Effect.mapError(fail(operation, id)))
 
     const create = (w: SessionWorkload) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const name = workloadName(w.sessionId)
         const claim = homeClaimName(w.userId)
         const resources = { cpu: `${w.cpu}m`, memory: `${w.memory}Mi` }
@@ -97,7 +130,11 @@ export const KubernetesRuntimeLive = Layer.scoped(
           yield* ensure(claims, {
             apiVersion: "v1",
             kind: "PersistentVolumeClaim",
-            metadata: { name: claim, namespace: ns, labels: { ...k8s.labels, [MANAGED]: "streamspace", [USER]: w.userId } },
+            metadata: {
+              name: claim,
+              namespace: ns,
+              labels: { ...k8s.labels, [MANAGED]: "streamspace", [USER]: w.userId }
+            },
             spec: {
               accessModes: ["ReadWriteOnce"],
               resources: { requests: { storage: k8s.homeSize } },
@@ -110,7 +147,11 @@ export const KubernetesRuntimeLive = Layer.scoped(
           apiVersion: "v1",
           kind: "Service",
           metadata: { name, namespace: ns, labels: labels(w) },
-          spec: { type: "ClusterIP", selector: { [SESSION]: w.sessionId }, ports: ports.map((port, i) => ({ name: i === 0 ? "vnc" : `port-${port}`, port, targetPort: port })) }
+          spec: {
+            type: "ClusterIP",
+            selector: { [SESSION]: w.sessionId },
+            ports: ports.map((port, i) => ({ name: i === 0 ? "vnc" : `port-${port}`, port, targetPort: port }))
+          }
         })
         yield* ensure(deployments, {
           apiVersion: "apps/v1",
@@ -123,17 +164,29 @@ export const KubernetesRuntimeLive = Layer.scoped(
             template: {
               metadata: { labels: labels(w) },
               spec: {
-                ...(k8s.imagePullSecrets.length ? { imagePullSecrets: k8s.imagePullSecrets.map((n) => ({ name: n })) } : {}),
+                ...(k8s.imagePullSecrets.length
+                  ? { imagePullSecrets: k8s.imagePullSecrets.map((n) => ({ name: n })) }
+                  : {}),
                 ...(Object.keys(w.nodeSelector).length ? { nodeSelector: w.nodeSelector } : {}),
-                containers: [{
-                  name: "desktop",
-                  image: w.image,
-                  env: Object.entries({ ...w.env, STREAMSPACE_SESSION_ID: w.sessionId, STREAMSPACE_USER: w.username }).map(([n, value]) => ({ name: n, value })),
-                  ports: ports.map((port) => ({ containerPort: port })),
-                  resources: { requests: resources, limits: resources },
-                  volumeMounts: [{ name: "home", mountPath: "/home/streamspace" }]
-                }],
-                volumes: [w.persistentHome ? { name: "home", persistentVolumeClaim: { claimName: claim } } : { name: "home", emptyDir: {} }]
+                containers: [
+                  {
+                    name: "desktop",
+                    image: w.image,
+                    env: Object.entries({
+                      ...w.env,
+                      STREAMSPACE_SESSION_ID: w.sessionId,
+                      STREAMSPACE_USER: w.username
+                    }).map(([n, value]) => ({ name: n, value })),
+                    ports: ports.map((port) => ({ containerPort: port })),
+                    resources: { requests: resources, limits: resources },
+                    volumeMounts: [{ name: "home", mountPath: "/home/streamspace" }]
+                  }
+                ],
+                volumes: [
+                  w.persistentHome
+                    ? { name: "home", persistentVolumeClaim: { claimName: claim } }
+                    : { name: "home", emptyDir: {} }
+                ]
               }
             }
           }
@@ -141,10 +194,11 @@ export const KubernetesRuntimeLive = Layer.scoped(
       }).pipe(Effect.mapError(fail("create", w.sessionId)))
 
     const remove = (id: string) =>
-      Effect.forEach([`${deployments}/${workloadName(id)}`, `${services}/${workloadName(id)}`], (path) =>
-        kube.request("DELETE", path).pipe(Effect.catchIf(gone, () => Effect.void)), { discard: true }).pipe(
-        Effect.mapError(fail("remove", id))
-      )
+      Effect.forEach(
+        [`${deployments}/${workloadName(id)}`, `${services}/${workloadName(id)}`],
+        (path) => kube.request("DELETE", path).pipe(Effect.catchIf(gone, () => Effect.void)),
+        { discard: true }
+      ).pipe(Effect.mapError(fail("remove", id)))
 
     const status = (id: string) =>
       kube.request<Deployment>("GET", `${deployments}/${workloadName(id)}`).pipe(
@@ -156,8 +210,11 @@ export const KubernetesRuntimeLive = Layer.scoped(
     // LIST, then WATCH from its resourceVersion; any end or error re-lists (after backoff).
     const selector = encodeURIComponent(`${MANAGED}=streamspace`)
     const known = new Set<string>()
-    const reconcile = Effect.gen(function*() {
-      const list = yield* kube.request<{ metadata: { resourceVersion: string }; items: ReadonlyArray<Deployment> }>("GET", `${deployments}?labelSelector=${selector}`)
+    const reconcile = Effect.gen(function* () {
+      const list = yield* kube.request<{ metadata: { resourceVersion: string }; items: ReadonlyArray<Deployment> }>(
+        "GET",
+        `${deployments}?labelSelector=${selector}`
+      )
       const seen = new Set<string>()
       for (const d of list.items) {
         const s = observe(d, ns)
@@ -166,23 +223,35 @@ export const KubernetesRuntimeLive = Layer.scoped(
         yield* PubSub.publish(hub, s)
       }
       // Deleted while we were not watching.
-      for (const id of known) if (!seen.has(id)) yield* PubSub.publish(hub, { sessionId: id, state: "terminated", reason: "the workload was deleted" })
+      for (const id of known)
+        if (!seen.has(id))
+          yield* PubSub.publish(hub, { sessionId: id, state: "terminated", reason: "the workload was deleted" })
       known.clear()
       for (const id of seen) known.add(id)
-      yield* kube.watch<WatchEvent>(`${deployments}?labelSelector=${selector}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=${k8s.resyncSeconds}`).pipe(
-        Stream.runForEach((event) =>
-          Effect.gen(function*() {
-            if (event.type === "ERROR") {
-              return yield* new KubeClient.KubeError({ status: event.object.code ?? null, reason: event.object.reason ?? "WatchError", message: event.object.message ?? "watch error", retryable: true })
-            }
-            if (event.type === "BOOKMARK") return
-            const s = observe(event.object, ns, event.type === "DELETED")
-            if (!s) return
-            if (event.type === "DELETED") known.delete(s.sessionId)
-            else known.add(s.sessionId)
-            yield* PubSub.publish(hub, s)
-          }))
-      )
+      yield* kube
+        .watch<WatchEvent>(
+          `${deployments}?labelSelector=${selector}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=${k8s.resyncSeconds}`
+        )
+        .pipe(
+          Stream.runForEach((event) =>
+            Effect.gen(function* () {
+              if (event.type === "ERROR") {
+                return yield* new KubeClient.KubeError({
+                  status: event.object.code ?? null,
+                  reason: event.object.reason ?? "WatchError",
+                  message: event.object.message ?? "watch error",
+                  retryable: true
+                })
+              }
+              if (event.type === "BOOKMARK") return
+              const s = observe(event.object, ns, event.type === "DELETED")
+              if (!s) return
+              if (event.type === "DELETED") known.delete(s.sessionId)
+              else known.add(s.sessionId)
+              yield* PubSub.publish(hub, s)
+            })
+          )
+        )
     })
     yield* reconcile.pipe(
       Effect.tapError((e) => Effect.logWarning(`kubernetes watch: ${e.message}; re-listing`)),

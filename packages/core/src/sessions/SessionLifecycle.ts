@@ -26,7 +26,8 @@ const eventOf: Partial<Record<`${SessionState}>${SessionState}`, CoreEventType>>
 }
 
 /** The event a transition emits, unless the transition names its own. */
-export const transitionEvent = (prev: SessionState, to: SessionState): CoreEventType | undefined => eventOf[`${prev}>${to}`]
+export const transitionEvent = (prev: SessionState, to: SessionState): CoreEventType | undefined =>
+  eventOf[`${prev}>${to}`]
 
 export type Command = "remove" | "create" | "hibernate" | "wake" | "none"
 
@@ -35,12 +36,12 @@ export const commandFor = (row: { readonly state: SessionState; readonly desired
   row.desired === "terminated"
     ? "remove"
     : row.state === "pending"
-    ? "create"
-    : row.desired === "hibernated"
-    ? "hibernate"
-    : row.desired === "running"
-    ? "wake"
-    : "none"
+      ? "create"
+      : row.desired === "hibernated"
+        ? "hibernate"
+        : row.desired === "running"
+          ? "wake"
+          : "none"
 
 /** A state change the orchestrator applies, with the event it emits when it lands (default: `transitionEvent`). */
 export interface Move {
@@ -50,11 +51,19 @@ export interface Move {
 
 /** Moving a session being deleted to `terminated` (after its workload went, or could not be removed). */
 export const ended = (reason?: string): Move => ({
-  transition: { from: live, to: "terminated", desired: ["terminated"], ...(reason === undefined ? { endpoint: null } : { reason }) },
+  transition: {
+    from: live,
+    to: "terminated",
+    desired: ["terminated"],
+    ...(reason === undefined ? { endpoint: null } : { reason })
+  },
   event: "session.deleted"
 })
 
-export const failed = (reason: string): Move => ({ transition: { from: live, to: "failed", reason }, event: "session.failed" })
+export const failed = (reason: string): Move => ({
+  transition: { from: live, to: "failed", reason },
+  event: "session.failed"
+})
 
 export type ErrorOutcome =
   | { readonly _tag: "Retry"; readonly attempts: number; readonly delayMs: number }
@@ -78,14 +87,27 @@ export const observed = (status: ObservedStatus): Move | undefined => {
   const endpoint = status.endpoint ? `${status.endpoint.host}:${status.endpoint.port}` : undefined
   switch (status.state) {
     case "running":
-      return { transition: { from: ["pending", "hibernated"], to: "running", desired: ["running"], ...(endpoint ? { endpoint } : {}) } }
+      return {
+        transition: {
+          from: ["pending", "hibernated"],
+          to: "running",
+          desired: ["running"],
+          ...(endpoint ? { endpoint } : {})
+        }
+      }
     case "hibernated":
       return { transition: { from: ["running"], to: "hibernated", desired: ["hibernated"], endpoint: null } }
     case "failed":
       return failed(status.reason ?? "the runtime reported a failure")
     case "terminated":
       return {
-        transition: { from: live, to: "terminated", desired: ["running", "hibernated"], reason: status.reason ?? "stopped by the runtime", endpoint: null },
+        transition: {
+          from: live,
+          to: "terminated",
+          desired: ["running", "hibernated"],
+          reason: status.reason ?? "stopped by the runtime",
+          endpoint: null
+        },
         event: "session.stopped"
       }
     case "pending":
@@ -94,7 +116,10 @@ export const observed = (status: ObservedStatus): Move | undefined => {
 }
 
 /** Sessions running without activity since `idleBefore` hibernate; those pending since `stuckBefore` fail. */
-export const sweepCutoffs = (at: Date, config: Pick<typeof SessionsConfig.Type, "idleTimeoutSeconds" | "startTimeoutSeconds">) => ({
+export const sweepCutoffs = (
+  at: Date,
+  config: Pick<typeof SessionsConfig.Type, "idleTimeoutSeconds" | "startTimeoutSeconds">
+) => ({
   idleBefore: new Date(at.getTime() - config.idleTimeoutSeconds * 1000),
   stuckBefore: new Date(at.getTime() - config.startTimeoutSeconds * 1000)
 })

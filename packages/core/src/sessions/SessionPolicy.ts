@@ -37,19 +37,27 @@ export const authorize = (
   const access = row ? accessOf(actor, row) : undefined
   if (access === undefined) return Effect.fail(new NotFound({ resource: "session", id }))
   if (!allowed[need].includes(access)) {
-    return Effect.fail(new Forbidden({ message: `a ${access} share cannot ${need === "manage" ? "manage" : "control"} this session` }))
+    return Effect.fail(
+      new Forbidden({ message: `a ${access} share cannot ${need === "manage" ? "manage" : "control"} this session` })
+    )
   }
   return Effect.succeed(access)
 }
 
 /** How a listed session reads to `viewer`: `all` is a `sessions:admin` listing. */
-export const listedAccess = (viewer: string, all: boolean, row: Pick<SessionRow, "user_id" | "share_access">): Access =>
-  row.user_id === viewer ? "owner" : all ? "admin" : row.share_access ?? "view"
+export const listedAccess = (
+  viewer: string,
+  all: boolean,
+  row: Pick<SessionRow, "user_id" | "share_access">
+): Access => (row.user_id === viewer ? "owner" : all ? "admin" : (row.share_access ?? "view"))
 
 export type Intent = "hibernate" | "wake" | "delete"
 
 /** What each request asks the orchestrator to reach, from which states, and the access it needs. */
-export const intents: Record<Intent, { readonly desired: DesiredState; readonly from: ReadonlyArray<SessionState>; readonly need: Need }> = {
+export const intents: Record<
+  Intent,
+  { readonly desired: DesiredState; readonly from: ReadonlyArray<SessionState>; readonly need: Need }
+> = {
   hibernate: { desired: "hibernated", from: ["running"], need: "control" },
   wake: { desired: "running", from: ["hibernated"], need: "control" },
   delete: { desired: "terminated", from: ["pending", "running", "hibernated"], need: "manage" }
@@ -63,7 +71,9 @@ export const invalidStateMessage = (row: Pick<SessionRow, "state" | "desired">):
 export const isEnded = (state: SessionState): boolean => state === "terminated" || state === "failed"
 
 /** A VNC connection wakes a hibernated session, unless the caller may only watch. */
-export const wakesOnConnect = (state: SessionState, access: Access): boolean => state === "hibernated" && access !== "view"
+export const wakesOnConnect = (state: SessionState, access: Access): boolean =>
+  state === "hibernated" && access !== "view"
 
 /** Where the VNC proxy connects: only a running session has an endpoint to offer. */
-export const connectEndpoint = (row: Pick<SessionRow, "state" | "endpoint">): string | null => (row.state === "running" ? row.endpoint : null)
+export const connectEndpoint = (row: Pick<SessionRow, "state" | "endpoint">): string | null =>
+  row.state === "running" ? row.endpoint : null

@@ -95,36 +95,44 @@ export interface LaunchTemplate {
   readonly name: string
 }
 
-export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<SessionRepo, {
-  readonly insert: (row: NewSession) => Effect.Effect<void, SqlError>
-  /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
-  readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined, SqlError>
-  readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>, SqlError>
-  /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
-  readonly setDesired: (id: string, desired: DesiredState, from: ReadonlyArray<SessionState>, at: Date) => Effect.Effect<boolean, SqlError>
-  readonly touch: (id: string, at: Date) => Effect.Effect<void, SqlError>
-  /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
-  readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined, SqlError>
-  /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
-  readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>, SqlError>
-  readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void, SqlError>
-  readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void, SqlError>
-  readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
-  readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
-  readonly shares: (id: string) => Effect.Effect<ReadonlyArray<SessionShare>, SqlError>
-  readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void, SqlError>
-  /** Returns false when there was no such share. */
-  readonly unshare: (id: string, userId: string) => Effect.Effect<boolean, SqlError>
-  readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined, SqlError>
-  readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined, SqlError>
-  readonly username: (userId: string) => Effect.Effect<string | undefined, SqlError>
-  /** Runs `effect` in one transaction of the sessions' database (a state change and its event commit together). */
-  readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
-}>() {}
+export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
+  SessionRepo,
+  {
+    readonly insert: (row: NewSession) => Effect.Effect<void, SqlError>
+    /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
+    readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined, SqlError>
+    readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>, SqlError>
+    /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
+    readonly setDesired: (
+      id: string,
+      desired: DesiredState,
+      from: ReadonlyArray<SessionState>,
+      at: Date
+    ) => Effect.Effect<boolean, SqlError>
+    readonly touch: (id: string, at: Date) => Effect.Effect<void, SqlError>
+    /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
+    readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined, SqlError>
+    /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
+    readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>, SqlError>
+    readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void, SqlError>
+    readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void, SqlError>
+    readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
+    readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
+    readonly shares: (id: string) => Effect.Effect<ReadonlyArray<SessionShare>, SqlError>
+    readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void, SqlError>
+    /** Returns false when there was no such share. */
+    readonly unshare: (id: string, userId: string) => Effect.Effect<boolean, SqlError>
+    readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined, SqlError>
+    readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined, SqlError>
+    readonly username: (userId: string) => Effect.Effect<string | undefined, SqlError>
+    /** Runs `effect` in one transaction of the sessions' database (a state change and its event commit together). */
+    readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  }
+>() {}
 
 export const SessionRepoLive = Layer.effect(
   SessionRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = (viewer: string) =>
       sql`SELECT s.*, t.name AS template_name,
@@ -132,27 +140,27 @@ export const SessionRepoLive = Layer.effect(
         FROM sessions s JOIN templates t ON t.id = s.template_id`
     return {
       insert: (row) =>
-        sql`INSERT INTO sessions ${
-          sql.insert({
-            id: row.id,
-            user_id: row.userId,
-            template_id: row.templateId,
-            state: "pending",
-            desired: "running",
-            runtime: row.runtime,
-            cpu: row.cpu,
-            memory: row.memory,
-            persistent_home: row.persistentHome,
-            last_activity_at: row.at,
-            created_at: row.at,
-            updated_at: row.at
-          })
-        }`.pipe(Effect.asVoid),
+        sql`INSERT INTO sessions ${sql.insert({
+          id: row.id,
+          user_id: row.userId,
+          template_id: row.templateId,
+          state: "pending",
+          desired: "running",
+          runtime: row.runtime,
+          cpu: row.cpu,
+          memory: row.memory,
+          persistent_home: row.persistentHome,
+          last_activity_at: row.at,
+          created_at: row.at,
+          updated_at: row.at
+        })}`.pipe(Effect.asVoid),
       find: (id, viewer) => Effect.map(sql<SessionRow>`${select(viewer)} WHERE s.id = ${id}`, (rows) => rows[0]),
       list: (q) => {
         const cursor = decodeCursor(q.cursor)
         const conditions = [
-          q.all ? undefined : sql`(s.user_id = ${q.viewer} OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${q.viewer}))`,
+          q.all
+            ? undefined
+            : sql`(s.user_id = ${q.viewer} OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${q.viewer}))`,
           q.state ? sql`s.state = ${q.state}` : undefined,
           cursor ? sql`(s.created_at, s.id) < (${new Date(Number(cursor[0]))}, ${String(cursor[1])})` : undefined
         ].filter((c) => c !== undefined)
@@ -163,7 +171,9 @@ export const SessionRepoLive = Layer.effect(
       },
       setDesired: (id, desired, from, at) =>
         Effect.map(
-          sql<{ id: string }>`UPDATE sessions SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL, updated_at = ${at}
+          sql<{
+            id: string
+          }>`UPDATE sessions SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL, updated_at = ${at}
             WHERE id = ${id} AND state IN ${sql.in(from)} AND desired <> 'terminated' RETURNING id`,
           (rows) => rows.length > 0
         ),
@@ -189,11 +199,17 @@ export const SessionRepoLive = Layer.effect(
           WHERE s.id = c.id AND t.id = s.template_id
           RETURNING s.*, t.name AS template_name, NULL AS share_access`,
       submitted: (id, desired) =>
-        sql`UPDATE sessions SET submitted = true, attempts = 0, lease_until = NULL WHERE id = ${id} AND desired = ${desired}`.pipe(Effect.asVoid),
+        sql`UPDATE sessions SET submitted = true, attempts = 0, lease_until = NULL WHERE id = ${id} AND desired = ${desired}`.pipe(
+          Effect.asVoid
+        ),
       retryLater: (id, attempts, next) =>
-        sql`UPDATE sessions SET attempts = ${attempts}, next_attempt_at = ${next}, lease_until = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
+        sql`UPDATE sessions SET attempts = ${attempts}, next_attempt_at = ${next}, lease_until = NULL WHERE id = ${id}`.pipe(
+          Effect.asVoid
+        ),
       idle: (before) =>
-        sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'running' AND desired = 'running' AND last_activity_at < ${before}`,
+        sql<{
+          id: string
+        }>`SELECT id FROM sessions WHERE state = 'running' AND desired = 'running' AND last_activity_at < ${before}`,
       stuckPending: (before) =>
         sql<{ id: string }>`SELECT id FROM sessions WHERE state = 'pending' AND submitted AND updated_at < ${before}`,
       shares: (id) =>
@@ -201,22 +217,38 @@ export const SessionRepoLive = Layer.effect(
           sql<{ user_id: string; username: string; access: "view" | "control"; created_at: Date }>`
             SELECT sh.user_id, u.username, sh.access, sh.created_at FROM session_shares sh JOIN users u ON u.id = sh.user_id
             WHERE sh.session_id = ${id} ORDER BY lower(u.username)`,
-          (rows) => rows.map((r) => new SessionShare({ userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at }))
+          (rows) =>
+            rows.map(
+              (r) =>
+                new SessionShare({ userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at })
+            )
         ),
       share: (id, userId, access, at) =>
         sql`INSERT INTO session_shares ${sql.insert({ session_id: id, user_id: userId, access, created_at: at })}
           ON CONFLICT (session_id, user_id) DO UPDATE SET access = EXCLUDED.access`.pipe(Effect.asVoid),
       unshare: (id, userId) =>
-        Effect.map(sql<{ user_id: string }>`DELETE FROM session_shares WHERE session_id = ${id} AND user_id = ${userId} RETURNING user_id`, (rows) => rows.length > 0),
+        Effect.map(
+          sql<{
+            user_id: string
+          }>`DELETE FROM session_shares WHERE session_id = ${id} AND user_id = ${userId} RETURNING user_id`,
+          (rows) => rows.length > 0
+        ),
       subject: (id) =>
-        Effect.map(sql<SessionSubject>`SELECT id, user_id, template_id FROM sessions WHERE id = ${id}`, (rows) => rows[0]),
+        Effect.map(
+          sql<SessionSubject>`SELECT id, user_id, template_id FROM sessions WHERE id = ${id}`,
+          (rows) => rows[0]
+        ),
       launchTemplate: (templateId) =>
         Effect.map(
           sql<LaunchTemplate>`
             SELECT image, ports, env, vnc_port, name FROM templates WHERE id = ${templateId}`,
           (rows) => rows[0]
         ),
-      username: (userId) => Effect.map(sql<{ username: string }>`SELECT username FROM users WHERE id = ${userId}`, (rows) => rows[0]?.username),
+      username: (userId) =>
+        Effect.map(
+          sql<{ username: string }>`SELECT username FROM users WHERE id = ${userId}`,
+          (rows) => rows[0]?.username
+        ),
       withTransaction: sql.withTransaction
     }
   })

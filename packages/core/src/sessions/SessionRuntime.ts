@@ -45,15 +45,18 @@ export class RuntimeError extends Data.TaggedError("RuntimeError")<{
   readonly retryable: boolean
 }> {}
 
-export class SessionRuntime extends Context.Tag("@streamspace/core/SessionRuntime")<SessionRuntime, {
-  readonly kind: RuntimeKind
-  readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
-  /** Scale to zero, keeping the home volume. */
-  readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
-  readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
-  /** Removes the workload (the user's home volume stays). */
-  readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
-  readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>
-  /** Every state change the driver observes (watch events, timers, resyncs). */
-  readonly changes: Stream.Stream<ObservedStatus>
-}>() {}
+export class SessionRuntime extends Context.Tag("@streamspace/core/SessionRuntime")<
+  SessionRuntime,
+  {
+    readonly kind: RuntimeKind
+    readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
+    /** Scale to zero, keeping the home volume. */
+    readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
+    readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
+    /** Removes the workload (the user's home volume stays). */
+    readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
+    readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>
+    /** Every state change the driver observes (watch events, timers, resyncs). */
+    readonly changes: Stream.Stream<ObservedStatus>
+  }
+>() {}

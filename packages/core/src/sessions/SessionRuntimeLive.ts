@@ -5,7 +5,7 @@ import { KubernetesRuntimeLive } from "./KubernetesRuntime.ts"
 import { SimulatedRuntimeLive } from "./SimulatedRuntime.ts"
 
 export const SessionRuntimeLive = Layer.unwrapEffect(
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     switch (config.sessions.runtime) {
       case "simulated":

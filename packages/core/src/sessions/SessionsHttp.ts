@@ -10,7 +10,12 @@ const IdParams = Schema.Struct({ id: Schema.String })
 const ShareParams = Schema.Struct({ id: Schema.String, userId: Schema.String })
 const SessionQuery = Schema.Struct({ ...ListQuery.fields, state: Schema.optional(SessionState) })
 
-const lifecycle = (path: string, summary: string, action: string, run: (s: Sessions["Type"], id: string) => Effect.Effect<Session, unknown, CurrentActor>) =>
+const lifecycle = (
+  path: string,
+  summary: string,
+  action: string,
+  run: (s: Sessions["Type"], id: string) => Effect.Effect<Session, unknown, CurrentActor>
+) =>
   HttpRoute.make({
     method: "POST",
     path,
@@ -57,7 +62,12 @@ export const sessionRoutes = [
     response: Session,
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.get(params.id))
   }),
-  lifecycle("/api/sessions/:id/hibernate", "Scale a running session to zero (its home stays)", "session.hibernate", (s, id) => s.hibernate(id)),
+  lifecycle(
+    "/api/sessions/:id/hibernate",
+    "Scale a running session to zero (its home stays)",
+    "session.hibernate",
+    (s, id) => s.hibernate(id)
+  ),
   lifecycle("/api/sessions/:id/wake", "Bring a hibernated session back", "session.wake", (s, id) => s.wake(id)),
   HttpRoute.make({
     method: "DELETE",
@@ -90,7 +100,11 @@ export const sessionRoutes = [
     permission: "sessions:write",
     params: IdParams,
     response: Schema.Struct({ items: Schema.Array(SessionShare) }),
-    handler: ({ params }) => Effect.map(Effect.flatMap(Sessions, (s) => s.shares(params.id)), (items) => ({ items }))
+    handler: ({ params }) =>
+      Effect.map(
+        Effect.flatMap(Sessions, (s) => s.shares(params.id)),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     method: "POST",

@@ -11,7 +11,7 @@ import { type ObservedStatus, SessionRuntime, type SessionWorkload } from "./Ses
 
 export const SimulatedRuntimeLive = Layer.scoped(
   SessionRuntime,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ServerConfig
     const delay = Duration.millis(config.sessions.simulatedDelayMs)
     const hub = yield* PubSub.unbounded<ObservedStatus>()
@@ -20,15 +20,23 @@ export const SimulatedRuntimeLive = Layer.scoped(
     const timers = yield* FiberMap.make<string>()
 
     const land = (id: string, next: (w: SessionWorkload) => ObservedStatus) =>
-      FiberMap.run(timers, id, Effect.gen(function*() {
-        yield* Effect.sleep(delay)
-        const entry = workloads.get(id)
-        if (!entry) return
-        entry.status = next(entry.workload)
-        yield* PubSub.publish(hub, entry.status)
-      })).pipe(Effect.asVoid)
+      FiberMap.run(
+        timers,
+        id,
+        Effect.gen(function* () {
+          yield* Effect.sleep(delay)
+          const entry = workloads.get(id)
+          if (!entry) return
+          entry.status = next(entry.workload)
+          yield* PubSub.publish(hub, entry.status)
+        })
+      ).pipe(Effect.asVoid)
 
-    const running = (w: SessionWorkload): ObservedStatus => ({ sessionId: w.sessionId, state: "running", endpoint: { host: "127.0.0.1", port: w.vncPort } })
+    const running = (w: SessionWorkload): ObservedStatus => ({
+      sessionId: w.sessionId,
+      state: "running",
+      endpoint: { host: "127.0.0.1", port: w.vncPort }
+    })
 
     return {
       kind: "simulated" as const,
@@ -40,7 +48,7 @@ export const SimulatedRuntimeLive = Layer.scoped(
       hibernate: (id) => land(id, (w) => ({ sessionId: w.sessionId, state: "hibernated" })),
       wake: (id) => land(id, running),
       remove: (id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* FiberMap.remove(timers, id)
           workloads.delete(id)
         }),
@@ -49,4 +57,3 @@ export const SimulatedRuntimeLive = Layer.scoped(
     }
   })
 )
-

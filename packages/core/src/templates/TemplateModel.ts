@@ -1,7 +1,9 @@
 /** The app catalog's domain as Schemas. */
 import { Schema } from "effect"
 
-const Slug = Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: () => "lowercase letters, digits and '-', at most 63" }))
+const Slug = Schema.String.pipe(
+  Schema.pattern(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: () => "lowercase letters, digits and '-', at most 63" })
+)
 const Millicores = Schema.Int.pipe(Schema.between(50, 64_000, { message: () => "millicores between 50 and 64000" }))
 const MiB = Schema.Int.pipe(Schema.between(64, 1_048_576, { message: () => "MiB between 64 and 1048576" }))
 const PortNumber = Schema.Int.pipe(Schema.between(1, 65535))
@@ -30,7 +32,9 @@ export class Template extends Schema.Class<Template>("Template")({
 const fields = {
   displayName: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
   description: Schema.String.pipe(Schema.maxLength(5000)),
-  iconUrl: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^(https?:\/\/|\/)/, { message: () => "an http(s) URL or an absolute path" }))),
+  iconUrl: Schema.NullOr(
+    Schema.String.pipe(Schema.pattern(/^(https?:\/\/|\/)/, { message: () => "an http(s) URL or an absolute path" }))
+  ),
   category: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50)),
   tags: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50))).pipe(Schema.maxItems(20)),
   image: Schema.String.pipe(Schema.pattern(/^[\w.\-/:@]+$/, { message: () => "a container image reference" })),

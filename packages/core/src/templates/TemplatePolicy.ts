@@ -19,12 +19,14 @@ export const checkLimits = (t: Limits, prefix: string): Effect.Effect<void, Vali
   t.defaultCpu > t.maxCpu
     ? Effect.fail(ValidationError.field(`${prefix}defaultCpu`, `must not exceed maxCpu (${t.maxCpu})`))
     : t.defaultMemory > t.maxMemory
-    ? Effect.fail(ValidationError.field(`${prefix}defaultMemory`, `must not exceed maxMemory (${t.maxMemory})`))
-    : Effect.void
+      ? Effect.fail(ValidationError.field(`${prefix}defaultMemory`, `must not exceed maxMemory (${t.maxMemory})`))
+      : Effect.void
 
 /** A stored template with a partial update applied: fields the patch leaves undefined keep their value. */
-export const patched = <T extends object, P extends object>(before: T, patch: P): T =>
-  ({ ...before, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) })
+export const patched = <T extends object, P extends object>(before: T, patch: P): T => ({
+  ...before,
+  ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))
+})
 
 /** The resources a session of `template` gets: what it asked for, else the defaults; at most the maximums. */
 export const resourcesFor = (
@@ -33,7 +35,9 @@ export const resourcesFor = (
 ): Effect.Effect<{ readonly cpu: number; readonly memory: number }, ValidationError> => {
   const cpu = wanted.cpu ?? template.defaultCpu
   const memory = wanted.memory ?? template.defaultMemory
-  if (cpu > template.maxCpu) return Effect.fail(ValidationError.field("body.cpu", `at most ${template.maxCpu} millicores for ${template.name}`))
-  if (memory > template.maxMemory) return Effect.fail(ValidationError.field("body.memory", `at most ${template.maxMemory} MiB for ${template.name}`))
+  if (cpu > template.maxCpu)
+    return Effect.fail(ValidationError.field("body.cpu", `at most ${template.maxCpu} millicores for ${template.name}`))
+  if (memory > template.maxMemory)
+    return Effect.fail(ValidationError.field("body.memory", `at most ${template.maxMemory} MiB for ${template.name}`))
   return Effect.succeed({ cpu, memory })
 }

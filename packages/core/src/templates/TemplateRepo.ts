@@ -51,9 +51,21 @@ const toTemplate = (r: TemplateRow) =>
 /** Columns of a template by API field name, for inserts and partial updates. */
 export const columnsOf = (t: Partial<Omit<Template, "id" | "createdAt" | "updatedAt">>): Record<string, unknown> => {
   const map: Record<string, string> = {
-    name: "name", displayName: "display_name", description: "description", iconUrl: "icon_url", category: "category",
-    tags: "tags", image: "image", defaultCpu: "default_cpu", defaultMemory: "default_memory", maxCpu: "max_cpu",
-    maxMemory: "max_memory", ports: "ports", env: "env", vncPort: "vnc_port", enabled: "enabled"
+    name: "name",
+    displayName: "display_name",
+    description: "description",
+    iconUrl: "icon_url",
+    category: "category",
+    tags: "tags",
+    image: "image",
+    defaultCpu: "default_cpu",
+    defaultMemory: "default_memory",
+    maxCpu: "max_cpu",
+    maxMemory: "max_memory",
+    ports: "ports",
+    env: "env",
+    vncPort: "vnc_port",
+    enabled: "enabled"
   }
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(t)) {
@@ -73,34 +85,44 @@ export interface TemplateQuery {
   readonly cursor?: string | undefined
 }
 
-export class TemplateRepo extends Context.Tag("@streamspace/core/TemplateRepo")<TemplateRepo, {
-  /** Returns false when the name is taken. */
-  readonly insert: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<boolean, SqlError>
-  readonly findById: (id: string) => Effect.Effect<Template | undefined, SqlError>
-  readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
-  readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
-  /** Sessions of the template that are neither terminated nor failed. */
-  readonly liveSessions: (id: string) => Effect.Effect<number, SqlError>
-  /** Terminated and failed sessions keep history rows; the template goes with them. */
-  readonly delete: (id: string) => Effect.Effect<void, SqlError>
-}>() {}
+export class TemplateRepo extends Context.Tag("@streamspace/core/TemplateRepo")<
+  TemplateRepo,
+  {
+    /** Returns false when the name is taken. */
+    readonly insert: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<boolean, SqlError>
+    readonly findById: (id: string) => Effect.Effect<Template | undefined, SqlError>
+    readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
+    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+    /** Sessions of the template that are neither terminated nor failed. */
+    readonly liveSessions: (id: string) => Effect.Effect<number, SqlError>
+    /** Terminated and failed sessions keep history rows; the template goes with them. */
+    readonly delete: (id: string) => Effect.Effect<void, SqlError>
+  }
+>() {}
 
 export const TemplateRepoLive = Layer.effect(
   TemplateRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
       insert: (id, columns, at) =>
         Effect.map(
-          sql<{ id: string }>`INSERT INTO templates ${sql.insert({ id, ...columns, created_at: at, updated_at: at })} ON CONFLICT (name) DO NOTHING RETURNING id`,
+          sql<{
+            id: string
+          }>`INSERT INTO templates ${sql.insert({ id, ...columns, created_at: at, updated_at: at })} ON CONFLICT (name) DO NOTHING RETURNING id`,
           (rows) => rows.length > 0
         ),
-      findById: (id) => Effect.map(sql<TemplateRow>`SELECT * FROM templates WHERE id = ${id}`, (rows) => (rows[0] ? toTemplate(rows[0]) : undefined)),
+      findById: (id) =>
+        Effect.map(sql<TemplateRow>`SELECT * FROM templates WHERE id = ${id}`, (rows) =>
+          rows[0] ? toTemplate(rows[0]) : undefined
+        ),
       list: (q) => {
         const cursor = decodeCursor(q.cursor)
         const conditions = [
           q.enabledOnly ? sql`enabled` : undefined,
-          q.q ? sql`(name ILIKE ${`%${q.q}%`} OR display_name ILIKE ${`%${q.q}%`} OR description ILIKE ${`%${q.q}%`})` : undefined,
+          q.q
+            ? sql`(name ILIKE ${`%${q.q}%`} OR display_name ILIKE ${`%${q.q}%`} OR description ILIKE ${`%${q.q}%`})`
+            : undefined,
           q.category ? sql`category = ${q.category}` : undefined,
           q.tag ? sql`${q.tag} = ANY(tags)` : undefined,
           cursor ? sql`name > ${String(cursor[0])}` : undefined
@@ -112,9 +134,14 @@ export const TemplateRepoLive = Layer.effect(
       update: (id, columns, at) =>
         sql`UPDATE templates SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
       liveSessions: (id) =>
-        Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM sessions WHERE template_id = ${id} AND state NOT IN ('terminated', 'failed')`, (rows) => Number(rows[0]?.n ?? 0)),
+        Effect.map(
+          sql<{
+            n: string
+          }>`SELECT count(*) AS n FROM sessions WHERE template_id = ${id} AND state NOT IN ('terminated', 'failed')`,
+          (rows) => Number(rows[0]?.n ?? 0)
+        ),
       delete: (id) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* sql`DELETE FROM sessions WHERE template_id = ${id} AND state IN ('terminated', 'failed')`
           yield* sql`DELETE FROM templates WHERE id = ${id}`
         })

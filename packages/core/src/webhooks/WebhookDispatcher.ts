@@ -24,11 +24,14 @@ import * as DeliveryLoop from "../internal/DeliveryLoop.ts"
 import type { DeliveryRow } from "./WebhookRepo.ts"
 import { now } from "../Timestamps.ts"
 
-export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<WebhookDispatcher, {
-  readonly nudge: Effect.Effect<void>
-  /** Fan out new events and send what is due, once (tests, shutdown). */
-  readonly runOnce: Effect.Effect<void>
-}>() {}
+export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<
+  WebhookDispatcher,
+  {
+    readonly nudge: Effect.Effect<void>
+    /** Fan out new events and send what is due, once (tests, shutdown). */
+    readonly runOnce: Effect.Effect<void>
+  }
+>() {}
 
 const CURSOR = "webhooks"
 const BATCH = 100
@@ -40,7 +43,7 @@ export { retryAfterMs } from "../RetryPolicy.ts"
 
 export const WebhookDispatcherLive = Layer.scoped(
   WebhookDispatcher,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const config = yield* ServerConfig
     const box = yield* SecretBox
@@ -48,30 +51,49 @@ export const WebhookDispatcherLive = Layer.scoped(
     const outbox = yield* EventOutbox
     const { timeoutMs } = config.webhooks
 
-    const fanOut = sql.withTransaction(Effect.gen(function*() {
-      yield* sql`INSERT INTO event_cursors (name) VALUES (${CURSOR}) ON CONFLICT DO NOTHING`
-      const cursor = (yield* sql<{ tx_id: string; position: string }>`SELECT tx_id::text AS tx_id, position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`)[0]
-      const events = yield* sql<{ tx_id: string; position: string; id: string; type: string; payload: unknown; actor_id: string | null; occurred_at: Date }>`
+    const fanOut = sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`INSERT INTO event_cursors (name) VALUES (${CURSOR}) ON CONFLICT DO NOTHING`
+        const cursor = (yield* sql<{
+          tx_id: string
+          position: string
+        }>`SELECT tx_id::text AS tx_id, position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`)[0]
+        const events = yield* sql<{
+          tx_id: string
+          position: string
+          id: string
+          type: string
+          payload: unknown
+          actor_id: string | null
+          occurred_at: Date
+        }>`
         SELECT tx_id::text AS tx_id, position, id, type, payload, actor_id, occurred_at FROM events
         WHERE (tx_id, position) > (${cursor?.tx_id ?? "0"}::xid8, ${cursor?.position ?? "0"}::bigint)
           AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY events.tx_id, events.position LIMIT ${BATCH}`
-      if (events.length === 0) return 0
-      const at = yield* now
-      for (const e of events) {
-        const body = { id: e.id, type: e.type, occurredAt: e.occurred_at.toISOString(), actorId: e.actor_id, payload: e.payload }
-        yield* sql`
+        if (events.length === 0) return 0
+        const at = yield* now
+        for (const e of events) {
+          const body = {
+            id: e.id,
+            type: e.type,
+            occurredAt: e.occurred_at.toISOString(),
+            actorId: e.actor_id,
+            payload: e.payload
+          }
+          yield* sql`
           INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
           SELECT gen_random_uuid()::text, w.id, ${e.id}, ${e.type}, ${JSON.stringify(body)}, 'pending', ${at}, ${at}, ${at}
           FROM webhooks w WHERE w.enabled AND (${e.type} = ANY(w.event_types) OR '*' = ANY(w.event_types))
           ON CONFLICT (webhook_id, event_id) DO NOTHING`
-      }
-      const last = events[events.length - 1]!
-      yield* sql`UPDATE event_cursors SET tx_id = ${last.tx_id}::xid8, position = ${last.position}, updated_at = ${at} WHERE name = ${CURSOR}`
-      return events.length
-    }))
+        }
+        const last = events[events.length - 1]!
+        yield* sql`UPDATE event_cursors SET tx_id = ${last.tx_id}::xid8, position = ${last.position}, updated_at = ${at} WHERE name = ${CURSOR}`
+        return events.length
+      })
+    )
 
-    const claim = Effect.gen(function*() {
+    const claim = Effect.gen(function* () {
       const at = yield* now
       const lease = new Date(at.getTime() + timeoutMs + 30_000)
       return yield* sql<DeliveryRow & { url: string; secret_encrypted: string }>`
@@ -83,7 +105,7 @@ export const WebhookDispatcherLive = Layer.scoped(
     })
 
     const send = (d: DeliveryRow & { url: string; secret_encrypted: string }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const body = JSON.stringify(d.payload)
         const started = yield* Clock.currentTimeMillis
         const timestamp = String(Math.floor(started / 1000))
@@ -99,7 +121,9 @@ export const WebhookDispatcherLive = Layer.scoped(
           HttpClientRequest.bodyText(body, "application/json")
         )
         const outcome = yield* http.execute(request).pipe(
-          Effect.flatMap((res) => Effect.as(res.text.pipe(Effect.ignore), { status: res.status, retryAfter: res.headers["retry-after"] })),
+          Effect.flatMap((res) =>
+            Effect.as(res.text.pipe(Effect.ignore), { status: res.status, retryAfter: res.headers["retry-after"] })
+          ),
           Effect.timeout(Duration.millis(timeoutMs)),
           Effect.either
         )
@@ -113,7 +137,12 @@ export const WebhookDispatcherLive = Layer.scoped(
           return
         }
         const code = outcome._tag === "Right" ? outcome.right.status : null
-        const error = outcome._tag === "Right" ? `HTTP ${outcome.right.status}` : outcome.left._tag === "TimeoutException" ? `timed out after ${timeoutMs} ms` : String(outcome.left.message ?? outcome.left)
+        const error =
+          outcome._tag === "Right"
+            ? `HTTP ${outcome.right.status}`
+            : outcome.left._tag === "TimeoutException"
+              ? `timed out after ${timeoutMs} ms`
+              : String(outcome.left.message ?? outcome.left)
         const { dead, nextAttemptAt: next } = afterFailure(config.webhooks, {
           attempts,
           finishedAtMs: finished,
@@ -125,8 +154,10 @@ export const WebhookDispatcherLive = Layer.scoped(
 
     const loop = yield* DeliveryLoop.start({
       name: "webhook",
-      prepare: Effect.gen(function*() {
-        while ((yield* fanOut) === BATCH) { /* drain the backlog */ }
+      prepare: Effect.gen(function* () {
+        while ((yield* fanOut) === BATCH) {
+          /* drain the backlog */
+        }
       }),
       claim,
       attempt: send
@@ -135,4 +166,3 @@ export const WebhookDispatcherLive = Layer.scoped(
     return loop
   })
 )
-

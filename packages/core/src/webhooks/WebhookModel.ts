@@ -2,7 +2,11 @@
 import { Schema } from "effect"
 import { HttpUrl } from "../HttpUrl.ts"
 
-const EventTypes = Schema.Array(Schema.String.pipe(Schema.pattern(/^(\*|[a-z0-9-]+(\.[a-z0-9-]+)+)$/, { message: () => "an event type like session.created, or *" }))).pipe(Schema.minItems(1))
+const EventTypes = Schema.Array(
+  Schema.String.pipe(
+    Schema.pattern(/^(\*|[a-z0-9-]+(\.[a-z0-9-]+)+)$/, { message: () => "an event type like session.created, or *" })
+  )
+).pipe(Schema.minItems(1))
 
 export class Webhook extends Schema.Class<Webhook>("Webhook")({
   id: Schema.String,

@@ -33,7 +33,15 @@ export interface DeliveryRow {
 }
 
 export const toWebhook = (r: WebhookRow) =>
-  new Webhook({ id: r.id, name: r.name, url: r.url, eventTypes: r.event_types, enabled: r.enabled, createdAt: r.created_at, updatedAt: r.updated_at })
+  new Webhook({
+    id: r.id,
+    name: r.name,
+    url: r.url,
+    eventTypes: r.event_types,
+    enabled: r.enabled,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  })
 
 export const toDelivery = (r: DeliveryRow) =>
   new WebhookDelivery({
@@ -61,34 +69,49 @@ export interface NewWebhook {
   readonly at: Date
 }
 
-export class WebhookRepo extends Context.Tag("@streamspace/core/WebhookRepo")<WebhookRepo, {
-  readonly insert: (w: NewWebhook) => Effect.Effect<void, SqlError>
-  readonly find: (id: string) => Effect.Effect<WebhookRow | undefined, SqlError>
-  readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
-  readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
-  /** Returns false when there was no such webhook. */
-  readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
-  /** A webhook's deliveries, newest first. */
-  readonly deliveries: (webhookId: string, limit: number, cursor?: string) => Effect.Effect<PageOf<WebhookDelivery>, SqlError>
-  readonly findDelivery: (webhookId: string, id: string) => Effect.Effect<DeliveryRow | undefined, SqlError>
-  /** Back to pending with a fresh attempt budget. */
-  readonly replay: (id: string, at: Date) => Effect.Effect<void, SqlError>
-}>() {}
+export class WebhookRepo extends Context.Tag("@streamspace/core/WebhookRepo")<
+  WebhookRepo,
+  {
+    readonly insert: (w: NewWebhook) => Effect.Effect<void, SqlError>
+    readonly find: (id: string) => Effect.Effect<WebhookRow | undefined, SqlError>
+    readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
+    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+    /** Returns false when there was no such webhook. */
+    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+    /** A webhook's deliveries, newest first. */
+    readonly deliveries: (
+      webhookId: string,
+      limit: number,
+      cursor?: string
+    ) => Effect.Effect<PageOf<WebhookDelivery>, SqlError>
+    readonly findDelivery: (webhookId: string, id: string) => Effect.Effect<DeliveryRow | undefined, SqlError>
+    /** Back to pending with a fresh attempt budget. */
+    readonly replay: (id: string, at: Date) => Effect.Effect<void, SqlError>
+  }
+>() {}
 
 export const WebhookRepoLive = Layer.effect(
   WebhookRepo,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
       insert: (w) =>
-        sql`INSERT INTO webhooks ${
-          sql.insert({ id: w.id, name: w.name, url: w.url, event_types: [...w.eventTypes], secret_encrypted: w.secretEncrypted, enabled: w.enabled, created_at: w.at, updated_at: w.at })
-        }`.pipe(Effect.asVoid),
+        sql`INSERT INTO webhooks ${sql.insert({
+          id: w.id,
+          name: w.name,
+          url: w.url,
+          event_types: [...w.eventTypes],
+          secret_encrypted: w.secretEncrypted,
+          enabled: w.enabled,
+          created_at: w.at,
+          updated_at: w.at
+        })}`.pipe(Effect.asVoid),
       find: (id) => Effect.map(sql<WebhookRow>`SELECT * FROM webhooks WHERE id = ${id}`, (rows) => rows[0]),
       list: Effect.map(sql<WebhookRow>`SELECT * FROM webhooks ORDER BY created_at`, (rows) => rows.map(toWebhook)),
       update: (id, columns, at) =>
         sql`UPDATE webhooks SET ${sql.update({ ...columns, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
-      delete: (id) => Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+      delete: (id) =>
+        Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
       deliveries: (webhookId, limit, cursor) => {
         const c = decodeCursor(cursor)
         return sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId}
@@ -98,9 +121,14 @@ export const WebhookRepoLive = Layer.effect(
         )
       },
       findDelivery: (webhookId, id) =>
-        Effect.map(sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId} AND id = ${id}`, (rows) => rows[0]),
+        Effect.map(
+          sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId} AND id = ${id}`,
+          (rows) => rows[0]
+        ),
       replay: (id, at) =>
-        sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid)
+        sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(
+          Effect.asVoid
+        )
     }
   })
 )

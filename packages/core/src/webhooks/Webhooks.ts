@@ -11,38 +11,62 @@ import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from "./W
 import { toDelivery, toWebhook, WebhookRepo } from "./WebhookRepo.ts"
 import { now } from "../Timestamps.ts"
 
-export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<Webhooks, {
-  readonly create: (input: Schema.Schema.Type<typeof CreateWebhook>) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound | SqlError>
-  readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
-  readonly get: (id: string) => Effect.Effect<Webhook, NotFound | SqlError>
-  readonly update: (id: string, patch: Schema.Schema.Type<typeof UpdateWebhook>) => Effect.Effect<Webhook, NotFound | SqlError>
-  readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
-  readonly deliveries: (id: string, limit: number, cursor?: string) => Effect.Effect<PageOf<WebhookDelivery>, NotFound | SqlError>
-  readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict | SqlError>
-}>() {}
+export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<
+  Webhooks,
+  {
+    readonly create: (
+      input: Schema.Schema.Type<typeof CreateWebhook>
+    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound | SqlError>
+    readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
+    readonly get: (id: string) => Effect.Effect<Webhook, NotFound | SqlError>
+    readonly update: (
+      id: string,
+      patch: Schema.Schema.Type<typeof UpdateWebhook>
+    ) => Effect.Effect<Webhook, NotFound | SqlError>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
+    readonly deliveries: (
+      id: string,
+      limit: number,
+      cursor?: string
+    ) => Effect.Effect<PageOf<WebhookDelivery>, NotFound | SqlError>
+    readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict | SqlError>
+  }
+>() {}
 
 export const WebhooksLive = Layer.effect(
   Webhooks,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const repo = yield* WebhookRepo
     const box = yield* SecretBox
     const dispatcher = yield* WebhookDispatcher
     const get = (id: string) =>
-      Effect.flatMap(repo.find(id), (r) => (r ? Effect.succeed(toWebhook(r)) : Effect.fail(new NotFound({ resource: "webhook", id }))))
+      Effect.flatMap(repo.find(id), (r) =>
+        r ? Effect.succeed(toWebhook(r)) : Effect.fail(new NotFound({ resource: "webhook", id }))
+      )
     const delivery = (id: string, deliveryId: string) =>
-      Effect.flatMap(repo.findDelivery(id, deliveryId), (d) => (d ? Effect.succeed(d) : Effect.fail(new NotFound({ resource: "delivery", id: deliveryId }))))
+      Effect.flatMap(repo.findDelivery(id, deliveryId), (d) =>
+        d ? Effect.succeed(d) : Effect.fail(new NotFound({ resource: "delivery", id: deliveryId }))
+      )
     return {
       get,
       list: repo.list,
       create: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const id = crypto.randomUUID()
           const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`
-          yield* repo.insert({ id, name: input.name, url: input.url, eventTypes: input.eventTypes, secretEncrypted: box.seal(secret), enabled: input.enabled, at: yield* now })
+          yield* repo.insert({
+            id,
+            name: input.name,
+            url: input.url,
+            eventTypes: input.eventTypes,
+            secretEncrypted: box.seal(secret),
+            enabled: input.enabled,
+            at: yield* now
+          })
           return { webhook: yield* get(id), secret }
         }),
       update: (id, patch) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* get(id)
           const columns: Record<string, unknown> = {}
           if (patch.name !== undefined) columns["name"] = patch.name
@@ -52,12 +76,16 @@ export const WebhooksLive = Layer.effect(
           yield* repo.update(id, columns, yield* now)
           return yield* get(id)
         }),
-      delete: (id) => Effect.flatMap(repo.delete(id), (ok) => (ok ? Effect.void : Effect.fail(new NotFound({ resource: "webhook", id })))),
+      delete: (id) =>
+        Effect.flatMap(repo.delete(id), (ok) =>
+          ok ? Effect.void : Effect.fail(new NotFound({ resource: "webhook", id }))
+        ),
       deliveries: (id, limit, cursor) => Effect.zipRight(get(id), repo.deliveries(id, limit, cursor)),
       replay: (id, deliveryId) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const d = yield* delivery(id, deliveryId)
-          if (d.status === "pending") return yield* new Conflict({ message: "the delivery is still being attempted", code: "delivery_pending" })
+          if (d.status === "pending")
+            return yield* new Conflict({ message: "the delivery is still being attempted", code: "delivery_pending" })
           yield* repo.replay(deliveryId, yield* now)
           yield* afterCommit(dispatcher.nudge)
           return toDelivery(yield* delivery(id, deliveryId))

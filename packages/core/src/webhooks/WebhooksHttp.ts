@@ -16,7 +16,11 @@ export const webhookRoutes = [
     path: "/api/webhooks",
     summary: "Registered webhooks (never their secrets)",
     response: Schema.Struct({ items: Schema.Array(Webhook) }),
-    handler: () => Effect.map(Effect.flatMap(Webhooks, (w) => w.list), (items) => ({ items }))
+    handler: () =>
+      Effect.map(
+        Effect.flatMap(Webhooks, (w) => w.list),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     ...base,
@@ -27,7 +31,11 @@ export const webhookRoutes = [
     response: CreatedWebhook,
     successStatus: 201,
     audit: { action: "webhook.create", target: (_, out) => out.id },
-    handler: ({ body }) => Effect.map(Effect.flatMap(Webhooks, (w) => w.create(body)), ({ webhook, secret }) => ({ ...webhook, secret }))
+    handler: ({ body }) =>
+      Effect.map(
+        Effect.flatMap(Webhooks, (w) => w.create(body)),
+        ({ webhook, secret }) => ({ ...webhook, secret })
+      )
   }),
   HttpRoute.make({
     ...base,

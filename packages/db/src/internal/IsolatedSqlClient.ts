@@ -42,7 +42,7 @@ export interface MakeOptions {
 let clients = 0
 
 export const make = (options: MakeOptions): Effect.Effect<SqlClient.SqlClient, never, Reactivity.Reactivity> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const tag = Context.GenericTag<TransactionConnection, readonly [TransactionConnection, number]>(
       `@streamspace/db/Transaction/${++clients}`
     )
@@ -61,31 +61,40 @@ export const make = (options: MakeOptions): Effect.Effect<SqlClient.SqlClient, n
           if (Option.isSome(open)) {
             const [tx, depth] = open.value
             const name = `ss_sp_${depth + 1}`
-            return Effect.gen(function*() {
+            return Effect.gen(function* () {
               yield* run(tx.connection, `SAVEPOINT ${name}`)
               const exit = yield* Effect.exit(Effect.provideService(restore(effect), tag, [tx, depth + 1]))
-              yield* Effect.orDie(run(tx.connection, Exit.isSuccess(exit) ? `RELEASE SAVEPOINT ${name}` : `ROLLBACK TO SAVEPOINT ${name}`))
+              yield* Effect.orDie(
+                run(tx.connection, Exit.isSuccess(exit) ? `RELEASE SAVEPOINT ${name}` : `ROLLBACK TO SAVEPOINT ${name}`)
+              )
               return yield* exit
             })
           }
-          return Effect.gen(function*() {
+          return Effect.gen(function* () {
             const scope = yield* Scope.make()
             const tx = yield* Scope.extend(options.transactionAcquirer, scope).pipe(
               Effect.tapErrorCause((cause) => Scope.close(scope, Exit.failCause(cause)))
             )
             const exit = yield* run(tx.connection, tx.begin).pipe(
-              Effect.zipRight(Effect.exit(restore(effect).pipe(
-                Effect.provideService(tag, [tx, 0]),
-                tx.context ? Effect.provide(tx.context) : (e) => e
-              ))),
+              Effect.zipRight(
+                Effect.exit(
+                  restore(effect).pipe(
+                    Effect.provideService(tag, [tx, 0]),
+                    tx.context ? Effect.provide(tx.context) : (e) => e
+                  )
+                )
+              ),
               Effect.exit,
               Effect.map(Exit.flatten)
             )
-            const finish = Exit.isSuccess(exit) ? Effect.orDie(run(tx.connection, tx.commit)) : Effect.orDie(run(tx.connection, tx.rollback))
+            const finish = Exit.isSuccess(exit)
+              ? Effect.orDie(run(tx.connection, tx.commit))
+              : Effect.orDie(run(tx.connection, tx.rollback))
             yield* Effect.ensuring(finish, Scope.close(scope, exit))
             return yield* exit
           })
-        }))
+        })
+      )
 
     const reactivity = yield* Reactivity.Reactivity
     const statement = Statement.make(getConnection, options.compiler, options.spanAttributes, undefined)

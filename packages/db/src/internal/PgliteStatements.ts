@@ -48,7 +48,10 @@ export class PgliteStatements {
   readonly maxParams: number
 
   /** Beyond `capacity` the least recently used statement is closed. */
-  constructor(private readonly db: PGlite, options: PreparedStatementsOptions = {}) {
+  constructor(
+    private readonly db: PGlite,
+    options: PreparedStatementsOptions = {}
+  ) {
     this.capacity = options.capacity ?? defaults.capacity
     this.maxParams = options.maxParams ?? defaults.maxParams
   }
@@ -60,7 +63,8 @@ export class PgliteStatements {
 
   /** Like `db.query(text, params)`, through a prepared statement when it is worth one. */
   query<T>(text: string, params: ReadonlyArray<unknown>, rowMode?: RowMode): Promise<Results<T>> {
-    if (!this.prepares(params)) return this.db.query<T>(text, params as Array<unknown>, rowMode ? { rowMode } : undefined)
+    if (!this.prepares(params))
+      return this.db.query<T>(text, params as Array<unknown>, rowMode ? { rowMode } : undefined)
     return this.db.runExclusive(() => this.run<T>(text, params, rowMode, true))
   }
 
@@ -70,7 +74,12 @@ export class PgliteStatements {
    * COMMIT go to the backend as one message. A failure anywhere turns the
    * COMMIT into a rollback.
    */
-  queryInTransaction<T>(begin: string, text: string, params: ReadonlyArray<unknown>, rowMode?: RowMode): Promise<Results<T>> {
+  queryInTransaction<T>(
+    begin: string,
+    text: string,
+    params: ReadonlyArray<unknown>,
+    rowMode?: RowMode
+  ): Promise<Results<T>> {
     return this.db.runExclusive(() => this.run<T>(text, params, rowMode, true, begin))
   }
 
@@ -79,22 +88,36 @@ export class PgliteStatements {
     return this.prepared.size
   }
 
-  private async run<T>(text: string, params: ReadonlyArray<unknown>, rowMode: RowMode | undefined, retry: boolean, begin?: string): Promise<Results<T>> {
+  private async run<T>(
+    text: string,
+    params: ReadonlyArray<unknown>,
+    rowMode: RowMode | undefined,
+    retry: boolean,
+    begin?: string
+  ): Promise<Results<T>> {
     if (this.db.closed) throw new Error("PGlite is closed")
-    const statement = this.touch(text) ?? await this.prepare(text, begin)
+    const statement = this.touch(text) ?? (await this.prepare(text, begin))
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null
       const serializer = this.db.serializers[statement.paramTypes[i]!]
       return serializer ? serializer(value) : String(value)
     })
     try {
-      const messages = await this.exchange([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()], begin)
-      return parse.parseResults([...statement.head, ...messages], this.db.parsers, rowMode ? { rowMode } : undefined)[0] as Results<T>
+      const messages = await this.exchange(
+        [serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()],
+        begin
+      )
+      return parse.parseResults(
+        [...statement.head, ...messages],
+        this.db.parsers,
+        rowMode ? { rowMode } : undefined
+      )[0] as Results<T>
     } catch (error) {
       if (!isStale(error)) throw error
       this.evict(text)
       // A transaction of the caller's is aborted now; one of our own (`begin`) is over.
-      if (retry && (begin !== undefined || !this.db.isInTransaction())) return this.run(text, params, rowMode, false, begin)
+      if (retry && (begin !== undefined || !this.db.isInTransaction()))
+        return this.run(text, params, rowMode, false, begin)
       throw error
     }
   }
@@ -102,7 +125,10 @@ export class PgliteStatements {
   /** Parses and describes `text` (under `begin`'s role and search_path, which name resolution needs). */
   private async prepare(text: string, begin?: string): Promise<Prepared> {
     const name = `streamspace_${++this.counter}`
-    const messages = await this.exchange([serialize.parse({ name, text }), serialize.describe({ type: "S", name }), serialize.sync()], begin)
+    const messages = await this.exchange(
+      [serialize.parse({ name, text }), serialize.describe({ type: "S", name }), serialize.sync()],
+      begin
+    )
     const statement: Prepared = {
       name,
       paramTypes: parse.parseDescribeStatementResults(messages),
@@ -121,7 +147,9 @@ export class PgliteStatements {
   private async exchange(parts: ReadonlyArray<Uint8Array>, begin?: string): Promise<Array<BackendMessage>> {
     const closing = this.takeClosing()
     if (begin === undefined) return (await this.db.execProtocol(concat([...closing, ...parts]))).messages
-    const { messages } = await this.db.execProtocol(concat([...closing, serialize.query(begin), ...parts, serialize.query("COMMIT")]))
+    const { messages } = await this.db.execProtocol(
+      concat([...closing, serialize.query(begin), ...parts, serialize.query("COMMIT")])
+    )
     // ReadyForQuery ends the replies to `begin`, then those to `parts` (Sync).
     const first = messages.findIndex((m) => m.name === "readyForQuery")
     const second = messages.findIndex((m, i) => i > first && m.name === "readyForQuery")

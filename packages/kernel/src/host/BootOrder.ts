@@ -6,7 +6,10 @@
  */
 import type { PluginDefinition } from "../Plugin.ts"
 
-export const levels = (wanted: ReadonlySet<string>, available: ReadonlyMap<string, PluginDefinition>): ReadonlyArray<ReadonlyArray<string>> => {
+export const levels = (
+  wanted: ReadonlySet<string>,
+  available: ReadonlyMap<string, PluginDefinition>
+): ReadonlyArray<ReadonlyArray<string>> => {
   const known = new Map<string, number>()
   const levelOf = (id: string, path: ReadonlyArray<string>): number => {
     const level = known.get(id)

@@ -12,10 +12,13 @@ import { SecretField } from "../PluginContext.ts"
 export const secretKeys = (schema: Schema.Schema<unknown, unknown> | undefined): ReadonlyArray<string> => {
   if (!schema) return []
   let ast = schema.ast
-  while (ast._tag === "Transformation" || ast._tag === "Refinement") ast = ast._tag === "Transformation" ? ast.to : ast.from
+  while (ast._tag === "Transformation" || ast._tag === "Refinement")
+    ast = ast._tag === "Transformation" ? ast.to : ast.from
   if (ast._tag !== "TypeLiteral") return []
   const isSecret = (a: SchemaAST.AST): boolean =>
-    a.annotations[SecretField] === true || (a._tag === "Union" && a.types.some(isSecret)) || (a._tag === "Refinement" && isSecret(a.from)) ||
+    a.annotations[SecretField] === true ||
+    (a._tag === "Union" && a.types.some(isSecret)) ||
+    (a._tag === "Refinement" && isSecret(a.from)) ||
     (a._tag === "Transformation" && (isSecret(a.from) || isSecret(a.to)))
   return ast.propertySignatures.filter((p) => isSecret(p.type)).map((p) => String(p.name))
 }
@@ -25,18 +28,22 @@ export const secretKeys = (schema: Schema.Schema<unknown, unknown> | undefined):
  * again, with defaults filled in; failures are field errors with paths
  * relative to the config.
  */
-export const normalize = (schema: Schema.Schema<unknown, unknown>, input: unknown): Effect.Effect<Record<string, unknown>, ReadonlyArray<FieldError>> =>
+export const normalize = (
+  schema: Schema.Schema<unknown, unknown>,
+  input: unknown
+): Effect.Effect<Record<string, unknown>, ReadonlyArray<FieldError>> =>
   Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(input).pipe(
     Effect.map((value) => Schema.encodeSync(schema)(value) as Record<string, unknown>),
     Effect.mapError((e) => {
       const secrets = secretKeys(schema)
       // One entry per bad field: a union (a literal list, an optional field) mismatch is one entry naming the allowed values.
-      return ParseIssues.issues(e)
-        .map((i) => ({
-          path: i.path.map(String).join("."),
-          // Never echo a secret back, not even a rejected one.
-          message: secrets.includes(String(i.path[0])) ? i.message.replace(/, actual [\s\S]*$/, ", actual <redacted>") : i.message
-        }))
+      return ParseIssues.issues(e).map((i) => ({
+        path: i.path.map(String).join("."),
+        // Never echo a secret back, not even a rejected one.
+        message: secrets.includes(String(i.path[0]))
+          ? i.message.replace(/, actual [\s\S]*$/, ", actual <redacted>")
+          : i.message
+      }))
     })
   )
 
@@ -59,23 +66,32 @@ const keywordDefaults: Partial<Record<SchemaAST.AST["_tag"], SchemaAST.AST>> = {
 
 /** Built-in filters title themselves after their call (`minLength(1)`, `int`): not a label for a form. */
 const isFilterTitle = (ast: SchemaAST.AST, title: string) =>
-  ast._tag === "Refinement" && ast.annotations[SchemaAST.SchemaIdAnnotationId] !== undefined && /^[a-z][A-Za-z]*(\(.*\))?$/.test(title)
+  ast._tag === "Refinement" &&
+  ast.annotations[SchemaAST.SchemaIdAnnotationId] !== undefined &&
+  /^[a-z][A-Za-z]*(\(.*\))?$/.test(title)
 
 /** `title` and `description` written for a node or property (not the keywords' stock "a string"/"string"). */
 const ownText = (annotated: SchemaAST.Annotated, ast?: SchemaAST.AST): JsonSchema => {
   const stock = (ast && keywordDefaults[ast._tag]?.annotations) ?? {}
   const out: Record<string, unknown> = {}
   const title = Option.getOrUndefined(SchemaAST.getTitleAnnotation(annotated))
-  if (title !== undefined && title !== stock[SchemaAST.TitleAnnotationId] && !(ast && isFilterTitle(ast, title))) out["title"] = title
+  if (title !== undefined && title !== stock[SchemaAST.TitleAnnotationId] && !(ast && isFilterTitle(ast, title)))
+    out["title"] = title
   const description = Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(annotated))
-  if (description !== undefined && description !== stock[SchemaAST.DescriptionAnnotationId]) out["description"] = description
+  if (description !== undefined && description !== stock[SchemaAST.DescriptionAnnotationId])
+    out["description"] = description
   return out
 }
 
 const isJsonValue = (value: unknown): boolean =>
-  value === null || Predicate.isString(value) || Predicate.isBoolean(value) || (Predicate.isNumber(value) && Number.isFinite(value)) ||
+  value === null ||
+  Predicate.isString(value) ||
+  Predicate.isBoolean(value) ||
+  (Predicate.isNumber(value) && Number.isFinite(value)) ||
   (Array.isArray(value) && value.every(isJsonValue)) ||
-  (Predicate.isRecord(value) && Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(isJsonValue))
+  (Predicate.isRecord(value) &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Object.values(value).every(isJsonValue))
 
 /** `value` (decoded) in the encoded form `ast` stores, when that is plain JSON. */
 const encodedJson = (ast: SchemaAST.AST, value: unknown): Option.Option<unknown> =>
@@ -84,11 +100,23 @@ const encodedJson = (ast: SchemaAST.AST, value: unknown): Option.Option<unknown>
 const withoutUndefined = (ast: SchemaAST.AST): SchemaAST.AST => {
   if (ast._tag !== "Union") return ast
   const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword" && t._tag !== "VoidKeyword")
-  return members.length === ast.types.length ? ast : members.length === 1 ? members[0]! : SchemaAST.Union.make(members, ast.annotations)
+  return members.length === ast.types.length
+    ? ast
+    : members.length === 1
+      ? members[0]!
+      : SchemaAST.Union.make(members, ast.annotations)
 }
 
 const literalType = (value: SchemaAST.LiteralValue): string | undefined =>
-  value === null ? "null" : Predicate.isString(value) ? "string" : Predicate.isNumber(value) ? "number" : Predicate.isBoolean(value) ? "boolean" : undefined
+  value === null
+    ? "null"
+    : Predicate.isString(value)
+      ? "string"
+      : Predicate.isNumber(value)
+        ? "number"
+        : Predicate.isBoolean(value)
+          ? "boolean"
+          : undefined
 
 /** The stricter of two bounds when refinements repeat a keyword (`minLength(1)` then `minLength(3)`). */
 const lowerBounds = new Set(["minLength", "minItems", "minimum", "exclusiveMinimum", "minProperties"])
@@ -100,8 +128,10 @@ const refine = (base: JsonSchema, keywords: JsonSchema): JsonSchema => {
   for (const [key, value] of Object.entries(keywords)) {
     const prev = out[key]
     if (prev === undefined || key === "type") out[key] = value
-    else if (Predicate.isNumber(prev) && Predicate.isNumber(value) && lowerBounds.has(key)) out[key] = Math.max(prev, value)
-    else if (Predicate.isNumber(prev) && Predicate.isNumber(value) && upperBounds.has(key)) out[key] = Math.min(prev, value)
+    else if (Predicate.isNumber(prev) && Predicate.isNumber(value) && lowerBounds.has(key))
+      out[key] = Math.max(prev, value)
+    else if (Predicate.isNumber(prev) && Predicate.isNumber(value) && upperBounds.has(key))
+      out[key] = Math.min(prev, value)
     // Two patterns (or any other repeated keyword) must both hold: keep the second beside the first.
     else if (JSON.stringify(prev) !== JSON.stringify(value)) extra.push({ [key]: value })
   }
@@ -110,7 +140,8 @@ const refine = (base: JsonSchema, keywords: JsonSchema): JsonSchema => {
 }
 
 /** Keywords a Schema sets itself (`jsonSchema` annotation) that replace what its structure says. */
-const isOverride = (keywords: JsonSchema) => ["type", "anyOf", "oneOf", "enum", "const", "$ref"].some((k) => k in keywords)
+const isOverride = (keywords: JsonSchema) =>
+  ["type", "anyOf", "oneOf", "enum", "const", "$ref"].some((k) => k in keywords)
 
 const node = (ast: SchemaAST.AST, suspended: ReadonlySet<SchemaAST.AST>): JsonSchema => {
   const secret = ast.annotations[SecretField] === true ? { writeOnly: true, format: "password" } : {}
@@ -146,7 +177,9 @@ const structure = (ast: SchemaAST.AST, suspended: ReadonlySet<SchemaAST.AST>): J
     case "Enums": {
       const values = ast.enums.map(([, value]) => value)
       const types = new Set(values.map((v) => typeof v))
-      return types.size === 1 ? { type: Predicate.isString(values[0]) ? "string" : "number", enum: values } : { enum: values }
+      return types.size === 1
+        ? { type: Predicate.isString(values[0]) ? "string" : "number", enum: values }
+        : { enum: values }
     }
     case "TemplateLiteral":
       return { type: "string", pattern: SchemaAST.getTemplateLiteralRegExp(ast).source }
@@ -154,7 +187,9 @@ const structure = (ast: SchemaAST.AST, suspended: ReadonlySet<SchemaAST.AST>): J
       const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword" && t._tag !== "VoidKeyword")
       if (members.length === 1) return node(members[0]!, suspended)
       // A list of literals of one type is an enum (a select box), not a list of one-value schemas.
-      const literals = members.flatMap((m) => (m._tag === "Literal" && ownText(m, m)["description"] === undefined ? [m.literal] : []))
+      const literals = members.flatMap((m) =>
+        m._tag === "Literal" && ownText(m, m)["description"] === undefined ? [m.literal] : []
+      )
       const types = new Set(literals.map(literalType))
       if (literals.length === members.length && types.size === 1) {
         const type = literalType(literals[0]!)
@@ -165,7 +200,8 @@ const structure = (ast: SchemaAST.AST, suspended: ReadonlySet<SchemaAST.AST>): J
     case "TupleType": {
       const elements = ast.elements.map((e) => node(withoutUndefined(e.type), suspended))
       const rest = ast.rest.map((r) => node(r.type, suspended))
-      if (elements.length === 0) return rest.length === 0 ? { type: "array", maxItems: 0 } : { type: "array", items: rest[0] }
+      if (elements.length === 0)
+        return rest.length === 0 ? { type: "array", maxItems: 0 } : { type: "array", items: rest[0] }
       const required = ast.elements.filter((e) => !e.isOptional).length
       return {
         type: "array",
@@ -200,14 +236,24 @@ const structure = (ast: SchemaAST.AST, suspended: ReadonlySet<SchemaAST.AST>): J
   }
 }
 
-const object = (ast: SchemaAST.TypeLiteral, suspended: ReadonlySet<SchemaAST.AST>, defaults: ReadonlyMap<PropertyKey, unknown>): JsonSchema => {
+const object = (
+  ast: SchemaAST.TypeLiteral,
+  suspended: ReadonlySet<SchemaAST.AST>,
+  defaults: ReadonlyMap<PropertyKey, unknown>
+): JsonSchema => {
   const properties: Record<string, JsonSchema> = {}
   const required: Array<string> = []
   for (const ps of ast.propertySignatures) {
     if (!Predicate.isString(ps.name)) continue
     const type = withoutUndefined(ps.type)
-    const stated = Option.getOrUndefined(SchemaAST.getDefaultAnnotation(ps)) ?? Option.getOrUndefined(SchemaAST.getDefaultAnnotation(type))
-    const fallback = defaults.has(ps.name) ? Option.some(defaults.get(ps.name)) : stated === undefined ? Option.none() : encodedJson(ps.type, stated)
+    const stated =
+      Option.getOrUndefined(SchemaAST.getDefaultAnnotation(ps)) ??
+      Option.getOrUndefined(SchemaAST.getDefaultAnnotation(type))
+    const fallback = defaults.has(ps.name)
+      ? Option.some(defaults.get(ps.name))
+      : stated === undefined
+        ? Option.none()
+        : encodedJson(ps.type, stated)
     properties[ps.name] = {
       ...node(type, suspended),
       ...ownText(ps),
@@ -215,9 +261,17 @@ const object = (ast: SchemaAST.TypeLiteral, suspended: ReadonlySet<SchemaAST.AST
     }
     if (!ps.isOptional && type === ps.type) required.push(ps.name)
   }
-  const index = ast.indexSignatures.find((is) => is.parameter._tag === "StringKeyword" || is.parameter._tag === "Refinement" || is.parameter._tag === "TemplateLiteral")
+  const index = ast.indexSignatures.find(
+    (is) =>
+      is.parameter._tag === "StringKeyword" ||
+      is.parameter._tag === "Refinement" ||
+      is.parameter._tag === "TemplateLiteral"
+  )
   const additional = index === undefined ? false : node(withoutUndefined(index.type), suspended)
-  const names = index !== undefined && index.parameter._tag !== "StringKeyword" ? { propertyNames: node(index.parameter, suspended) } : {}
+  const names =
+    index !== undefined && index.parameter._tag !== "StringKeyword"
+      ? { propertyNames: node(index.parameter, suspended) }
+      : {}
   return { type: "object", properties, required, additionalProperties: additional, ...names }
 }
 

@@ -27,13 +27,26 @@ const jsonSchema = (schema: Schema.Schema.AnyNoContext): CatalogueEntry["schema"
   }
 }
 
-const descriptionOf = (schema: Schema.Schema.AnyNoContext) => Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => "")
+const descriptionOf = (schema: Schema.Schema.AnyNoContext) =>
+  Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => "")
 
 /** Every event a plugin may subscribe to: the core's, then each plugin's declared events, with their payload JSON Schemas. */
-export const catalogue = (plugins: ReadonlyArray<Pick<PluginDefinition, "id" | "events">>): ReadonlyArray<CatalogueEntry> => [
-  ...CoreEvents.definitions.map((d) => ({ type: d.type, source: "core", description: d.description, schema: jsonSchema(d.schema) })),
+export const catalogue = (
+  plugins: ReadonlyArray<Pick<PluginDefinition, "id" | "events">>
+): ReadonlyArray<CatalogueEntry> => [
+  ...CoreEvents.definitions.map((d) => ({
+    type: d.type,
+    source: "core",
+    description: d.description,
+    schema: jsonSchema(d.schema)
+  })),
   ...plugins.flatMap((p) =>
-    Object.entries(p.events ?? {}).map(([type, schema]) => ({ type, source: p.id, description: descriptionOf(schema), schema: jsonSchema(schema) }))
+    Object.entries(p.events ?? {}).map(([type, schema]) => ({
+      type,
+      source: p.id,
+      description: descriptionOf(schema),
+      schema: jsonSchema(schema)
+    }))
   )
 ]
 

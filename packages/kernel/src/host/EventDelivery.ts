@@ -23,7 +23,21 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict, type CoreEvents, EventOutbox, NotFound, Timestamps } from "@streamspace/core"
 import { PostgresClient } from "@streamspace/db"
-import { Clock, Context, Deferred, Duration, Effect, Layer, Option, PubSub, Queue, Random, Schedule, type Scope, Stream } from "effect"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  PubSub,
+  Queue,
+  Random,
+  Schedule,
+  type Scope,
+  Stream
+} from "effect"
 import type { Events } from "../Events.ts"
 import { reading } from "./PluginEvents.ts"
 import { PluginFailed } from "./PluginErrors.ts"
@@ -87,24 +101,35 @@ const CURSOR_EVERY = 50
 const BOOT_SPREAD_MS = 500
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
-export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<EventDelivery, {
-  readonly subscribe: <O extends Events.SubscribeOptions, E>(plugin: string, options: O, handler: Events.EventHandler<E, Events.EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
-  readonly subscribeBatch: <O extends Events.SubscribeBatchOptions, E>(plugin: string, options: O, handler: Events.BatchHandler<E, Events.EventFor<O>>) => Effect.Effect<void, never, Scope.Scope>
-  readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
-  /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
-  readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
-  /**
-   * Lets subscriptions start delivering. The host opens it once boot has enabled every plugin, so that
-   * catching up does not compete with start-up for the database; later subscriptions start at once.
-   */
-  readonly start: Effect.Effect<void>
-}>() {}
+export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<
+  EventDelivery,
+  {
+    readonly subscribe: <O extends Events.SubscribeOptions, E>(
+      plugin: string,
+      options: O,
+      handler: Events.EventHandler<E, Events.EventFor<O>>
+    ) => Effect.Effect<void, never, Scope.Scope>
+    readonly subscribeBatch: <O extends Events.SubscribeBatchOptions, E>(
+      plugin: string,
+      options: O,
+      handler: Events.BatchHandler<E, Events.EventFor<O>>
+    ) => Effect.Effect<void, never, Scope.Scope>
+    readonly deadLetters: (plugin: string) => Effect.Effect<ReadonlyArray<DeadLetter>, SqlError>
+    /** Runs the subscription's handler on the dead-lettered event again (the plugin must be enabled). */
+    readonly replay: (plugin: string, id: string) => Effect.Effect<void, NotFound | Conflict | PluginFailed | SqlError>
+    /**
+     * Lets subscriptions start delivering. The host opens it once boot has enabled every plugin, so that
+     * catching up does not compete with start-up for the database; later subscriptions start at once.
+     */
+    readonly start: Effect.Effect<void>
+  }
+>() {}
 
 const CHANNEL = "streamspace_events"
 
 export const EventDeliveryLive = Layer.scoped(
   EventDelivery,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* EventOutbox.EventOutbox
     const handlers = new Map<string, Handling>()
@@ -126,20 +151,30 @@ export const EventDeliveryLive = Layer.scoped(
         Effect.asVoid
       )
     })
-    yield* outbox.whenWritten(Effect.zipRight(PubSub.publish(wake, undefined), Option.isSome(postgres) ? notify : Effect.void))
+    yield* outbox.whenWritten(
+      Effect.zipRight(PubSub.publish(wake, undefined), Option.isSome(postgres) ? notify : Effect.void)
+    )
     if (Option.isSome(postgres)) {
       yield* postgres.value.listen(CHANNEL).pipe(
         Stream.runForEach(() => PubSub.publish(wake, undefined)),
-        Effect.tapErrorCause((cause) => Effect.logWarning("LISTEN for event wake-ups dropped; polling meanwhile", cause)),
+        Effect.tapErrorCause((cause) =>
+          Effect.logWarning("LISTEN for event wake-ups dropped; polling meanwhile", cause)
+        ),
         Effect.retry(Schedule.spaced("5 seconds")),
         Effect.forkScoped
       )
     }
 
     const deliverBatch = (plugin: string, name: string, handling: Handling) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const at = yield* now
-        const claimed = (yield* sql<{ tx_id: string; position: string; attempts: number; max_attempts: number; event_types: ReadonlyArray<string> }>`
+        const claimed = (yield* sql<{
+          tx_id: string
+          position: string
+          attempts: number
+          max_attempts: number
+          event_types: ReadonlyArray<string>
+        }>`
           UPDATE plugin_subscriptions SET lease_until = ${new Date(at.getTime() + LEASE_MS)}
           WHERE plugin_id = ${plugin} AND name = ${name}
             AND (lease_until IS NULL OR lease_until < ${at}) AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
@@ -166,7 +201,7 @@ export const EventDeliveryLive = Layer.scoped(
                 WHERE plugin_id = ${plugin} AND name = ${name}`.pipe(Effect.asVoid)
             : Effect.void
         })
-        const extendLease = Effect.gen(function*() {
+        const extendLease = Effect.gen(function* () {
           const started = yield* Clock.currentTimeMillis
           if (started + HANDLER_TIMEOUT_MS + 1000 > leaseUntil) {
             leaseUntil = started + LEASE_MS
@@ -188,17 +223,24 @@ export const EventDeliveryLive = Layer.scoped(
           yield* extendLease
           if (handling.many && i >= singlyUntil) {
             const chunk = events.slice(i, i + handling.many.maxBatch)
-            const exit = yield* handling.many.handler(chunk.map(envelope)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
+            const exit = yield* handling.many
+              .handler(chunk.map(envelope))
+              .pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
             if (exit._tag === "Success") {
               yield* succeeded(chunk[chunk.length - 1]!, chunk.length)
               i += chunk.length
               continue
             }
-            yield* Effect.logWarning(`plugin ${plugin}: batch of ${chunk.length} event(s) for ${name} failed; handing them over one at a time`, exit.cause)
+            yield* Effect.logWarning(
+              `plugin ${plugin}: batch of ${chunk.length} event(s) for ${name} failed; handing them over one at a time`,
+              exit.cause
+            )
             singlyUntil = i + chunk.length
           }
           const event = events[i]!
-          const exit = yield* handling.one(envelope(event)).pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
+          const exit = yield* handling
+            .one(envelope(event))
+            .pipe(Effect.timeout(Duration.millis(HANDLER_TIMEOUT_MS)), Effect.exit)
           if (exit._tag === "Success") {
             yield* succeeded(event, 1)
             i++
@@ -209,14 +251,26 @@ export const EventDeliveryLive = Layer.scoped(
           const error = String(exit.cause).slice(0, 2000)
           const retryAt = yield* now
           if (attempts >= claimed.max_attempts) {
-            yield* sql.withTransaction(Effect.gen(function*() {
-              yield* sql`INSERT INTO plugin_dead_letters ${
-                sql.insert({ id: crypto.randomUUID(), plugin_id: plugin, subscription: name, event_position: event.position, event_id: event.id, event_type: event.type, attempts, error, created_at: retryAt })
-              }`
-              yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = ${error}
+            yield* sql.withTransaction(
+              Effect.gen(function* () {
+                yield* sql`INSERT INTO plugin_dead_letters ${sql.insert({
+                  id: crypto.randomUUID(),
+                  plugin_id: plugin,
+                  subscription: name,
+                  event_position: event.position,
+                  event_id: event.id,
+                  event_type: event.type,
+                  attempts,
+                  error,
+                  created_at: retryAt
+                })}`
+                yield* sql`UPDATE plugin_subscriptions SET tx_id = ${event.tx_id}::xid8, position = ${event.position}, attempts = 0, last_error = ${error}
                 WHERE plugin_id = ${plugin} AND name = ${name}`
-            }))
-            yield* Effect.logWarning(`plugin ${plugin}: event ${event.type} ${event.id} dead-lettered after ${attempts} attempts`)
+              })
+            )
+            yield* Effect.logWarning(
+              `plugin ${plugin}: event ${event.type} ${event.id} dead-lettered after ${attempts} attempts`
+            )
             attempts = 0
             i++
             continue
@@ -231,7 +285,7 @@ export const EventDeliveryLive = Layer.scoped(
       })
 
     const register = (plugin: string, options: Registration, handling: Handling) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         // A new subscription starts at the newest event; an existing one keeps its cursor.
         yield* sql`
           INSERT INTO plugin_subscriptions (plugin_id, name, event_types, tx_id, position, max_attempts)
@@ -245,18 +299,36 @@ export const EventDeliveryLive = Layer.scoped(
              OR plugin_subscriptions.max_attempts IS DISTINCT FROM EXCLUDED.max_attempts
              OR plugin_subscriptions.lease_until IS NOT NULL`.pipe(Effect.orDie)
         const key = `${plugin}/${options.name}`
-        yield* Effect.acquireRelease(Effect.sync(() => handlers.set(key, handling)), () => Effect.sync(() => handlers.delete(key)))
+        yield* Effect.acquireRelease(
+          Effect.sync(() => handlers.set(key, handling)),
+          () => Effect.sync(() => handlers.delete(key))
+        )
         const signal = yield* PubSub.subscribe(wake)
         const drain = Effect.repeat(deliverBatch(plugin, options.name, handling), { while: (n) => n > 0 }).pipe(
-          Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause))
+          Effect.catchAllCause((cause) =>
+            Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause)
+          )
         )
         // Subscriptions made during boot start when boot is over, spread over a moment, so that the
         // server's first requests are not queued behind every subscription catching up at once.
         const booting = !(yield* Deferred.isDone(started))
         yield* Deferred.await(started).pipe(
-          Effect.zipRight(booting ? Effect.flatMap(Random.nextIntBetween(0, BOOT_SPREAD_MS), (ms) => Effect.sleep(Duration.millis(ms))) : Effect.void),
-          Effect.zipRight(drain.pipe(Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))), Effect.forever)),
-          Effect.ensuring(sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(Effect.ignore)),
+          Effect.zipRight(
+            booting
+              ? Effect.flatMap(Random.nextIntBetween(0, BOOT_SPREAD_MS), (ms) => Effect.sleep(Duration.millis(ms)))
+              : Effect.void
+          ),
+          Effect.zipRight(
+            drain.pipe(
+              Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
+              Effect.forever
+            )
+          ),
+          Effect.ensuring(
+            sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${options.name}`.pipe(
+              Effect.ignore
+            )
+          ),
           Effect.forkScoped
         )
       })
@@ -265,32 +337,71 @@ export const EventDeliveryLive = Layer.scoped(
       start: Deferred.succeed(started, undefined).pipe(Effect.asVoid),
       subscribe: (plugin, options, handler) => {
         const { decode, types } = reading(options)
-        return register(plugin, { name: options.name, types, maxAttempts: options.maxAttempts }, { one: (event) => Effect.flatMap(decode(event), handler) })
+        return register(
+          plugin,
+          { name: options.name, types, maxAttempts: options.maxAttempts },
+          { one: (event) => Effect.flatMap(decode(event), handler) }
+        )
       },
       subscribeBatch: (plugin, options, handler) => {
         const { decode, types } = reading(options)
         const many: Events.BatchHandler<unknown> = (events) => Effect.flatMap(Effect.forEach(events, decode), handler)
-        return register(plugin, { name: options.name, types, maxAttempts: options.maxAttempts }, {
-          one: (event) => many([event]),
-          many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) }
-        })
+        return register(
+          plugin,
+          { name: options.name, types, maxAttempts: options.maxAttempts },
+          {
+            one: (event) => many([event]),
+            many: { handler: many, maxBatch: Math.max(1, Math.min(200, options.maxBatch ?? 200)) }
+          }
+        )
       },
 
       deadLetters: (plugin) =>
         Effect.map(
-          sql<{ id: string; plugin_id: string; subscription: string; event_id: string; event_type: string; attempts: number; error: string; created_at: Date; replayed_at: Date | null }>`
+          sql<{
+            id: string
+            plugin_id: string
+            subscription: string
+            event_id: string
+            event_type: string
+            attempts: number
+            error: string
+            created_at: Date
+            replayed_at: Date | null
+          }>`
             SELECT * FROM plugin_dead_letters WHERE plugin_id = ${plugin} ORDER BY created_at DESC LIMIT 500`,
-          (rows) => rows.map((r) => ({ id: r.id, plugin: r.plugin_id, subscription: r.subscription, eventId: r.event_id, eventType: r.event_type, attempts: r.attempts, error: r.error, createdAt: r.created_at, replayedAt: r.replayed_at }))
+          (rows) =>
+            rows.map((r) => ({
+              id: r.id,
+              plugin: r.plugin_id,
+              subscription: r.subscription,
+              eventId: r.event_id,
+              eventType: r.event_type,
+              attempts: r.attempts,
+              error: r.error,
+              createdAt: r.created_at,
+              replayedAt: r.replayed_at
+            }))
         ),
       replay: (plugin, id) =>
-        Effect.gen(function*() {
-          const dl = (yield* sql<{ subscription: string; event_id: string }>`SELECT subscription, event_id FROM plugin_dead_letters WHERE id = ${id} AND plugin_id = ${plugin}`)[0]
+        Effect.gen(function* () {
+          const dl = (yield* sql<{
+            subscription: string
+            event_id: string
+          }>`SELECT subscription, event_id FROM plugin_dead_letters WHERE id = ${id} AND plugin_id = ${plugin}`)[0]
           if (!dl) return yield* new NotFound({ resource: "dead letter", id })
           const handler = handlers.get(`${plugin}/${dl.subscription}`)?.one
-          if (!handler) return yield* new Conflict({ message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first`, code: "plugin_disabled" })
-          const event = (yield* sql<EventRow>`SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events WHERE id = ${dl.event_id}`)[0]
+          if (!handler)
+            return yield* new Conflict({
+              message: `plugin ${plugin} is not running subscription ${dl.subscription}; enable it first`,
+              code: "plugin_disabled"
+            })
+          const event =
+            (yield* sql<EventRow>`SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events WHERE id = ${dl.event_id}`)[0]
           if (!event) return yield* new NotFound({ resource: "event", id: dl.event_id })
-          yield* handler(envelope(event)).pipe(Effect.mapError((e) => new PluginFailed({ plugin, message: `replay failed: ${String(e)}` })))
+          yield* handler(envelope(event)).pipe(
+            Effect.mapError((e) => new PluginFailed({ plugin, message: `replay failed: ${String(e)}` }))
+          )
           yield* sql`UPDATE plugin_dead_letters SET replayed_at = ${yield* now} WHERE id = ${id}`
         })
     }

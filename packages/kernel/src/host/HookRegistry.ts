@@ -28,17 +28,20 @@ export interface HookEntry {
   readonly handler: (input: never) => Effect.Effect<unknown, Veto>
 }
 
-export class HookRegistry extends Context.Tag("@streamspace/kernel/HookRegistry")<HookRegistry, {
-  readonly add: <P extends HookRunner.HookPoint>(
-    plugin: string,
-    point: P,
-    handler: (input: HookRunner.HookInputs[P]) => Effect.Effect<HookRunner.HookInputs[P], Veto>,
-    options: { readonly order: number; readonly timeoutMs: number }
-  ) => Effect.Effect<void, never, Scope.Scope>
-  readonly entries: (point: HookRunner.HookPoint) => ReadonlyArray<HookEntry>
-  readonly recordFailure: (plugin: string) => void
-  readonly failures: (plugin: string) => number
-}>() {}
+export class HookRegistry extends Context.Tag("@streamspace/kernel/HookRegistry")<
+  HookRegistry,
+  {
+    readonly add: <P extends HookRunner.HookPoint>(
+      plugin: string,
+      point: P,
+      handler: (input: HookRunner.HookInputs[P]) => Effect.Effect<HookRunner.HookInputs[P], Veto>,
+      options: { readonly order: number; readonly timeoutMs: number }
+    ) => Effect.Effect<void, never, Scope.Scope>
+    readonly entries: (point: HookRunner.HookPoint) => ReadonlyArray<HookEntry>
+    readonly recordFailure: (plugin: string) => void
+    readonly failures: (plugin: string) => number
+  }
+>() {}
 
 export const HookRegistryLive = Layer.sync(HookRegistry, () => {
   const entries = new Map<HookRunner.HookPoint, Array<HookEntry>>()
@@ -51,28 +54,44 @@ export const HookRegistryLive = Layer.sync(HookRegistry, () => {
       Effect.acquireRelease(
         Effect.sync(() => {
           const entry: HookEntry = { plugin, ...options, handler: handler as HookEntry["handler"] }
-          entries.set(point, [...(entries.get(point) ?? []), entry].sort((a, b) => a.order - b.order))
+          entries.set(
+            point,
+            [...(entries.get(point) ?? []), entry].sort((a, b) => a.order - b.order)
+          )
           return entry
         }),
-        (entry) => Effect.sync(() => entries.set(point, (entries.get(point) ?? []).filter((e) => e !== entry)))
+        (entry) =>
+          Effect.sync(() =>
+            entries.set(
+              point,
+              (entries.get(point) ?? []).filter((e) => e !== entry)
+            )
+          )
       ).pipe(Effect.asVoid)
   }
 })
 
 export const HookRunnerLive = Layer.effect(
   HookRunner.HookRunner,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const registry = yield* HookRegistry
     return {
       run: (point, input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           let current = input
           for (const entry of registry.entries(point)) {
-            const result = yield* (entry.handler as (i: typeof current) => Effect.Effect<typeof current, Veto>)(current).pipe(
-              Effect.timeoutFail({ duration: Duration.millis(entry.timeoutMs), onTimeout: () => ({ _tag: "HookTimeout" as const }) }),
+            const result = yield* (entry.handler as (i: typeof current) => Effect.Effect<typeof current, Veto>)(
+              current
+            ).pipe(
+              Effect.timeoutFail({
+                duration: Duration.millis(entry.timeoutMs),
+                onTimeout: () => ({ _tag: "HookTimeout" as const })
+              }),
               Effect.either,
               Effect.sandbox,
-              Effect.catchAll((cause) => Effect.succeed({ _tag: "Left" as const, left: { _tag: "HookDefect" as const, cause } }))
+              Effect.catchAll((cause) =>
+                Effect.succeed({ _tag: "Left" as const, left: { _tag: "HookDefect" as const, cause } })
+              )
             )
             if (result._tag === "Right") {
               current = result.right
@@ -86,7 +105,10 @@ export const HookRunnerLive = Layer.effect(
             const what = failure._tag === "HookTimeout" ? `timed out after ${entry.timeoutMs} ms` : "failed"
             yield* Effect.logWarning(`hook ${point} of plugin ${entry.plugin} ${what} (${policies[point]})`)
             if (policies[point] === "fail-closed") {
-              return yield* new Forbidden({ message: `${entry.plugin} could not check this action (${what}); refused`, plugin: entry.plugin })
+              return yield* new Forbidden({
+                message: `${entry.plugin} could not check this action (${what}); refused`,
+                plugin: entry.plugin
+              })
             }
           }
           return current

@@ -5,7 +5,7 @@ import type { IntegrationProvider } from "../IntegrationProvider.ts"
 import { normalize, secretKeys } from "./ConfigSchema.ts"
 
 export const make = (provider: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* Integrations.Integrations
     const deliveries = yield* IntegrationDeliveries.IntegrationDeliveries
     const dispatcher = yield* IntegrationDispatcher.IntegrationDispatcher
@@ -13,14 +13,20 @@ export const make = (provider: string) =>
     const own = (integrationId: string) =>
       store.get(integrationId).pipe(
         Effect.orDie,
-        Effect.filterOrFail((i) => i.provider === provider, () => new NotFound({ resource: `${provider} integration`, id: integrationId }))
+        Effect.filterOrFail(
+          (i) => i.provider === provider,
+          () => new NotFound({ resource: `${provider} integration`, id: integrationId })
+        )
       )
     const service: IntegrationProvider["Type"] = {
       provider,
       serve: (spec) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const schema = spec.config as Schema.Schema<unknown, unknown>
-          yield* store.registerProvider(provider, { validate: (config) => normalize(schema, config), secretFields: secretKeys(schema) })
+          yield* store.registerProvider(provider, {
+            validate: (config) => normalize(schema, config),
+            secretFields: secretKeys(schema)
+          })
           const decode = Schema.decodeUnknown(spec.config)
           yield* dispatcher.register(provider, (delivery, raw) =>
             decode(raw).pipe(
@@ -31,33 +37,42 @@ export const make = (provider: string) =>
                     ok: false,
                     responseCode: null,
                     permanent: true,
-                    error: `integration config is invalid at ${ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => i.path.join(".") || "(root)").join(", ")}`
+                    error: `integration config is invalid at ${ParseResult.ArrayFormatter.formatErrorSync(e)
+                      .map((i) => i.path.join(".") || "(root)")
+                      .join(", ")}`
                   }),
                 onSuccess: (config) => spec.send(delivery, config)
               })
-            ))
+            )
+          )
         }),
       integrations: (schema) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const result = []
           for (const { integration, config } of yield* store.resolveEnabled(provider).pipe(Effect.orDie)) {
             const decoded = yield* Effect.either(Schema.decodeUnknown(schema)(config))
-            if (decoded._tag === "Right") result.push({ id: integration.id, name: integration.name, config: decoded.right })
-            else yield* Effect.logWarning(`integration ${integration.name} (${integration.id}) has a config this plugin cannot read; skipped`)
+            if (decoded._tag === "Right")
+              result.push({ id: integration.id, name: integration.name, config: decoded.right })
+            else
+              yield* Effect.logWarning(
+                `integration ${integration.name} (${integration.id}) has a config this plugin cannot read; skipped`
+              )
           }
           return result
         }),
       enqueue: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* own(input.integrationId)
           const queued = yield* deliveries.enqueue(input).pipe(Effect.orDie)
           if (queued.created) yield* dispatcher.nudge
           return queued
         }),
       sendNow: (input) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* own(input.integrationId)
-          const { id } = yield* deliveries.enqueue({ ...input, dedupeKey: `now:${crypto.randomUUID()}`, hold: true }).pipe(Effect.orDie)
+          const { id } = yield* deliveries
+            .enqueue({ ...input, dedupeKey: `now:${crypto.randomUUID()}`, hold: true })
+            .pipe(Effect.orDie)
           return yield* dispatcher.sendNow(id).pipe(Effect.catchTag("SqlError", Effect.die))
         })
     }

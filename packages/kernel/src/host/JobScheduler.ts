@@ -27,31 +27,53 @@ export interface JobRun {
   readonly error: string | null
 }
 
-export class JobScheduler extends Context.Tag("@streamspace/kernel/JobScheduler")<JobScheduler, {
-  readonly schedule: <E>(plugin: string, name: string, schedule: Scheduler.Schedule, job: Effect.Effect<void, E>) => Effect.Effect<void, never, Scope.Scope>
-  readonly runs: (plugin: string, limit: number) => Effect.Effect<ReadonlyArray<JobRun>, SqlError>
-  /** Runs a scheduled job of a running plugin now and returns its run (404 when the plugin has no such job scheduled). */
-  readonly runNow: (plugin: string, name: string) => Effect.Effect<JobRun, NotFound | Conflict | SqlError>
-  /** The jobs a running plugin has scheduled. */
-  readonly jobsOf: (plugin: string) => ReadonlyArray<string>
-  /** Ticks due and not yet done (claiming, running or recording): a test moving a simulated clock waits for 0. */
-  readonly inFlight: () => number
-  /** The ticks (epoch ms) that scheduled jobs are waiting for: a simulated clock stops at each. */
-  readonly waitingFor: () => ReadonlyArray<number>
-}>() {}
+export class JobScheduler extends Context.Tag("@streamspace/kernel/JobScheduler")<
+  JobScheduler,
+  {
+    readonly schedule: <E>(
+      plugin: string,
+      name: string,
+      schedule: Scheduler.Schedule,
+      job: Effect.Effect<void, E>
+    ) => Effect.Effect<void, never, Scope.Scope>
+    readonly runs: (plugin: string, limit: number) => Effect.Effect<ReadonlyArray<JobRun>, SqlError>
+    /** Runs a scheduled job of a running plugin now and returns its run (404 when the plugin has no such job scheduled). */
+    readonly runNow: (plugin: string, name: string) => Effect.Effect<JobRun, NotFound | Conflict | SqlError>
+    /** The jobs a running plugin has scheduled. */
+    readonly jobsOf: (plugin: string) => ReadonlyArray<string>
+    /** Ticks due and not yet done (claiming, running or recording): a test moving a simulated clock waits for 0. */
+    readonly inFlight: () => number
+    /** The ticks (epoch ms) that scheduled jobs are waiting for: a simulated clock stops at each. */
+    readonly waitingFor: () => ReadonlyArray<number>
+  }
+>() {}
 
 interface Scheduled {
   readonly job: Effect.Effect<void, unknown>
   readonly scope: Scope.Scope
 }
 
-type RunRow = { job: string; tick: Date; started_at: Date; finished_at: Date | null; outcome: "success" | "failure" | null; error: string | null }
+type RunRow = {
+  job: string
+  tick: Date
+  started_at: Date
+  finished_at: Date | null
+  outcome: "success" | "failure" | null
+  error: string | null
+}
 
-const toRun = (r: RunRow): JobRun => ({ job: r.job, tick: r.tick, startedAt: r.started_at, finishedAt: r.finished_at, outcome: r.outcome, error: r.error })
+const toRun = (r: RunRow): JobRun => ({
+  job: r.job,
+  tick: r.tick,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  outcome: r.outcome,
+  error: r.error
+})
 
 export const JobSchedulerLive = Layer.effect(
   JobScheduler,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const scheduled = new Map<string, Map<string, Scheduled>>()
     let inFlight = 0
@@ -64,11 +86,12 @@ export const JobSchedulerLive = Layer.effect(
             INSERT INTO plugin_job_runs (plugin_id, job, tick, started_at) VALUES (${plugin}, ${name}, ${tick}, ${at})
             ON CONFLICT DO NOTHING RETURNING job`,
           (rows) => rows.length > 0
-        ))
+        )
+      )
 
     /** Runs a claimed tick and records its outcome. */
     const execute = <E>(plugin: string, name: string, tick: Date, job: Effect.Effect<void, E>) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const exit = yield* Effect.exit(job)
         yield* sql`UPDATE plugin_job_runs SET finished_at = ${yield* now}, outcome = ${exit._tag === "Success" ? "success" : "failure"},
           error = ${exit._tag === "Success" ? null : String(exit.cause).slice(0, 2000)}
@@ -76,13 +99,13 @@ export const JobSchedulerLive = Layer.effect(
       })
 
     const runTick = <E>(plugin: string, name: string, tick: Date, job: Effect.Effect<void, E>) =>
-      Effect.flatMap(claim(plugin, name, tick), (claimed) => (claimed ? execute(plugin, name, tick, job) : Effect.void)).pipe(
-        Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: job ${name} could not run`, cause))
-      )
+      Effect.flatMap(claim(plugin, name, tick), (claimed) =>
+        claimed ? execute(plugin, name, tick, job) : Effect.void
+      ).pipe(Effect.catchAllCause((cause) => Effect.logError(`plugin ${plugin}: job ${name} could not run`, cause)))
 
     /** Sleeps until `next` (computed from the current time) and runs that tick, for ever. */
     const every = <E>(plugin: string, name: string, job: Effect.Effect<void, E>, next: (ms: number) => number) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ms = yield* Clock.currentTimeMillis
         const tick = next(ms)
         const wait = { tick }
@@ -121,7 +144,7 @@ export const JobSchedulerLive = Layer.effect(
     const jobsOf = (plugin: string) => [...(scheduled.get(plugin)?.keys() ?? [])].sort()
 
     const runNow = (plugin: string, name: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const entry = scheduled.get(plugin)?.get(name)
         if (!entry) {
           const known = jobsOf(plugin)
@@ -138,14 +161,26 @@ export const JobSchedulerLive = Layer.effect(
         for (let i = 0; tick === undefined && i < 10; i++) {
           if (yield* claim(plugin, name, new Date(ms + i))) tick = new Date(ms + i)
         }
-        if (tick === undefined) return yield* new Conflict({ message: `job ${name} of plugin ${plugin} is already running`, code: "job_running" })
+        if (tick === undefined)
+          return yield* new Conflict({
+            message: `job ${name} of plugin ${plugin} is already running`,
+            code: "job_running"
+          })
         const claimed = tick
         // In the plugin's scope, like its scheduled ticks: disabling the plugin interrupts the run.
-        const counted = Effect.acquireUseRelease(Effect.sync(() => inFlight++), () => execute(plugin, name, claimed, entry.job), () => Effect.sync(() => inFlight--))
+        const counted = Effect.acquireUseRelease(
+          Effect.sync(() => inFlight++),
+          () => execute(plugin, name, claimed, entry.job),
+          () => Effect.sync(() => inFlight--)
+        )
         const fiber = yield* Effect.forkIn(counted.pipe(Effect.annotateLogs({ plugin })), entry.scope)
         const exit = yield* Fiber.await(fiber)
         if (Exit.isFailure(exit)) {
-          if (Exit.isInterrupted(exit)) return yield* new Conflict({ message: `plugin ${plugin} stopped while job ${name} ran`, code: "plugin_disabled" })
+          if (Exit.isInterrupted(exit))
+            return yield* new Conflict({
+              message: `plugin ${plugin} stopped while job ${name} ran`,
+              code: "plugin_disabled"
+            })
           return yield* Effect.failCause(exit.cause)
         }
         const rows = yield* sql<RunRow>`
@@ -155,11 +190,14 @@ export const JobSchedulerLive = Layer.effect(
 
     return {
       schedule: (plugin, name, schedule, job) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const scope = yield* Effect.scope
           if ("cron" in schedule) {
             const parsed = Cron.parse(schedule.cron, schedule.timeZone)
-            if (Either.isLeft(parsed)) return yield* Effect.dieMessage(`plugin ${plugin}: job ${name}: invalid cron ${schedule.cron}: ${parsed.left.message}`)
+            if (Either.isLeft(parsed))
+              return yield* Effect.dieMessage(
+                `plugin ${plugin}: job ${name}: invalid cron ${schedule.cron}: ${parsed.left.message}`
+              )
             const cron = parsed.right
             yield* register(plugin, name, { job, scope })
             yield* every(plugin, name, job, (ms) => Cron.next(cron, new Date(ms)).getTime()).pipe(Effect.forkScoped)

@@ -21,7 +21,7 @@ export const names = (id: string) => {
 
 /** Creates (or replaces) plugin `id`'s functions for `role`, writing into the core tables of `coreSchema`. */
 export const create = (id: string, role: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const coreSchema = (yield* sql<{ s: string }>`SELECT current_schema() AS s`)[0]!.s
     const fn = names(id)
@@ -44,7 +44,10 @@ export const create = (id: string, role: string) =>
         INSERT INTO ${audit} (actor_id, actor, action, target, ip, user_agent, result, detail, request_id, plugin)
         VALUES (p_actor_id, p_actor, p_action, p_target, p_ip, p_user_agent, p_result, p_detail, p_request_id, ${literal(id)})
       $fn$`)
-    for (const signature of [`${fn.publish}(uuid, text, jsonb, text)`, `${fn.audit}(text, text, text, text, text, text, text, text, text)`]) {
+    for (const signature of [
+      `${fn.publish}(uuid, text, jsonb, text)`,
+      `${fn.audit}(text, text, text, text, text, text, text, text, text)`
+    ]) {
       yield* sql.unsafe(`REVOKE ALL ON FUNCTION ${signature} FROM PUBLIC`)
       yield* sql.unsafe(`GRANT EXECUTE ON FUNCTION ${signature} TO ${ident(role)}`)
     }
@@ -58,7 +61,8 @@ export const exist = (id: string) =>
       sql<{ n: string }>`SELECT count(*) AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'kernel' AND p.proname IN (${names(id).publish.slice(7)}, ${names(id).audit.slice(7)})`,
       (rows) => rows[0]?.n === "2"
-    ))
+    )
+  )
 
 /** Drops plugin `id`'s functions (uninstall). */
 export const drop = (id: string) =>
@@ -66,4 +70,5 @@ export const drop = (id: string) =>
     Effect.zipRight(
       sql.unsafe(`DROP FUNCTION IF EXISTS ${names(id).publish}(uuid, text, jsonb, text)`),
       sql.unsafe(`DROP FUNCTION IF EXISTS ${names(id).audit}(text, text, text, text, text, text, text, text, text)`)
-    ))
+    )
+  )

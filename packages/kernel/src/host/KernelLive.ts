@@ -12,7 +12,9 @@ import { RouteRegistryLive } from "./RouteRegistry.ts"
 import { UiRegistryLive } from "./UiRegistry.ts"
 
 /** Registries and the HookRunner the core calls. */
-export const Registries = HookRunnerLive.pipe(Layer.provideMerge(Layer.mergeAll(HookRegistryLive, RouteRegistryLive, UiRegistryLive)))
+export const Registries = HookRunnerLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(HookRegistryLive, RouteRegistryLive, UiRegistryLive))
+)
 
 /** The host with delivery and scheduling, over the core and the registries. */
 export const host = (catalog: ReadonlyArray<PluginDefinition>) =>

@@ -27,18 +27,24 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
   ;(def.dependsOn ?? []).forEach((d, i) => {
     if (!ID.test(d.id)) at(`dependsOn.${i}.id`, "not a plugin id")
     if (d.id === def.id) at(`dependsOn.${i}.id`, "a plugin cannot depend on itself")
-    if (Semver.satisfies("1.0.0", d.version) === undefined) at(`dependsOn.${i}.version`, `not a version range: ${d.version}`)
+    if (Semver.satisfies("1.0.0", d.version) === undefined)
+      at(`dependsOn.${i}.version`, `not a version range: ${d.version}`)
   })
   let previous = 0
   ;(def.migrations ?? []).forEach((m, i) => {
     if (m.id <= previous) at(`migrations.${i}`, `migration ${m.id}_${m.name} is not numbered above ${previous}`)
     // The host keeps its own tables in the plugin's schema (PluginInstaller): their names are reserved.
-    if (/_streamspace_/i.test(m.sql)) at(`migrations.${i}`, `migration ${m.id}_${m.name} uses a name beginning _streamspace_, which the host reserves for its tables`)
+    if (/_streamspace_/i.test(m.sql))
+      at(
+        `migrations.${i}`,
+        `migration ${m.id}_${m.name} uses a name beginning _streamspace_, which the host reserves for its tables`
+      )
     previous = m.id
   })
   Object.entries(def.events ?? {}).forEach(([type, schema]) => {
     if (!type.startsWith(`${def.id}.`)) at(`events.${type}`, `must be namespaced "${def.id}.…", got ${type}`)
-    else if (!EVENT_TYPE.test(type)) at(`events.${type}`, "dot-separated parts of lowercase letters, digits, '-' and '_'")
+    else if (!EVENT_TYPE.test(type))
+      at(`events.${type}`, "dot-separated parts of lowercase letters, digits, '-' and '_'")
     if (!Schema.isSchema(schema)) {
       at(`events.${type}`, "not a Schema")
       return
@@ -46,13 +52,18 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
     try {
       JSONSchema.make(schema)
     } catch (e) {
-      at(`events.${type}`, `the payload must have a JSON form (events are stored as JSON): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+      at(
+        `events.${type}`,
+        `the payload must have a JSON form (events are stored as JSON): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`
+      )
     }
   })
   Object.entries(def.methods ?? {}).forEach(([key, m]) => {
     // A caller names the method by the value's `name` (`plugins.call(id, greet, …)`), so the key must be that name.
-    if (m?._tag !== "PluginMethod") at(`methods.${key}`, "not a method (make it with method(name, { input, output, handler }))")
-    else if (m.name !== key) at(`methods.${key}`, `the method is named ${JSON.stringify(m.name)}: declare it under its name`)
+    if (m?._tag !== "PluginMethod")
+      at(`methods.${key}`, "not a method (make it with method(name, { input, output, handler }))")
+    else if (m.name !== key)
+      at(`methods.${key}`, `the method is named ${JSON.stringify(m.name)}: declare it under its name`)
   })
   if (!def.layer) at("layer", "required")
   return errors

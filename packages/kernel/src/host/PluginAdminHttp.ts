@@ -20,7 +20,10 @@ const PluginState = Schema.Struct({
   dependsOn: Schema.Array(Schema.Struct({ id: Schema.String, version: Schema.String })),
   hookFailures: Schema.Number
 })
-const BoolString = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, { decode: (s) => s === "true", encode: (b) => (b ? "true" : "false") })
+const BoolString = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, {
+  decode: (s) => s === "true",
+  encode: (b) => (b ? "true" : "false")
+})
 const base = { tags: ["plugins"], permission: "plugins:admin" } as const
 
 const lifecycle = (action: "install" | "enable" | "disable", summary: string) =>
@@ -31,13 +34,21 @@ const lifecycle = (action: "install" | "enable" | "disable", summary: string) =>
     summary,
     params: IdParams,
     // Only disable takes ?force (it disables dependents first).
-    ...(action === "disable" ? { query: Schema.Struct({ force: Schema.optionalWith(BoolString, { default: () => false }) }) } : {}),
+    ...(action === "disable"
+      ? { query: Schema.Struct({ force: Schema.optionalWith(BoolString, { default: () => false }) }) }
+      : {}),
     response: PluginState,
     // DDL and plugin start-up must not sit inside one request transaction.
     transactional: false,
     audit: { action: `plugin.${action}`, target: (i) => i.params.id },
     handler: ({ params, query }) =>
-      Effect.flatMap(PluginHost, (h) => (action === "install" ? h.install(params.id) : action === "enable" ? h.enable(params.id) : h.disable(params.id, query?.force ?? false)))
+      Effect.flatMap(PluginHost, (h) =>
+        action === "install"
+          ? h.install(params.id)
+          : action === "enable"
+            ? h.enable(params.id)
+            : h.disable(params.id, query?.force ?? false)
+      )
   })
 
 export const pluginAdminRoutes = [
@@ -47,14 +58,27 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins",
     summary: "Plugins of this edition with their status, version, last error and health",
     response: Schema.Struct({ items: Schema.Array(PluginState) }),
-    handler: () => Effect.map(Effect.flatMap(PluginHost, (h) => h.list), (items) => ({ items }))
+    handler: () =>
+      Effect.map(
+        Effect.flatMap(PluginHost, (h) => h.list),
+        (items) => ({ items })
+      )
   }),
   HttpRoute.make({
     ...base,
     method: "GET",
     path: "/api/admin/plugins/startup",
     summary: "How enabling each plugin went at the last start-up (time taken, outcome, error)",
-    response: Schema.Struct({ items: Schema.Array(Schema.Struct({ plugin: Schema.String, ms: Schema.Number, outcome: Schema.String, error: Schema.NullOr(Schema.String) })) }),
+    response: Schema.Struct({
+      items: Schema.Array(
+        Schema.Struct({
+          plugin: Schema.String,
+          ms: Schema.Number,
+          outcome: Schema.String,
+          error: Schema.NullOr(Schema.String)
+        })
+      )
+    }),
     handler: () => Effect.map(PluginHost, (h) => ({ items: h.startup() }))
   }),
   lifecycle("install", "Install: create the plugin's role and schema, run its migrations, register its permissions"),
@@ -87,10 +111,14 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id",
     summary: "Uninstall: disable, remove permissions, drop schema and role unless keepData=true",
     params: IdParams,
-    query: Schema.Struct({ keepData: Schema.optionalWith(BoolString, { default: () => false }), force: Schema.optionalWith(BoolString, { default: () => false }) }),
+    query: Schema.Struct({
+      keepData: Schema.optionalWith(BoolString, { default: () => false }),
+      force: Schema.optionalWith(BoolString, { default: () => false })
+    }),
     transactional: false,
     audit: { action: "plugin.uninstall", target: (i) => i.params.id },
-    handler: ({ params, query }) => Effect.flatMap(PluginHost, (h) => h.uninstall(params.id, { keepData: query.keepData, force: query.force }))
+    handler: ({ params, query }) =>
+      Effect.flatMap(PluginHost, (h) => h.uninstall(params.id, { keepData: query.keepData, force: query.force }))
   }),
   HttpRoute.make({
     ...base,
@@ -98,9 +126,28 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id/dead-letters",
     summary: "Events a plugin's subscriptions gave up on",
     params: IdParams,
-    response: Schema.Struct({ items: Schema.Array(Schema.Struct({ id: Schema.String, subscription: Schema.String, eventId: Schema.String, eventType: Schema.String, attempts: Schema.Number, error: Schema.String, createdAt: Schema.Date, replayedAt: Schema.NullOr(Schema.Date) })) }),
+    response: Schema.Struct({
+      items: Schema.Array(
+        Schema.Struct({
+          id: Schema.String,
+          subscription: Schema.String,
+          eventId: Schema.String,
+          eventType: Schema.String,
+          attempts: Schema.Number,
+          error: Schema.String,
+          createdAt: Schema.Date,
+          replayedAt: Schema.NullOr(Schema.Date)
+        })
+      )
+    }),
     handler: ({ params }) =>
-      Effect.zipRight(Effect.flatMap(PluginHost, (h) => h.get(params.id)), Effect.map(Effect.flatMap(EventDelivery, (d) => d.deadLetters(params.id)), (items) => ({ items })))
+      Effect.zipRight(
+        Effect.flatMap(PluginHost, (h) => h.get(params.id)),
+        Effect.map(
+          Effect.flatMap(EventDelivery, (d) => d.deadLetters(params.id)),
+          (items) => ({ items })
+        )
+      )
   }),
   HttpRoute.make({
     ...base,
@@ -118,9 +165,26 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id/jobs",
     summary: "Recent runs of a plugin's scheduled jobs",
     params: IdParams,
-    response: Schema.Struct({ items: Schema.Array(Schema.Struct({ job: Schema.String, tick: Schema.Date, startedAt: Schema.Date, finishedAt: Schema.NullOr(Schema.Date), outcome: Schema.NullOr(Schema.String), error: Schema.NullOr(Schema.String) })) }),
+    response: Schema.Struct({
+      items: Schema.Array(
+        Schema.Struct({
+          job: Schema.String,
+          tick: Schema.Date,
+          startedAt: Schema.Date,
+          finishedAt: Schema.NullOr(Schema.Date),
+          outcome: Schema.NullOr(Schema.String),
+          error: Schema.NullOr(Schema.String)
+        })
+      )
+    }),
     handler: ({ params }) =>
-      Effect.zipRight(Effect.flatMap(PluginHost, (h) => h.get(params.id)), Effect.map(Effect.flatMap(JobScheduler, (j) => j.runs(params.id, 100)), (items) => ({ items })))
+      Effect.zipRight(
+        Effect.flatMap(PluginHost, (h) => h.get(params.id)),
+        Effect.map(
+          Effect.flatMap(JobScheduler, (j) => j.runs(params.id, 100)),
+          (items) => ({ items })
+        )
+      )
   }),
   HttpRoute.make({
     ...base,
@@ -128,14 +192,25 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id/jobs/:name/run",
     summary: "Run one of an enabled plugin's scheduled jobs now; answers with the run (its outcome and error)",
     params: Schema.Struct({ id: Schema.String, name: Schema.String }),
-    response: Schema.Struct({ job: Schema.String, tick: Schema.Date, startedAt: Schema.Date, finishedAt: Schema.NullOr(Schema.Date), outcome: Schema.NullOr(Schema.String), error: Schema.NullOr(Schema.String) }),
+    response: Schema.Struct({
+      job: Schema.String,
+      tick: Schema.Date,
+      startedAt: Schema.Date,
+      finishedAt: Schema.NullOr(Schema.Date),
+      outcome: Schema.NullOr(Schema.String),
+      error: Schema.NullOr(Schema.String)
+    }),
     // The job runs in its plugin's scope with the plugin's own SQL, not inside a request transaction.
     transactional: false,
     audit: { action: "plugin.job.run", target: (i) => `${i.params.id}/${i.params.name}` },
     handler: ({ params }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const state = yield* Effect.flatMap(PluginHost, (h) => h.get(params.id))
-        if (state.status !== "enabled") return yield* new Conflict({ message: `plugin ${params.id} is ${state.status}, not enabled: its jobs do not run`, code: "plugin_not_enabled" })
+        if (state.status !== "enabled")
+          return yield* new Conflict({
+            message: `plugin ${params.id} is ${state.status}, not enabled: its jobs do not run`,
+            code: "plugin_not_enabled"
+          })
         return yield* Effect.flatMap(JobScheduler, (j) => j.runNow(params.id, params.name))
       })
   }),
@@ -145,7 +220,9 @@ export const pluginAdminRoutes = [
     summary: "Admin pages and dashboard widgets of enabled plugins that you may see",
     tags: ["plugins"],
     permission: "authenticated",
-    response: Schema.Struct({ items: Schema.Array(Schema.Struct({ plugin: Schema.String, extension: Schema.Unknown })) }),
+    response: Schema.Struct({
+      items: Schema.Array(Schema.Struct({ plugin: Schema.String, extension: Schema.Unknown }))
+    }),
     handler: ({ actor }) => Effect.map(UiRegistry, (u) => ({ items: u.visibleTo(actor) }))
   })
 ]

@@ -18,7 +18,9 @@ export interface StoredConfig {
 export const make = (box: SecretBox.SecretBox["Type"], mask: string) => {
   /** The config with every default applied, encoded. */
   const defaults = (def: PluginDefinition): Record<string, unknown> =>
-    def.config ? Schema.encodeSync(def.config)(Schema.decodeUnknownSync(def.config)({})) as Record<string, unknown> : {}
+    def.config
+      ? (Schema.encodeSync(def.config)(Schema.decodeUnknownSync(def.config)({})) as Record<string, unknown>)
+      : {}
 
   /** The whole config, secrets opened: what the plugin itself receives. */
   const open = (row: Pick<PluginRow, "config" | "secrets">): Record<string, unknown> => ({
@@ -30,15 +32,29 @@ export const make = (box: SecretBox.SecretBox["Type"], mask: string) => {
   const seal = (def: PluginDefinition, encoded: Record<string, unknown>): StoredConfig => {
     const keys = secretKeys(def.config)
     const plain = Object.fromEntries(Object.entries(encoded).filter(([k]) => !keys.includes(k)))
-    const secrets = Object.fromEntries(Object.entries(encoded).filter(([k]) => keys.includes(k) && encoded[k] !== undefined))
-    return { config: JSON.stringify(plain), secrets: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets)) : null }
+    const secrets = Object.fromEntries(
+      Object.entries(encoded).filter(([k]) => keys.includes(k) && encoded[k] !== undefined)
+    )
+    return {
+      config: JSON.stringify(plain),
+      secrets: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets)) : null
+    }
   }
 
   /** Validates `input` against the plugin's Schema, keeping stored secrets the input leaves out or masks. */
-  const update = (def: PluginDefinition, row: PluginRow, input: unknown): Effect.Effect<StoredConfig, ValidationError> => {
+  const update = (
+    def: PluginDefinition,
+    row: PluginRow,
+    input: unknown
+  ): Effect.Effect<StoredConfig, ValidationError> => {
     const previous = open(row)
-    const given = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined
-    const kept = secretKeys(def.config).filter((k) => previous[k] !== undefined && (given?.[k] === undefined || given[k] === mask))
+    const given =
+      typeof input === "object" && input !== null && !Array.isArray(input)
+        ? (input as Record<string, unknown>)
+        : undefined
+    const kept = secretKeys(def.config).filter(
+      (k) => previous[k] !== undefined && (given?.[k] === undefined || given[k] === mask)
+    )
     const merged = given ? { ...given, ...Object.fromEntries(kept.map((k) => [k, previous[k]])) } : input
     if (!def.config) return Effect.succeed(seal(def, {}))
     return normalize(def.config, merged).pipe(
@@ -53,7 +69,11 @@ export const make = (box: SecretBox.SecretBox["Type"], mask: string) => {
   /** What admins read: plain fields, secrets that are set shown as the mask, and the JSON Schema for a form. */
   const view = (def: PluginDefinition, row: PluginRow) => {
     const whole = open(row)
-    const masked = Object.fromEntries(secretKeys(def.config).filter((k) => whole[k] !== undefined).map((k) => [k, mask]))
+    const masked = Object.fromEntries(
+      secretKeys(def.config)
+        .filter((k) => whole[k] !== undefined)
+        .map((k) => [k, mask])
+    )
     return { value: { ...row.config, ...masked }, schema: def.config ? configJsonSchema(def.config) : {} }
   }
 

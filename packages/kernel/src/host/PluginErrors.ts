@@ -2,7 +2,10 @@
 import { Data } from "effect"
 
 /** A plugin's own code failed (enabling, or a handler an admin asked to re-run). */
-export class PluginFailed extends Data.TaggedError("PluginFailed")<{ readonly plugin: string; readonly message: string }> {
+export class PluginFailed extends Data.TaggedError("PluginFailed")<{
+  readonly plugin: string
+  readonly message: string
+}> {
   readonly status = 500
   readonly code = "plugin_failed"
 }

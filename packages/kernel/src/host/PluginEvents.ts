@@ -20,17 +20,24 @@ export interface HostEvents {
  * event of a declared type must also match the declared Schema, so that
  * subscribers decoding with the declaration never see a payload it refuses.
  */
-export const make = (host: HostEvents, declared?: Readonly<Record<string, Schema.Schema.AnyNoContext>>): EventsService => {
+export const make = (
+  host: HostEvents,
+  declared?: Readonly<Record<string, Schema.Schema.AnyNoContext>>
+): EventsService => {
   const checked = <A, I>(type: string, schema: Schema.Schema<A, I>, payload: A): Effect.Effect<string> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const declaration = declared?.[type]
       if (declaration !== undefined && declaration !== schema) {
         const encoded = yield* Schema.encode(schema)(payload).pipe(Effect.orDie)
         yield* Schema.decodeUnknown(declaration, { errors: "all" })(encoded).pipe(
           Effect.catchAll((e) =>
-            Effect.dieMessage(`event ${type}: the payload does not match the Schema declared in the manifest: ${
-              CoreEvents.payloadIssues(e).map((i) => `${i.path}: ${i.message}`).join("; ")
-            }`)
+            Effect.dieMessage(
+              `event ${type}: the payload does not match the Schema declared in the manifest: ${CoreEvents.payloadIssues(
+                e
+              )
+                .map((i) => `${i.path}: ${i.message}`)
+                .join("; ")}`
+            )
           )
         )
       }
@@ -38,7 +45,11 @@ export const make = (host: HostEvents, declared?: Readonly<Record<string, Schema
     })
   function publish<T extends string, A, I>(event: Events.EventDefinition<T, A, I>, payload: A): Effect.Effect<string>
   function publish<A, I>(type: string, schema: Schema.Schema<A, I>, payload: A): Effect.Effect<string>
-  function publish<A, I>(first: string | Events.EventDefinition<string, A, I>, second: Schema.Schema<A, I> | A, third?: A): Effect.Effect<string> {
+  function publish<A, I>(
+    first: string | Events.EventDefinition<string, A, I>,
+    second: Schema.Schema<A, I> | A,
+    third?: A
+  ): Effect.Effect<string> {
     if (typeof first !== "string") return checked(first.type, first.schema, second as A)
     // The overloads above guarantee the (type, schema, payload) form here.
     return checked(first, second as Schema.Schema<A, I>, third as A)
@@ -51,19 +62,26 @@ export const make = (host: HostEvents, declared?: Readonly<Record<string, Schema
  * decoding of each envelope into what the handler expects (identity for
  * untyped subscriptions; `EventPayloadInvalid` naming the fields otherwise).
  */
-export const reading = <O extends Events.SubscribeOptions>(options: O): {
+export const reading = <O extends Events.SubscribeOptions>(
+  options: O
+): {
   readonly types: ReadonlyArray<string>
   readonly decode: (event: Events.Event) => Effect.Effect<Events.EventFor<O>, CoreEvents.EventPayloadInvalid>
 } => {
-  const definitions: ReadonlyArray<Events.AnyEventDefinition> = options.event ? [options.event] : options.events ?? []
+  const definitions: ReadonlyArray<Events.AnyEventDefinition> = options.event ? [options.event] : (options.events ?? [])
   const bySchema = new Map<string, Schema.Schema.AnyNoContext>(definitions.map((d) => [d.type, d.schema]))
   const schema = options.schema
-  const types = definitions.length > 0 ? [...bySchema.keys()] : options.types ?? []
+  const types = definitions.length > 0 ? [...bySchema.keys()] : (options.types ?? [])
   const decode = (event: Events.Event): Effect.Effect<Events.Event, CoreEvents.EventPayloadInvalid> => {
     const s = schema ?? bySchema.get(event.type)
-    return s === undefined ? Effect.succeed(event) : Effect.map(CoreEvents.decodePayload(s, event), (payload) => ({ ...event, payload }))
+    return s === undefined
+      ? Effect.succeed(event)
+      : Effect.map(CoreEvents.decodePayload(s, event), (payload) => ({ ...event, payload }))
   }
   // `EventFor<O>` is exactly what `decode` produces for these options (the payload decoded with the
   // Schema of the event's type); TypeScript cannot follow a conditional type through the branches.
-  return { types, decode: decode as (event: Events.Event) => Effect.Effect<Events.EventFor<O>, CoreEvents.EventPayloadInvalid> }
+  return {
+    types,
+    decode: decode as (event: Events.Event) => Effect.Effect<Events.EventFor<O>, CoreEvents.EventPayloadInvalid>
+  }
 }

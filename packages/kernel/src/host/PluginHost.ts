@@ -65,21 +65,29 @@ export interface StartupEntry {
 
 type HostError = NotFound | Conflict | ValidationError | PluginFailed | SqlError
 
-export class PluginHost extends Context.Tag("@streamspace/kernel/PluginHost")<PluginHost, {
-  readonly list: Effect.Effect<ReadonlyArray<PluginState>, SqlError>
-  readonly get: (id: string) => Effect.Effect<PluginState, NotFound | SqlError>
-  readonly install: (id: string) => Effect.Effect<PluginState, HostError>
-  readonly enable: (id: string) => Effect.Effect<PluginState, HostError>
-  readonly disable: (id: string, force?: boolean) => Effect.Effect<PluginState, HostError>
-  readonly configure: (id: string, input: unknown) => Effect.Effect<PluginState, HostError>
-  readonly config: (id: string) => Effect.Effect<{ readonly value: unknown; readonly schema: unknown }, NotFound | SqlError>
-  /** `keepData`: schema, role, data, config and secrets stay for a later install. */
-  readonly uninstall: (id: string, options: { readonly keepData: boolean; readonly force?: boolean }) => Effect.Effect<void, HostError>
-  readonly startup: () => ReadonlyArray<StartupEntry>
-  readonly isEnabled: (id: string) => boolean
-  /** The plugins of this edition, installed or not. */
-  readonly definitions: () => ReadonlyArray<PluginDefinition>
-}>() {}
+export class PluginHost extends Context.Tag("@streamspace/kernel/PluginHost")<
+  PluginHost,
+  {
+    readonly list: Effect.Effect<ReadonlyArray<PluginState>, SqlError>
+    readonly get: (id: string) => Effect.Effect<PluginState, NotFound | SqlError>
+    readonly install: (id: string) => Effect.Effect<PluginState, HostError>
+    readonly enable: (id: string) => Effect.Effect<PluginState, HostError>
+    readonly disable: (id: string, force?: boolean) => Effect.Effect<PluginState, HostError>
+    readonly configure: (id: string, input: unknown) => Effect.Effect<PluginState, HostError>
+    readonly config: (
+      id: string
+    ) => Effect.Effect<{ readonly value: unknown; readonly schema: unknown }, NotFound | SqlError>
+    /** `keepData`: schema, role, data, config and secrets stay for a later install. */
+    readonly uninstall: (
+      id: string,
+      options: { readonly keepData: boolean; readonly force?: boolean }
+    ) => Effect.Effect<void, HostError>
+    readonly startup: () => ReadonlyArray<StartupEntry>
+    readonly isEnabled: (id: string) => boolean
+    /** The plugins of this edition, installed or not. */
+    readonly definitions: () => ReadonlyArray<PluginDefinition>
+  }
+>() {}
 
 const failureMessage = (cause: Cause.Cause<unknown>) =>
   cause._tag === "Fail" && cause.error instanceof Error ? cause.error.message : String(cause).slice(0, 2000)
@@ -87,7 +95,7 @@ const failureMessage = (cause: Cause.Cause<unknown>) =>
 export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
   Layer.scoped(
     PluginHost,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const box = yield* SecretBox.SecretBox
       const permissions = yield* Permissions.Permissions
       const routes = yield* RouteRegistry
@@ -105,7 +113,10 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
 
       for (const def of catalog) {
         const problems = Manifest.validate(def)
-        if (problems.length > 0) return yield* Effect.dieMessage(`invalid plugin manifest: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`)
+        if (problems.length > 0)
+          return yield* Effect.dieMessage(
+            `invalid plugin manifest: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`
+          )
       }
       yield* routes.setKnown([...available.keys()])
 
@@ -115,7 +126,14 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           onSome: Effect.succeed
         })
       const installed = (id: string) =>
-        Effect.flatMap(repo.find(id), Option.match({ onNone: () => Effect.fail(new NotFound({ resource: "installed plugin", id, detail: `plugin ${id} is not installed` })), onSome: Effect.succeed }))
+        Effect.flatMap(
+          repo.find(id),
+          Option.match({
+            onNone: () =>
+              Effect.fail(new NotFound({ resource: "installed plugin", id, detail: `plugin ${id} is not installed` })),
+            onSome: Effect.succeed
+          })
+        )
 
       const stateOf = (def: PluginDefinition, r: Option.Option<PluginRepo.PluginRow>): PluginState => ({
         id: def.id,
@@ -125,12 +143,17 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         type: def.type,
         category: def.category,
         description: def.description ?? "",
-        status: Option.match(r, { onNone: () => "available" as const, onSome: (x) => (running.has(def.id) ? "enabled" as const : x.status === "enabled" ? "failed" as const : x.status) }),
+        status: Option.match(r, {
+          onNone: () => "available" as const,
+          onSome: (x) =>
+            running.has(def.id) ? ("enabled" as const) : x.status === "enabled" ? ("failed" as const) : x.status
+        }),
         lastError: Option.match(r, { onNone: () => null, onSome: (x) => x.last_error }),
         dependsOn: def.dependsOn ?? [],
         hookFailures: hooks.failures(def.id)
       })
-      const state = (id: string) => Effect.flatMap(definition(id), (def) => Effect.map(repo.find(id), (r) => stateOf(def, r)))
+      const state = (id: string) =>
+        Effect.flatMap(definition(id), (def) => Effect.map(repo.find(id), (r) => stateOf(def, r)))
 
       const directory: PluginCalls.PluginDirectory = {
         known: (id) => available.has(id),
@@ -140,23 +163,26 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
 
       /** Builds the plugin's layer in a new Scope; on failure the Scope is closed and the plugin stays off. */
       const start = (def: PluginDefinition, r: PluginRepo.PluginRow) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const scope = yield* Scope.make()
           const timeoutMs = def.enable?.timeoutMs ?? serverConfig.plugins.enableTimeoutMs
-          const exit = yield* Effect.exit(Effect.gen(function*() {
-            const client = yield* installer.client(def.id, box.open(r.role_password)).pipe(Scope.extend(scope))
-            const context = yield* servicesOf(def, client, configs.open(r), PluginCalls.make(def.id, directory))
-            for (const ext of def.ui ?? []) yield* ui.add(def.id, ext).pipe(Scope.extend(scope))
-            yield* Layer.buildWithScope(def.layer, scope).pipe(
-              Effect.provide(context),
-              Effect.annotateLogs({ plugin: def.id }),
-              Effect.timeoutFail({
-                duration: Duration.millis(timeoutMs),
-                onTimeout: () => new PluginFailed({ plugin: def.id, message: `enabling took longer than ${timeoutMs} ms` })
-              })
-            )
-            return context
-          }))
+          const exit = yield* Effect.exit(
+            Effect.gen(function* () {
+              const client = yield* installer.client(def.id, box.open(r.role_password)).pipe(Scope.extend(scope))
+              const context = yield* servicesOf(def, client, configs.open(r), PluginCalls.make(def.id, directory))
+              for (const ext of def.ui ?? []) yield* ui.add(def.id, ext).pipe(Scope.extend(scope))
+              yield* Layer.buildWithScope(def.layer, scope).pipe(
+                Effect.provide(context),
+                Effect.annotateLogs({ plugin: def.id }),
+                Effect.timeoutFail({
+                  duration: Duration.millis(timeoutMs),
+                  onTimeout: () =>
+                    new PluginFailed({ plugin: def.id, message: `enabling took longer than ${timeoutMs} ms` })
+                })
+              )
+              return context
+            })
+          )
           if (Exit.isFailure(exit)) {
             yield* Scope.close(scope, exit)
             return yield* new PluginFailed({ plugin: def.id, message: failureMessage(exit.cause) })
@@ -165,54 +191,80 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         })
 
       const stop = (id: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const r = running.get(id)
           if (!r) return
           running.delete(id)
           yield* Scope.close(r.scope, Exit.void)
         })
 
-      const dependents = (id: string) => [...available.values()].filter((d) => (d.dependsOn ?? []).some((x) => x.id === id))
+      const dependents = (id: string) =>
+        [...available.values()].filter((d) => (d.dependsOn ?? []).some((x) => x.id === id))
 
-      const checkDependencies = (def: PluginDefinition, seen: ReadonlyArray<string> = []): Effect.Effect<void, Conflict | SqlError> =>
-        Effect.gen(function*() {
+      const checkDependencies = (
+        def: PluginDefinition,
+        seen: ReadonlyArray<string> = []
+      ): Effect.Effect<void, Conflict | SqlError> =>
+        Effect.gen(function* () {
           for (const dep of def.dependsOn ?? []) {
-            if (seen.includes(dep.id) || dep.id === def.id) return yield* new Conflict({ message: `dependency cycle: ${[...seen, def.id, dep.id].join(" → ")}`, code: "dependency_cycle" })
+            if (seen.includes(dep.id) || dep.id === def.id)
+              return yield* new Conflict({
+                message: `dependency cycle: ${[...seen, def.id, dep.id].join(" → ")}`,
+                code: "dependency_cycle"
+              })
             const target = available.get(dep.id)
-            if (!target) return yield* new Conflict({ message: `${def.id} needs plugin ${dep.id}, which this edition does not have`, code: "dependency_missing" })
-            if (!running.has(dep.id)) return yield* new Conflict({ message: `${def.id} needs plugin ${dep.id} enabled first`, code: "dependency_disabled" })
+            if (!target)
+              return yield* new Conflict({
+                message: `${def.id} needs plugin ${dep.id}, which this edition does not have`,
+                code: "dependency_missing"
+              })
+            if (!running.has(dep.id))
+              return yield* new Conflict({
+                message: `${def.id} needs plugin ${dep.id} enabled first`,
+                code: "dependency_disabled"
+              })
             const installedVersion = Option.getOrUndefined(yield* repo.find(dep.id))?.version ?? target.version
             if (!Semver.satisfies(installedVersion, dep.version)) {
-              return yield* new Conflict({ message: `${def.id} needs ${dep.id} ${dep.version}, but ${installedVersion} is installed`, code: "dependency_version" })
+              return yield* new Conflict({
+                message: `${def.id} needs ${dep.id} ${dep.version}, but ${installedVersion} is installed`,
+                code: "dependency_version"
+              })
             }
             yield* checkDependencies(target, [...seen, def.id])
           }
         })
 
       const install = (id: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const def = yield* definition(id)
-          if (Option.isSome(yield* repo.find(id))) return yield* new Conflict({ message: `plugin ${id} is already installed`, code: "already_installed" })
+          if (Option.isSome(yield* repo.find(id)))
+            return yield* new Conflict({ message: `plugin ${id} is already installed`, code: "already_installed" })
           const password = randomBytes(24).toString("base64url")
           yield* installer.install(def, password)
-          yield* permissions.register(id, (def.permissions ?? []).map((p) => (typeof p === "string" ? { name: p, description: p } : p)))
+          yield* permissions.register(
+            id,
+            (def.permissions ?? []).map((p) => (typeof p === "string" ? { name: p, description: p } : p))
+          )
           const kept = yield* repo.takeKeptConfig(id)
           const stored = Option.match(kept, {
             onNone: () => configs.seal(def, configs.defaults(def)),
             onSome: (k) => ({ config: JSON.stringify(k.config), secrets: k.secrets })
           })
           yield* repo.insert({ id, version: def.version, ...stored, rolePassword: box.seal(password) })
-          if (Option.isSome(kept)) yield* Effect.logInfo(`plugin ${id} installed again with the config kept at its uninstall`)
+          if (Option.isSome(kept))
+            yield* Effect.logInfo(`plugin ${id} installed again with the config kept at its uninstall`)
           return yield* state(id)
         })
 
       const enable = (id: string): Effect.Effect<PluginState, HostError> =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const def = yield* definition(id)
           const r = yield* installed(id)
           if (running.has(id)) return yield* state(id)
           const markFailed = (e: { readonly message: string }) => repo.setStatus(id, "failed", true, e.message)
-          const upgraded = yield* installer.prepare(def, { version: r.version, password: box.open(r.role_password) }).pipe(Effect.tapError(markFailed))
+          const upgraded = yield* installer
+            .prepare(def, { version: r.version, password: box.open(r.role_password) })
+            .pipe(Effect.tapError(markFailed))
           if (upgraded) yield* repo.setVersion(id, def.version)
           yield* checkDependencies(def)
           yield* start(def, r).pipe(Effect.tapError(markFailed))
@@ -221,12 +273,15 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         })
 
       const disable = (id: string, force = false): Effect.Effect<PluginState, HostError> =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* definition(id)
           yield* installed(id)
           const active = dependents(id).filter((d) => running.has(d.id))
           if (active.length > 0 && !force) {
-            return yield* new Conflict({ message: `${active.map((d) => d.id).join(", ")} depend(s) on ${id}; disable them first or force`, code: "has_dependents" })
+            return yield* new Conflict({
+              message: `${active.map((d) => d.id).join(", ")} depend(s) on ${id}; disable them first or force`,
+              code: "has_dependents"
+            })
           }
           for (const d of active) yield* disable(d.id, true)
           yield* stop(id)
@@ -235,7 +290,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         })
 
       const configure = (id: string, input: unknown) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const def = yield* definition(id)
           const stored = yield* configs.update(def, yield* installed(id), input)
           yield* repo.setConfig(id, stored)
@@ -247,12 +302,15 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         })
 
       const uninstall = (id: string, options: { readonly keepData: boolean; readonly force?: boolean }) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* definition(id)
           const r = yield* installed(id)
           for (const d of dependents(id)) {
             if (Option.isSome(yield* repo.find(d.id)) && !options.force) {
-              return yield* new Conflict({ message: `${d.id} depends on ${id}; uninstall it first or force`, code: "has_dependents" })
+              return yield* new Conflict({
+                message: `${d.id} depends on ${id}; uninstall it first or force`,
+                code: "has_dependents"
+              })
             }
           }
           yield* disable(id, options.force ?? false)
@@ -262,7 +320,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           yield* installer.remove(id, options.keepData)
         })
 
-      const boot = Effect.gen(function*() {
+      const boot = Effect.gen(function* () {
         const rows = yield* repo.all
         const wanted = new Set(rows.filter((r) => r.enabled).map((r) => r.id))
         for (const id of serverConfig.plugins.enabled) {
@@ -271,23 +329,36 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             continue
           }
           if (!rows.some((r) => r.id === id)) {
-            yield* install(id).pipe(Effect.catchAll((e) => Effect.logError(`first boot: installing plugin ${id} failed: ${e.message}`)))
+            yield* install(id).pipe(
+              Effect.catchAll((e) => Effect.logError(`first boot: installing plugin ${id} failed: ${e.message}`))
+            )
             wanted.add(id)
           }
         }
         for (const level of BootOrder.levels(wanted, available)) {
-          const outcomes = yield* Effect.forEach(level, (id) =>
-            Effect.gen(function*() {
-              const started = yield* Clock.currentTimeMillis
-              const exit = yield* Effect.exit(enable(id))
-              const ms = (yield* Clock.currentTimeMillis) - started
-              const error = Exit.isFailure(exit) ? (exit.cause._tag === "Fail" ? exit.cause.error.message : String(exit.cause)) : null
-              report.push({ plugin: id, ms, outcome: error ? "failed" : "enabled", error })
-              if (error) yield* Effect.logError(`plugin ${id} failed to enable: ${error}`)
-              return { id, error }
-            }), { concurrency: 16 })
+          const outcomes = yield* Effect.forEach(
+            level,
+            (id) =>
+              Effect.gen(function* () {
+                const started = yield* Clock.currentTimeMillis
+                const exit = yield* Effect.exit(enable(id))
+                const ms = (yield* Clock.currentTimeMillis) - started
+                const error = Exit.isFailure(exit)
+                  ? exit.cause._tag === "Fail"
+                    ? exit.cause.error.message
+                    : String(exit.cause)
+                  : null
+                report.push({ plugin: id, ms, outcome: error ? "failed" : "enabled", error })
+                if (error) yield* Effect.logError(`plugin ${id} failed to enable: ${error}`)
+                return { id, error }
+              }),
+            { concurrency: 16 }
+          )
           const fatal = outcomes.find((o) => o.error !== null && available.get(o.id)?.enable?.onFailure === "abort")
-          if (fatal) return yield* Effect.dieMessage(`plugin ${fatal.id} failed to enable and its policy is abort: ${fatal.error}`)
+          if (fatal)
+            return yield* Effect.dieMessage(
+              `plugin ${fatal.id} failed to enable and its policy is abort: ${fatal.error}`
+            )
         }
       })
 
@@ -295,7 +366,9 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       yield* boot.pipe(Effect.ensuring(delivery.start))
 
       return {
-        list: Effect.map(repo.all, (rows) => [...available.values()].map((def) => stateOf(def, Option.fromNullable(rows.find((r) => r.id === def.id))))),
+        list: Effect.map(repo.all, (rows) =>
+          [...available.values()].map((def) => stateOf(def, Option.fromNullable(rows.find((r) => r.id === def.id))))
+        ),
         get: state,
         install,
         enable,

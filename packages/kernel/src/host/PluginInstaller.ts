@@ -23,12 +23,13 @@ export const MIGRATIONS_TABLE = "_streamspace_migrations"
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-export const make = Effect.gen(function*() {
+export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const dbInfo = yield* Database.DatabaseInfo
   const pglite = yield* Effect.serviceOption(PgliteClient.PgliteClient)
   const database = (yield* sql<{ db: string }>`SELECT current_database() AS db`)[0]!.db
-  const core = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.provideService(effect, SqlClient.SqlClient, sql)
+  const core = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+    Effect.provideService(effect, SqlClient.SqlClient, sql)
 
   const session = (id: string, password: string): Database.RoleSession => ({
     role: Manifest.roleOf(id, database),
@@ -42,35 +43,45 @@ export const make = Effect.gen(function*() {
    * own: they never join the core's, nor the core's its.
    */
   const client = (id: string, password: string): Effect.Effect<SqlClient.SqlClient, unknown, Scope.Scope> => {
-    const made = Database.roleClient(session(id, password)).pipe(Effect.provide(Layer.succeed(Database.DatabaseInfo, dbInfo)))
+    const made = Database.roleClient(session(id, password)).pipe(
+      Effect.provide(Layer.succeed(Database.DatabaseInfo, dbInfo))
+    )
     return Option.isSome(pglite) ? Effect.provideService(made, PgliteClient.PgliteClient, pglite.value) : made
   }
 
   const migrate = (def: PluginDefinition, plugin: SqlClient.SqlClient) =>
-    Migrations.run({ migrations: def.migrations ?? [], table: `${Manifest.schemaOf(def.id)}.${MIGRATIONS_TABLE}` }).pipe(
-      Effect.provideService(SqlClient.SqlClient, plugin)
-    )
+    Migrations.run({
+      migrations: def.migrations ?? [],
+      table: `${Manifest.schemaOf(def.id)}.${MIGRATIONS_TABLE}`
+    }).pipe(Effect.provideService(SqlClient.SqlClient, plugin))
 
   /** Creates role, schema, host tables, migrations and kernel functions; returns the role's password. */
   const install = (def: PluginDefinition, password: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const s = session(def.id, password)
       yield* core(Database.createRole(s, dbInfo.dialect))
-      yield* Effect.scoped(Effect.gen(function*() {
-        const plugin = yield* client(def.id, password)
-        yield* legacyTables(plugin)
-        yield* plugin.unsafe(`CREATE TABLE IF NOT EXISTS ${KV_TABLE} (key text PRIMARY KEY, value jsonb NOT NULL)`)
-        yield* migrate(def, plugin)
-      })).pipe(Effect.mapError((e) => new PluginFailed({ plugin: def.id, message: `install: ${describe(e)}` })))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const plugin = yield* client(def.id, password)
+          yield* legacyTables(plugin)
+          yield* plugin.unsafe(`CREATE TABLE IF NOT EXISTS ${KV_TABLE} (key text PRIMARY KEY, value jsonb NOT NULL)`)
+          yield* migrate(def, plugin)
+        })
+      ).pipe(Effect.mapError((e) => new PluginFailed({ plugin: def.id, message: `install: ${describe(e)}` })))
       yield* core(KernelFunctions.create(def.id, s.role))
     })
 
   /** Tables of releases before the `_streamspace_` names (kept data reinstalled, or an install upgraded). */
   const legacyTables = (plugin: SqlClient.SqlClient) =>
-    Effect.gen(function*() {
-      const present = new Set((yield* plugin<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`).map((r) => r.name))
+    Effect.gen(function* () {
+      const present = new Set(
+        (yield* plugin<{
+          name: string
+        }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`).map((r) => r.name)
+      )
       if (present.has("kv") && !present.has(KV_TABLE)) yield* plugin.unsafe(`ALTER TABLE kv RENAME TO ${KV_TABLE}`)
-      if (present.has("migrations") && !present.has(MIGRATIONS_TABLE)) yield* plugin.unsafe(`ALTER TABLE migrations RENAME TO ${MIGRATIONS_TABLE}`)
+      if (present.has("migrations") && !present.has(MIGRATIONS_TABLE))
+        yield* plugin.unsafe(`ALTER TABLE migrations RENAME TO ${MIGRATIONS_TABLE}`)
     })
 
   /**
@@ -79,22 +90,34 @@ export const make = Effect.gen(function*() {
    * date. Returns whether the version changed.
    */
   const prepare = (def: PluginDefinition, installed: { readonly version: string; readonly password: string }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const order = Semver.compare(def.version, installed.version)
       if (order === undefined || order < 0) {
-        return yield* new Conflict({ message: `plugin ${def.id} ${def.version} is older than the installed ${installed.version}; downgrades are not supported`, code: "downgrade" })
+        return yield* new Conflict({
+          message: `plugin ${def.id} ${def.version} is older than the installed ${installed.version}; downgrades are not supported`,
+          code: "downgrade"
+        })
       }
-      const applied = yield* Effect.scoped(Effect.gen(function*() {
-        const plugin = yield* client(def.id, installed.password)
-        if (order === 0) return 0
-        yield* legacyTables(plugin)
-        return (yield* migrate(def, plugin)).length
-      })).pipe(Effect.mapError((e) => new PluginFailed({ plugin: def.id, message: `upgrade to ${def.version}: ${describe(e)}` })))
+      const applied = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const plugin = yield* client(def.id, installed.password)
+          if (order === 0) return 0
+          yield* legacyTables(plugin)
+          return (yield* migrate(def, plugin)).length
+        })
+      ).pipe(
+        Effect.mapError(
+          (e) => new PluginFailed({ plugin: def.id, message: `upgrade to ${def.version}: ${describe(e)}` })
+        )
+      )
       if (!(yield* core(KernelFunctions.exist(def.id)))) {
         yield* Effect.scoped(Effect.flatMap(client(def.id, installed.password), legacyTables)).pipe(Effect.orDie)
         yield* core(KernelFunctions.create(def.id, session(def.id, installed.password).role))
       }
-      if (order > 0) yield* Effect.logInfo(`plugin ${def.id} upgraded ${installed.version} → ${def.version} (${applied} migration(s))`)
+      if (order > 0)
+        yield* Effect.logInfo(
+          `plugin ${def.id} upgraded ${installed.version} → ${def.version} (${applied} migration(s))`
+        )
       return order > 0
     })
 

@@ -28,7 +28,8 @@ export const loadDirectory = async (dir: string): Promise<ReadonlyArray<PluginDe
     const pkg = JSON.parse(Fs.readFileSync(manifest, "utf8")) as PackageJson
     const entry = Path.join(folder, entryOf(pkg))
     const mod = (await import(entry)) as { default?: unknown }
-    if (!isPluginDefinition(mod.default)) throw new Error(`${folder}: ${entryOf(pkg)} does not default-export a plugin (definePlugin)`)
+    if (!isPluginDefinition(mod.default))
+      throw new Error(`${folder}: ${entryOf(pkg)} does not default-export a plugin (definePlugin)`)
     plugins.push(mod.default)
   }
   return plugins

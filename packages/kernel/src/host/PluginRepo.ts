@@ -30,34 +30,60 @@ export interface NewPlugin {
   readonly rolePassword: string
 }
 
-export const make = Effect.gen(function*() {
+export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return {
-    find: (id: string) => Effect.map(sql<PluginRow>`SELECT * FROM plugins WHERE id = ${id}`, (rows) => Option.fromNullable(rows[0])),
+    find: (id: string) =>
+      Effect.map(sql<PluginRow>`SELECT * FROM plugins WHERE id = ${id}`, (rows) => Option.fromNullable(rows[0])),
     all: sql<PluginRow>`SELECT * FROM plugins`,
     insert: (p: NewPlugin) =>
-      Effect.flatMap(now, (at) =>
-        sql`INSERT INTO plugins ${
-          sql.insert({ id: p.id, version: p.version, enabled: false, status: "installed", config: p.config, secrets: p.secrets, role_password: p.rolePassword, installed_at: at, updated_at: at })
-        }`),
+      Effect.flatMap(
+        now,
+        (at) =>
+          sql`INSERT INTO plugins ${sql.insert({
+            id: p.id,
+            version: p.version,
+            enabled: false,
+            status: "installed",
+            config: p.config,
+            secrets: p.secrets,
+            role_password: p.rolePassword,
+            installed_at: at,
+            updated_at: at
+          })}`
+      ),
     /** Writes only when something changed, so a boot does not rewrite every row. */
     setStatus: (id: string, status: StoredStatus, enabled: boolean, error: string | null) =>
-      Effect.flatMap(now, (at) =>
-        sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}
-          WHERE id = ${id} AND (status, enabled, last_error) IS DISTINCT FROM (${status}, ${enabled}, ${error}::text)`),
+      Effect.flatMap(
+        now,
+        (at) =>
+          sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}
+          WHERE id = ${id} AND (status, enabled, last_error) IS DISTINCT FROM (${status}, ${enabled}, ${error}::text)`
+      ),
     setConfig: (id: string, stored: { readonly config: string; readonly secrets: string | null }) =>
-      Effect.flatMap(now, (at) => sql`UPDATE plugins SET config = ${stored.config}, secrets = ${stored.secrets}, updated_at = ${at} WHERE id = ${id}`),
-    setVersion: (id: string, version: string) => Effect.flatMap(now, (at) => sql`UPDATE plugins SET version = ${version}, updated_at = ${at} WHERE id = ${id}`),
+      Effect.flatMap(
+        now,
+        (at) =>
+          sql`UPDATE plugins SET config = ${stored.config}, secrets = ${stored.secrets}, updated_at = ${at} WHERE id = ${id}`
+      ),
+    setVersion: (id: string, version: string) =>
+      Effect.flatMap(now, (at) => sql`UPDATE plugins SET version = ${version}, updated_at = ${at} WHERE id = ${id}`),
     remove: (id: string) => sql`DELETE FROM plugins WHERE id = ${id}`,
     /** Keeps an uninstalled plugin's config and sealed secrets for its next install (`keepData`). */
     keepConfig: (row: PluginRow) =>
-      Effect.flatMap(now, (at) =>
-        sql`INSERT INTO plugin_kept_config ${sql.insert({ id: row.id, version: row.version, config: JSON.stringify(row.config), secrets: row.secrets, kept_at: at })}
-          ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, config = EXCLUDED.config, secrets = EXCLUDED.secrets, kept_at = EXCLUDED.kept_at`),
+      Effect.flatMap(
+        now,
+        (at) =>
+          sql`INSERT INTO plugin_kept_config ${sql.insert({ id: row.id, version: row.version, config: JSON.stringify(row.config), secrets: row.secrets, kept_at: at })}
+          ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, config = EXCLUDED.config, secrets = EXCLUDED.secrets, kept_at = EXCLUDED.kept_at`
+      ),
     /** Takes the kept config of a plugin being installed again, if any. */
     takeKeptConfig: (id: string) =>
       Effect.map(
-        sql<{ config: Record<string, unknown>; secrets: string | null }>`DELETE FROM plugin_kept_config WHERE id = ${id} RETURNING config, secrets`,
+        sql<{
+          config: Record<string, unknown>
+          secrets: string | null
+        }>`DELETE FROM plugin_kept_config WHERE id = ${id} RETURNING config, secrets`,
         (rows) => Option.fromNullable(rows[0])
       ),
     forgetKeptConfig: (id: string) => sql`DELETE FROM plugin_kept_config WHERE id = ${id}`

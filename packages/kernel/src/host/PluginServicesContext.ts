@@ -12,7 +12,16 @@
  */
 import { HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
-import { Actor, type AuditLog, Directory, EventOutbox, type HttpRoute, type IntegrationDeliveries, type IntegrationDispatcher, type Integrations } from "@streamspace/core"
+import {
+  Actor,
+  type AuditLog,
+  Directory,
+  EventOutbox,
+  type HttpRoute,
+  type IntegrationDeliveries,
+  type IntegrationDispatcher,
+  type Integrations
+} from "@streamspace/core"
 import { Context, Effect, Option, Schema } from "effect"
 import { EventDelivery } from "./EventDelivery.ts"
 import { Events } from "../Events.ts"
@@ -45,29 +54,39 @@ export type CoreServices =
   | HttpClient.HttpClient
 
 const storageOf = (client: SqlClient.SqlClient): TypedStorage.HostStorage => ({
-  get: (key) => Effect.map(client<{ value: unknown }>`SELECT value FROM ${client(KV_TABLE)} WHERE key = ${key}`, (rows) => Option.fromNullable(rows[0]?.value)),
+  get: (key) =>
+    Effect.map(client<{ value: unknown }>`SELECT value FROM ${client(KV_TABLE)} WHERE key = ${key}`, (rows) =>
+      Option.fromNullable(rows[0]?.value)
+    ),
   set: (key, value) =>
-    client`INSERT INTO ${client(KV_TABLE)} (key, value) VALUES (${key}, ${JSON.stringify(value)}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`.pipe(Effect.asVoid),
+    client`INSERT INTO ${client(KV_TABLE)} (key, value) VALUES (${key}, ${JSON.stringify(value)}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`.pipe(
+      Effect.asVoid
+    ),
   delete: (key) => client`DELETE FROM ${client(KV_TABLE)} WHERE key = ${key}`.pipe(Effect.asVoid),
   list: (prefix) =>
-    client<{ key: string; value: unknown }>`SELECT key, value FROM ${client(KV_TABLE)} WHERE key LIKE ${`${prefix.replace(/[%_\\]/g, "\\$&")}%`} ORDER BY key`
+    client<{
+      key: string
+      value: unknown
+    }>`SELECT key, value FROM ${client(KV_TABLE)} WHERE key LIKE ${`${prefix.replace(/[%_\\]/g, "\\$&")}%`} ORDER BY key`
 })
 
 /** The audit row of one of the plugin's routes, written in its transaction. */
 const auditOf = (client: SqlClient.SqlClient, id: string) => (e: AuditLog.AuditEntryInput) =>
-  client.unsafe(`SELECT ${KernelFunctions.names(id).audit}($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-    Actor.actorId(e.actor),
-    Actor.actorLabel(e.actor),
-    e.action,
-    e.target ?? null,
-    e.ip ?? "",
-    e.userAgent ?? "",
-    e.result,
-    e.detail ?? null,
-    e.requestId ?? null
-  ]).pipe(Effect.asVoid)
+  client
+    .unsafe(`SELECT ${KernelFunctions.names(id).audit}($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      Actor.actorId(e.actor),
+      Actor.actorLabel(e.actor),
+      e.action,
+      e.target ?? null,
+      e.ip ?? "",
+      e.userAgent ?? "",
+      e.result,
+      e.detail ?? null,
+      e.requestId ?? null
+    ])
+    .pipe(Effect.asVoid)
 
-export const make = Effect.gen(function*() {
+export const make = Effect.gen(function* () {
   const routes = yield* RouteRegistry
   const ui = yield* UiRegistry
   const hooks = yield* HookRegistry
@@ -78,9 +97,12 @@ export const make = Effect.gen(function*() {
 
   /** The context of plugin `def` over its SQL client (made by the installer in the plugin's scope). */
   return (def: PluginDefinition, client: SqlClient.SqlClient, config: unknown, plugins: Plugins["Type"]) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const id = def.id
-      const transaction: HttpRoute.RouteTransaction = { withTransaction: client.withTransaction, audit: auditOf(client, id) }
+      const transaction: HttpRoute.RouteTransaction = {
+        withTransaction: client.withTransaction,
+        audit: auditOf(client, id)
+      }
       const publishFunction = KernelFunctions.names(id).publish
       return Context.empty().pipe(
         Context.add(PluginInfo, { id, version: def.version }),
@@ -89,26 +111,38 @@ export const make = Effect.gen(function*() {
         Context.add(PluginStorage, TypedStorage.make(storageOf(client))),
         Context.add(Routes, { add: (route) => routes.add(id, { ...route, plugin: id, transaction }) }),
         Context.add(Ui, { add: (ext) => ui.add(id, ext) }),
-        Context.add(Events, PluginEvents.make({
-          subscribe: (options, handler) => delivery.subscribe(id, options, handler),
-          subscribeBatch: (options, handler) => delivery.subscribeBatch(id, options, handler),
-          publish: (type, schema, payload) =>
-            Effect.gen(function*() {
-              if (!type.startsWith(`${id}.`)) return yield* Effect.dieMessage(`plugin ${id} may publish only ${id}.* events, not ${type}`)
-              const encoded = yield* Schema.encode(schema)(payload).pipe(Effect.orDie)
-              const actor = yield* Effect.serviceOption(Actor.CurrentActor)
-              const eventId = crypto.randomUUID()
-              yield* client.unsafe(`SELECT ${publishFunction}($1, $2, $3::jsonb, $4)`, [
-                eventId,
-                type,
-                JSON.stringify(encoded),
-                Option.match(actor, { onNone: () => null, onSome: Actor.actorId })
-              ]).pipe(Effect.orDie)
-              yield* outbox.written
-              return eventId
-            })
-        }, def.events)),
-        Context.add(Hooks, { intercept: (point, handler, options) => hooks.add(id, point, handler, { order: options?.order ?? 100, timeoutMs: options?.timeoutMs ?? 2000 }) }),
+        Context.add(
+          Events,
+          PluginEvents.make(
+            {
+              subscribe: (options, handler) => delivery.subscribe(id, options, handler),
+              subscribeBatch: (options, handler) => delivery.subscribeBatch(id, options, handler),
+              publish: (type, schema, payload) =>
+                Effect.gen(function* () {
+                  if (!type.startsWith(`${id}.`))
+                    return yield* Effect.dieMessage(`plugin ${id} may publish only ${id}.* events, not ${type}`)
+                  const encoded = yield* Schema.encode(schema)(payload).pipe(Effect.orDie)
+                  const actor = yield* Effect.serviceOption(Actor.CurrentActor)
+                  const eventId = crypto.randomUUID()
+                  yield* client
+                    .unsafe(`SELECT ${publishFunction}($1, $2, $3::jsonb, $4)`, [
+                      eventId,
+                      type,
+                      JSON.stringify(encoded),
+                      Option.match(actor, { onNone: () => null, onSome: Actor.actorId })
+                    ])
+                    .pipe(Effect.orDie)
+                  yield* outbox.written
+                  return eventId
+                })
+            },
+            def.events
+          )
+        ),
+        Context.add(Hooks, {
+          intercept: (point, handler, options) =>
+            hooks.add(id, point, handler, { order: options?.order ?? 100, timeoutMs: options?.timeoutMs ?? 2000 })
+        }),
         Context.add(Scheduler, { schedule: (name, schedule, job) => jobs.schedule(id, name, schedule, job) }),
         Context.add(Plugins, plugins),
         Context.add(IntegrationProvider, yield* IntegrationProviderLive.make(id).pipe(Effect.provide(core))),

@@ -9,13 +9,16 @@ import { Context, Effect, Layer, type Scope } from "effect"
 
 export const PREFIX = "/api/plugins"
 
-export class RouteRegistry extends Context.Tag("@streamspace/kernel/RouteRegistry")<RouteRegistry, {
-  readonly table: HttpRoute.RouteTable
-  /** `route.path` is relative to `/api/plugins/<pluginId>`. */
-  readonly add: (pluginId: string, route: HttpRoute.Route) => Effect.Effect<void, never, Scope.Scope>
-  /** Plugins the host knows (installed or available): their unknown paths answer plugin_disabled when off. */
-  readonly setKnown: (ids: ReadonlyArray<string>) => Effect.Effect<void>
-}>() {}
+export class RouteRegistry extends Context.Tag("@streamspace/kernel/RouteRegistry")<
+  RouteRegistry,
+  {
+    readonly table: HttpRoute.RouteTable
+    /** `route.path` is relative to `/api/plugins/<pluginId>`. */
+    readonly add: (pluginId: string, route: HttpRoute.Route) => Effect.Effect<void, never, Scope.Scope>
+    /** Plugins the host knows (installed or available): their unknown paths answer plugin_disabled when off. */
+    readonly setKnown: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+  }
+>() {}
 
 export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
   const routes = new Map<string, Array<HttpRoute.Route>>()
@@ -53,7 +56,13 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
           routes.set(pluginId, [...(routes.get(pluginId) ?? []), full])
           return full
         }),
-        (full) => Effect.sync(() => routes.set(pluginId, (routes.get(pluginId) ?? []).filter((r) => r !== full)))
+        (full) =>
+          Effect.sync(() =>
+            routes.set(
+              pluginId,
+              (routes.get(pluginId) ?? []).filter((r) => r !== full)
+            )
+          )
       ).pipe(Effect.asVoid)
   }
 })

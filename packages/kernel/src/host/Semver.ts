@@ -17,7 +17,14 @@ const one = (range: string, v: Version): boolean | undefined => {
   const base: Version = [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0]
   switch (op[1]) {
     case "^":
-      return cmp(v, base) >= 0 && (base[0] > 0 ? v[0] === base[0] : base[1] > 0 ? v[0] === 0 && v[1] === base[1] : v[0] === 0 && v[1] === 0 && v[2] === base[2])
+      return (
+        cmp(v, base) >= 0 &&
+        (base[0] > 0
+          ? v[0] === base[0]
+          : base[1] > 0
+            ? v[0] === 0 && v[1] === base[1]
+            : v[0] === 0 && v[1] === 0 && v[2] === base[2])
+      )
     case "~":
       return cmp(v, base) >= 0 && v[0] === base[0] && v[1] === base[1]
     case ">=":
@@ -38,7 +45,10 @@ const one = (range: string, v: Version): boolean | undefined => {
 export const satisfies = (version: string, range: string): boolean | undefined => {
   const v = parse(version)
   if (!v) return undefined
-  const results = range.trim().split(/\s+/).map((r) => one(r, v))
+  const results = range
+    .trim()
+    .split(/\s+/)
+    .map((r) => one(r, v))
   return results.includes(undefined) ? undefined : results.every(Boolean)
 }
 

@@ -8,10 +8,13 @@ export interface PluginUiExtension {
   readonly extension: UiExtension
 }
 
-export class UiRegistry extends Context.Tag("@streamspace/kernel/UiRegistry")<UiRegistry, {
-  readonly add: (plugin: string, extension: UiExtension) => Effect.Effect<void, never, Scope.Scope>
-  readonly visibleTo: (actor: Actor.Actor) => ReadonlyArray<PluginUiExtension>
-}>() {}
+export class UiRegistry extends Context.Tag("@streamspace/kernel/UiRegistry")<
+  UiRegistry,
+  {
+    readonly add: (plugin: string, extension: UiExtension) => Effect.Effect<void, never, Scope.Scope>
+    readonly visibleTo: (actor: Actor.Actor) => ReadonlyArray<PluginUiExtension>
+  }
+>() {}
 
 export const UiRegistryLive = Layer.sync(UiRegistry, () => {
   const items = new Set<PluginUiExtension>()

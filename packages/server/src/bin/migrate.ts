@@ -18,16 +18,16 @@ if (Either.isLeft(loaded)) {
 const config = loaded.right
 const options = { migrations: CoreMigrations.coreMigrations, table: CoreMigrations.table }
 const program = statusOnly
-  ? Effect.gen(function*() {
-    const status = yield* Migrations.status(options)
-    for (const m of status.applied) console.log(`applied  ${String(m.id).padStart(4, "0")}_${m.name}`)
-    for (const m of status.pending) console.log(`pending  ${String(m.id).padStart(4, "0")}_${m.name}`)
-    console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
-  })
-  : Effect.gen(function*() {
-    const applied = yield* Platform.migrateCore
-    console.log(applied.length === 0 ? "nothing to migrate" : `applied ${applied.length} core migration(s)`)
-  })
+  ? Effect.gen(function* () {
+      const status = yield* Migrations.status(options)
+      for (const m of status.applied) console.log(`applied  ${String(m.id).padStart(4, "0")}_${m.name}`)
+      for (const m of status.pending) console.log(`pending  ${String(m.id).padStart(4, "0")}_${m.name}`)
+      console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
+    })
+  : Effect.gen(function* () {
+      const applied = yield* Platform.migrateCore
+      console.log(applied.length === 0 ? "nothing to migrate" : `applied ${applied.length} core migration(s)`)
+    })
 const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(Platform.databaseLayer(config))))
 if (exit._tag === "Failure") {
   console.error(`migration failed: ${String(exit.cause)}`)

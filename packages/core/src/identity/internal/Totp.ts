@@ -47,7 +47,8 @@ export const codeAt = (secret: string, counter: number): string => {
   msg.writeBigUInt64BE(BigInt(counter))
   const hmac = createHmac("sha1", base32Decode(secret)).update(msg).digest()
   const offset = hmac[hmac.length - 1]! & 0xf
-  const binary = ((hmac[offset]! & 0x7f) << 24) | (hmac[offset + 1]! << 16) | (hmac[offset + 2]! << 8) | hmac[offset + 3]!
+  const binary =
+    ((hmac[offset]! & 0x7f) << 24) | (hmac[offset + 1]! << 16) | (hmac[offset + 2]! << 8) | hmac[offset + 3]!
   return String(binary % 1_000_000).padStart(6, "0")
 }
 

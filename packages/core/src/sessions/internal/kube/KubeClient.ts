@@ -28,9 +28,27 @@ const decode = (data: string | undefined) => (data ? Buffer.from(data, "base64")
 
 interface KubeConfigFile {
   readonly "current-context"?: string
-  readonly contexts?: ReadonlyArray<{ readonly name: string; readonly context: { readonly cluster: string; readonly user: string } }>
-  readonly clusters?: ReadonlyArray<{ readonly name: string; readonly cluster: { readonly server: string; readonly "certificate-authority-data"?: string; readonly "certificate-authority"?: string; readonly "insecure-skip-tls-verify"?: boolean } }>
-  readonly users?: ReadonlyArray<{ readonly name: string; readonly user: { readonly token?: string; readonly "client-certificate-data"?: string; readonly "client-key-data"?: string } }>
+  readonly contexts?: ReadonlyArray<{
+    readonly name: string
+    readonly context: { readonly cluster: string; readonly user: string }
+  }>
+  readonly clusters?: ReadonlyArray<{
+    readonly name: string
+    readonly cluster: {
+      readonly server: string
+      readonly "certificate-authority-data"?: string
+      readonly "certificate-authority"?: string
+      readonly "insecure-skip-tls-verify"?: boolean
+    }
+  }>
+  readonly users?: ReadonlyArray<{
+    readonly name: string
+    readonly user: {
+      readonly token?: string
+      readonly "client-certificate-data"?: string
+      readonly "client-key-data"?: string
+    }
+  }>
 }
 
 export const fromKubeconfig = (path: string): KubeAuth => {
@@ -39,7 +57,9 @@ export const fromKubeconfig = (path: string): KubeAuth => {
   const cluster = file.clusters?.find((c) => c.name === ctx?.context.cluster)?.cluster
   const user = file.users?.find((u) => u.name === ctx?.context.user)?.user
   if (!cluster) throw new Error(`${path}: no cluster for the current context`)
-  const ca = decode(cluster["certificate-authority-data"]) ?? (cluster["certificate-authority"] ? Fs.readFileSync(cluster["certificate-authority"], "utf8") : undefined)
+  const ca =
+    decode(cluster["certificate-authority-data"]) ??
+    (cluster["certificate-authority"] ? Fs.readFileSync(cluster["certificate-authority"], "utf8") : undefined)
   return {
     server: cluster.server,
     ...(user?.token ? { token: user.token } : {}),
@@ -72,60 +92,110 @@ export interface KubeStatus {
 
 export const make = (auth: KubeAuth) => {
   const base = auth.server.replace(/\/$/, "")
-  const tls = auth.ca || auth.cert || auth.insecure
-    ? { tls: { ...(auth.ca ? { ca: auth.ca } : {}), ...(auth.cert ? { cert: auth.cert } : {}), ...(auth.key ? { key: auth.key } : {}), ...(auth.insecure ? { rejectUnauthorized: false } : {}) } }
-    : {}
+  const tls =
+    auth.ca || auth.cert || auth.insecure
+      ? {
+          tls: {
+            ...(auth.ca ? { ca: auth.ca } : {}),
+            ...(auth.cert ? { cert: auth.cert } : {}),
+            ...(auth.key ? { key: auth.key } : {}),
+            ...(auth.insecure ? { rejectUnauthorized: false } : {})
+          }
+        }
+      : {}
   const headers = (contentType?: string): Record<string, string> => ({
     accept: "application/json",
     ...(auth.token ? { authorization: `Bearer ${auth.token}` } : {}),
     ...(contentType ? { "content-type": contentType } : {})
   })
 
-  const request = <A>(method: string, path: string, body?: unknown, contentType = "application/json"): Effect.Effect<A, KubeError> =>
+  const request = <A>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json"
+  ): Effect.Effect<A, KubeError> =>
     Effect.tryPromise({
-      try: (signal) => fetch(`${base}${path}`, { method, headers: headers(body === undefined ? undefined : contentType), ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal, ...tls }),
-      catch: (e) => new KubeError({ status: null, reason: "Unreachable", message: `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`, retryable: true })
+      try: (signal) =>
+        fetch(`${base}${path}`, {
+          method,
+          headers: headers(body === undefined ? undefined : contentType),
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal,
+          ...tls
+        }),
+      catch: (e) =>
+        new KubeError({
+          status: null,
+          reason: "Unreachable",
+          message: `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`,
+          retryable: true
+        })
     }).pipe(
       Effect.flatMap((res) =>
         Effect.tryPromise({
           try: () => res.text(),
           catch: (e) => new KubeError({ status: res.status, reason: "Unreadable", message: String(e), retryable: true })
-        }).pipe(Effect.flatMap((text) => {
-          const json = text.length > 0 ? (JSON.parse(text) as unknown) : {}
-          if (res.ok) return Effect.succeed(json as A)
-          const status = json as KubeStatus
-          return Effect.fail(new KubeError({
-            status: res.status,
-            reason: status.reason ?? `HTTP${res.status}`,
-            message: `${method} ${path}: ${status.message ?? res.statusText}`,
-            retryable: res.status >= 500 || res.status === 409 || res.status === 429
-          }))
-        }))
+        }).pipe(
+          Effect.flatMap((text) => {
+            const json = text.length > 0 ? (JSON.parse(text) as unknown) : {}
+            if (res.ok) return Effect.succeed(json as A)
+            const status = json as KubeStatus
+            return Effect.fail(
+              new KubeError({
+                status: res.status,
+                reason: status.reason ?? `HTTP${res.status}`,
+                message: `${method} ${path}: ${status.message ?? res.statusText}`,
+                retryable: res.status >= 500 || res.status === 409 || res.status === 429
+              })
+            )
+          })
+        )
       ),
       Effect.timeout("30 seconds"),
-      Effect.catchTag("TimeoutException", () => Effect.fail(new KubeError({ status: null, reason: "Timeout", message: `${method} ${path}: timed out`, retryable: true })))
+      Effect.catchTag("TimeoutException", () =>
+        Effect.fail(
+          new KubeError({ status: null, reason: "Timeout", message: `${method} ${path}: timed out`, retryable: true })
+        )
+      )
     )
 
   /** A watch: each line of the chunked response is one watch event. Ends when the server closes it. */
   const watch = <E>(path: string): Stream.Stream<E, KubeError> =>
-    Stream.unwrapScoped(Effect.gen(function*() {
-      const controller = new AbortController()
-      yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
-      const res = yield* Effect.tryPromise({
-        try: () => fetch(`${base}${path}`, { headers: headers(), signal: controller.signal, ...tls }),
-        catch: (e) => new KubeError({ status: null, reason: "Unreachable", message: `watch ${path}: ${e instanceof Error ? e.message : String(e)}`, retryable: true })
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const controller = new AbortController()
+        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        const res = yield* Effect.tryPromise({
+          try: () => fetch(`${base}${path}`, { headers: headers(), signal: controller.signal, ...tls }),
+          catch: (e) =>
+            new KubeError({
+              status: null,
+              reason: "Unreachable",
+              message: `watch ${path}: ${e instanceof Error ? e.message : String(e)}`,
+              retryable: true
+            })
+        })
+        if (!res.ok || !res.body) {
+          const status = (yield* Effect.promise(() => res.json().catch(() => ({})))) as KubeStatus
+          return yield* new KubeError({
+            status: res.status,
+            reason: status.reason ?? `HTTP${res.status}`,
+            message: `watch ${path}: ${status.message ?? res.statusText}`,
+            retryable: true
+          })
+        }
+        return Stream.fromReadableStream(
+          () => res.body!,
+          (e) => new KubeError({ status: null, reason: "WatchBroken", message: String(e), retryable: true })
+        ).pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.filter((line) => line.trim().length > 0),
+          Stream.map((line) => JSON.parse(line) as E)
+        )
       })
-      if (!res.ok || !res.body) {
-        const status = (yield* Effect.promise(() => res.json().catch(() => ({})))) as KubeStatus
-        return yield* new KubeError({ status: res.status, reason: status.reason ?? `HTTP${res.status}`, message: `watch ${path}: ${status.message ?? res.statusText}`, retryable: true })
-      }
-      return Stream.fromReadableStream(() => res.body!, (e) => new KubeError({ status: null, reason: "WatchBroken", message: String(e), retryable: true })).pipe(
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.filter((line) => line.trim().length > 0),
-        Stream.map((line) => JSON.parse(line) as E)
-      )
-    }))
+    )
 
   return { request, watch }
 }
