@@ -17,7 +17,7 @@ const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-notify-restart-"))
 const db = process.env["TEST_DATABASE_URL"] ? await ServerDatabase.create() : undefined
 Fs.writeFileSync(
   Path.join(dir, "streamspace.config.json"),
-  JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50 } })
+  JSON.stringify({ integrations: { backoffBaseMs: 200, maxAttempts: 50, timeoutMs: 2000 } })
 )
 const env = {
   STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),
@@ -93,7 +93,9 @@ test("no notification is lost when the server dies between an event and its deli
   server = await ServerProcess.start(env)
   api = client(server.url)
   await api.login()
-  await receiver.waitFor(2)
+  // A delivery the killed process had claimed (an attempt in flight) is retried once its lease ends:
+  // the attempt timeout (2 s here) plus 30 s, so no other replica sends it twice. Wait past that.
+  await receiver.waitFor(2, 75_000)
   await Eventually.eventually(async () => {
     const d = (
       await api.call<{ items: ReadonlyArray<{ status: string }> }>(
