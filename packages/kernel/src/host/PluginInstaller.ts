@@ -98,22 +98,21 @@ export const make = Effect.gen(function* () {
           code: "downgrade"
         })
       }
+      const functionsExist = yield* core(KernelFunctions.exist(def.id))
+      // The usual enable: same version, up to date. Nothing to do, not even a login as the role.
+      if (order === 0 && functionsExist) return false
       const applied = yield* Effect.scoped(
         Effect.gen(function* () {
           const plugin = yield* client(def.id, installed.password)
-          if (order === 0) return 0
           yield* legacyTables(plugin)
-          return (yield* migrate(def, plugin)).length
+          return order > 0 ? (yield* migrate(def, plugin)).length : 0
         })
       ).pipe(
         Effect.mapError(
           (e) => new PluginFailed({ plugin: def.id, message: `upgrade to ${def.version}: ${describe(e)}` })
         )
       )
-      if (!(yield* core(KernelFunctions.exist(def.id)))) {
-        yield* Effect.scoped(Effect.flatMap(client(def.id, installed.password), legacyTables)).pipe(Effect.orDie)
-        yield* core(KernelFunctions.create(def.id, session(def.id, installed.password).role))
-      }
+      if (!functionsExist) yield* core(KernelFunctions.create(def.id, session(def.id, installed.password).role))
       if (order > 0)
         yield* Effect.logInfo(
           `plugin ${def.id} upgraded ${installed.version} → ${def.version} (${applied} migration(s))`
