@@ -129,7 +129,8 @@ const typed = definePlugin({
                 bad,
                 listed: listed.map((e) => e.value)
               }
-            })
+              // A value that does not decode is not the caller's error: undeclared, so a defect.
+            }).pipe(Effect.catchTag("StorageValueInvalid", Effect.die))
         })
       )
     })

@@ -18,6 +18,34 @@ describe(`HTTP edge (${TestPlatform.engine()})`, () => {
     expect(res.headers.get("x-request-id")).toBeTruthy()
   })
 
+  test("each operation lists its declared and implicit problem statuses", async () => {
+    type Op = { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }
+    const res = await p.http<{ paths: Record<string, Record<string, Op>> }>("GET", "/api/openapi.json")
+    const statuses = (path: string, method: string) => {
+      const op = res.body.paths[path]?.[method]
+      if (op === undefined) throw new Error(`no operation ${method} ${path}`)
+      return Object.keys(op.responses).sort()
+    }
+    // errors: [NotFound, Conflict]; 400 from the params, 401/403 from the permission, 429 from rate limiting
+    expect(statuses("/api/templates/{id}", "delete")).toEqual([
+      "204",
+      "400",
+      "401",
+      "403",
+      "404",
+      "409",
+      "429",
+      "default"
+    ])
+    // errors: [NotFound, QuotaExceeded] (403, like Forbidden)
+    expect(statuses("/api/sessions", "post")).toEqual(["201", "400", "401", "403", "404", "429", "default"])
+    // public: Unauthorized and Forbidden only because they are declared
+    expect(statuses("/api/auth/login", "post")).toEqual(["200", "400", "401", "403", "429", "default"])
+    expect(statuses("/api/auth/refresh", "post")).toEqual(["200", "400", "401", "429", "default"])
+    const conflict = res.body.paths["/api/templates/{id}"]?.["delete"]?.responses["409"]
+    expect(conflict?.content?.["application/problem+json"]?.schema).toEqual({ $ref: "#/components/schemas/Problem" })
+  })
+
   test("readiness reports database and migrations", async () => {
     const res = await p.app.handle(new Request("http://127.0.0.1/readyz"))
     expect(res.status).toBe(200)

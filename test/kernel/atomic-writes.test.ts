@@ -52,6 +52,7 @@ const ledger = definePlugin({
           body: Body,
           response: Schema.Struct({ note: Schema.String }),
           audit: { action: "ledger.entry.create", target: ({ body }) => body.note },
+          errors: [Conflict],
           handler: ({ body }) => write(body)
         })
       )
@@ -64,6 +65,7 @@ const ledger = definePlugin({
           transactional: false,
           body: Body,
           response: Schema.Struct({ note: Schema.String }),
+          errors: [Conflict],
           handler: ({ body }) => sql.withTransaction(write(body))
         })
       )

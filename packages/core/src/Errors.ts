@@ -1,7 +1,10 @@
 /**
  * The error vocabulary shared by the core, the kernel and plugins. Each error
  * carries its HTTP status and a stable snake_case `code`; the server turns
- * any of them into an RFC 9457 problem document in one place.
+ * any of them into an RFC 9457 problem document in one place. The status is
+ * also a static of the class, so a route's declared error list (`errors:
+ * [NotFound, Conflict]` in `HttpRoute.make`) documents its statuses in OpenAPI
+ * without building an instance.
  */
 import { Data } from "effect"
 
@@ -14,6 +17,7 @@ export class ValidationError extends Data.TaggedError("ValidationError")<{
   readonly message: string
   readonly errors: ReadonlyArray<FieldError>
 }> {
+  static readonly status = 400
   readonly status = 400
   readonly code = "validation_failed"
   static field(path: string, message: string) {
@@ -22,6 +26,7 @@ export class ValidationError extends Data.TaggedError("ValidationError")<{
 }
 
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly message: string }> {
+  static readonly status = 401
   readonly status = 401
   readonly code = "unauthorized"
 }
@@ -32,6 +37,7 @@ export class Forbidden extends Data.TaggedError("Forbidden")<{
   /** The plugin that vetoed the action, when a hook did. */
   readonly plugin?: string
 }> {
+  static readonly status = 403
   readonly status = 403
   readonly code = "forbidden"
 }
@@ -43,6 +49,7 @@ export class QuotaExceeded extends Data.TaggedError("QuotaExceeded")<{
   readonly requested: number
   readonly scope: "user" | "group"
 }> {
+  static readonly status = 403
   readonly status = 403
   readonly code = "quota_exceeded"
 }
@@ -53,6 +60,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{
   readonly code?: string
   readonly detail?: string
 }> {
+  static readonly status = 404
   readonly status = 404
   override get message() {
     return this.detail ?? `${this.resource} ${this.id} not found`
@@ -60,6 +68,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{
 }
 
 export class Conflict extends Data.TaggedError("Conflict")<{ readonly message: string; readonly code?: string }> {
+  static readonly status = 409
   readonly status = 409
 }
 
@@ -67,6 +76,7 @@ export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{
   readonly message: string
   readonly limit: number
 }> {
+  static readonly status = 413
   readonly status = 413
   readonly code = "payload_too_large"
 }
@@ -75,12 +85,14 @@ export class TooManyRequests extends Data.TaggedError("TooManyRequests")<{
   readonly message: string
   readonly retryAfterSeconds: number
 }> {
+  static readonly status = 429
   readonly status = 429
   readonly code = "too_many_requests"
 }
 
 /** A feature that exists in the API but is not built yet. Listed in the README status table. */
 export class NotImplemented extends Data.TaggedError("NotImplemented")<{ readonly feature: string }> {
+  static readonly status = 501
   readonly status = 501
   readonly code = "not_implemented"
   override get message() {
@@ -89,6 +101,7 @@ export class NotImplemented extends Data.TaggedError("NotImplemented")<{ readonl
 }
 
 export class ServiceUnavailable extends Data.TaggedError("ServiceUnavailable")<{ readonly message: string }> {
+  static readonly status = 503
   readonly status = 503
   readonly code = "service_unavailable"
 }
@@ -100,6 +113,19 @@ export interface HttpProblem {
   readonly message: string
   readonly code?: string
 }
+
+/**
+ * An error class a route may declare: its instances are problems, and the
+ * class carries the status (`static readonly status = 404`).
+ */
+export interface ProblemClass<E extends HttpProblem = HttpProblem> {
+  readonly status: number
+  new (...args: never): E
+}
+
+/** The union of the instance types of a list of problem classes. */
+export type ProblemOf<L extends ReadonlyArray<ProblemClass>> = InstanceOfProblem<L[number]>
+type InstanceOfProblem<C> = C extends ProblemClass<infer E> ? E : never
 
 export const isHttpProblem = (u: unknown): u is HttpProblem =>
   typeof u === "object" &&

@@ -1,16 +1,43 @@
 /**
  * A route described without any HTTP framework: method, path, the permission
- * it requires, Schemas for params/query/body/response, how it is audited, and
- * an Effect handler. Core features and plugins both declare routes this way;
- * the server mounts them on Elysia, builds OpenAPI from the Schemas and wraps
+ * it requires, Schemas for params/query/body/response, the errors it may
+ * answer with, how it is audited, and an Effect handler. Core features and
+ * plugins both declare routes this way; the server mounts them on Elysia,
+ * builds OpenAPI from the Schemas and the declared errors, and wraps
  * state-changing routes in one transaction together with their audit row.
+ *
+ * Errors are declared like `HttpApi`'s `.addError(NotFound)`: `errors:
+ * [NotFound, Conflict]` lists problem classes (each with a static `status`),
+ * and the handler's error channel must be a subtype of their instances plus
+ * the implicit ones (`ImplicitError`: Unauthorized and Forbidden from the
+ * permission check, ValidationError from decoding, TooManyRequests from rate
+ * limiting) plus `InfrastructureError` (SqlError), which `handle` turns into a
+ * defect (an opaque 500). A handler that can fail with anything else does not
+ * compile; OpenAPI lists one response per declared or implicit status.
+ *
+ * Why not `@effect/platform`'s `HttpApi`: an `HttpApi` is one value built
+ * before the server starts, its groups fixed at build time, while plugins add
+ * and remove routes at runtime (enable, disable, uninstall) under
+ * `/api/plugins/<id>/…` with their own transaction, role and audit log, and
+ * disabled plugins' routes answer 404 `plugin_disabled`. A route here is a
+ * plain value a plugin's scope can register and drop; the typing borrows
+ * `HttpApi`'s per-endpoint error declaration, not its machinery.
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { Actor, RequestInfo } from "./Actor.ts"
 import { CurrentActor, hasPermission, RequestContext } from "./Actor.ts"
 import type { AuditEntryInput } from "./audit/AuditLog.ts"
-import { Forbidden, Unauthorized, ValidationError } from "./Errors.ts"
+import {
+  Forbidden,
+  type HttpProblem,
+  isHttpProblem,
+  type ProblemClass,
+  type ProblemOf,
+  TooManyRequests,
+  Unauthorized,
+  ValidationError
+} from "./Errors.ts"
 import * as ParseIssues from "./ParseIssues.ts"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
@@ -20,6 +47,33 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
  * narrows further, e.g. owners only); anything else is a permission string.
  */
 export type Permission = "public" | "authenticated" | (string & {})
+
+/**
+ * Errors every route may fail with without declaring them (the permission
+ * check, decoding, rate limiting); OpenAPI documents them from the route's
+ * permission, Schemas and rate-limit class.
+ */
+export type ImplicitError = Unauthorized | Forbidden | ValidationError | TooManyRequests
+
+/**
+ * Failures of the infrastructure rather than of the request: `handle` turns
+ * them into defects (500, detail to the log only). Services should not
+ * surface them at all (repos wrap their methods in
+ * `Infrastructure.sqlDefects`); allowing them here lets routes over the
+ * services that still do (Auth, AuditLog, Integrations, Settings, …) compile
+ * meanwhile.
+ */
+export type InfrastructureError = SqlError
+
+/**
+ * What a handler declaring `Errs` may fail with. A public route has no
+ * permission check, so there Unauthorized and Forbidden count only when
+ * declared (a login that refuses a password declares `Unauthorized`).
+ */
+export type AllowedError<Errs extends ReadonlyArray<ProblemClass>, Perm extends Permission = Permission> =
+  | ProblemOf<Errs>
+  | (Perm extends "public" ? Exclude<ImplicitError, Unauthorized | Forbidden> : ImplicitError)
+  | InfrastructureError
 
 export type RateLimitClass = "standard" | "strict" | "none"
 
@@ -74,6 +128,8 @@ export interface Route<R = never> {
   /** Audit action; `null` for routes that are not audited (reads, or routes that audit themselves). */
   readonly auditAction: string | null
   readonly successStatus: number
+  /** The problem classes the route declared (implicit ones not included). */
+  readonly errors: ReadonlyArray<ProblemClass>
   /** The plugin that added the route (set by the kernel's route registry). */
   readonly plugin?: string
   /** Set for plugin routes by the kernel; core routes use the core's transaction and audit log. */
@@ -84,15 +140,29 @@ export interface Route<R = never> {
     readonly body?: JSONSchema.JsonSchema7 | "binary"
     readonly response?: JSONSchema.JsonSchema7
   }
-  readonly handle: (raw: RawRequest) => Effect.Effect<RouteResult, unknown, R | CurrentActor | RequestContext>
+  /** Fails only with problems (declared or implicit); anything else has become a defect. */
+  readonly handle: (raw: RawRequest) => Effect.Effect<RouteResult, HttpProblem, R | CurrentActor | RequestContext>
 }
 
-export interface RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R> {
+export interface RouteSpec<
+  P,
+  PI,
+  Q,
+  QI,
+  B,
+  BI,
+  A,
+  AI,
+  Errs extends ReadonlyArray<ProblemClass>,
+  E,
+  R,
+  Perm extends Permission = Permission
+> {
   readonly method: Method
   readonly path: string
   readonly summary: string
   readonly tags?: ReadonlyArray<string>
-  readonly permission: Permission
+  readonly permission: Perm
   readonly rateLimit?: RateLimitClass
   readonly params?: Schema.Schema<P, PI>
   readonly query?: Schema.Schema<Q, QI>
@@ -102,6 +172,11 @@ export interface RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R> {
   readonly successStatus?: number
   readonly transactional?: boolean
   readonly audit?: AuditSpec<RouteInput<P, Q, B>, A> | false
+  /**
+   * The problem classes the handler may fail with besides `ImplicitError`,
+   * e.g. `[NotFound, Conflict]`; each becomes a response in OpenAPI.
+   */
+  readonly errors?: Errs
   readonly handler: (input: RouteInput<P, Q, B>) => Effect.Effect<A, E, R>
 }
 
@@ -154,10 +229,12 @@ export const make = <
   BI = unknown,
   A = void,
   AI = unknown,
-  E = never,
+  const Errs extends ReadonlyArray<ProblemClass> = readonly [],
+  const Perm extends Permission = Permission,
+  E extends AllowedError<Errs, Perm> = never,
   R = never
 >(
-  spec: RouteSpec<P, PI, Q, QI, B, BI, A, AI, E, R>
+  spec: RouteSpec<P, PI, Q, QI, B, BI, A, AI, Errs, E, R, Perm>
 ): Route<Exclude<R, CurrentActor | RequestContext>> => {
   const permission = spec.permission
   const isRead = spec.method === "GET"
@@ -179,6 +256,7 @@ export const make = <
     transactional: spec.transactional ?? !isRead,
     auditAction,
     successStatus,
+    errors: spec.errors ?? [],
     openapi: {
       ...(spec.params ? { params: jsonSchemaOf(Schema.encodedSchema(spec.params)) } : {}),
       ...(spec.query ? { query: jsonSchemaOf(Schema.encodedSchema(spec.query)) } : {}),
@@ -198,7 +276,9 @@ export const make = <
         const query = yield* decode("query", spec.query, raw.query)
         const body = yield* decode("body", bodySchema, raw.body ?? (bodySchema ? {} : undefined))
         const input: RouteInput<P, Q, B> = { params, query, body, actor, info, request: raw.request }
-        const output = yield* spec.handler(input)
+        const output = yield* spec
+          .handler(input)
+          .pipe(Effect.catchAll((e) => (isHttpProblem(e) ? Effect.fail(e) : Effect.die(e))))
         const auditTarget = target?.(input, output) ?? null
         if (output instanceof Response) return { status: output.status, body: output, auditTarget }
         const encoded =
@@ -206,7 +286,7 @@ export const make = <
         return { status: successStatus, body: encoded, auditTarget }
       }) as Effect.Effect<
         RouteResult,
-        unknown,
+        HttpProblem,
         Exclude<R, CurrentActor | RequestContext> | CurrentActor | RequestContext
       >
   }

@@ -18,6 +18,7 @@ export class PluginUnavailable extends Data.TaggedError("PluginUnavailable")<{
   readonly plugin: string
   readonly reason: "unknown" | "not_installed" | "disabled"
 }> {
+  static readonly status = 404
   readonly status = 404
   readonly code = "plugin_unavailable"
   override get message() {

@@ -152,6 +152,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(
           body: TestBody,
           response: TestResult,
           audit: { action: `${spec.id}.test`, target: (input) => input.body.integrationId },
+          errors: [NotFound],
           handler: ({ body }) =>
             Effect.gen(function* () {
               const integration = (yield* provider.integrations(spec.integration)).find(

@@ -5,6 +5,7 @@
  */
 import type { HttpRoute } from "@streamspace/core"
 import type { JSONSchema } from "effect"
+import { titles } from "./Problem.ts"
 
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
 
@@ -24,6 +25,31 @@ const parametersOf = (route: HttpRoute.Route<unknown>) => {
     }
   }
   return out
+}
+
+const problemResponse = (status: number) => ({
+  description: titles[status] ?? "Problem",
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
+})
+
+/**
+ * The problem statuses an operation may answer with: the route's declared
+ * errors plus the implicit ones (400 when it decodes input, 401 and 403 when
+ * it needs a token, 429 when it is rate limited, 404 `plugin_disabled` for a
+ * plugin's route). Anything else (500, 503 …) stays under `default`.
+ */
+export const errorStatuses = (route: HttpRoute.Route<unknown>): ReadonlyArray<number> => {
+  const statuses = new Set<number>()
+  const o = route.openapi
+  if (o.params !== undefined || o.query !== undefined || o.body !== undefined) statuses.add(400)
+  if (route.permission !== "public") {
+    statuses.add(401)
+    statuses.add(403)
+  }
+  if (route.rateLimit !== "none") statuses.add(429)
+  if (route.plugin !== undefined) statuses.add(404)
+  for (const error of route.errors) statuses.add(error.status)
+  return [...statuses].sort((a, b) => a - b)
 }
 
 export const document = (
@@ -58,10 +84,8 @@ export const document = (
         [String(route.successStatus)]: route.openapi.response
           ? { description: "OK", content: { "application/json": { schema: route.openapi.response } } }
           : { description: "OK" },
-        default: {
-          description: "Problem",
-          content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
-        }
+        ...Object.fromEntries(errorStatuses(route).map((status) => [String(status), problemResponse(status)])),
+        default: { ...problemResponse(500), description: "Problem" }
       }
     }
   }

@@ -17,7 +17,7 @@ export interface ProblemDocument {
   readonly [extra: string]: unknown
 }
 
-const titles: Record<number, string> = {
+export const titles: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",

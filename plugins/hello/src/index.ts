@@ -58,8 +58,9 @@ const HelloLive = Layer.scopedDiscard(
       })
     )
 
+    // A stored value that no longer decodes is a bug, not the caller's error: a defect (500).
     const ticks = Effect.map(
-      storage.get("ticks", Schema.Number),
+      Effect.orDie(storage.get("ticks", Schema.Number)),
       Option.getOrElse(() => 0)
     )
     yield* (yield* Scheduler).schedule(

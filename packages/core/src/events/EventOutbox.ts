@@ -5,7 +5,7 @@
  * (the kernel's delivery loop); delivery never depends on the wake-up.
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { isSqlError } from "../Infrastructure.ts"
 import { Context, Effect, Layer, PubSub, Queue, Schema, type Scope } from "effect"
 import { actorId, afterCommit, CurrentActor } from "../Actor.ts"
 import { catalog, type CoreEventPayload, type CoreEventType } from "./CoreEvents.ts"
@@ -24,9 +24,9 @@ export class EventOutbox extends Context.Tag("@streamspace/core/EventOutbox")<
     readonly publish: <T extends CoreEventType>(
       type: T,
       payload: CoreEventPayload<T>
-    ) => Effect.Effect<string, SqlError, CurrentActor>
+    ) => Effect.Effect<string, never, CurrentActor>
     /** Publishes any event (plugin events); the caller has validated the payload. */
-    readonly publishRaw: (input: PublishInput) => Effect.Effect<string, SqlError>
+    readonly publishRaw: (input: PublishInput) => Effect.Effect<string>
     /** Wakes the listeners once the current request has committed: for events written by other means (plugins' own transactions). */
     readonly written: Effect.Effect<void>
     /**
@@ -58,7 +58,8 @@ export const EventOutboxLive = Layer.effect(
         })}`
         yield* wake
         return id
-      })
+        // A failing insert is the infrastructure's failure, not the publisher's: a defect.
+      }).pipe(Effect.catchIf(isSqlError, Effect.die))
     return {
       publish: (type, payload) =>
         Effect.gen(function* () {

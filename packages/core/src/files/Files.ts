@@ -14,7 +14,7 @@ import { HookRunner } from "../hooks/HookRunner.ts"
 import { storageRoom } from "../quotas/QuotaPolicy.ts"
 import { Quotas } from "../quotas/Quotas.ts"
 import { ServerConfig } from "../ServerConfig.ts"
-import { type BlobError, BlobStore } from "./BlobStore.ts"
+import { BlobStore } from "./BlobStore.ts"
 import { now } from "../Timestamps.ts"
 
 export class StoredFile extends Schema.Class<StoredFile>("StoredFile")({
@@ -67,13 +67,13 @@ export class Files extends Context.Tag("@streamspace/core/Files")<
   {
     readonly upload: (
       input: UploadInput
-    ) => Effect.Effect<StoredFile, Failure | Forbidden | QuotaExceeded | PayloadTooLarge | BlobError, CurrentActor>
+    ) => Effect.Effect<StoredFile, Failure | Forbidden | QuotaExceeded | PayloadTooLarge, CurrentActor>
     readonly list: (sessionId: string) => Effect.Effect<ReadonlyArray<StoredFile>, Failure, CurrentActor>
     readonly download: (
       sessionId: string,
       fileId: string
-    ) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure | BlobError, CurrentActor>
-    readonly delete: (sessionId: string, fileId: string) => Effect.Effect<void, Failure | BlobError, CurrentActor>
+    ) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure, CurrentActor>
+    readonly delete: (sessionId: string, fileId: string) => Effect.Effect<void, Failure, CurrentActor>
   }
 >() {}
 
@@ -124,6 +124,8 @@ export const FilesLive = Layer.effect(
           const id = crypto.randomUUID()
           const key = `users/${userId}/${id}`
           const stored = yield* blobs.put(key, input.body, Math.min(config.storage.maxUploadBytes, room)).pipe(
+            // A failing blob store is the infrastructure's failure, not the request's: a defect (500).
+            Effect.catchTag("BlobError", Effect.die),
             // When the storage quota, not the upload limit, stopped the stream, say so (403 naming the limit).
             Effect.catchTag("PayloadTooLarge", (e) =>
               room < config.storage.maxUploadBytes
@@ -172,14 +174,14 @@ export const FilesLive = Layer.effect(
         Effect.gen(function* () {
           yield* ownerOf(yield* CurrentActor, sessionId)
           const row = yield* find(sessionId, fileId)
-          return { file: toFile(row), blob: yield* blobs.get(row.blob_key) }
+          return { file: toFile(row), blob: yield* Effect.orDie(blobs.get(row.blob_key)) }
         }),
       delete: (sessionId, fileId) =>
         Effect.gen(function* () {
           yield* ownerOf(yield* CurrentActor, sessionId)
           const row = yield* find(sessionId, fileId)
           yield* sql`DELETE FROM files WHERE id = ${fileId}`
-          yield* blobs.delete(row.blob_key)
+          yield* Effect.orDie(blobs.delete(row.blob_key))
         })
     }
   })

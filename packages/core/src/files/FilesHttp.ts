@@ -1,6 +1,6 @@
 /** REST for a session's files: streamed upload, list, streamed download, delete. */
 import { Effect, Schema } from "effect"
-import { ValidationError } from "../Errors.ts"
+import { Conflict, NotFound, PayloadTooLarge, QuotaExceeded, ValidationError } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { Files, StoredFile } from "./Files.ts"
 
@@ -34,6 +34,7 @@ export const fileRoutes = [
     // Streaming cannot hold a transaction open; the file row and its event commit together inside.
     transactional: false,
     audit: { action: "file.upload", target: (_, out) => out.id },
+    errors: [NotFound, Conflict, QuotaExceeded, PayloadTooLarge],
     handler: ({ params, query, request }) =>
       Effect.gen(function* () {
         const name = yield* fileName(query, request)
@@ -58,6 +59,7 @@ export const fileRoutes = [
     permission: "files:read",
     params: SessionParams,
     response: Schema.Struct({ items: Schema.Array(StoredFile) }),
+    errors: [NotFound, Conflict],
     handler: ({ params }) =>
       Effect.map(
         Effect.flatMap(Files, (f) => f.list(params.id)),
@@ -71,6 +73,7 @@ export const fileRoutes = [
     tags: ["files"],
     permission: "files:read",
     params: FileParams,
+    errors: [NotFound, Conflict],
     handler: ({ params }) =>
       Effect.map(
         Effect.flatMap(Files, (f) => f.download(params.id, params.fileId)),
@@ -94,6 +97,7 @@ export const fileRoutes = [
     params: FileParams,
     transactional: false,
     audit: { action: "file.delete", target: (i) => i.params.fileId },
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Files, (f) => f.delete(params.id, params.fileId))
   })
 ]

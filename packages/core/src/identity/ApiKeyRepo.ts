@@ -1,6 +1,6 @@
 /** SQL for API keys (only their SHA-256 is stored), as a service so that ApiKeys' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { ApiKey } from "./IdentityModel.ts"
 
@@ -48,13 +48,13 @@ export interface UsedApiKey {
 export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<
   ApiKeyRepo,
   {
-    readonly insert: (key: NewApiKey) => Effect.Effect<ApiKey, SqlError>
+    readonly insert: (key: NewApiKey) => Effect.Effect<ApiKey>
     /** The user's keys that are not revoked, newest first. */
-    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
+    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>>
     /** Returns false when the user has no such key that is not revoked already. */
-    readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean, SqlError>
+    readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean>
     /** Records a use of the key with this hash and returns it, if it exists (revoked or expired ones too). */
-    readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined, SqlError>
+    readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined>
   }
 >() {}
 
@@ -62,7 +62,7 @@ export const ApiKeyRepoLive = Layer.effect(
   ApiKeyRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return {
+    return sqlDefects<ApiKeyRepo["Type"]>({
       insert: (key) =>
         Effect.map(
           sql<ApiKeyRow>`INSERT INTO api_keys ${sql.insert({
@@ -96,6 +96,6 @@ export const ApiKeyRepoLive = Layer.effect(
             RETURNING id, user_id, scopes, expires_at, revoked_at`,
           (rows) => rows[0]
         )
-    }
+    })
   })
 )

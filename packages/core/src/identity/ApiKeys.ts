@@ -3,7 +3,6 @@
  * permissions (ApiKeyScopes), with optional expiry. The key is returned
  * once at creation; only its SHA-256 is stored.
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, type Schema } from "effect"
 import { NotFound, ValidationError } from "../Errors.ts"
 import { now } from "../Timestamps.ts"
@@ -20,9 +19,9 @@ export class ApiKeys extends Context.Tag("@streamspace/core/ApiKeys")<
     readonly create: (
       userId: string,
       input: Schema.Schema.Type<typeof CreateApiKey>
-    ) => Effect.Effect<{ readonly key: string; readonly apiKey: ApiKey }, ValidationError | SqlError>
-    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>, SqlError>
-    readonly revoke: (userId: string, id: string) => Effect.Effect<void, NotFound | SqlError>
+    ) => Effect.Effect<{ readonly key: string; readonly apiKey: ApiKey }, ValidationError>
+    readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>>
+    readonly revoke: (userId: string, id: string) => Effect.Effect<void, NotFound>
   }
 >() {}
 

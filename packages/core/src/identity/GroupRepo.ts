@@ -1,6 +1,6 @@
 /** SQL for groups and membership, as a service so that Groups' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { Group } from "./IdentityModel.ts"
@@ -33,26 +33,19 @@ export class GroupRepo extends Context.Tag("@streamspace/core/GroupRepo")<
   GroupRepo,
   {
     /** Returns false when the name is taken. */
-    readonly insert: (g: {
-      id: string
-      name: string
-      description: string
-      at: Date
-    }) => Effect.Effect<boolean, SqlError>
-    readonly findById: (id: string) => Effect.Effect<Group | undefined, SqlError>
-    readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>, SqlError>
+    readonly insert: (g: { id: string; name: string; description: string; at: Date }) => Effect.Effect<boolean>
+    readonly findById: (id: string) => Effect.Effect<Group | undefined>
+    readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>>
     /** Returns false when there was no such group. */
-    readonly update: (id: string, fields: { name?: string; description?: string }) => Effect.Effect<boolean, SqlError>
+    readonly update: (id: string, fields: { name?: string; description?: string }) => Effect.Effect<boolean>
     /** Whether another group has this name (case-insensitive). */
-    readonly nameTaken: (name: string, exceptId: string) => Effect.Effect<boolean, SqlError>
-    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+    readonly nameTaken: (name: string, exceptId: string) => Effect.Effect<boolean>
+    readonly delete: (id: string) => Effect.Effect<boolean>
     /** Returns false when the user was a member already. */
-    readonly addMember: (groupId: string, userId: string, at: Date) => Effect.Effect<boolean, SqlError>
-    readonly removeMember: (groupId: string, userId: string) => Effect.Effect<boolean, SqlError>
-    readonly members: (groupId: string) => Effect.Effect<ReadonlyArray<GroupMemberRow>, SqlError>
-    readonly groupsOf: (
-      userId: string
-    ) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
+    readonly addMember: (groupId: string, userId: string, at: Date) => Effect.Effect<boolean>
+    readonly removeMember: (groupId: string, userId: string) => Effect.Effect<boolean>
+    readonly members: (groupId: string) => Effect.Effect<ReadonlyArray<GroupMemberRow>>
+    readonly groupsOf: (userId: string) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>>
   }
 >() {}
 
@@ -61,7 +54,7 @@ export const GroupRepoLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = sql`SELECT g.*, (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS member_count FROM groups g`
-    return {
+    return sqlDefects<GroupRepo["Type"]>({
       insert: (g) =>
         Effect.map(
           sql<{
@@ -112,6 +105,6 @@ export const GroupRepoLive = Layer.effect(
           id: string
           name: string
         }>`SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ${userId} ORDER BY lower(g.name)`
-    }
+    })
   })
 )

@@ -1,5 +1,4 @@
 /** Groups of users (for quotas, notification recipients and sharing). */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, type Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
@@ -18,22 +17,18 @@ export interface GroupMember {
 export class Groups extends Context.Tag("@streamspace/core/Groups")<
   Groups,
   {
-    readonly create: (
-      input: Schema.Schema.Type<typeof CreateGroup>
-    ) => Effect.Effect<Group, Conflict | NotFound | SqlError>
-    readonly get: (id: string) => Effect.Effect<Group, NotFound | SqlError>
-    readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>, SqlError>
+    readonly create: (input: Schema.Schema.Type<typeof CreateGroup>) => Effect.Effect<Group, Conflict | NotFound>
+    readonly get: (id: string) => Effect.Effect<Group, NotFound>
+    readonly list: (q: { limit: number; cursor?: string }) => Effect.Effect<PageOf<Group>>
     readonly update: (
       id: string,
       patch: Schema.Schema.Type<typeof UpdateGroup>
-    ) => Effect.Effect<Group, NotFound | Conflict | SqlError>
-    readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
-    readonly members: (id: string) => Effect.Effect<ReadonlyArray<GroupMember>, NotFound | SqlError>
-    readonly addMember: (id: string, userId: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
-    readonly removeMember: (id: string, userId: string) => Effect.Effect<void, NotFound | SqlError>
-    readonly groupsOf: (
-      userId: string
-    ) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>, SqlError>
+    ) => Effect.Effect<Group, NotFound | Conflict>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound>
+    readonly members: (id: string) => Effect.Effect<ReadonlyArray<GroupMember>, NotFound>
+    readonly addMember: (id: string, userId: string) => Effect.Effect<void, NotFound | Conflict>
+    readonly removeMember: (id: string, userId: string) => Effect.Effect<void, NotFound>
+    readonly groupsOf: (userId: string) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly name: string }>>
   }
 >() {}
 

@@ -1,6 +1,6 @@
 /** REST for auth, users, groups and API keys (paths from docs/architecture.md). */
 import { Effect, Schema } from "effect"
-import { Conflict, Unauthorized } from "../Errors.ts"
+import { Conflict, Forbidden, NotFound, Unauthorized } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { ListQuery, Page } from "../Pagination.ts"
 import { ApiKeys } from "./ApiKeys.ts"
@@ -46,6 +46,7 @@ const auth = [
     // Attempts are audited by Auth itself, failed ones included.
     transactional: false,
     audit: false,
+    errors: [Unauthorized, Forbidden],
     handler: ({ body, info }) => Effect.flatMap(Auth, (a) => a.login(body, info))
   }),
   HttpRoute.make({
@@ -59,6 +60,7 @@ const auth = [
     response: TokenPair,
     transactional: false,
     audit: { action: "auth.refresh" },
+    errors: [Unauthorized],
     handler: ({ body }) => Effect.flatMap(Auth, (a) => a.refresh(body.refreshToken))
   }),
   HttpRoute.make({
@@ -79,6 +81,7 @@ const auth = [
     tags: ["auth"],
     permission: "authenticated",
     response: Me,
+    errors: [NotFound],
     handler: ({ actor }) =>
       Effect.gen(function* () {
         const id = yield* userIdOf(actor)
@@ -96,6 +99,7 @@ const auth = [
     permission: "authenticated",
     response: Schema.Struct({ secret: Schema.String, otpauthUri: Schema.String }),
     audit: { action: "auth.mfa.enroll" },
+    errors: [Conflict],
     handler: ({ actor }) => Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(Auth, (a) => a.enrollTotp(id)))
   }),
   HttpRoute.make({
@@ -107,6 +111,7 @@ const auth = [
     body: Schema.Struct({ code: Schema.String }),
     response: Schema.Struct({ recoveryCodes: Schema.Array(Schema.String) }),
     audit: { action: "auth.mfa.activate" },
+    errors: [Conflict],
     handler: ({ actor, body }) =>
       Effect.flatMap(userIdOf(actor), (id) =>
         Effect.flatMap(Auth, (a) => Effect.map(a.activateTotp(id, body.code), (recoveryCodes) => ({ recoveryCodes })))
@@ -153,6 +158,7 @@ const users = [
     response: User,
     successStatus: 201,
     audit: { action: "user.create", target: (_, out) => out.id },
+    errors: [NotFound, Conflict],
     handler: ({ body }) => Effect.flatMap(Users, (u) => u.create(body))
   }),
   HttpRoute.make({
@@ -163,6 +169,7 @@ const users = [
     permission: "authenticated",
     params: IdParams,
     response: User,
+    errors: [NotFound],
     handler: ({ params, actor }) =>
       Effect.zipRight(
         canReadUser(actor, params.id),
@@ -179,6 +186,7 @@ const users = [
     body: UpdateUser,
     response: User,
     audit: { action: "user.update", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params, body, actor }) =>
       Effect.gen(function* () {
         yield* authorizeUserUpdate(actor, params.id, body)
@@ -195,6 +203,7 @@ const users = [
     permission: "users:write",
     params: IdParams,
     audit: { action: "user.delete", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params, actor }) =>
       actor._tag === "User" && actor.userId === params.id
         ? Effect.fail(new Conflict({ message: "you cannot delete your own account", code: "self_delete" }))
@@ -224,6 +233,7 @@ const groups = [
     response: Group,
     successStatus: 201,
     audit: { action: "group.create", target: (_, out) => out.id },
+    errors: [NotFound, Conflict],
     handler: ({ body }) => Effect.flatMap(Groups, (g) => g.create(body))
   }),
   HttpRoute.make({
@@ -234,6 +244,7 @@ const groups = [
     permission: "groups:read",
     params: IdParams,
     response: Group,
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Groups, (g) => g.get(params.id))
   }),
   HttpRoute.make({
@@ -246,6 +257,7 @@ const groups = [
     body: UpdateGroup,
     response: Group,
     audit: { action: "group.update", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params, body }) => Effect.flatMap(Groups, (g) => g.update(params.id, body))
   }),
   HttpRoute.make({
@@ -256,6 +268,7 @@ const groups = [
     permission: "groups:write",
     params: IdParams,
     audit: { action: "group.delete", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Groups, (g) => g.delete(params.id))
   }),
   HttpRoute.make({
@@ -266,6 +279,7 @@ const groups = [
     permission: "groups:read",
     params: IdParams,
     response: Schema.Struct({ items: Schema.Array(GroupMember) }),
+    errors: [NotFound],
     handler: ({ params }) =>
       Effect.map(
         Effect.flatMap(Groups, (g) => g.members(params.id)),
@@ -282,6 +296,7 @@ const groups = [
     body: Schema.Struct({ userId: Schema.String }),
     successStatus: 204,
     audit: { action: "group.member.add", target: (i) => `${i.params.id}/${i.body.userId}` },
+    errors: [NotFound, Conflict],
     handler: ({ params, body }) => Effect.flatMap(Groups, (g) => g.addMember(params.id, body.userId))
   }),
   HttpRoute.make({
@@ -292,6 +307,7 @@ const groups = [
     permission: "groups:write",
     params: MemberParams,
     audit: { action: "group.member.remove", target: (i) => `${i.params.id}/${i.params.userId}` },
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Groups, (g) => g.removeMember(params.id, params.userId))
   })
 ]
@@ -340,6 +356,7 @@ const apiKeys = [
     permission: "authenticated",
     params: IdParams,
     audit: { action: "api-key.revoke", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ actor, params }) =>
       Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(ApiKeys, (k) => k.revoke(id, params.id)))
   })

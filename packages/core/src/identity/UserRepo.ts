@@ -1,6 +1,6 @@
 /** SQL for users, their roles and effective permissions, as a service so that identity rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { User } from "./IdentityModel.ts"
@@ -52,21 +52,21 @@ export class UserRepo extends Context.Tag("@streamspace/core/UserRepo")<
   UserRepo,
   {
     /** Returns false when the username is taken. */
-    readonly insert: (u: NewUser) => Effect.Effect<boolean, SqlError>
-    readonly findById: (id: string) => Effect.Effect<UserRow | undefined, SqlError>
+    readonly insert: (u: NewUser) => Effect.Effect<boolean>
+    readonly findById: (id: string) => Effect.Effect<UserRow | undefined>
     /** Case-insensitive. */
-    readonly findByUsername: (username: string) => Effect.Effect<UserRow | undefined, SqlError>
-    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
+    readonly findByUsername: (username: string) => Effect.Effect<UserRow | undefined>
+    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>>
     /** Columns by name; nothing to change is no statement. */
-    readonly update: (id: string, fields: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
-    readonly setRoles: (id: string, roles: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
+    readonly update: (id: string, fields: Record<string, unknown>, at: Date) => Effect.Effect<void>
+    readonly setRoles: (id: string, roles: ReadonlyArray<string>) => Effect.Effect<void>
     /** Returns false when there was no such user. */
-    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
-    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
+    readonly delete: (id: string) => Effect.Effect<boolean>
+    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>>
     /** Roles and permissions of a user in one round trip (per authenticated request). */
-    readonly principal: (id: string) => Effect.Effect<Principal | undefined, SqlError>
+    readonly principal: (id: string) => Effect.Effect<Principal | undefined>
     /** Enabled accounts holding the admin role. */
-    readonly countAdmins: Effect.Effect<number, SqlError>
+    readonly countAdmins: Effect.Effect<number>
   }
 >() {}
 
@@ -76,7 +76,7 @@ export const UserRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const select = sql`SELECT u.*, COALESCE((SELECT array_agg(role ORDER BY role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles FROM users u`
     const one = (rows: ReadonlyArray<UserRow>) => rows[0]
-    return {
+    return sqlDefects<UserRepo["Type"]>({
       insert: (u) =>
         Effect.gen(function* () {
           const inserted = yield* sql<{ id: string }>`INSERT INTO users ${sql.insert({
@@ -140,6 +140,6 @@ export const UserRepoLive = Layer.effect(
         }>`SELECT count(*) AS n FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE ur.role = 'admin' AND NOT u.disabled`,
         (rows) => Number(rows[0]?.n ?? 0)
       )
-    }
+    })
   })
 )

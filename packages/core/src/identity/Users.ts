@@ -4,7 +4,6 @@
  * random one printed once to the console (never to the logger).
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { CurrentActor, system } from "../Actor.ts"
 import { Conflict, NotFound, ValidationError } from "../Errors.ts"
@@ -31,14 +30,14 @@ export interface UserPatch {
 export class Users extends Context.Tag("@streamspace/core/Users")<
   Users,
   {
-    readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound | SqlError, CurrentActor>
-    readonly get: (id: string) => Effect.Effect<User, NotFound | SqlError>
-    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>, SqlError>
-    readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict | SqlError>
-    readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
-    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>, SqlError>
+    readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound, CurrentActor>
+    readonly get: (id: string) => Effect.Effect<User, NotFound>
+    readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>>
+    readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict>
+    readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>>
     /** The stored row, for authentication (password hash, TOTP state). */
-    readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRow>, SqlError>
+    readonly credentials: (username: string) => Effect.Effect<Option.Option<UserRow>>
   }
 >() {}
 

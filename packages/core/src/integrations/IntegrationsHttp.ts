@@ -6,7 +6,7 @@ import { ListQuery, Page } from "../Pagination.ts"
 import { DeliveryStatus, IntegrationDeliveries, IntegrationDelivery } from "./IntegrationDeliveries.ts"
 import { IntegrationDispatcher } from "./IntegrationDispatcher.ts"
 import { CreateIntegration, Integration, Integrations, UpdateIntegration } from "./Integrations.ts"
-
+import { Conflict, NotFound } from "../Errors.ts"
 const IdParams = Schema.Struct({ id: Schema.String })
 const base = { tags: ["integrations"], permission: "integrations:admin" } as const
 
@@ -33,6 +33,7 @@ export const integrationRoutes = [
     response: Integration,
     successStatus: 201,
     audit: { action: "integration.create", target: (_, out) => out.id },
+    errors: [NotFound, Conflict],
     handler: ({ body }) => Effect.flatMap(Integrations, (i) => i.create(body))
   }),
   HttpRoute.make({
@@ -42,6 +43,7 @@ export const integrationRoutes = [
     summary: "Read an integration (secrets masked)",
     params: IdParams,
     response: Integration,
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Integrations, (i) => i.get(params.id))
   }),
   HttpRoute.make({
@@ -53,6 +55,7 @@ export const integrationRoutes = [
     body: UpdateIntegration,
     response: Integration,
     audit: { action: "integration.update", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params, body }) => Effect.flatMap(Integrations, (i) => i.update(params.id, body))
   }),
   HttpRoute.make({
@@ -62,6 +65,7 @@ export const integrationRoutes = [
     summary: "Remove an integration and its delivery history",
     params: IdParams,
     audit: { action: "integration.delete", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Integrations, (i) => i.delete(params.id))
   }),
   HttpRoute.make({
@@ -73,6 +77,7 @@ export const integrationRoutes = [
     params: IdParams,
     query: Schema.Struct({ ...ListQuery.fields, status: Schema.optional(DeliveryStatus) }),
     response: Page(IntegrationDelivery),
+    errors: [NotFound],
     handler: ({ params, query }) =>
       Effect.zipRight(
         Effect.flatMap(Integrations, (i) => i.get(params.id)),
@@ -87,6 +92,7 @@ export const integrationRoutes = [
     params: Schema.Struct({ id: Schema.String, deliveryId: Schema.String }),
     response: IntegrationDelivery,
     audit: { action: "integration.delivery.replay", target: (i) => i.params.deliveryId },
+    errors: [NotFound, Conflict],
     handler: ({ params }) =>
       Effect.tap(
         Effect.flatMap(IntegrationDeliveries, (d) => d.replay(params.id, params.deliveryId)),

@@ -1,6 +1,6 @@
 /** SQL for quotas and the usage they are checked against, as a service so that Quotas' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { Quota, type Scope, type ScopedQuota, type Usage } from "./QuotaModel.ts"
 
@@ -25,11 +25,11 @@ export class QuotaRepo extends Context.Tag("@streamspace/core/QuotaRepo")<
   QuotaRepo,
   {
     /** The quota set for a user or a group, if any. */
-    readonly find: (scope: Scope, id: string) => Effect.Effect<Quota | undefined, SqlError>
-    readonly upsert: (scope: Scope, id: string, quota: Quota, at: Date) => Effect.Effect<void, SqlError>
+    readonly find: (scope: Scope, id: string) => Effect.Effect<Quota | undefined>
+    readonly upsert: (scope: Scope, id: string, quota: Quota, at: Date) => Effect.Effect<void>
     /** Every quota that binds the user: their own first, then their groups'. */
-    readonly binding: (userId: string) => Effect.Effect<ReadonlyArray<ScopedQuota>, SqlError>
-    readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
+    readonly binding: (userId: string) => Effect.Effect<ReadonlyArray<ScopedQuota>>
+    readonly usage: (userId: string) => Effect.Effect<Usage>
   }
 >() {}
 
@@ -42,7 +42,7 @@ export const QuotaRepoLive = Layer.effect(
         sql<{ n: string | null }>`SELECT COALESCE(sum(size), 0) AS n FROM files WHERE user_id = ${userId}`,
         (rows) => Number(rows[0]?.n ?? 0)
       )
-    return {
+    return sqlDefects<QuotaRepo["Type"]>({
       find: (scope, id) =>
         Effect.map(sql<QuotaRow>`SELECT * FROM quotas WHERE scope = ${scope} AND scope_id = ${id}`, (rows) =>
           rows[0] ? toQuota(rows[0]) : undefined
@@ -80,6 +80,6 @@ export const QuotaRepoLive = Layer.effect(
             storage: yield* storageUsage(userId)
           }
         })
-    }
+    })
   })
 )

@@ -5,7 +5,6 @@
  * `quota.exceeded` event that survives the refused request. `null` means
  * no limit.
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { CurrentActor, onRequestFailure } from "../Actor.ts"
 import { QuotaExceeded } from "../Errors.ts"
@@ -20,11 +19,11 @@ export { Quota, QuotaInput, type Request, type Scope, type Usage } from "./Quota
 export class Quotas extends Context.Tag("@streamspace/core/Quotas")<
   Quotas,
   {
-    readonly get: (scope: Scope, id: string) => Effect.Effect<Quota, SqlError>
-    readonly set: (scope: Scope, id: string, quota: Quota) => Effect.Effect<Quota, SqlError>
-    readonly usage: (userId: string) => Effect.Effect<Usage, SqlError>
+    readonly get: (scope: Scope, id: string) => Effect.Effect<Quota>
+    readonly set: (scope: Scope, id: string, quota: Quota) => Effect.Effect<Quota>
+    readonly usage: (userId: string) => Effect.Effect<Usage>
     /** Fails with QuotaExceeded when `request` on top of current usage breaks any limit of the user or their groups. */
-    readonly check: (userId: string, request: Request) => Effect.Effect<void, QuotaExceeded | SqlError, CurrentActor>
+    readonly check: (userId: string, request: Request) => Effect.Effect<void, QuotaExceeded, CurrentActor>
   }
 >() {}
 

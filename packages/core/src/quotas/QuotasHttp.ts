@@ -1,7 +1,7 @@
 /** REST for quotas: users read their own; `quotas:admin` reads and sets any. */
 import { Effect, Schema } from "effect"
 import { hasPermission } from "../Actor.ts"
-import { Forbidden } from "../Errors.ts"
+import { Forbidden, NotFound } from "../Errors.ts"
 import { Groups } from "../identity/Groups.ts"
 import { Users } from "../identity/Users.ts"
 import * as HttpRoute from "../HttpRoute.ts"
@@ -24,6 +24,7 @@ export const quotaRoutes = [
     permission: "quotas:read",
     params: IdParams,
     response: Schema.Struct({ quota: Quota, usage: Usage }),
+    errors: [NotFound],
     handler: ({ params, actor }) =>
       Effect.gen(function* () {
         if (!(actor._tag === "User" && actor.userId === params.id) && !hasPermission(actor, "quotas:admin")) {
@@ -44,6 +45,7 @@ export const quotaRoutes = [
     body: QuotaInput,
     response: Quota,
     audit: { action: "quota.set", target: (i) => `user:${i.params.id}` },
+    errors: [NotFound],
     handler: ({ params, body }) =>
       Effect.zipRight(
         Effect.flatMap(Users, (u) => u.get(params.id)),
@@ -58,6 +60,7 @@ export const quotaRoutes = [
     permission: "quotas:read",
     params: IdParams,
     response: Quota,
+    errors: [NotFound],
     handler: ({ params }) =>
       Effect.zipRight(
         Effect.flatMap(Groups, (g) => g.get(params.id)),
@@ -74,6 +77,7 @@ export const quotaRoutes = [
     body: QuotaInput,
     response: Quota,
     audit: { action: "quota.set", target: (i) => `group:${i.params.id}` },
+    errors: [NotFound],
     handler: ({ params, body }) =>
       Effect.zipRight(
         Effect.flatMap(Groups, (g) => g.get(params.id)),

@@ -6,11 +6,12 @@
  * applies what the runtime observed (each change in its own transaction
  * with its event), hibernates idle sessions and fails sessions stuck pending.
  */
-import { Clock, Context, Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { CurrentActor, system } from "../Actor.ts"
 import type { CoreEventType } from "../events/CoreEvents.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
+import { isSqlError } from "../Infrastructure.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import {
   afterRuntimeError,
@@ -139,6 +140,12 @@ export const SessionOrchestratorLive = Layer.scoped(
         ),
         Effect.catchAll((e) =>
           e === "handled" ? Effect.void : Effect.logError(`session ${row.id}: orchestration failed`, e)
+        ),
+        // The repo turns SqlError into a defect; one session's failed statement must not end the others' pass.
+        Effect.catchSomeDefect((defect) =>
+          isSqlError(defect)
+            ? Option.some(Effect.logError(`session ${row.id}: orchestration failed`, defect))
+            : Option.none()
         )
       )
 

@@ -4,7 +4,7 @@
  * state transition is conditional, so replicas cannot double-apply.
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
@@ -98,35 +98,35 @@ export interface LaunchTemplate {
 export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
   SessionRepo,
   {
-    readonly insert: (row: NewSession) => Effect.Effect<void, SqlError>
+    readonly insert: (row: NewSession) => Effect.Effect<void>
     /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
-    readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined, SqlError>
-    readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>, SqlError>
+    readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined>
+    readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>>
     /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
     readonly setDesired: (
       id: string,
       desired: DesiredState,
       from: ReadonlyArray<SessionState>,
       at: Date
-    ) => Effect.Effect<boolean, SqlError>
-    readonly touch: (id: string, at: Date) => Effect.Effect<void, SqlError>
+    ) => Effect.Effect<boolean>
+    readonly touch: (id: string, at: Date) => Effect.Effect<void>
     /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
-    readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined, SqlError>
+    readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined>
     /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
-    readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>, SqlError>
-    readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void, SqlError>
-    readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void, SqlError>
-    readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
-    readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
-    readonly shares: (id: string) => Effect.Effect<ReadonlyArray<SessionShare>, SqlError>
-    readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void, SqlError>
+    readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>>
+    readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void>
+    readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void>
+    readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>>
+    readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>>
+    readonly shares: (id: string) => Effect.Effect<ReadonlyArray<SessionShare>>
+    readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void>
     /** Returns false when there was no such share. */
-    readonly unshare: (id: string, userId: string) => Effect.Effect<boolean, SqlError>
-    readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined, SqlError>
-    readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined, SqlError>
-    readonly username: (userId: string) => Effect.Effect<string | undefined, SqlError>
+    readonly unshare: (id: string, userId: string) => Effect.Effect<boolean>
+    readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined>
+    readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined>
+    readonly username: (userId: string) => Effect.Effect<string | undefined>
     /** Runs `effect` in one transaction of the sessions' database (a state change and its event commit together). */
-    readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+    readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
 >() {}
 
@@ -138,7 +138,7 @@ export const SessionRepoLive = Layer.effect(
       sql`SELECT s.*, t.name AS template_name,
         (SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${viewer}) AS share_access
         FROM sessions s JOIN templates t ON t.id = s.template_id`
-    return {
+    return sqlDefects<SessionRepo["Type"]>({
       insert: (row) =>
         sql`INSERT INTO sessions ${sql.insert({
           id: row.id,
@@ -250,6 +250,6 @@ export const SessionRepoLive = Layer.effect(
           (rows) => rows[0]?.username
         ),
       withTransaction: sql.withTransaction
-    }
+    })
   })
 )

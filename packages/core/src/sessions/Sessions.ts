@@ -4,7 +4,6 @@
  * heartbeat and share. Requests only record intent and events; the
  * orchestrator talks to the runtime after the transaction commits.
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
 import {
@@ -39,24 +38,20 @@ import { SessionRepo, toSession } from "./SessionRepo.ts"
 import { SessionRuntime } from "./SessionRuntime.ts"
 import { now } from "../Timestamps.ts"
 
-type Failure = NotFound | Forbidden | Conflict | SqlError
+type Failure = NotFound | Forbidden | Conflict
 
 export class Sessions extends Context.Tag("@streamspace/core/Sessions")<
   Sessions,
   {
     readonly create: (
       input: CreateSession
-    ) => Effect.Effect<
-      Session,
-      ValidationError | NotFound | Forbidden | QuotaExceeded | Unauthorized | SqlError,
-      CurrentActor
-    >
-    readonly get: (id: string) => Effect.Effect<Session, NotFound | Forbidden | SqlError, CurrentActor>
+    ) => Effect.Effect<Session, ValidationError | NotFound | Forbidden | QuotaExceeded | Unauthorized, CurrentActor>
+    readonly get: (id: string) => Effect.Effect<Session, NotFound | Forbidden, CurrentActor>
     readonly list: (q: {
       state?: SessionState | undefined
       limit: number
       cursor?: string | undefined
-    }) => Effect.Effect<PageOf<Session>, Unauthorized | SqlError, CurrentActor>
+    }) => Effect.Effect<PageOf<Session>, Unauthorized, CurrentActor>
     readonly hibernate: (id: string) => Effect.Effect<Session, Failure, CurrentActor>
     readonly wake: (id: string) => Effect.Effect<Session, Failure, CurrentActor>
     readonly delete: (id: string) => Effect.Effect<Session, Failure, CurrentActor>

@@ -5,16 +5,21 @@ import * as HttpRoute from "../HttpRoute.ts"
 import { ListQuery, Page } from "../Pagination.ts"
 import { CreateSession, Session, SessionShare, SessionState, ShareInput } from "./SessionModel.ts"
 import { Sessions } from "./Sessions.ts"
-
+import { Conflict, NotFound, QuotaExceeded } from "../Errors.ts"
 const IdParams = Schema.Struct({ id: Schema.String })
 const ShareParams = Schema.Struct({ id: Schema.String, userId: Schema.String })
 const SessionQuery = Schema.Struct({ ...ListQuery.fields, state: Schema.optional(SessionState) })
+
+const lifecycleErrors = [NotFound, Conflict] as const
 
 const lifecycle = (
   path: string,
   summary: string,
   action: string,
-  run: (s: Sessions["Type"], id: string) => Effect.Effect<Session, unknown, CurrentActor>
+  run: (
+    s: Sessions["Type"],
+    id: string
+  ) => Effect.Effect<Session, HttpRoute.AllowedError<typeof lifecycleErrors>, CurrentActor>
 ) =>
   HttpRoute.make({
     method: "POST",
@@ -26,6 +31,7 @@ const lifecycle = (
     response: Session,
     successStatus: 202,
     audit: { action, target: (i) => i.params.id },
+    errors: lifecycleErrors,
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => run(s, params.id))
   })
 
@@ -50,6 +56,7 @@ export const sessionRoutes = [
     response: Session,
     successStatus: 201,
     audit: { action: "session.create", target: (_, out) => out.id },
+    errors: [NotFound, QuotaExceeded],
     handler: ({ body }) => Effect.flatMap(Sessions, (s) => s.create(body))
   }),
   HttpRoute.make({
@@ -60,6 +67,7 @@ export const sessionRoutes = [
     permission: "sessions:read",
     params: IdParams,
     response: Session,
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.get(params.id))
   }),
   lifecycle(
@@ -79,6 +87,7 @@ export const sessionRoutes = [
     response: Session,
     successStatus: 202,
     audit: { action: "session.delete", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.delete(params.id))
   }),
   HttpRoute.make({
@@ -90,6 +99,7 @@ export const sessionRoutes = [
     params: IdParams,
     // Frequent and harmless: not worth an audit row each.
     audit: false,
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.heartbeat(params.id))
   }),
   HttpRoute.make({
@@ -100,6 +110,7 @@ export const sessionRoutes = [
     permission: "sessions:write",
     params: IdParams,
     response: Schema.Struct({ items: Schema.Array(SessionShare) }),
+    errors: [NotFound, Conflict],
     handler: ({ params }) =>
       Effect.map(
         Effect.flatMap(Sessions, (s) => s.shares(params.id)),
@@ -115,6 +126,7 @@ export const sessionRoutes = [
     params: IdParams,
     body: ShareInput,
     audit: { action: "session.share", target: (i) => `${i.params.id}/${i.body.userId}` },
+    errors: [NotFound, Conflict],
     handler: ({ params, body }) => Effect.flatMap(Sessions, (s) => s.share(params.id, body.userId, body.access))
   }),
   HttpRoute.make({
@@ -125,6 +137,7 @@ export const sessionRoutes = [
     permission: "sessions:write",
     params: ShareParams,
     audit: { action: "session.unshare", target: (i) => `${i.params.id}/${i.params.userId}` },
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.unshare(params.id, params.userId))
   })
 ]

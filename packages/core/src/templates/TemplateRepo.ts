@@ -1,7 +1,7 @@
 /** SQL for the app catalog, as a service so that Templates' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
+import { sqlDefects } from "../Infrastructure.ts"
 import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { Template } from "./TemplateModel.ts"
 
@@ -89,14 +89,14 @@ export class TemplateRepo extends Context.Tag("@streamspace/core/TemplateRepo")<
   TemplateRepo,
   {
     /** Returns false when the name is taken. */
-    readonly insert: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<boolean, SqlError>
-    readonly findById: (id: string) => Effect.Effect<Template | undefined, SqlError>
-    readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
-    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+    readonly insert: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<boolean>
+    readonly findById: (id: string) => Effect.Effect<Template | undefined>
+    readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>>
+    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void>
     /** Sessions of the template that are neither terminated nor failed. */
-    readonly liveSessions: (id: string) => Effect.Effect<number, SqlError>
+    readonly liveSessions: (id: string) => Effect.Effect<number>
     /** Terminated and failed sessions keep history rows; the template goes with them. */
-    readonly delete: (id: string) => Effect.Effect<void, SqlError>
+    readonly delete: (id: string) => Effect.Effect<void>
   }
 >() {}
 
@@ -104,7 +104,8 @@ export const TemplateRepoLive = Layer.effect(
   TemplateRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return {
+    // A failing statement is a defect (500), not an error of the caller.
+    return sqlDefects<TemplateRepo["Type"]>({
       insert: (id, columns, at) =>
         Effect.map(
           sql<{
@@ -145,6 +146,6 @@ export const TemplateRepoLive = Layer.effect(
           yield* sql`DELETE FROM sessions WHERE template_id = ${id} AND state IN ('terminated', 'failed')`
           yield* sql`DELETE FROM templates WHERE id = ${id}`
         })
-    }
+    })
   })
 )

@@ -1,5 +1,4 @@
 /** The app catalog: admins manage templates; users browse enabled ones. */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { Conflict, NotFound, type ValidationError } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
@@ -11,16 +10,11 @@ import { now } from "../Timestamps.ts"
 export class Templates extends Context.Tag("@streamspace/core/Templates")<
   Templates,
   {
-    readonly create: (
-      input: CreateTemplate
-    ) => Effect.Effect<Template, Conflict | ValidationError | NotFound | SqlError>
-    readonly get: (id: string) => Effect.Effect<Template, NotFound | SqlError>
-    readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>, SqlError>
-    readonly update: (
-      id: string,
-      patch: UpdateTemplate
-    ) => Effect.Effect<Template, NotFound | ValidationError | SqlError>
-    readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict | SqlError>
+    readonly create: (input: CreateTemplate) => Effect.Effect<Template, Conflict | ValidationError | NotFound>
+    readonly get: (id: string) => Effect.Effect<Template, NotFound>
+    readonly list: (q: TemplateQuery) => Effect.Effect<PageOf<Template>>
+    readonly update: (id: string, patch: UpdateTemplate) => Effect.Effect<Template, NotFound | ValidationError>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict>
   }
 >() {}
 

@@ -1,7 +1,7 @@
 /** REST for the app catalog. */
 import { Effect, Schema } from "effect"
 import { hasPermission } from "../Actor.ts"
-import { NotFound } from "../Errors.ts"
+import { Conflict, NotFound } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { ListQuery, Page } from "../Pagination.ts"
 import { CreateTemplate, Template, UpdateTemplate } from "./TemplateModel.ts"
@@ -37,6 +37,7 @@ export const templateRoutes = [
     response: Template,
     successStatus: 201,
     audit: { action: "template.create", target: (_, out) => out.id },
+    errors: [NotFound, Conflict],
     handler: ({ body }) => Effect.flatMap(Templates, (t) => t.create(body))
   }),
   HttpRoute.make({
@@ -47,6 +48,7 @@ export const templateRoutes = [
     permission: "templates:read",
     params: IdParams,
     response: Template,
+    errors: [NotFound],
     handler: ({ params, actor }) =>
       Effect.flatMap(Templates, (t) => t.get(params.id)).pipe(
         Effect.filterOrFail(
@@ -65,6 +67,7 @@ export const templateRoutes = [
     body: UpdateTemplate,
     response: Template,
     audit: { action: "template.update", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ params, body }) => Effect.flatMap(Templates, (t) => t.update(params.id, body))
   }),
   HttpRoute.make({
@@ -75,6 +78,7 @@ export const templateRoutes = [
     permission: "templates:admin",
     params: IdParams,
     audit: { action: "template.delete", target: (i) => i.params.id },
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Templates, (t) => t.delete(params.id))
   })
 ]

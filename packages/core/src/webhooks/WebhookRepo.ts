@@ -1,6 +1,6 @@
 /** SQL for webhooks and their deliveries, as a service so that Webhooks' rules can run against a stub in tests. */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
 import { Webhook, WebhookDelivery } from "./WebhookModel.ts"
@@ -72,21 +72,17 @@ export interface NewWebhook {
 export class WebhookRepo extends Context.Tag("@streamspace/core/WebhookRepo")<
   WebhookRepo,
   {
-    readonly insert: (w: NewWebhook) => Effect.Effect<void, SqlError>
-    readonly find: (id: string) => Effect.Effect<WebhookRow | undefined, SqlError>
-    readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
-    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void, SqlError>
+    readonly insert: (w: NewWebhook) => Effect.Effect<void>
+    readonly find: (id: string) => Effect.Effect<WebhookRow | undefined>
+    readonly list: Effect.Effect<ReadonlyArray<Webhook>>
+    readonly update: (id: string, columns: Record<string, unknown>, at: Date) => Effect.Effect<void>
     /** Returns false when there was no such webhook. */
-    readonly delete: (id: string) => Effect.Effect<boolean, SqlError>
+    readonly delete: (id: string) => Effect.Effect<boolean>
     /** A webhook's deliveries, newest first. */
-    readonly deliveries: (
-      webhookId: string,
-      limit: number,
-      cursor?: string
-    ) => Effect.Effect<PageOf<WebhookDelivery>, SqlError>
-    readonly findDelivery: (webhookId: string, id: string) => Effect.Effect<DeliveryRow | undefined, SqlError>
+    readonly deliveries: (webhookId: string, limit: number, cursor?: string) => Effect.Effect<PageOf<WebhookDelivery>>
+    readonly findDelivery: (webhookId: string, id: string) => Effect.Effect<DeliveryRow | undefined>
     /** Back to pending with a fresh attempt budget. */
-    readonly replay: (id: string, at: Date) => Effect.Effect<void, SqlError>
+    readonly replay: (id: string, at: Date) => Effect.Effect<void>
   }
 >() {}
 
@@ -94,7 +90,7 @@ export const WebhookRepoLive = Layer.effect(
   WebhookRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return {
+    return sqlDefects<WebhookRepo["Type"]>({
       insert: (w) =>
         sql`INSERT INTO webhooks ${sql.insert({
           id: w.id,
@@ -129,6 +125,6 @@ export const WebhookRepoLive = Layer.effect(
         sql`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${at}, last_error = NULL, updated_at = ${at} WHERE id = ${id}`.pipe(
           Effect.asVoid
         )
-    }
+    })
   })
 )

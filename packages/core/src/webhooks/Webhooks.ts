@@ -1,5 +1,4 @@
 /** Admin-managed outgoing webhooks: registration, deliveries, replay. */
-import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, type Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { afterCommit } from "../Actor.ts"
@@ -16,20 +15,17 @@ export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<
   {
     readonly create: (
       input: Schema.Schema.Type<typeof CreateWebhook>
-    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound | SqlError>
-    readonly list: Effect.Effect<ReadonlyArray<Webhook>, SqlError>
-    readonly get: (id: string) => Effect.Effect<Webhook, NotFound | SqlError>
-    readonly update: (
-      id: string,
-      patch: Schema.Schema.Type<typeof UpdateWebhook>
-    ) => Effect.Effect<Webhook, NotFound | SqlError>
-    readonly delete: (id: string) => Effect.Effect<void, NotFound | SqlError>
+    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound>
+    readonly list: Effect.Effect<ReadonlyArray<Webhook>>
+    readonly get: (id: string) => Effect.Effect<Webhook, NotFound>
+    readonly update: (id: string, patch: Schema.Schema.Type<typeof UpdateWebhook>) => Effect.Effect<Webhook, NotFound>
+    readonly delete: (id: string) => Effect.Effect<void, NotFound>
     readonly deliveries: (
       id: string,
       limit: number,
       cursor?: string
-    ) => Effect.Effect<PageOf<WebhookDelivery>, NotFound | SqlError>
-    readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict | SqlError>
+    ) => Effect.Effect<PageOf<WebhookDelivery>, NotFound>
+    readonly replay: (id: string, deliveryId: string) => Effect.Effect<WebhookDelivery, NotFound | Conflict>
   }
 >() {}
 

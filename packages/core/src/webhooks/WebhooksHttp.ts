@@ -4,7 +4,7 @@ import * as HttpRoute from "../HttpRoute.ts"
 import { ListQuery, Page } from "../Pagination.ts"
 import { CreatedWebhook, CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from "./WebhookModel.ts"
 import { Webhooks } from "./Webhooks.ts"
-
+import { Conflict, NotFound } from "../Errors.ts"
 const IdParams = Schema.Struct({ id: Schema.String })
 const DeliveryParams = Schema.Struct({ id: Schema.String, deliveryId: Schema.String })
 const base = { tags: ["webhooks"], permission: "webhooks:admin" } as const
@@ -31,6 +31,7 @@ export const webhookRoutes = [
     response: CreatedWebhook,
     successStatus: 201,
     audit: { action: "webhook.create", target: (_, out) => out.id },
+    errors: [NotFound],
     handler: ({ body }) =>
       Effect.map(
         Effect.flatMap(Webhooks, (w) => w.create(body)),
@@ -44,6 +45,7 @@ export const webhookRoutes = [
     summary: "Read a webhook",
     params: IdParams,
     response: Webhook,
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Webhooks, (w) => w.get(params.id))
   }),
   HttpRoute.make({
@@ -55,6 +57,7 @@ export const webhookRoutes = [
     body: UpdateWebhook,
     response: Webhook,
     audit: { action: "webhook.update", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ params, body }) => Effect.flatMap(Webhooks, (w) => w.update(params.id, body))
   }),
   HttpRoute.make({
@@ -64,6 +67,7 @@ export const webhookRoutes = [
     summary: "Remove a webhook and its delivery history",
     params: IdParams,
     audit: { action: "webhook.delete", target: (i) => i.params.id },
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(Webhooks, (w) => w.delete(params.id))
   }),
   HttpRoute.make({
@@ -74,6 +78,7 @@ export const webhookRoutes = [
     params: IdParams,
     query: ListQuery,
     response: Page(WebhookDelivery),
+    errors: [NotFound],
     handler: ({ params, query }) => Effect.flatMap(Webhooks, (w) => w.deliveries(params.id, query.limit, query.cursor))
   }),
   HttpRoute.make({
@@ -85,6 +90,7 @@ export const webhookRoutes = [
     response: WebhookDelivery,
     successStatus: 202,
     audit: { action: "webhook.replay", target: (i) => i.params.deliveryId },
+    errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Webhooks, (w) => w.replay(params.id, params.deliveryId))
   })
 ]

@@ -1,6 +1,7 @@
 /** Admin REST for plugins (paths from docs/architecture.md) and the UI extensions a user may see. */
 import { Effect, Schema } from "effect"
-import { Conflict, HttpRoute } from "@streamspace/core"
+import { Conflict, HttpRoute, NotFound } from "@streamspace/core"
+import { PluginFailed } from "./PluginErrors.ts"
 import { EventDelivery } from "./EventDelivery.ts"
 import { JobScheduler } from "./JobScheduler.ts"
 import { PluginHost } from "./PluginHost.ts"
@@ -41,6 +42,7 @@ const lifecycle = (action: "install" | "enable" | "disable", summary: string) =>
     // DDL and plugin start-up must not sit inside one request transaction.
     transactional: false,
     audit: { action: `plugin.${action}`, target: (i) => i.params.id },
+    errors: [NotFound, Conflict, PluginFailed],
     handler: ({ params, query }) =>
       Effect.flatMap(PluginHost, (h) =>
         action === "install"
@@ -91,6 +93,7 @@ export const pluginAdminRoutes = [
     summary: "The plugin's config and its JSON Schema",
     params: IdParams,
     response: Schema.Struct({ value: Schema.Unknown, schema: Schema.Unknown }),
+    errors: [NotFound],
     handler: ({ params }) => Effect.flatMap(PluginHost, (h) => h.config(params.id))
   }),
   HttpRoute.make({
@@ -103,6 +106,7 @@ export const pluginAdminRoutes = [
     response: PluginState,
     transactional: false,
     audit: { action: "plugin.configure", target: (i) => i.params.id },
+    errors: [NotFound, Conflict, PluginFailed],
     handler: ({ params, body }) => Effect.flatMap(PluginHost, (h) => h.configure(params.id, body))
   }),
   HttpRoute.make({
@@ -117,6 +121,7 @@ export const pluginAdminRoutes = [
     }),
     transactional: false,
     audit: { action: "plugin.uninstall", target: (i) => i.params.id },
+    errors: [NotFound, Conflict, PluginFailed],
     handler: ({ params, query }) =>
       Effect.flatMap(PluginHost, (h) => h.uninstall(params.id, { keepData: query.keepData, force: query.force }))
   }),
@@ -140,6 +145,7 @@ export const pluginAdminRoutes = [
         })
       )
     }),
+    errors: [NotFound],
     handler: ({ params }) =>
       Effect.zipRight(
         Effect.flatMap(PluginHost, (h) => h.get(params.id)),
@@ -157,6 +163,7 @@ export const pluginAdminRoutes = [
     params: Schema.Struct({ id: Schema.String, letterId: Schema.String }),
     transactional: false,
     audit: { action: "plugin.dead-letter.replay", target: (i) => i.params.letterId },
+    errors: [NotFound, Conflict, PluginFailed],
     handler: ({ params }) => Effect.flatMap(EventDelivery, (d) => d.replay(params.id, params.letterId))
   }),
   HttpRoute.make({
@@ -177,6 +184,7 @@ export const pluginAdminRoutes = [
         })
       )
     }),
+    errors: [NotFound],
     handler: ({ params }) =>
       Effect.zipRight(
         Effect.flatMap(PluginHost, (h) => h.get(params.id)),
@@ -203,6 +211,7 @@ export const pluginAdminRoutes = [
     // The job runs in its plugin's scope with the plugin's own SQL, not inside a request transaction.
     transactional: false,
     audit: { action: "plugin.job.run", target: (i) => `${i.params.id}/${i.params.name}` },
+    errors: [NotFound, Conflict],
     handler: ({ params }) =>
       Effect.gen(function* () {
         const state = yield* Effect.flatMap(PluginHost, (h) => h.get(params.id))

@@ -6,6 +6,7 @@ export class PluginFailed extends Data.TaggedError("PluginFailed")<{
   readonly plugin: string
   readonly message: string
 }> {
+  static readonly status = 500
   readonly status = 500
   readonly code = "plugin_failed"
 }
