@@ -73,7 +73,10 @@ describe(`405 Method Not Allowed (${TestPlatform.engine()})`, () => {
       ["GET", "/api/nope"],
       ["POST", "/api/users/a/b/c"],
       ["GET", "/api/plugins/hello/nope"],
-      ["DELETE", "/api/plugins/nobody/x"]
+      ["DELETE", "/api/plugins/nobody/x"],
+      // A malformed %-escape where a path parameter would go matches no route, core or plugin: 404, not a crash.
+      ["POST", "/api/templates/%E0%A4%A"],
+      ["PUT", "/api/plugins/hello/%E0%A4%A"]
     ] as const) {
       const res = await p.http<Problem>(method, path, { token: admin })
       expect(res.status).toBe(404)

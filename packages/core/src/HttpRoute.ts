@@ -309,7 +309,7 @@ export interface RouteTable {
   readonly routes: () => ReadonlyArray<Route>
 }
 
-/** Matches `/a/:id/b` against a path; returns the params or undefined. */
+/** Matches `/a/:id/b` against a path; returns the params or undefined (also for a malformed %-escape: a 404, not a throw). */
 export const matchPath = (pattern: string, pathname: string): Record<string, string> | undefined => {
   const want = pattern.split("/").filter((s) => s.length > 0)
   const got = pathname.split("/").filter((s) => s.length > 0)
@@ -318,8 +318,13 @@ export const matchPath = (pattern: string, pathname: string): Record<string, str
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!
     const g = got[i]!
-    if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(g)
-    else if (w !== g) return undefined
+    if (w.startsWith(":")) {
+      try {
+        params[w.slice(1)] = decodeURIComponent(g)
+      } catch {
+        return undefined
+      }
+    } else if (w !== g) return undefined
   }
   return params
 }

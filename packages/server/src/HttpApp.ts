@@ -37,13 +37,7 @@ const requestIdPattern = /^[\w.:-]{1,128}$/
 const methodOrder = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 /** Whether a route pattern matches a path (a malformed %-escape matches nothing). */
-const matches = (pattern: string, pathname: string) => {
-  try {
-    return HttpRoute.matchPath(pattern, pathname) !== undefined
-  } catch {
-    return false
-  }
-}
+const matches = (pattern: string, pathname: string) => HttpRoute.matchPath(pattern, pathname) !== undefined
 
 const queryOf = (url: URL): Record<string, string | ReadonlyArray<string>> => {
   const out: Record<string, string | Array<string>> = {}

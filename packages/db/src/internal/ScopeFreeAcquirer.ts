@@ -5,16 +5,10 @@
  * streams reserve their own), and the Scope opened and closed per statement
  * costs ~10 µs: on PostgreSQL a sixth of a `select 1` round trip
  * (`bun run bench sql`). `patches/@effect%2Fsql@0.52.1.patch` skips that
- * Scope for an acquirer marked here. Unmarked acquirers keep the library's
- * behaviour, and without the patch the mark is ignored.
+ * Scope for a statement whose acquirer carries this mark; `IsolatedSqlClient`
+ * marks ours. Unmarked acquirers keep the library's behaviour, and without
+ * the patch the mark is ignored.
  */
-import type { SqlClient } from "@effect/sql"
-import type { Connection } from "@effect/sql/SqlConnection"
-import { Effect } from "effect"
 
 /** The property the patched `@effect/sql` looks for. */
 export const ScopeFreeAcquirer: unique symbol = Symbol.for("@effect/sql/SqlConnection/ScopeFreeAcquirer") as never
-
-/** An acquirer that returns `connection` and needs no Scope. */
-export const scopeFreeAcquirer = (connection: Connection): SqlClient.SqlClient.MakeOptions["acquirer"] =>
-  Object.assign(Effect.succeed(connection), { [ScopeFreeAcquirer]: true })

@@ -21,6 +21,15 @@ const PluginState = Schema.Struct({
   dependsOn: Schema.Array(Schema.Struct({ id: Schema.String, version: Schema.String })),
   hookFailures: Schema.Number
 })
+/** One run of a plugin's scheduled job (the list of runs and "run now" answer with it). */
+const JobRun = Schema.Struct({
+  job: Schema.String,
+  tick: Schema.Date,
+  startedAt: Schema.Date,
+  finishedAt: Schema.NullOr(Schema.Date),
+  outcome: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String)
+})
 const BoolString = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, {
   decode: (s) => s === "true",
   encode: (b) => (b ? "true" : "false")
@@ -172,18 +181,7 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id/jobs",
     summary: "Recent runs of a plugin's scheduled jobs",
     params: IdParams,
-    response: Schema.Struct({
-      items: Schema.Array(
-        Schema.Struct({
-          job: Schema.String,
-          tick: Schema.Date,
-          startedAt: Schema.Date,
-          finishedAt: Schema.NullOr(Schema.Date),
-          outcome: Schema.NullOr(Schema.String),
-          error: Schema.NullOr(Schema.String)
-        })
-      )
-    }),
+    response: Schema.Struct({ items: Schema.Array(JobRun) }),
     errors: [NotFound],
     handler: ({ params }) =>
       Effect.zipRight(
@@ -200,14 +198,7 @@ export const pluginAdminRoutes = [
     path: "/api/admin/plugins/:id/jobs/:name/run",
     summary: "Run one of an enabled plugin's scheduled jobs now; answers with the run (its outcome and error)",
     params: Schema.Struct({ id: Schema.String, name: Schema.String }),
-    response: Schema.Struct({
-      job: Schema.String,
-      tick: Schema.Date,
-      startedAt: Schema.Date,
-      finishedAt: Schema.NullOr(Schema.Date),
-      outcome: Schema.NullOr(Schema.String),
-      error: Schema.NullOr(Schema.String)
-    }),
+    response: JobRun,
     // The job runs in its plugin's scope with the plugin's own SQL, not inside a request transaction.
     transactional: false,
     audit: { action: "plugin.job.run", target: (i) => `${i.params.id}/${i.params.name}` },

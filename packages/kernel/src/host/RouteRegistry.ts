@@ -4,7 +4,7 @@
  * the routes of enabled plugins. A route lives as long as the scope that
  * added it: disabling the plugin removes it.
  */
-import type { HttpRoute } from "@streamspace/core"
+import { HttpRoute } from "@streamspace/core"
 import { Context, Effect, Layer, type Scope } from "effect"
 
 export const PREFIX = "/api/plugins"
@@ -33,7 +33,7 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
       if (!mine || mine.length === 0) return known.has(plugin) ? { _tag: "Disabled", plugin } : { _tag: "NotFound" }
       const allowed: Array<HttpRoute.Method> = []
       for (const route of mine) {
-        const params = matchPath(route.path, pathname)
+        const params = HttpRoute.matchPath(route.path, pathname)
         if (!params) continue
         if (route.method === method) return { _tag: "Found", route, params }
         if (!allowed.includes(route.method)) allowed.push(route.method)
@@ -66,22 +66,3 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
       ).pipe(Effect.asVoid)
   }
 })
-
-const matchPath = (pattern: string, pathname: string): Record<string, string> | undefined => {
-  const want = pattern.split("/").filter(Boolean)
-  const got = pathname.split("/").filter(Boolean)
-  if (want.length !== got.length) return undefined
-  const params: Record<string, string> = {}
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!
-    if (w.startsWith(":")) {
-      // A malformed %-escape matches no route (404) instead of throwing.
-      try {
-        params[w.slice(1)] = decodeURIComponent(got[i]!)
-      } catch {
-        return undefined
-      }
-    } else if (w !== got[i]) return undefined
-  }
-  return params
-}
