@@ -11,6 +11,7 @@ import m0005 from "../../../migrations/0005_platform.sql" with { type: "text" }
 import m0006 from "../../../migrations/0006_plugins.sql" with { type: "text" }
 import m0007 from "../../../migrations/0007_integration_queue.sql" with { type: "text" }
 import m0008 from "../../../migrations/0008_plugin_writes.sql" with { type: "text" }
+import m0009 from "../../../migrations/0009_security.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -26,7 +27,8 @@ export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 5, name: "platform", sql: m0005 },
   { id: 6, name: "plugins", sql: m0006 },
   { id: 7, name: "integration_queue", sql: m0007 },
-  { id: 8, name: "plugin_writes", sql: m0008 }
+  { id: 8, name: "plugin_writes", sql: m0008 },
+  { id: 9, name: "security", sql: m0009 }
 ]
 
 export const table = "streamspace_migrations"

@@ -55,7 +55,13 @@ export const AuthConfig = Schema.Struct({
   adminPassword: Schema.optional(Secret),
   /** Failed logins per account (and per IP, ×4) within the window before throttling. */
   maxFailedLogins: Schema.optionalWith(PositiveInt, { default: () => 5 }),
-  failedLoginWindowSeconds: Schema.optionalWith(PositiveInt, { default: () => 900 })
+  failedLoginWindowSeconds: Schema.optionalWith(PositiveInt, { default: () => 900 }),
+  /** Failed logins for unknown usernames from one client IP within the window before that IP is throttled (sprays). */
+  maxUnknownUserFailuresPerIp: Schema.optionalWith(PositiveInt, { default: () => 50 }),
+  /** Least zxcvbn score (0–4) a new password must reach. */
+  passwordMinScore: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 4)), { default: () => 3 }),
+  /** How long a VNC ticket (POST /api/sessions/:id/vnc-ticket) may wait to be used, once. */
+  vncTicketTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 30 })
 })
 
 export const StorageConfig = Schema.Struct({
@@ -124,6 +130,21 @@ export const ServerConfigSchema = Schema.Struct({
   shutdownTimeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 }),
   /** Per-caller request budgets by route class; turn off only behind a gateway that limits. */
   rateLimit: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /**
+   * CIDRs of reverse proxies whose `X-Forwarded-For` is believed; the client
+   * IP is then the right-most address not in this list. Empty: the socket
+   * address is the client.
+   */
+  trustedProxies: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /**
+   * Outgoing HTTP (webhooks, integrations, plugins' HTTP client) refuses
+   * loopback, link-local and private destinations unless a CIDR or host here
+   * allows them.
+   */
+  egress: Schema.optionalWith(
+    Schema.Struct({ allow: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }) }),
+    { default: () => ({ allow: [] }) }
+  ),
   auth: Schema.optionalWith(AuthConfig, { default: () => Schema.decodeSync(AuthConfig)({}) }),
   sessions: Schema.optionalWith(SessionsConfig, { default: () => Schema.decodeSync(SessionsConfig)({}) }),
   storage: Schema.optionalWith(StorageConfig, { default: () => Schema.decodeSync(StorageConfig)({}) }),

@@ -62,6 +62,18 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
     "Per-caller request budgets (default true; false only behind a limiting gateway)"
   ),
   bind(
+    "STREAMSPACE_TRUSTED_PROXIES",
+    "trustedProxies",
+    "list",
+    "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)"
+  ),
+  bind(
+    "STREAMSPACE_EGRESS_ALLOW",
+    "egress.allow",
+    "list",
+    "Comma-separated CIDRs or hosts outgoing HTTP may reach although private or loopback (default: none)"
+  ),
+  bind(
     "STREAMSPACE_JWT_SECRET",
     "auth.jwtSecret",
     "string",
