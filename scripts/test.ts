@@ -55,6 +55,13 @@ const runPass = async (
 const isUnit = (f: string) => f.endsWith(".unit.test.ts")
 const engineSuites = all.filter((f) => !isUnit(f))
 const pgUrl = process.env["TEST_DATABASE_URL"]
+// CI must run the PostgreSQL pass: the multi-replica suites (a job runs once across replicas, shared rate limits) live only there.
+if (!pgUrl && process.env["STREAMSPACE_REQUIRE_POSTGRES"] === "1") {
+  console.error(
+    "TEST_DATABASE_URL is not set but STREAMSPACE_REQUIRE_POSTGRES=1: the PostgreSQL pass (and its *.pg.test.ts multi-replica suites) would not run. Set TEST_DATABASE_URL."
+  )
+  process.exit(1)
+}
 const results: Array<PassResult> = []
 results.push(await runPass("Unit (no database)", all.filter(isUnit), { TEST_DATABASE_URL: undefined }))
 results.push(
