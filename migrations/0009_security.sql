@@ -26,3 +26,19 @@ CREATE INDEX vnc_tickets_expires_idx ON vnc_tickets (expires_at);
 
 -- TOTP: the last accepted time step, so a code is accepted once per step.
 ALTER TABLE users ADD COLUMN totp_last_step bigint;
+
+-- Lockout and limits: a failed login remembers whether its username existed,
+-- so that a client address is held only for sprays of unknown usernames
+-- (auth.maxUnknownUserFailuresPerIp), never for failures against real accounts.
+ALTER TABLE login_attempts ADD COLUMN unknown_user boolean NOT NULL DEFAULT false;
+CREATE INDEX login_attempts_spray_idx ON login_attempts (ip, at) WHERE unknown_user AND NOT success;
+-- Request budgets shared by API replicas: hits per bucket (class or route, and
+-- caller) and minute, added by each replica about once a second. UNLOGGED:
+-- the counts are worthless after a crash, and skipping the WAL keeps the writes cheap.
+CREATE UNLOGGED TABLE rate_limit_counters (
+  window_start bigint  NOT NULL, -- minutes since the epoch
+  bucket       text    NOT NULL,
+  hits         integer NOT NULL,
+  budget       integer NOT NULL,
+  PRIMARY KEY (window_start, bucket)
+);

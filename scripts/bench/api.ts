@@ -14,7 +14,7 @@ import * as Path from "node:path"
 
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 32)
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 20)
-const PASSWORD = "bench-admin-password"
+const PASSWORD = "bench-root-password"
 
 const percentile = (xs: Array<number>, q: number) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -13,7 +13,7 @@ import * as Path from "node:path"
 const CLIENTS = 16
 const LOAD_SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5)
 const EVENTS = 5000
-const PASSWORD = "bench-admin-password"
+const PASSWORD = "bench-root-password"
 const pluginsDir = Path.join(import.meta.dir, ".plugins")
 
 const pluginSource = (id: string) => `

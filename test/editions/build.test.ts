@@ -50,7 +50,7 @@ test("the enterprise edition compiles to one executable that serves", async () =
   const server = await ServerProcess.start(
     {
       STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
-      STREAMSPACE_ADMIN_PASSWORD: "edition-admin-pw",
+      STREAMSPACE_ADMIN_PASSWORD: "edition-root-pw",
       STREAMSPACE_PLUGINS: "slack,email-smtp",
       DATABASE_URL: ""
     },
@@ -58,7 +58,7 @@ test("the enterprise edition compiles to one executable that serves", async () =
   )
   expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
   // The edition's plugins are inside the executable (nodemailer included) and enabled on first boot.
-  const token = await ServerProcess.login(server.url, "edition-admin-pw")
+  const token = await ServerProcess.login(server.url, "edition-root-pw")
   const plugins = (await (
     await fetch(`${server.url}/api/admin/plugins`, { headers: { authorization: `Bearer ${token}` } })
   ).json()) as { items: ReadonlyArray<{ id: string; status: string }> }

@@ -84,7 +84,7 @@ const decoded = async <T extends CoreEvents.CoreEventType, A, I>(
 }
 
 const account = async (username: string): Promise<Account> => {
-  const password = `${username}-password-1`
+  const password = "quiet-lantern-orbit-7"
   const res = await p.http<{ id: string }>("POST", "/api/users", { token: admin, body: { username, password } })
   expect(res.status).toBe(201)
   return { id: res.body.id, username, password, token: await p.login(username, password) }

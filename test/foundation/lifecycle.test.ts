@@ -14,7 +14,7 @@ import * as Path from "node:path"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-lifecycle-"))
 const dataDir = Path.join(dir, "data")
-const env = { STREAMSPACE_DATA_DIR: dataDir, DATABASE_URL: "", STREAMSPACE_ADMIN_PASSWORD: "lifecycle-admin-pw" }
+const env = { STREAMSPACE_DATA_DIR: dataDir, DATABASE_URL: "", STREAMSPACE_ADMIN_PASSWORD: "lifecycle-root-pw" }
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
 
 const alive = (pid: number) => {

@@ -18,3 +18,13 @@ test("the strict class allows 10 requests a minute per caller, then 429 with Ret
   expect(limited.body.code).toBe("too_many_requests")
   expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0)
 })
+
+test("login has a budget of its own: failed refreshes that used up theirs do not stop a login", async () => {
+  // The test above left this caller's refresh budget used up.
+  expect((await p.http("POST", "/api/auth/refresh", { body: { refreshToken: "still-not-a-token" } })).status).toBe(429)
+  const login = await p.http<{ accessToken: string }>("POST", "/api/auth/login", {
+    body: { username: "admin", password: p.adminPassword }
+  })
+  expect(login.status).toBe(200)
+  expect(typeof login.body.accessToken).toBe("string")
+})

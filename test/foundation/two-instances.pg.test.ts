@@ -24,8 +24,8 @@ afterAll(async () => {
 
 test("two processes on one empty database: both ready, every migration applied once", async () => {
   const [a, b] = await Promise.all([
-    ServerProcess.start({ DATABASE_URL: dbUrl, STREAMSPACE_ADMIN_PASSWORD: "race-admin-password" }),
-    ServerProcess.start({ DATABASE_URL: dbUrl, STREAMSPACE_ADMIN_PASSWORD: "race-admin-password" })
+    ServerProcess.start({ DATABASE_URL: dbUrl, STREAMSPACE_ADMIN_PASSWORD: "race-root-password" }),
+    ServerProcess.start({ DATABASE_URL: dbUrl, STREAMSPACE_ADMIN_PASSWORD: "race-root-password" })
   ])
   try {
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200)

@@ -192,7 +192,7 @@ describe(`plugin SQL isolation on every path (${TestPlatform.engine()})`, () => 
   test("in an event handler", async () => {
     const created = await p.http("POST", "/api/users", {
       token: admin,
-      body: { username: "probed", password: "probed-password-1" }
+      body: { username: "probed", password: "long-enough-pw" }
     })
     expect(created.status).toBe(201)
     expectConfined(await recorded("event"))

@@ -13,7 +13,7 @@ const database = await ServerDatabase.create()
 let db: SQL
 const env = {
   DATABASE_URL: database.url,
-  STREAMSPACE_ADMIN_PASSWORD: "multi-admin-password",
+  STREAMSPACE_ADMIN_PASSWORD: "multi-root-password",
   STREAMSPACE_PLUGINS_DIR: Path.join(import.meta.dir, "../fixtures/plugins"),
   STREAMSPACE_PLUGINS: "counter",
   STREAMSPACE_RATE_LIMIT: "false",

@@ -17,7 +17,7 @@ test("each notification is sent once although two instances handle and send", as
   db = await ServerDatabase.create()
   const scenario = await ReplicaScenario.start({
     DATABASE_URL: db.url,
-    STREAMSPACE_ADMIN_PASSWORD: "notify-admin-password",
+    STREAMSPACE_ADMIN_PASSWORD: "notify-root-password",
     STREAMSPACE_PLUGINS: "slack",
     STREAMSPACE_RATE_LIMIT: "false",
     STREAMSPACE_LOG_LEVEL: "error"

@@ -33,7 +33,7 @@ export default definePlugin({ id: "versioned", name: "Versioned", version: "${ve
 
 const env = {
   DATABASE_URL: db.url,
-  STREAMSPACE_ADMIN_PASSWORD: "upgrade-admin-pw",
+  STREAMSPACE_ADMIN_PASSWORD: "upgrade-root-pw",
   STREAMSPACE_PLUGINS_DIR: pluginsDir,
   STREAMSPACE_PLUGINS: "versioned",
   STREAMSPACE_LOG_LEVEL: "info"

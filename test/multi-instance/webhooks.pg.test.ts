@@ -17,7 +17,7 @@ test("each event reaches the webhook once although two instances fan out and sen
   db = await ServerDatabase.create()
   const scenario = await ReplicaScenario.start({
     DATABASE_URL: db.url,
-    STREAMSPACE_ADMIN_PASSWORD: "webhook-admin-password",
+    STREAMSPACE_ADMIN_PASSWORD: "webhook-root-password",
     STREAMSPACE_RATE_LIMIT: "false",
     STREAMSPACE_LOG_LEVEL: "error"
   })

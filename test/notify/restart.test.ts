@@ -23,7 +23,7 @@ const env = {
   STREAMSPACE_CONFIG: Path.join(dir, "streamspace.config.json"),
   STREAMSPACE_DATA_DIR: Path.join(dir, "data"),
   DATABASE_URL: db?.url ?? "",
-  STREAMSPACE_ADMIN_PASSWORD: "restart-admin-pw",
+  STREAMSPACE_ADMIN_PASSWORD: "restart-root-pw",
   STREAMSPACE_PLUGINS: "slack"
 }
 

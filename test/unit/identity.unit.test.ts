@@ -7,6 +7,7 @@ import {
   Forbidden,
   IdentityPolicy,
   LoginThrottle,
+  ServerConfig,
   Unauthorized,
   UserRepo,
   Users,
@@ -105,7 +106,8 @@ describe("the last enabled admin", () => {
       Effect.flatMap(Users.Users, use).pipe(
         Effect.provide(Users.UsersLive),
         Effect.provide(repo(r)),
-        Effect.provide(stubLayer(EventOutbox.EventOutbox))
+        Effect.provide(stubLayer(EventOutbox.EventOutbox)),
+        Effect.provide(ServerConfig.layer(ServerConfig.make()))
       )
     )
 
@@ -131,13 +133,13 @@ describe("the last enabled admin", () => {
 })
 
 describe("login throttling", () => {
-  const policy = { maxFailedLogins: 3, failedLoginWindowSeconds: 600 }
+  const policy = { maxFailedLogins: 3, failedLoginWindowSeconds: 600, maxUnknownUserFailuresPerIp: 10 }
   const at = 1_000_000_000
   test("under the limit nobody waits", () => {
     expect(
       LoginThrottle.retryAfterSeconds(
         policy,
-        { byUser: { count: 2, firstAtMs: at - 1000 }, byIp: { count: 11, firstAtMs: at } },
+        { byUser: { count: 2, firstAtMs: at - 1000 }, unknownUsersByIp: { count: 9, firstAtMs: at } },
         at
       )
     ).toBeUndefined()
@@ -147,11 +149,11 @@ describe("login throttling", () => {
     expect(LoginThrottle.retryAfterSeconds(policy, { byUser: { count: 3, firstAtMs: at - 100_000 } }, at)).toBe(500)
   })
 
-  test("an IP is held at four times the account limit, and only when the IP is known", () => {
+  test("an IP is held at its own budget of unknown-username failures, and only when the IP is known", () => {
     expect(
       LoginThrottle.retryAfterSeconds(
         policy,
-        { byUser: { count: 0, firstAtMs: null }, byIp: { count: 12, firstAtMs: at - 599_500 } },
+        { byUser: { count: 0, firstAtMs: null }, unknownUsersByIp: { count: 10, firstAtMs: at - 599_500 } },
         at
       )
     ).toBe(1)

@@ -35,12 +35,21 @@ export class RequestContext extends Context.Tag("@streamspace/core/RequestContex
 export const systemRequest: RequestInfo = { requestId: "system", ip: "", userAgent: "" }
 
 /**
+ * Changing your own account (password, email, MFA, API keys, logins). Every
+ * logged-in user holds it without any role granting it; a request made with
+ * an API key holds it only when the key is scoped to it, so a key stolen
+ * from a script cannot take the account over.
+ */
+export const ACCOUNT_PERMISSION = "account"
+
+/**
  * `*` grants everything; `area:*` grants every action of an area; otherwise an
  * exact match. Permissions are strings because plugins add their own.
  */
 export const hasPermission = (actor: Actor, permission: string): boolean => {
   if (actor._tag === "System") return true
   if (actor._tag === "Anonymous") return false
+  if (permission === ACCOUNT_PERMISSION && Option.isNone(actor.apiKeyId)) return true
   if (actor.permissions.has("*") || actor.permissions.has(permission)) return true
   const area = permission.split(":")[0]
   return area !== undefined && actor.permissions.has(`${area}:*`)

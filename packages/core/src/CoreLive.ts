@@ -17,6 +17,7 @@
 import { Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { DirectoryLive } from "./directory/Directory.ts"
+import { EgressPolicyLive } from "./EgressPolicy.ts"
 import { EventOutboxLive } from "./events/EventOutbox.ts"
 import { BlobStoreLive } from "./files/BlobStore.ts"
 import { FilesLive } from "./files/Files.ts"
@@ -47,8 +48,9 @@ import { WebhookRepoLive } from "./webhooks/WebhookRepo.ts"
 import { WebhooksLive } from "./webhooks/Webhooks.ts"
 
 /** Services every feature may depend on. */
-export const FoundationLive = SecretBoxLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive))
+export const FoundationLive = Layer.merge(
+  SecretBoxLive.pipe(Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive))),
+  EgressPolicyLive
 )
 
 export type FoundationServices = Layer.Layer.Success<typeof FoundationLive>

@@ -100,7 +100,14 @@ export class NotImplemented extends Data.TaggedError("NotImplemented")<{ readonl
   }
 }
 
-export class ServiceUnavailable extends Data.TaggedError("ServiceUnavailable")<{ readonly message: string }> {
+/**
+ * A dependency (the database) is not answering: the request may succeed if
+ * retried later. `retryAfterSeconds` becomes the `Retry-After` header.
+ */
+export class ServiceUnavailable extends Data.TaggedError("ServiceUnavailable")<{
+  readonly message: string
+  readonly retryAfterSeconds?: number
+}> {
   static readonly status = 503
   readonly status = 503
   readonly code = "service_unavailable"

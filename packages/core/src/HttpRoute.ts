@@ -24,7 +24,7 @@
  * `HttpApi`'s per-endpoint error declaration, not its machinery.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+import { Effect, JSONSchema, Option, ParseResult, Schema } from "effect"
 import type { Actor, RequestInfo } from "./Actor.ts"
 import { CurrentActor, hasPermission, RequestContext } from "./Actor.ts"
 import type { AuditEntryInput } from "./audit/AuditLog.ts"
@@ -213,11 +213,29 @@ const decode = <A, I>(where: string, schema: Schema.Schema<A, I> | undefined, va
         (e) => validationError(where, e)
       )
 
+/**
+ * The one gate every route passes: who may call it at all. A request made
+ * with an API key carries the key's scopes intersected with its owner's
+ * current permissions (`ApiKeyScopes.effectivePermissions`), so "the owner
+ * holds the permission and the key is scoped to it" is one `hasPermission`.
+ * `"authenticated"` admits any caller with a valid credential, keys of any
+ * scope included: it is for harmless reads only. Routes that change the
+ * caller's own account declare `ACCOUNT_PERMISSION`, which every logged-in
+ * user holds and a key only when scoped to it.
+ */
 export const checkAccess = (permission: Permission, actor: Actor): Effect.Effect<void, Unauthorized | Forbidden> => {
   if (permission === "public") return Effect.void
   if (actor._tag === "Anonymous") return Effect.fail(new Unauthorized({ message: "authentication required" }))
   if (permission === "authenticated" || hasPermission(actor, permission)) return Effect.void
-  return Effect.fail(new Forbidden({ message: `missing permission ${permission}`, permission }))
+  const viaKey = actor._tag === "User" && Option.isSome(actor.apiKeyId)
+  return Effect.fail(
+    new Forbidden({
+      message: viaKey
+        ? `missing permission ${permission}: this API key is not scoped to it (or its owner no longer holds it)`
+        : `missing permission ${permission}`,
+      permission
+    })
+  )
 }
 
 export const make = <

@@ -5,6 +5,7 @@
  * the `ServerConfig` tag; nothing reads `process.env` directly.
  */
 import { Context, Layer, Schema } from "effect"
+import { parseAllowEntry } from "./internal/AddressRanges.ts"
 
 /** 0 asks the OS for a free port (the URL printed at start-up shows which). */
 const Port = Schema.Int.pipe(
@@ -16,6 +17,13 @@ const PositiveInt = Schema.Int.pipe(
   Schema.annotations({ message: () => ({ message: "expected a positive integer", override: true }) })
 )
 const Secret = Schema.Redacted(Schema.String.pipe(Schema.minLength(1)))
+
+/** One `egress.allow` entry (see `EgressPolicy`). */
+const EgressAllowEntry = Schema.String.pipe(
+  Schema.filter((entry) => parseAllowEntry(entry) !== undefined, {
+    message: () => "a CIDR (10.0.0.0/8), an address, a host name or *.domain"
+  })
+)
 
 export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "error")
 export type LogLevel = typeof LogLevel.Type
@@ -53,7 +61,7 @@ export const AuthConfig = Schema.Struct({
   refreshTokenTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 30 * 24 * 3600 }),
   /** First-boot admin password; a random one is generated and printed once when absent. */
   adminPassword: Schema.optional(Secret),
-  /** Failed logins per account (and per IP, ×4) within the window before throttling. */
+  /** Failed logins per account since its last success within the window before that account is throttled. */
   maxFailedLogins: Schema.optionalWith(PositiveInt, { default: () => 5 }),
   failedLoginWindowSeconds: Schema.optionalWith(PositiveInt, { default: () => 900 }),
   /** Failed logins for unknown usernames from one client IP within the window before that IP is throttled (sprays). */
@@ -128,7 +136,7 @@ export const ServerConfigSchema = Schema.Struct({
     { default: () => ({ level: "info" as const, format: "auto" as const }) }
   ),
   shutdownTimeoutMs: Schema.optionalWith(PositiveInt, { default: () => 10_000 }),
-  /** Per-caller request budgets by route class; turn off only behind a gateway that limits. */
+  /** Per-caller request budgets by route class, and login throttling; turn off only behind a gateway that limits. */
   rateLimit: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   /**
    * CIDRs of reverse proxies whose `X-Forwarded-For` is believed; the client
@@ -142,7 +150,7 @@ export const ServerConfigSchema = Schema.Struct({
    * allows them.
    */
   egress: Schema.optionalWith(
-    Schema.Struct({ allow: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }) }),
+    Schema.Struct({ allow: Schema.optionalWith(Schema.Array(EgressAllowEntry), { default: () => [] }) }),
     { default: () => ({ allow: [] }) }
   ),
   auth: Schema.optionalWith(AuthConfig, { default: () => Schema.decodeSync(AuthConfig)({}) }),

@@ -7,10 +7,12 @@
  * the plugin's Schema (400 naming `body.config.<field>`; fields marked
  * `PluginConfig.secret` are sealed and masked) and hands the plugin every due
  * delivery of the queue, with retries, backoff and dead letters done by the
- * core's dispatcher. Both stop when the plugin's scope closes; deliveries
+ * core's dispatcher. Fields marked `PluginConfig.secret` are secret at any
+ * depth; `HttpUrl` and `OutgoingHost` fields are checked against the egress
+ * policy when an integration is configured. Both stop when the plugin's scope closes; deliveries
  * queued meanwhile wait for it.
  */
-import type { IntegrationDeliveries, IntegrationDispatcher, NotFound } from "@streamspace/core"
+import type { EgressPolicy, IntegrationDeliveries, IntegrationDispatcher, NotFound } from "@streamspace/core"
 import { Context, type Effect, type Schema, type Scope } from "effect"
 
 export class IntegrationProvider extends Context.Tag("@streamspace/kernel/IntegrationProvider")<
@@ -26,6 +28,15 @@ export class IntegrationProvider extends Context.Tag("@streamspace/kernel/Integr
     readonly enqueue: (
       input: IntegrationProvider.Enqueue
     ) => Effect.Effect<{ readonly id: string; readonly created: boolean }, NotFound>
+    /**
+     * Where to connect for a destination that is not an HTTP URL (an SMTP
+     * relay): `host` resolved, every address checked against the egress
+     * policy, and the address to connect to (keep `host` as the TLS server
+     * name). HTTP needs none of this: the plugin's HttpClient does it.
+     */
+    readonly destination: (
+      host: string
+    ) => Effect.Effect<EgressPolicy.Target, EgressPolicy.EgressRefused | EgressPolicy.EgressUnresolved>
     /** Sends one message now, outside the queue's schedule, and returns its delivery record (test notifications). */
     readonly sendNow: (
       input: Omit<IntegrationProvider.Enqueue, "dedupeKey">

@@ -2,6 +2,7 @@
  * What the host provides to one plugin: its identity, validated config and an
  * annotated logger, next to the plugin-scoped services.
  */
+import { SecretFields } from "@streamspace/core"
 import { Context, Effect, Schema } from "effect"
 
 export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<
@@ -12,8 +13,8 @@ export class PluginInfo extends Context.Tag("@streamspace/kernel/PluginInfo")<
   }
 >() {}
 
-/** Annotation for config fields that hold secrets: sealed at rest, masked as "********" on read, write-only. */
-export const SecretField = Symbol.for("@streamspace/kernel/SecretField")
+/** Annotation for config fields that hold secrets: sealed at rest, masked as "********" on read, write-only (the core's, at any depth). */
+export const SecretField = SecretFields.SecretField
 
 /**
  * The plugin's config as validated by the host (encoded form with defaults

@@ -2,10 +2,11 @@
  * Sending a JSON message over HTTP and turning the answer into a delivery
  * outcome the dispatcher understands: 2xx delivered; 408/425/429/5xx and
  * network failures retried (honouring `Retry-After` or a JSON `retry_after`
- * in seconds, as Slack and Discord send); any other 4xx is permanent.
+ * in seconds, as Slack and Discord send); any other 4xx, a redirect (never
+ * followed) and a destination the egress policy refuses are permanent.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { type IntegrationDispatcher, RetryPolicy } from "@streamspace/core"
+import { EgressPolicy, type IntegrationDispatcher, RetryPolicy } from "@streamspace/core"
 import { Clock, Effect } from "effect"
 
 /** Retry-After, or the JSON `retry_after` (seconds) that Slack and Discord put in 429 bodies. */
@@ -52,6 +53,9 @@ export const postJson = (
       Effect.either
     )
     if (answer._tag === "Left") {
+      // The egress policy refused the destination: retrying cannot help until an admin changes it (then: replay).
+      const refused = EgressPolicy.refusal(answer.left)
+      if (refused) return { ok: false, responseCode: null, error: refused.message, permanent: true }
       return {
         ok: false,
         responseCode: null,

@@ -57,11 +57,15 @@ export interface NotifierSpec<C extends Selection.Selection, CI, M, MI> {
     notice: Notice.Notice,
     integration: IntegrationProvider.ProviderIntegration<C>
   ) => Effect.Effect<ReadonlyArray<Message<M>>, unknown, PluginServices>
-  /** Sends one message; failures are outcomes, not errors. */
+  /**
+   * Sends one message; failures are outcomes, not errors. HTTP goes through
+   * the plugin's HttpClient (held to the egress policy); other connections
+   * ask `IntegrationProvider.destination` where to connect.
+   */
   readonly send: (
     message: M,
     config: C
-  ) => Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient>
+  ) => Effect.Effect<IntegrationDispatcher.SendOutcome, never, HttpClient.HttpClient | IntegrationProvider>
   /** The plugin's own tables (e.g. open incidents). */
   readonly migrations?: ReadonlyArray<CoreMigrations.MigrationSource>
 }

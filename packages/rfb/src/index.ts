@@ -1,1 +1,16 @@
-export {}
+/**
+ * @streamspace/rfb — the RFB (VNC) protocol, as far as StreamSpace needs it:
+ * an incremental parser of both directions of a connection that yields
+ * complete messages with direction, bytes and arrival time (the VNC proxy
+ * filters on it; recording and DLP plugins can read the same stream), the
+ * client messages as bytes, SetEncodings rewriting, and a small real RFB
+ * server for the simulated runtime and tests.
+ */
+export * as ClientMessages from "./ClientMessages.ts"
+export * as PixelFormat from "./PixelFormat.ts"
+export * as RfbConnection from "./RfbConnection.ts"
+export * as RfbEncodings from "./RfbEncodings.ts"
+export * as RfbMessage from "./RfbMessage.ts"
+export { RfbProtocolError } from "./RfbProtocolError.ts"
+export * as RfbVersion from "./RfbVersion.ts"
+export * as StandInVncServer from "./StandInVncServer.ts"

@@ -71,7 +71,7 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
     "STREAMSPACE_EGRESS_ALLOW",
     "egress.allow",
     "list",
-    "Comma-separated CIDRs or hosts outgoing HTTP may reach although private or loopback (default: none)"
+    "Comma-separated CIDRs, hosts or *.domain that webhooks, integrations, SMTP relays and plugins may reach although private or loopback (default: none)"
   ),
   bind(
     "STREAMSPACE_JWT_SECRET",

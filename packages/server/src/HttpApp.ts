@@ -6,19 +6,13 @@
  * failures to problem documents and logs one line.
  */
 import { SqlClient } from "@effect/sql"
-import {
-  Actor,
-  AuditLog,
-  Authenticator,
-  HttpRoute,
-  isHttpProblem,
-  TooManyRequests,
-  ValidationError
-} from "@streamspace/core"
+import { Actor, AuditLog, Auth, Authenticator, HttpRoute, isHttpProblem, TooManyRequests } from "@streamspace/core"
 import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect"
 import { Elysia } from "elysia"
 import * as Problem from "./Problem.ts"
-import type { RateLimiter } from "./RateLimiter.ts"
+import * as ClientIp from "./ClientIp.ts"
+import { authFailureBudget, type Limiter } from "./RateLimiter.ts"
+import * as RequestBody from "./RequestBody.ts"
 
 export type HttpServices = SqlClient.SqlClient | AuditLog.AuditLog | Authenticator.Authenticator
 
@@ -26,7 +20,9 @@ export interface HttpAppOptions<R> {
   readonly routes: ReadonlyArray<HttpRoute.Route<R>>
   readonly runtime: ManagedRuntime.ManagedRuntime<R | HttpServices, unknown>
   readonly dynamic?: HttpRoute.RouteTable
-  readonly rateLimiter: RateLimiter
+  readonly rateLimiter: Limiter
+  /** Who the client is behind trusted proxies (default: the socket's peer). */
+  readonly clientIp?: ClientIp.ClientIp
   /** Extra raw handlers (health, docs, WebSockets) mounted before the API routes. */
   readonly extend?: (app: Elysia) => void
 }
@@ -48,15 +44,12 @@ const queryOf = (url: URL): Record<string, string | ReadonlyArray<string>> => {
   return out
 }
 
-const readJsonBody = (request: Request): Effect.Effect<unknown, ValidationError> =>
-  Effect.tryPromise({
-    try: async () => {
-      if (request.method === "GET" || request.method === "HEAD") return undefined
-      const text = await request.text()
-      return text.trim().length === 0 ? undefined : (JSON.parse(text) as unknown)
-    },
-    catch: (e) => ValidationError.field("body", `invalid JSON: ${e instanceof Error ? e.message : String(e)}`)
-  })
+/**
+ * The longest URL answered (414 beyond). Bun itself refuses a request whose
+ * request line and headers exceed 16 KiB with a bare 431 before any handler
+ * runs; below that, a too-long URL gets a problem document from here.
+ */
+export const maxUrlLength = 8192
 
 const bearerOf = (request: Request): string | undefined => {
   const header = request.headers.get("authorization")
@@ -65,30 +58,60 @@ const bearerOf = (request: Request): string | undefined => {
   return match?.[1]
 }
 
-const callerKey = (actor: Actor.Actor, ip: string) => (actor._tag === "User" ? `u:${actor.userId}` : `ip:${ip}`)
+/**
+ * The user for a token, the client address otherwise. A `strict` route
+ * (login, refresh, …) has a budget of its own per caller, so that using up
+ * one (failed refreshes) does not block another (logging in again).
+ */
+const callerKey = <R>(route: HttpRoute.Route<R>, actor: Actor.Actor, ip: string) => {
+  const caller = actor._tag === "User" ? `u:${actor.userId}` : `ip:${ip}`
+  return route.rateLimit === "strict" ? `${route.method} ${route.path} ${caller}` : caller
+}
 
 export const make = <R>(options: HttpAppOptions<R>): Elysia => {
   const { runtime, rateLimiter } = options
 
-  const authenticate = (request: Request) =>
+  const tooManyFailures = (retryAfterSeconds: number) =>
+    new TooManyRequests({ message: "too many failed authentications from this address", retryAfterSeconds })
+
+  /**
+   * The caller. Failed authentications are limited per client address before
+   * any lookup: once the address has used up its budget, its API keys are
+   * refused unread (checking one costs a query) and its failures are 429. They
+   * are counted rather than audited one by one: the first per address and
+   * minute gets an audit row (the route's action, or `auth.authenticate` on a
+   * route that is not audited) and the first refused one a warning, so a
+   * flood of bad credentials costs neither rows nor queries while the audit
+   * log still shows that the address tried. Access tokens are
+   * checked without the database, so a valid one still works from an address
+   * over budget (users behind one NAT are not locked out by a neighbour).
+   */
+  const authenticate = (route: HttpRoute.Route<R>, request: Request, info: Actor.RequestInfo) =>
     Effect.gen(function* () {
       const bearer = bearerOf(request)
       if (bearer === undefined) return Actor.anonymous
+      if (bearer.startsWith(Auth.API_KEY_PREFIX)) {
+        const left = rateLimiter.authFailuresLeft(info.ip)
+        if (!left.allowed) return yield* tooManyFailures(left.retryAfterSeconds)
+      }
       const auth = yield* Authenticator.Authenticator
-      return yield* auth.authenticate(bearer)
-    })
-
-  const execute = (route: HttpRoute.Route<R>, raw: HttpRoute.RawRequest, info: Actor.RequestInfo) =>
-    Effect.gen(function* () {
-      const audit = yield* AuditLog.AuditLog
-      const actor = yield* authenticate(raw.request).pipe(
-        Effect.tapError((e) =>
-          route.auditAction === null
-            ? Effect.void
-            : audit
+      return yield* auth.authenticate(bearer).pipe(
+        Effect.catchTag("Unauthorized", (e) =>
+          Effect.gen(function* () {
+            const failure = rateLimiter.authFailure(info.ip)
+            if (!failure.allowed) {
+              if (failure.first)
+                yield* Effect.logWarning(
+                  `failed authentications from ${info.ip || "an unknown address"} exceed ${authFailureBudget} a minute: answering 429 for ${failure.retryAfterSeconds} s, further failures neither audited nor logged`
+                )
+              return yield* tooManyFailures(failure.retryAfterSeconds)
+            }
+            if (failure.first) {
+              const audit = yield* AuditLog.AuditLog
+              yield* audit
                 .record({
                   actor: Actor.anonymous,
-                  action: route.auditAction,
+                  action: route.auditAction ?? "auth.authenticate",
                   ip: info.ip,
                   userAgent: info.userAgent,
                   result: "denied",
@@ -97,9 +120,18 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
                   plugin: route.plugin ?? null
                 })
                 .pipe(Effect.ignore)
+            }
+            return yield* e
+          })
         )
       )
-      const decision = rateLimiter.check(route.rateLimit, callerKey(actor, info.ip))
+    })
+
+  const execute = (route: HttpRoute.Route<R>, raw: HttpRoute.RawRequest, info: Actor.RequestInfo) =>
+    Effect.gen(function* () {
+      const audit = yield* AuditLog.AuditLog
+      const actor = yield* authenticate(route, raw.request, info)
+      const decision = rateLimiter.check(route.rateLimit, callerKey(route, actor, info.ip))
       if (!decision.allowed) {
         return yield* new TooManyRequests({
           message: "rate limit exceeded",
@@ -201,7 +233,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     // Plugin routes name their plugin on every log line of the request.
     const annotations = route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
     const program = Effect.gen(function* () {
-      const body = route.openapi.body === "binary" ? undefined : yield* readJsonBody(request)
+      // Only routes with a JSON body Schema read the body; uploads (`"binary"`) stream it themselves.
+      const body = typeof route.openapi.body === "object" ? yield* RequestBody.readJson(request) : undefined
       const raw: HttpRoute.RawRequest = { params, query: queryOf(url), body, request }
       return yield* execute(route, raw, info)
     })
@@ -279,6 +312,54 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     return [...found].sort((a, b) => methodOrder.indexOf(a) - methodOrder.indexOf(b))
   }
 
+  /** The route params of a path, for naming the one that holds a NUL character. */
+  const paramsOf = (method: string, pathname: string): Record<string, string> | undefined => {
+    const table = options.dynamic
+    if (table && pathname.startsWith(`${table.prefix}/`)) {
+      const match = table.resolve(method, pathname)
+      return match._tag === "Found" ? match.params : undefined
+    }
+    for (const route of options.routes) {
+      if (route.method !== method) continue
+      const params = HttpRoute.matchPath(route.path, pathname)
+      if (params) return params
+    }
+    return undefined
+  }
+
+  /** Where a URL holds a NUL character (`query.name`, `params.id`, or `path` on other routes), if it does. */
+  const nulInUrl = (method: string, url: URL): string | undefined => {
+    for (const [key, value] of url.searchParams) {
+      const field = RequestBody.nulField("query", { [key]: value })
+      if (field) return field
+    }
+    if (!/%00/i.test(url.pathname)) return undefined
+    return RequestBody.nulField("params", paramsOf(method, url.pathname) ?? {}) ?? "path"
+  }
+
+  /**
+   * Before routing, for every route (raw handlers and WebSockets included):
+   * a URL longer than `maxUrlLength` is 414, a NUL character anywhere in it 400.
+   */
+  app.onRequest(({ request }) => {
+    const requestId = request.headers.get("x-request-id")
+    const headers = { "x-request-id": requestId && requestIdPattern.test(requestId) ? requestId : crypto.randomUUID() }
+    if (request.url.length > maxUrlLength)
+      return Problem.response(
+        Problem.problem(414, "uri_too_long", `the URL is longer than ${maxUrlLength} characters`, {
+          limit: maxUrlLength
+        }),
+        headers
+      )
+    const field = nulInUrl(request.method, new URL(request.url))
+    if (field === undefined) return undefined
+    const message = "must not contain NUL characters"
+    return Problem.response(
+      Problem.problem(400, "validation_failed", `${field}: ${message}`, { errors: [{ path: field, message }] }),
+      headers
+    )
+  })
+
   app.onError(({ code, request, error }) => {
     if (code === "NOT_FOUND") {
       const allowed = allowedMethods(request.method, new URL(request.url).pathname)
@@ -292,8 +373,9 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
 
   options.extend?.(app)
 
+  const clientIp = options.clientIp ?? ClientIp.make([])
   const ipOf = (server: { requestIP: (r: Request) => { address: string } | null } | null, request: Request) =>
-    server?.requestIP(request)?.address ?? ""
+    clientIp.resolve(server?.requestIP(request)?.address ?? "", request.headers.get("x-forwarded-for"))
 
   for (const route of options.routes) {
     app.route(

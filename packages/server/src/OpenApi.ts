@@ -1,11 +1,20 @@
 /**
- * OpenAPI 3.1 built from the route descriptions (core and enabled plugins),
- * and a self-contained docs page that needs no CDN (self-hosted installs are
- * often offline).
+ * OpenAPI 3.1 built from the route descriptions (core and enabled plugins)
+ * plus the operations mounted beside them and described by hand (the VNC
+ * WebSocket: a GET answered 101), and a self-contained docs page that needs
+ * no CDN (self-hosted installs are often offline).
  */
 import type { HttpRoute } from "@streamspace/core"
 import type { JSONSchema } from "effect"
 import { titles } from "./Problem.ts"
+import * as VncProxy from "./VncProxy.ts"
+
+/** An operation mounted outside the route descriptions (a WebSocket), described by hand. */
+export interface RawOperation {
+  readonly path: string
+  readonly method: "get"
+  readonly operation: Record<string, unknown>
+}
 
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
 
@@ -54,7 +63,8 @@ export const errorStatuses = (route: HttpRoute.Route<unknown>): ReadonlyArray<nu
 
 export const document = (
   routes: ReadonlyArray<HttpRoute.Route<unknown>>,
-  info: { version: string; serverUrl: string }
+  info: { version: string; serverUrl: string },
+  raw: ReadonlyArray<RawOperation> = [VncProxy.openApiOperation]
 ) => {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const route of routes) {
@@ -87,6 +97,13 @@ export const document = (
         ...Object.fromEntries(errorStatuses(route).map((status) => [String(status), problemResponse(status)])),
         default: { ...problemResponse(500), description: "Problem" }
       }
+    }
+  }
+  for (const { path, method, operation } of raw) {
+    const p = (paths[toOpenApiPath(path)] ??= {})
+    p[method] = {
+      ...operation,
+      responses: { ...(operation["responses"] as object), default: { ...problemResponse(500), description: "Problem" } }
     }
   }
   return {

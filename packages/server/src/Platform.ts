@@ -9,6 +9,8 @@ import { Database, Migrations } from "@streamspace/db"
 import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel/host"
 import { Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
+import * as RateLimiter from "./RateLimiter.ts"
+import * as RateLimitStore from "./RateLimitStore.ts"
 
 export const migrateCore = Migrations.run({ migrations: CoreMigrations.coreMigrations, table: CoreMigrations.table })
 
@@ -58,7 +60,8 @@ export const make = <E, R, RE = never>(
     Layer.provideMerge(Logging.layer(config)),
     Layer.provideMerge(runtimeSettings)
   )
-  return KernelLive.host(plugins).pipe(Layer.provideMerge(core))
+  const limits = RateLimiter.layer.pipe(Layer.provide(RateLimitStore.layer))
+  return Layer.merge(KernelLive.host(plugins), limits).pipe(Layer.provideMerge(core))
 }
 
 /** Everything the composed platform provides (what routes and tests may use). */

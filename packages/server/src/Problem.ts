@@ -1,7 +1,10 @@
 /**
  * The one place where failures become RFC 9457 problem documents. Typed
  * errors carry their status; interruption is 499; defects are an opaque 500
- * whose detail goes to the log only.
+ * whose detail goes to the log only. Whatever an error says, a document
+ * stays small: `detail` and each `errors[]` entry are cut to a bounded
+ * length, and `errors[]` to `maxErrors` entries (the messages themselves
+ * never show a sensitive value: `ParseIssues`).
  */
 import { isHttpProblem } from "@streamspace/core"
 import { Cause, Option } from "effect"
@@ -25,6 +28,7 @@ export const titles: Record<number, string> = {
   405: "Method Not Allowed",
   409: "Conflict",
   413: "Payload Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
@@ -36,6 +40,21 @@ export const titles: Record<number, string> = {
 
 const snake = (tag: string) => tag.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
 
+export const maxDetail = 1000
+export const maxErrors = 100
+const maxErrorField = 500
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
+
+/** `errors[]` as sent: at most `maxErrors` entries, each path and message cut short. */
+const boundedErrors = (errors: unknown): ProblemDocument["errors"] =>
+  Array.isArray(errors)
+    ? errors.slice(0, maxErrors).map((e: { readonly path?: unknown; readonly message?: unknown }) => ({
+        path: cut(String(e.path ?? ""), maxErrorField),
+        message: cut(String(e.message ?? ""), maxErrorField)
+      }))
+    : undefined
+
 export const problem = (
   status: number,
   code: string,
@@ -45,9 +64,10 @@ export const problem = (
   type: `/problems/${code}`,
   title: titles[status] ?? "Error",
   status,
-  detail,
+  detail: cut(detail, maxDetail),
   code,
-  ...extra
+  ...extra,
+  ...(Array.isArray(extra["errors"]) ? { errors: boundedErrors(extra["errors"]) } : {})
 })
 
 /** Fields of a typed error that are safe and useful to show (never `cause`, never secrets). */

@@ -17,6 +17,7 @@ import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as ClientIp from "./ClientIp.ts"
 import * as HttpApp from "./HttpApp.ts"
 import * as OpenApi from "./OpenApi.ts"
 import type * as Platform from "./Platform.ts"
@@ -64,7 +65,8 @@ export const makeApp = (
     routes,
     runtime,
     ...(dynamic ? { dynamic } : {}),
-    rateLimiter: RateLimiter.make(config.rateLimit),
+    rateLimiter: runtime.runSync(RateLimiter.RateLimiter),
+    clientIp: ClientIp.make(config.trustedProxies),
     extend: (app) => {
       app
         .get("/healthz", () => Response.json({ status: "ok" }))
@@ -156,6 +158,8 @@ const within = (promise: Promise<unknown>, ms: number) =>
 
 export const start = async <E>(options: StartOptions<E>): Promise<RunningServer> => {
   const { config } = options
+  // A malformed trusted-proxy entry stops start-up before anything is built.
+  ClientIp.make(config.trustedProxies)
   const runtime = ManagedRuntime.make(options.layer as Layer.Layer<Platform.Services, unknown>)
   try {
     await runtime.runtime()

@@ -1,37 +1,98 @@
 /**
  * `GET /api/sessions/:id/vnc`: a WebSocket that carries a session's VNC
- * (RFB) stream to the browser, websockify-style, over TCP to the session's
- * endpoint. The token comes as `?token=` (browsers cannot set headers on
- * WebSockets) or an Authorization header. Connecting to a hibernated
- * session wakes it; an open connection counts as activity, so the session
- * is not hibernated as idle. `view` shares receive the screen but their
- * input events (RFB key, pointer, clipboard) are dropped.
+ * (RFB) stream to the browser over TCP to the session's endpoint — an
+ * RFB-aware relay, not a TCP tunnel.
+ *
+ * Who: `?ticket=` from `POST /api/sessions/:id/vnc-ticket` (single use,
+ * short-lived, bound to the session; browsers cannot set headers on a
+ * WebSocket), or an `Authorization: Bearer` header for other clients. A
+ * token in the query string is refused (it would sit in logs and history).
+ * The caller is re-derived when the ticket is redeemed (current permissions,
+ * narrowed by the API key's current scopes), must hold `sessions:connect`
+ * and have access to the session (owner, share, `sessions:admin`). Upgrades
+ * are rate limited per caller (`strict`) and audited (`session.connect`).
+ *
+ * What: every byte goes through `@streamspace/rfb`'s parser, whatever the
+ * WebSocket framing. Nothing from the client reaches the session before the
+ * session's side has sent an RFB ProtocolVersion, so a peer that is not a
+ * VNC server gets nothing and the connection closes. A view share's input
+ * (KeyEvent, PointerEvent, ClientCutText) is dropped; SetEncodings loses the
+ * pseudo-encodings of extensions the parser refuses; a protocol error closes
+ * the WebSocket with 4400 (client) or 4502 (session). Connecting wakes a
+ * hibernated session (not for a view share); an open connection counts as
+ * activity, so the session is not hibernated as idle.
  */
-import { Actor, Authenticator, Sessions } from "@streamspace/core"
+import {
+  Actor,
+  AuditLog,
+  Auth,
+  Authenticator,
+  type HttpRoute,
+  type ServiceUnavailable,
+  ServerConfig,
+  Sessions,
+  Text,
+  type Unauthorized
+} from "@streamspace/core"
+import { RfbConnection, RfbEncodings, RfbMessage, type RfbProtocolError } from "@streamspace/rfb"
 import type { Socket } from "bun"
-import { Effect, type ManagedRuntime } from "effect"
+import { Cause, Data, Effect, Either, type ManagedRuntime, Option, Schema } from "effect"
 import type { Elysia } from "elysia"
+import * as ClientIp from "./ClientIp.ts"
 import type * as Platform from "./Platform.ts"
+import * as Problem from "./Problem.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+
+export const path = "/api/sessions/:id/vnc"
+export const rateLimit: HttpRoute.RateLimitClass = "strict"
+
+/** Close codes (4000–4999 are the application's), as documented in OpenAPI. */
+export const closeCodes = {
+  4400: "the client broke the RFB protocol (or sent an extension message the proxy refuses)",
+  4401: "no credential, or an invalid, used or expired ticket or token",
+  4403: "missing permission sessions:connect, or the caller may not connect this way",
+  4404: "no such session (or not visible to the caller)",
+  4409: "the session is ended, or hibernated and the caller (a view share) cannot wake it",
+  4429: "too many connections; retry later",
+  4502: "the session's endpoint cannot be reached or does not speak RFB",
+  4504: "the session did not become ready, or its VNC server did not greet",
+  1003: "text frames are not RFB: send binary frames",
+  1011: "internal error",
+  1013: "the database is unavailable; retry later"
+} as const
 
 const ACTIVITY_EVERY_MS = 30_000
 const WAKE_TIMEOUT_MS = 120_000
-/** Client → server RFB messages after the handshake that carry input. */
-const INPUT_MESSAGES = new Set([4, 5, 6])
+/** How long the session's VNC server has to send its ProtocolVersion. */
+const GREETING_TIMEOUT_MS = 10_000
+
+/** Why a connection is refused or ended: the close code and reason the client sees. */
+class Refusal extends Data.TaggedError("Refusal")<{
+  readonly code: keyof typeof closeCodes
+  readonly reason: string
+}> {}
 
 interface Connection {
-  tcp?: Socket<undefined>
-  readonly pending: Array<Uint8Array>
+  readonly rfb: RfbConnection.RfbConnection
+  /** Until the caller is known, nothing it sends could be forwarded anyway; then a view share's input is dropped. */
   viewOnly: boolean
-  clientMessages: number
-  timer?: ReturnType<typeof setInterval>
+  tcp?: Socket<undefined>
+  /** Bytes for the session that its socket has not taken yet. */
+  readonly unsent: Array<Uint8Array>
+  greeted: boolean
+  timers: Array<ReturnType<typeof setTimeout>>
   closed: boolean
 }
 
 interface WsLike {
-  readonly raw: { send: (data: Uint8Array | string) => unknown; close: (code?: number, reason?: string) => void }
+  readonly raw: {
+    send: (data: Uint8Array | string) => unknown
+    close: (code?: number, reason?: string) => void
+    readonly remoteAddress: string
+  }
   readonly data: {
     readonly params: Record<string, string>
-    readonly query: Record<string, string | undefined>
+    readonly query: Record<string, unknown>
     readonly headers: Record<string, string | undefined>
   }
 }
@@ -39,102 +100,274 @@ interface WsLike {
 const bytesOf = (message: unknown): Uint8Array | undefined => {
   if (message instanceof Uint8Array) return message
   if (message instanceof ArrayBuffer) return new Uint8Array(message)
-  if (typeof message === "string") return new TextEncoder().encode(message)
   return undefined
 }
 
+/** A close reason fits in 123 bytes of UTF-8. */
+const reasonText = (reason: string) => {
+  const bytes = new TextEncoder().encode(reason)
+  return bytes.length <= 123 ? reason : `${new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, "")}...`
+}
+
+/** Session ids and tickets: short strings without NUL (anything else cannot name one). */
+const isId = Schema.is(Text.Id)
+
+const bearerOf = (header: string | undefined) => /^Bearer\s+(.+)$/i.exec(header?.trim() ?? "")?.[1]
+
+/** The caller behind the ticket or bearer header; refusals carry the close code. */
+const identify = (id: string, query: Record<string, unknown>, authorization: string | undefined) =>
+  Effect.gen(function* () {
+    const ticket = query["ticket"]
+    const bearer = bearerOf(authorization)
+    if (ticket !== undefined) {
+      if (typeof ticket !== "string" || !isId(ticket))
+        return yield* new Refusal({ code: 4401, reason: "invalid ticket: one ?ticket= as issued" })
+      const sessions = yield* Sessions.Sessions
+      const holder = yield* sessions.redeemVncTicket(id, ticket)
+      return yield* Auth.actorOf(
+        holder.userId,
+        Option.map(holder.apiKey, (key) => key.id),
+        Option.match(holder.apiKey, { onNone: () => null, onSome: (key) => key.scopes })
+      )
+    }
+    if (bearer !== undefined) return yield* Effect.flatMap(Authenticator.Authenticator, (a) => a.authenticate(bearer))
+    return yield* new Refusal({
+      code: 4401,
+      reason:
+        query["token"] === undefined
+          ? "authentication required: ?ticket= (POST /api/sessions/:id/vnc-ticket) or an Authorization header"
+          : "?token= is not accepted: get a ticket with POST /api/sessions/:id/vnc-ticket"
+    })
+  }).pipe(
+    Effect.catchTags({
+      Unauthorized: (e: Unauthorized) => Effect.fail(new Refusal({ code: 4401, reason: e.message })),
+      ServiceUnavailable: (e: ServiceUnavailable) => Effect.fail(new Refusal({ code: 1013, reason: e.message }))
+    })
+  )
+
+/** Waits (waking the session if the caller may) until it runs; its endpoint and the caller's access. */
+const endpointFor = (id: string, actor: Actor.Actor) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions.Sessions
+    const lookup = sessions.resolveEndpoint(id).pipe(
+      Effect.provideService(Actor.CurrentActor, actor),
+      Effect.catchTags({
+        NotFound: (e) => Effect.fail(new Refusal({ code: 4404, reason: e.message })),
+        Forbidden: (e) => Effect.fail(new Refusal({ code: 4403, reason: e.message })),
+        Conflict: (e) => Effect.fail(new Refusal({ code: 4409, reason: e.message }))
+      })
+    )
+    const deadline = Date.now() + WAKE_TIMEOUT_MS
+    for (;;) {
+      const found = yield* lookup
+      if (found.endpoint) return { endpoint: found.endpoint, access: found.access }
+      // Only a caller who may wake it waits for a hibernated session.
+      if (found.state === "hibernated" && found.access === "view")
+        return yield* new Refusal({ code: 4409, reason: "session is hibernated; a view share cannot wake it" })
+      if (found.state === "terminated" || found.state === "failed")
+        return yield* new Refusal({ code: 4409, reason: `session is ${found.state}` })
+      if (Date.now() > deadline) return yield* new Refusal({ code: 4504, reason: "session did not become ready" })
+      yield* Effect.promise(() => Bun.sleep(500))
+    }
+  })
+
+const refusalOf = (cause: Cause.Cause<unknown>): Refusal | undefined =>
+  Option.getOrUndefined(Option.filter(Cause.failureOption(cause), (e): e is Refusal => e instanceof Refusal))
+
+/** `host:port` (the host may be a DNS name; IPv6 literals come bracketed). */
+const parseEndpoint = (endpoint: string) => {
+  const at = endpoint.lastIndexOf(":")
+  return { hostname: endpoint.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(endpoint.slice(at + 1)) }
+}
+
+/** The OpenAPI operation of the WebSocket (see OpenApi.ts): a GET answered 101 Switching Protocols. */
+export const openApiOperation = {
+  path,
+  method: "get",
+  operation: {
+    summary: "Open the session's desktop: a WebSocket carrying its RFB (VNC) stream, binary frames",
+    description: [
+      "Upgrade to a WebSocket with `?ticket=` from `POST /api/sessions/{id}/vnc-ticket` (single use, bound to this session, valid `auth.vncTicketTtlSeconds`), or with an `Authorization: Bearer` header (access token or API key) where the client can set one; a token in the query string is refused.",
+      "Needs `sessions:connect` (for an API key: as a scope) and access to the session (owner, share, `sessions:admin`). A view share receives the screen; its key, pointer and clipboard messages are dropped. Connecting wakes a hibernated session unless the caller only has a view share.",
+      "The stream is parsed as RFB 3.3/3.7/3.8 (security None or VNC authentication): extension messages and protocol errors close the connection. Refusals and errors after the upgrade are close codes:",
+      ...Object.entries(closeCodes).map(([code, meaning]) => `- ${code}: ${meaning}`)
+    ].join("\n\n"),
+    tags: ["sessions"],
+    "x-permission": Sessions.connectPermission,
+    "x-rate-limit": rateLimit,
+    "x-websocket": true,
+    parameters: [
+      { name: "id", in: "path", required: true, schema: { type: "string" } },
+      {
+        name: "ticket",
+        in: "query",
+        required: false,
+        description: "A ticket from POST /api/sessions/{id}/vnc-ticket (or send an Authorization header instead)",
+        schema: { type: "string" }
+      }
+    ],
+    responses: {
+      "101": { description: "Switching Protocols: the WebSocket carries the session's RFB stream" },
+      "426": {
+        description: "Upgrade Required: the request was not a WebSocket upgrade",
+        content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } }
+      }
+    }
+  }
+} as const
+
 export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platform.Services, unknown>) => {
   const connections = new WeakMap<object, Connection>()
+  const config = runtime.runSync(ServerConfig.ServerConfig)
+  const clientIp = ClientIp.make(config.trustedProxies)
+  const limiter = runtime.runSync(RateLimiter)
 
-  const resolve = (id: string, bearer: string | undefined) =>
-    Effect.gen(function* () {
-      if (!bearer) return yield* Effect.fail({ code: 4401, reason: "authentication required" })
-      const actor = yield* Effect.flatMap(Authenticator.Authenticator, (a) => a.authenticate(bearer)).pipe(
-        Effect.mapError(() => ({ code: 4401, reason: "invalid token" }))
-      )
-      const sessions = yield* Sessions.Sessions
-      const lookup = sessions.resolveEndpoint(id).pipe(
-        Effect.provideService(Actor.CurrentActor, actor),
-        Effect.mapError((e) => ({
-          code: e._tag === "NotFound" ? 4404 : e._tag === "Forbidden" ? 4403 : 4500,
-          reason: e.message
-        }))
-      )
-      const deadline = Date.now() + WAKE_TIMEOUT_MS
-      for (;;) {
-        const found = yield* lookup
-        if (found.endpoint) return { endpoint: found.endpoint, viewOnly: found.access === "view", actor }
-        if (found.state === "terminated" || found.state === "failed")
-          return yield* Effect.fail({ code: 4409, reason: `session is ${found.state}` })
-        if (Date.now() > deadline) return yield* Effect.fail({ code: 4504, reason: "session did not become ready" })
-        yield* Effect.promise(() => Bun.sleep(500))
-      }
-    })
+  const close = (socket: WsLike, conn: Connection, code: number, reason: string) => {
+    if (conn.closed) return
+    conn.closed = true
+    for (const timer of conn.timers) clearTimeout(timer)
+    conn.tcp?.end()
+    socket.raw.close(code, reasonText(reason))
+  }
 
-  app.ws("/api/sessions/:id/vnc", {
-    open: async (ws) => {
-      const socket = ws as unknown as WsLike
-      const conn: Connection = { pending: [], viewOnly: true, clientMessages: 0, closed: false }
-      connections.set(ws.raw, conn)
-      const header = socket.data.headers["authorization"]
-      const bearer =
-        socket.data.query["token"] ?? (header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined)
-      const id = socket.data.params["id"] ?? ""
-      const exit = await runtime.runPromiseExit(resolve(id, bearer))
-      if (conn.closed) return
-      if (exit._tag === "Failure") {
-        const failure =
-          exit.cause._tag === "Fail"
-            ? (exit.cause.error as { code: number; reason: string })
-            : { code: 1011, reason: "internal error" }
-        socket.raw.close(failure.code, failure.reason)
+  const protocolError = (socket: WsLike, conn: Connection, error: RfbProtocolError) =>
+    error.direction === "client"
+      ? close(socket, conn, 4400, `RFB protocol error: ${error.message}`)
+      : close(socket, conn, 4502, `the session's VNC server ${error.message}`)
+
+  const flush = (conn: Connection) => {
+    const tcp = conn.tcp
+    if (!tcp) return
+    while (conn.unsent.length > 0) {
+      const next = conn.unsent[0]!
+      const written = tcp.write(next)
+      if (written < next.length) {
+        conn.unsent[0] = next.subarray(Math.max(0, written))
         return
       }
-      const { endpoint, viewOnly } = exit.value
-      conn.viewOnly = viewOnly
-      const [host, portText] = [
-        endpoint.slice(0, endpoint.lastIndexOf(":")),
-        endpoint.slice(endpoint.lastIndexOf(":") + 1)
-      ]
+      conn.unsent.shift()
+    }
+  }
+
+  /** Forwards what the parser classified: server messages to the browser, client messages to the session. */
+  const relay = (socket: WsLike, conn: Connection, parsed: ReturnType<RfbConnection.RfbConnection["push"]>) => {
+    if (Either.isLeft(parsed)) return protocolError(socket, conn, parsed.left)
+    for (const message of parsed.right) {
+      if (message.direction === "server") {
+        conn.greeted = true
+        socket.raw.send(message.bytes)
+      } else if (!(conn.viewOnly && RfbMessage.carriesInput(message))) {
+        conn.unsent.push(message.type === "SetEncodings" ? RfbEncodings.withoutRefused(message.bytes) : message.bytes)
+      }
+    }
+    flush(conn)
+  }
+
+  /** A plain GET (no upgrade) gets a problem document rather than Elysia's bare text. */
+  app.get(path, ({ request }) =>
+    Problem.response(
+      Problem.problem(426, "upgrade_required", "this endpoint is a WebSocket: send an upgrade request", {
+        title: "Upgrade Required"
+      }),
+      { upgrade: "websocket", "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
+    )
+  )
+
+  app.ws(path, {
+    open: async (ws) => {
+      const socket = ws as unknown as WsLike
+      const conn: Connection = {
+        rfb: RfbConnection.make(),
+        viewOnly: true,
+        unsent: [],
+        greeted: false,
+        timers: [],
+        closed: false
+      }
+      connections.set(ws.raw, conn)
+      const id = socket.data.params["id"] ?? ""
+      const headers = socket.data.headers
+      const info: Actor.RequestInfo = {
+        requestId: crypto.randomUUID(),
+        ip: clientIp.resolve(socket.raw.remoteAddress, headers["x-forwarded-for"] ?? null),
+        userAgent: headers["user-agent"] ?? ""
+      }
+      const audit = (actor: Actor.Actor, result: "success" | "denied", detail: string) =>
+        Effect.flatMap(AuditLog.AuditLog, (log) =>
+          log.record({ actor, action: "session.connect", target: id, ...info, result, detail })
+        ).pipe(Effect.ignore)
+
+      const connect = Effect.gen(function* () {
+        if (!isId(id) || id.length === 0) return yield* new Refusal({ code: 4404, reason: "no such session" })
+        const identified = yield* Effect.either(identify(id, socket.data.query, headers["authorization"]))
+        const caller = Either.isRight(identified) ? Actor.actorId(identified.right) : null
+        const decision = limiter.check(rateLimit, `GET ${path} ${caller ? `u:${caller}` : `ip:${info.ip}`}`)
+        if (!decision.allowed)
+          return yield* new Refusal({
+            code: 4429,
+            reason: `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`
+          })
+        const actor = yield* identified
+        const permitted = Actor.hasPermission(actor, Sessions.connectPermission)
+          ? Effect.void
+          : new Refusal({ code: 4403, reason: `missing permission ${Sessions.connectPermission}` })
+        return yield* Effect.zipRight(permitted, endpointFor(id, actor)).pipe(
+          Effect.tap(({ access }) => audit(actor, "success", `access: ${access}`)),
+          Effect.tapError((refusal) => audit(actor, "denied", `${refusal.code} ${refusal.reason}`)),
+          Effect.map((found) => ({ ...found, actor }))
+        )
+      })
+      const exit = await runtime.runPromiseExit(connect)
+      if (conn.closed) return
+      if (exit._tag === "Failure") {
+        const refusal = refusalOf(exit.cause)
+        if (!refusal) runtime.runFork(Effect.logError("VNC connection failed", exit.cause))
+        const failure = refusal ?? new Refusal({ code: 1011, reason: "internal error" })
+        return close(socket, conn, failure.code, failure.reason)
+      }
+      const { endpoint, access, actor } = exit.value
+      conn.viewOnly = access === "view"
       try {
         conn.tcp = await Bun.connect({
-          hostname: host,
-          port: Number(portText),
+          ...parseEndpoint(endpoint),
           socket: {
-            data: (_s, data) => void socket.raw.send(data),
-            close: () => socket.raw.close(1000, "session closed the connection"),
-            error: () => socket.raw.close(1011, "session connection failed")
+            data: (_s, data) => relay(socket, conn, conn.rfb.push("server", data)),
+            drain: () => flush(conn),
+            close: () => close(socket, conn, 1000, "the session closed the connection"),
+            error: () => close(socket, conn, 4502, "the session connection failed")
           }
         })
       } catch {
-        socket.raw.close(4502, "cannot reach the session")
-        return
+        return close(socket, conn, 4502, "cannot reach the session")
       }
-      for (const chunk of conn.pending.splice(0)) conn.tcp.write(chunk)
-      conn.timer = setInterval(() => {
-        runtime.runFork(
-          Effect.flatMap(Sessions.Sessions, (s) => s.resolveEndpoint(id)).pipe(
-            Effect.provideService(Actor.CurrentActor, exit.value.actor),
-            Effect.ignore
-          )
-        )
+      if (conn.closed) return void conn.tcp.end()
+      conn.timers.push(
+        setTimeout(() => {
+          if (!conn.greeted) close(socket, conn, 4504, "the session's VNC server did not send an RFB ProtocolVersion")
+        }, GREETING_TIMEOUT_MS)
+      )
+      // Activity keeps the session from idling out; a lost share or permission ends the connection.
+      const activity = setInterval(() => {
+        runtime.runPromiseExit(endpointFor(id, actor).pipe(Effect.timeout(ACTIVITY_EVERY_MS))).then((tick) => {
+          const refusal = tick._tag === "Failure" ? refusalOf(tick.cause) : undefined
+          if (refusal) close(socket, conn, refusal.code, refusal.reason)
+        })
       }, ACTIVITY_EVERY_MS)
+      conn.timers.push(activity)
     },
     message: (ws, message) => {
+      const socket = ws as unknown as WsLike
       const conn = connections.get(ws.raw)
+      if (!conn || conn.closed) return
       const bytes = bytesOf(message)
-      if (!conn || !bytes) return
-      conn.clientMessages++
-      // The first three client messages are the RFB handshake (version, security, ClientInit).
-      if (conn.viewOnly && conn.clientMessages > 3 && INPUT_MESSAGES.has(bytes[0] ?? -1)) return
-      if (conn.tcp) conn.tcp.write(bytes)
-      else conn.pending.push(bytes)
+      if (!bytes) return close(socket, conn, 1003, "RFB travels in binary frames")
+      relay(socket, conn, conn.rfb.push("client", bytes))
     },
     close: (ws) => {
       const conn = connections.get(ws.raw)
-      if (!conn) return
+      if (!conn || conn.closed) return
       conn.closed = true
-      if (conn.timer) clearInterval(conn.timer)
+      for (const timer of conn.timers) clearTimeout(timer)
       conn.tcp?.end()
     }
   })

@@ -12,7 +12,7 @@
  * longer its parent, so a killed test run leaves no server behind.
  */
 import * as Editions from "@streamspace/editions"
-import { PluginLoader } from "@streamspace/kernel/host"
+import { ClusterConnect, PluginLoader } from "@streamspace/kernel/host"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
@@ -76,6 +76,8 @@ const main = async () => {
   console.log(
     `StreamSpace listening on ${running.url} (database: ${config.databaseUrl ? "PostgreSQL" : `embedded PGlite in ${config.dataDir}`})`
   )
+  // The startup report: plugin roles that can reach other databases of the cluster (PostgreSQL).
+  await running.runtime.runPromise(ClusterConnect.report)
   let shuttingDown = false
   const shutdown = (why: string) => {
     if (failed !== undefined) return

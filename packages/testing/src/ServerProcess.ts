@@ -71,6 +71,8 @@ const spawn = (env: Record<string, string | undefined>, options: StartOptions) =
         PORT: "0",
         STREAMSPACE_LOG_FORMAT: "json",
         STREAMSPACE_LOG_LEVEL: "info",
+        // Test peers listen on loopback (see TestPlatform.loopbackEgress).
+        STREAMSPACE_EGRESS_ALLOW: "127.0.0.0/8,::1",
         ...env,
         STREAMSPACE_PARENT_PID: String(process.pid)
       },

@@ -127,7 +127,10 @@ export interface TestPlatform {
   readonly close: () => Promise<void>
 }
 
-export const adminPassword = "admin-test-password-1"
+export const adminPassword = "kit-boot-password-1"
+
+/** The kit's default `egress.allow`: loopback, where every test peer listens (a suite about the policy sets its own). */
+export const loopbackEgress: ReadonlyArray<string> = ["127.0.0.0/8", "::1"]
 
 /** Access-token lifetime under the simulated clock (ten years), unless the test sets its own. */
 export const testClockAccessTokenTtlSeconds = 10 * 365 * 24 * 3600
@@ -224,6 +227,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     log: input.log ?? { level: "warning", format: "json" },
     // In-process requests share one caller; suites that test limits turn it on.
     rateLimit: input.rateLimit ?? false,
+    // Test peers listen on loopback: the egress policy lets them in through its allow-list, as an operator would.
+    egress: input.egress ?? { allow: loopbackEgress },
     auth: {
       adminPassword,
       jwtSecret: "test-jwt-secret-0123456789abcdef",

@@ -5,10 +5,11 @@
  * Recipients are resolved when the event is handled and kept with the
  * queued message.
  */
-import { Directory } from "@streamspace/core"
-import { PluginConfig } from "@streamspace/kernel"
+import { Directory, type IntegrationDispatcher, OutgoingHost } from "@streamspace/core"
+import { IntegrationProvider, PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, integrationConfig, TextTemplate } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
+import { isIP } from "node:net"
 import nodemailer from "nodemailer"
 
 const Address = Schema.String.pipe(
@@ -41,7 +42,8 @@ export const Recipients = Schema.Struct({
 )
 
 export const EmailIntegration = integrationConfig({
-  host: Schema.String.pipe(Schema.minLength(1)),
+  /** The relay; it must pass the egress policy (a relay on a private network needs an `egress.allow` entry). */
+  host: OutgoingHost,
   port: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 65535)), { default: () => 587 }),
   /** `tls`: TLS from the first byte (port 465); `starttls`: upgrade required (587); `none`: plain text (local relays only). */
   security: Schema.optionalWith(Schema.Literal("starttls", "tls", "none"), { default: () => "starttls" as const }),
@@ -90,6 +92,52 @@ const transientCodes = new Set([
   "EPROTOCOL"
 ])
 
+/** Sends one message through the relay at `address` (checked), verifying its certificate against `config.host`. */
+const deliver = (
+  message: typeof EmailMessage.Type,
+  config: EmailIntegration,
+  address: string
+): Effect.Effect<IntegrationDispatcher.SendOutcome> =>
+  Effect.tryPromise(async () => {
+    const transport = nodemailer.createTransport({
+      host: address,
+      port: config.port,
+      secure: config.security === "tls",
+      requireTLS: config.security === "starttls",
+      ignoreTLS: config.security === "none",
+      ...(config.username && config.password ? { auth: { user: config.username, pass: config.password } } : {}),
+      // The certificate is checked against the configured name, not the address connected to.
+      tls: { rejectUnauthorized: config.verifyCertificate, ...(isIP(config.host) ? {} : { servername: config.host }) },
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000
+    })
+    try {
+      return await transport.sendMail({
+        from: config.from,
+        to: [...message.to],
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        headers: { "X-StreamSpace-Event": message.event }
+      })
+    } finally {
+      transport.close()
+    }
+  }).pipe(
+    Effect.map((info) => ({ ok: true, responseCode: Number(/^\d{3}/.exec(info.response)?.[0] ?? 250) })),
+    Effect.catchAll(({ error }) => {
+      const e = error as { responseCode?: number; code?: string; message?: string }
+      const code = typeof e.responseCode === "number" ? e.responseCode : null
+      return Effect.succeed({
+        ok: false,
+        responseCode: code,
+        error: `SMTP: ${e.message ?? String(error)}`,
+        permanent: code !== null ? code >= 500 : !transientCodes.has(e.code ?? "")
+      })
+    })
+  )
+
 export default defineNotifier({
   id: "email-smtp",
   name: "Email (SMTP)",
@@ -128,42 +176,16 @@ export default defineNotifier({
       ]
     }),
   send: (message, config) =>
-    Effect.tryPromise(async () => {
-      const transport = nodemailer.createTransport({
-        host: config.host,
-        port: config.port,
-        secure: config.security === "tls",
-        requireTLS: config.security === "starttls",
-        ignoreTLS: config.security === "none",
-        ...(config.username && config.password ? { auth: { user: config.username, pass: config.password } } : {}),
-        tls: { rejectUnauthorized: config.verifyCertificate },
-        connectionTimeout: 10_000,
-        greetingTimeout: 10_000,
-        socketTimeout: 20_000
-      })
-      try {
-        return await transport.sendMail({
-          from: config.from,
-          to: [...message.to],
-          subject: message.subject,
-          text: message.text,
-          html: message.html,
-          headers: { "X-StreamSpace-Event": message.event }
-        })
-      } finally {
-        transport.close()
-      }
+    Effect.gen(function* () {
+      // The relay's address, checked against the egress policy; the connection goes there and nowhere else.
+      const target = yield* (yield* IntegrationProvider).destination(config.host)
+      return yield* deliver(message, config, target.address)
     }).pipe(
-      Effect.map((info) => ({ ok: true, responseCode: Number(/^\d{3}/.exec(info.response)?.[0] ?? 250) })),
-      Effect.catchAll(({ error }) => {
-        const e = error as { responseCode?: number; code?: string; message?: string }
-        const code = typeof e.responseCode === "number" ? e.responseCode : null
-        return Effect.succeed({
-          ok: false,
-          responseCode: code,
-          error: `SMTP: ${e.message ?? String(error)}`,
-          permanent: code !== null ? code >= 500 : !transientCodes.has(e.code ?? "")
-        })
+      Effect.catchTags({
+        EgressRefused: (refused) =>
+          Effect.succeed({ ok: false, responseCode: null, error: `SMTP: ${refused.message}`, permanent: true }),
+        EgressUnresolved: (unresolved) =>
+          Effect.succeed({ ok: false, responseCode: null, error: `SMTP: ${unresolved.message}` })
       })
     )
 })

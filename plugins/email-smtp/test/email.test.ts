@@ -235,3 +235,37 @@ test("send test notification reports a refused connection without leaking the pa
   expect(res.body.deliveries[0]!.lastError).toContain("ECONNREFUSED")
   expect(res.text).not.toContain("smtp-pass-1")
 })
+
+test("a rate-limit reply (421 at MAIL FROM: too many messages, slow down) is retried, not dead-lettered", async () => {
+  let mailFrom = 0
+  const throttling = await smtp({
+    secure: false,
+    authOptional: true,
+    onMailFrom: (_address, _session, cb) =>
+      ++mailFrom === 1
+        ? cb(Object.assign(new Error("4.7.0 Too many messages, slow down"), { responseCode: 421 }))
+        : cb()
+  })
+  try {
+    const id = await addIntegration("throttled", {
+      host: "127.0.0.1",
+      port: throttling.port,
+      security: "none",
+      from: "alerts@example.com",
+      to: { addresses: ["desk@example.com"] },
+      events: ["user.created"]
+    })
+    const user = await api("POST", "/api/users", { username: "throttled", password: "silver-canyon-Pz6wNq3-thistle" })
+    expect(user.status).toBe(201)
+    const delivery = await p.eventually(async () => {
+      const [latest] = await deliveries(id)
+      return latest?.status === "delivered" ? latest : undefined
+    })
+    expect(delivery).toMatchObject({ attempts: 2, responseCode: 250 })
+    expect(mailFrom).toBe(2)
+    expect(throttling.received).toHaveLength(1)
+    await api("DELETE", `/api/integrations/${id}`)
+  } finally {
+    await throttling.close()
+  }
+})

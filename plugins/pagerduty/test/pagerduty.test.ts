@@ -198,3 +198,45 @@ test("test notification triggers and resolves its own alert", async () => {
   expect(t!.event_action).toBe("trigger")
   expect(r).toMatchObject({ event_action: "resolve", dedup_key: t!.dedup_key })
 })
+
+test("a 429 (PagerDuty's throttle answer) is retried until accepted, not dead-lettered", async () => {
+  const throttled = LocalServer.start((_, i) =>
+    i === 0
+      ? Response.json(
+          {
+            status: "throttle event",
+            message: "Requests for this service are arriving too quickly. Please retry later."
+          },
+          { status: 429 }
+        )
+      : Response.json({ status: "success", message: "Event processed" }, { status: 202 })
+  )
+  try {
+    const created = await p.http<{ id: string }>("POST", "/api/integrations", {
+      token: admin,
+      body: {
+        provider: "pagerduty",
+        name: "throttled",
+        config: { routingKey, eventsUrl: `${throttled.url}/v2/enqueue`, events: ["user.created"] }
+      }
+    })
+    expect(created.status).toBe(201)
+    const user = await p.http("POST", "/api/users", {
+      token: admin,
+      body: { username: "throttled", password: "granite-willow-Hm5tRx2-harbour" }
+    })
+    expect(user.status).toBe(201)
+    const delivery = await p.eventually(async () => {
+      const res = await p.http<{ items: ReadonlyArray<{ status: string; attempts: number; responseCode: number }> }>(
+        "GET",
+        `/api/integrations/${created.body.id}/deliveries`,
+        { token: admin }
+      )
+      return res.body.items[0]?.status === "delivered" ? res.body.items[0] : undefined
+    })
+    expect(delivery).toMatchObject({ attempts: 2, responseCode: 202 })
+    expect(throttled.requests.map((r) => (r.json as PdEvent).event_action)).toEqual(["trigger", "trigger"])
+  } finally {
+    await throttled.stop()
+  }
+})

@@ -219,3 +219,84 @@ describe(`slack (${TestPlatform.engine()})`, () => {
     ).toBe(403)
   })
 })
+
+describe(`slack rate limits are retried, never dead letters (${TestPlatform.engine()})`, () => {
+  let users = 0
+  const createUser = async () => {
+    const res = await p.http("POST", "/api/users", {
+      token: admin,
+      body: { username: `throttled-${++users}`, password: "amber-kettle-Wq7rTz4-meadow" }
+    })
+    expect(res.status).toBe(201)
+  }
+  const delivered = (id: string) =>
+    p.eventually(async () => (await deliveries(id)).find((d) => d.status === "delivered"))
+
+  test("an incoming webhook's HTTP 429 is retried after its Retry-After", async () => {
+    const throttled = LocalServer.start((_, i) =>
+      i === 0
+        ? new Response("rate_limited", { status: 429, headers: { "retry-after": "1" } })
+        : new Response("ok", { status: 200 })
+    )
+    try {
+      const id = await integration("throttled-webhook", {
+        webhookUrl: `${throttled.url}/services/T0/B0/throttled`,
+        events: ["user.created"]
+      })
+      await createUser()
+      expect(await delivered(id)).toMatchObject({ attempts: 2, responseCode: 200, lastError: null })
+      expect(throttled.requests).toHaveLength(2)
+      // backoffBaseMs is 20 ms here: only the Retry-After of one second explains the gap.
+      expect(throttled.requests[1]!.at - throttled.requests[0]!.at).toBeGreaterThanOrEqual(950)
+      await p.http("DELETE", `/api/integrations/${id}`, { token: admin })
+    } finally {
+      await throttled.stop()
+    }
+  })
+
+  test('the Web API\'s {"ok": false, "error": "ratelimited"} is retried, not treated as permanent', async () => {
+    const web = LocalServer.start((_, i) =>
+      i === 0
+        ? Response.json({ ok: false, error: "ratelimited" })
+        : Response.json({ ok: true, channel: "C1", ts: "1.1" })
+    )
+    try {
+      const id = await integration("ratelimited-api", {
+        botToken: "xoxb-test-token",
+        channel: "#ops",
+        apiUrl: `${web.url}/api`,
+        events: ["user.created"]
+      })
+      await createUser()
+      // Treated as permanent, the first answer would leave the delivery dead after one attempt.
+      expect(await delivered(id)).toMatchObject({ attempts: 2, responseCode: 200 })
+      expect(web.requests.map((r) => r.path)).toEqual(["/api/chat.postMessage", "/api/chat.postMessage"])
+      await p.http("DELETE", `/api/integrations/${id}`, { token: admin })
+    } finally {
+      await web.stop()
+    }
+  })
+
+  test("the Web API's HTTP 429 with ratelimited and Retry-After is retried after it", async () => {
+    const web = LocalServer.start((_, i) =>
+      i === 0
+        ? Response.json({ ok: false, error: "ratelimited" }, { status: 429, headers: { "retry-after": "1" } })
+        : Response.json({ ok: true, channel: "C1", ts: "1.2" })
+    )
+    try {
+      const id = await integration("ratelimited-429", {
+        botToken: "xoxb-test-token",
+        channel: "#ops",
+        apiUrl: `${web.url}/api`,
+        events: ["user.created"]
+      })
+      await createUser()
+      expect(await delivered(id)).toMatchObject({ attempts: 2, responseCode: 200 })
+      expect(web.requests).toHaveLength(2)
+      expect(web.requests[1]!.at - web.requests[0]!.at).toBeGreaterThanOrEqual(950)
+      await p.http("DELETE", `/api/integrations/${id}`, { token: admin })
+    } finally {
+      await web.stop()
+    }
+  })
+})

@@ -103,3 +103,46 @@ test("send test notification", async () => {
   expect(res.body.ok).toBe(true)
   expect((receiver.requests.at(-1)!.json as TeamsBody).attachments[0]!.content.body[0]!.text).toBe("Test notification")
 })
+
+test("a 429 from the incoming webhook is retried after its Retry-After, not dead-lettered", async () => {
+  const throttled = LocalServer.start((req, i) =>
+    i === 0
+      ? new Response("Microsoft Teams endpoint returned HTTP error 429", {
+          status: 429,
+          headers: { "retry-after": "1" }
+        })
+      : isAdaptiveCardMessage(req.json as TeamsBody)
+        ? new Response(null, { status: 202 })
+        : new Response("Bad card", { status: 400 })
+  )
+  try {
+    const created = await p.http<{ id: string }>("POST", "/api/integrations", {
+      token: admin,
+      body: {
+        provider: "teams",
+        name: "throttled",
+        config: { webhookUrl: `${throttled.url}/webhookb2/throttled`, events: ["user.created"] }
+      }
+    })
+    expect(created.status).toBe(201)
+    const user = await p.http("POST", "/api/users", {
+      token: admin,
+      body: { username: "throttled", password: "copper-lantern-Xv3kPq8-orchard" }
+    })
+    expect(user.status).toBe(201)
+    const delivery = await p.eventually(async () => {
+      const res = await p.http<{ items: ReadonlyArray<{ status: string; attempts: number; responseCode: number }> }>(
+        "GET",
+        `/api/integrations/${created.body.id}/deliveries`,
+        { token: admin }
+      )
+      return res.body.items[0]?.status === "delivered" ? res.body.items[0] : undefined
+    })
+    expect(delivery).toMatchObject({ attempts: 2, responseCode: 202 })
+    expect(throttled.requests).toHaveLength(2)
+    // backoffBaseMs is 20 ms here: only the Retry-After of one second explains the gap.
+    expect(throttled.requests[1]!.at - throttled.requests[0]!.at).toBeGreaterThanOrEqual(950)
+  } finally {
+    await throttled.stop()
+  }
+})

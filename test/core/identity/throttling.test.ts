@@ -3,7 +3,9 @@ import { TestPlatform } from "@streamspace/testing"
 
 let p: TestPlatform.TestPlatform
 beforeAll(async () => {
-  p = await TestPlatform.make({ config: { auth: { maxFailedLogins: 3, failedLoginWindowSeconds: 600 } } })
+  p = await TestPlatform.make({
+    config: { rateLimit: true, auth: { maxFailedLogins: 3, failedLoginWindowSeconds: 600 } }
+  })
 })
 afterAll(() => p.close())
 

@@ -26,7 +26,7 @@ describe(`integrations (${TestPlatform.engine()})`, () => {
         provider: "slack",
         name: "ops",
         config: { channel: "#ops", webhookUrl: "https://hooks.example/T000/B000/XXXX", signing: "s3cr3t-value" },
-        secretFields: ["signing"]
+        secretFields: ["signing", "webhookUrl"]
       }
     })
     expect(created.status).toBe(201)

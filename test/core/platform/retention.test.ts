@@ -54,12 +54,43 @@ test(`old rows go, needed ones stay (${TestPlatform.engine()})`, async () => {
         d.enqueue({ integrationId: integration.body.id, dedupeKey: key, subject: "x", payload: {} })
       )
     )
-  const [oldDelivered, oldDead, newDelivered] = [await enqueue("a"), await enqueue("b"), await enqueue("c")]
+  const [oldDelivered, oldDead, oldRetrying, oldPending, newDelivered] = [
+    await enqueue("a"),
+    await enqueue("b"),
+    await enqueue("c"),
+    await enqueue("d"),
+    await enqueue("e")
+  ]
+  // Still being attempted: due tomorrow (so no sender touches them meanwhile), last changed long ago.
+  const later = "now() + interval '1 day'"
   await p.query(
     `UPDATE integration_deliveries SET status = 'delivered', updated_at = ${old(40)} WHERE id = '${oldDelivered.id}'`
   )
   await p.query(`UPDATE integration_deliveries SET status = 'dead', updated_at = ${old(40)} WHERE id = '${oldDead.id}'`)
+  await p.query(
+    `UPDATE integration_deliveries SET status = 'failed', attempts = 3, next_attempt_at = ${later}, updated_at = ${old(40)} WHERE id = '${oldRetrying.id}'`
+  )
+  await p.query(
+    `UPDATE integration_deliveries SET next_attempt_at = ${later}, updated_at = ${old(40)}, created_at = ${old(40)} WHERE id = '${oldPending.id}'`
+  )
   await p.query(`UPDATE integration_deliveries SET status = 'delivered' WHERE id = '${newDelivered.id}'`)
+
+  // The same for webhook deliveries: only the old delivered one may go.
+  const hook = await p.http<{ id: string }>("POST", "/api/webhooks", {
+    token: admin,
+    body: { name: "retained", url: "https://receiver.invalid/hook", eventTypes: ["retention.never-emitted"] }
+  })
+  expect(hook.status).toBe(201)
+  const hookDeliveries = {
+    oldDelivered: `'delivered', 1, now(), ${old(40)}`,
+    oldDead: `'dead', 8, now(), ${old(40)}`,
+    oldRetrying: `'failed', 3, ${later}, ${old(40)}`,
+    oldPending: `'pending', 0, ${later}, ${old(40)}`,
+    newDelivered: `'delivered', 1, now(), now()`
+  }
+  for (const [name, values] of Object.entries(hookDeliveries))
+    await p.query(`INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, updated_at, created_at)
+      VALUES ('wd-${name}', '${hook.body.id}', gen_random_uuid(), 'retention.never-emitted', '{}', ${values}, ${old(40)})`)
 
   await p.query(
     `INSERT INTO login_attempts (username, ip, at, success) VALUES ('gone', '1.2.3.4', ${old(31)}, false), ('kept', '1.2.3.4', now(), false)`
@@ -69,7 +100,13 @@ test(`old rows go, needed ones stay (${TestPlatform.engine()})`, async () => {
   )
 
   const result = await p.run(Effect.flatMap(Retention.Retention, (r) => r.sweep))
-  expect(result).toMatchObject({ events: 2, integrationDeliveries: 1, loginAttempts: 1, auditEntries: 1 })
+  expect(result).toMatchObject({
+    events: 2,
+    webhookDeliveries: 1,
+    integrationDeliveries: 1,
+    loginAttempts: 1,
+    auditEntries: 1
+  })
   const left = () =>
     p.query<{ id: string }>(`SELECT id::text AS id FROM events WHERE type IN ('old.event', 'probe.type')`).then(ids)
   // t6 and t7 were read by everyone who takes them; t5 waits for its dead letter, probe for its subscription, t8 for the fan-out.
@@ -80,7 +117,11 @@ test(`old rows go, needed ones stay (${TestPlatform.engine()})`, async () => {
         `SELECT id FROM integration_deliveries WHERE integration_id = '${integration.body.id}'`
       )
     )
-  ).toEqual([oldDead.id, newDelivered.id].sort())
+  ).toEqual([oldDead.id, oldRetrying.id, oldPending.id, newDelivered.id].sort())
+  // Dead ones wait for an admin, failed and pending ones for their next attempt: only the delivered one went.
+  expect(
+    ids(await p.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE webhook_id = '${hook.body.id}'`))
+  ).toEqual(["wd-newDelivered", "wd-oldDead", "wd-oldPending", "wd-oldRetrying"])
   expect(
     (await p.query<{ username: string }>(`SELECT username FROM login_attempts WHERE ip = '1.2.3.4'`)).map(
       (r) => r.username

@@ -28,7 +28,7 @@ export const makeUser = async (
   username: string,
   roles: ReadonlyArray<string> = ["user"]
 ) => {
-  const password = `${username}-password-1`
+  const password = "quiet-lantern-orbit-7"
   const res = await p.http<{ id: string }>("POST", "/api/users", { token: admin, body: { username, password, roles } })
   expect(res.status).toBe(201)
   return { id: res.body.id, token: await p.login(username, password) }

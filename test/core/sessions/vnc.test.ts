@@ -1,55 +1,36 @@
+/**
+ * VNC over WebSocket through the proxy to the simulated runtime's own
+ * stand-in desktop: an RFB conversation both ways, refusals, waking, and a
+ * view share's input stopped before the desktop. The security edges (splits,
+ * tickets, scopes, endpoints) are in test/security/vnc-*.test.ts.
+ */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { TestPlatform } from "@streamspace/testing"
-import type { TCPSocketListener } from "bun"
+import { SessionRuntime } from "@streamspace/core"
+import { ClientMessages, RfbVersion } from "@streamspace/rfb"
+import { TestPlatform, VncClient } from "@streamspace/testing"
+import { Effect } from "effect"
 import { makeTemplate, makeUser, type SessionBody } from "./helpers.ts"
 
-// A stand-in VNC server on 127.0.0.1: sends the RFB greeting and echoes what it receives.
-const received: Array<string> = []
-let vnc: TCPSocketListener<undefined>
 let p: TestPlatform.TestPlatform
 let admin: string
+let template: string
 
 beforeAll(async () => {
-  vnc = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open: (s) => void s.write("RFB 003.008\n"),
-      data: (s, data) => {
-        received.push(Buffer.from(data).toString("latin1"))
-        s.write(Buffer.concat([Buffer.from("echo:"), Buffer.from(data)]))
-      }
-    }
-  })
   p = await TestPlatform.make({ listen: true, config: { sessions: { simulatedDelayMs: 20 } } })
   admin = await p.login("admin", p.adminPassword)
+  template = await makeTemplate(p, admin, "vnc-desktop")
 })
-afterAll(async () => {
-  await p.close()
-  vnc.stop(true)
-})
+afterAll(() => p.close())
 
-interface Opened {
-  readonly ws: WebSocket
-  readonly messages: Array<string>
-  readonly closed: Promise<{ code: number; reason: string }>
-}
-
-const connect = (sessionId: string, token?: string): Opened => {
-  const url = `${p.url!.replace("http", "ws")}/api/sessions/${sessionId}/vnc${token ? `?token=${token}` : ""}`
-  const ws = new WebSocket(url)
-  ws.binaryType = "arraybuffer"
-  const messages: Array<string> = []
-  ws.onmessage = (e) =>
-    messages.push(typeof e.data === "string" ? e.data : Buffer.from(e.data as ArrayBuffer).toString("latin1"))
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.onclose = (e) => resolve({ code: e.code, reason: e.reason })
-  })
-  return { ws, messages, closed }
-}
+/** The client messages the session's stand-in desktop received, by type. */
+const desktopReceived = (id: string) =>
+  p.run(
+    Effect.map(SessionRuntime.SessionRuntime, (runtime) =>
+      runtime.kind === "simulated" ? (runtime.desktop(id)?.received() ?? []).map((r) => r.message.type) : []
+    )
+  )
 
 const launch = async (token: string) => {
-  const template = await makeTemplate(p, admin, `vnc-${crypto.randomUUID().slice(0, 8)}`, { vncPort: vnc.port })
   const id = (await p.http<SessionBody>("POST", "/api/sessions", { token, body: { templateId: template } })).body.id
   await p.eventually(
     async () => (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token })).body.state === "running"
@@ -57,24 +38,43 @@ const launch = async (token: string) => {
   return id
 }
 
+/** The RFB 3.8 handshake as a client sends it (security None, shared). */
+const handshake = [RfbVersion.encode("3.8"), ClientMessages.securityType(1), ClientMessages.clientInit(true)]
+const text = (bytes: Uint8Array) => new TextDecoder("latin1").decode(bytes)
+
 describe(`VNC over WebSocket (${TestPlatform.engine()})`, () => {
-  test("proxies the RFB stream both ways for the owner", async () => {
+  test("carries the RFB conversation both ways for the owner: greeting, ServerInit, a raw update", async () => {
     const owner = await makeUser(p, admin, "vnc-owner")
     const id = await launch(owner.token)
-    const c = connect(id, owner.token)
-    await p.eventually(async () => c.messages.includes("RFB 003.008\n"))
-    c.ws.send(new TextEncoder().encode("RFB 003.008\n"))
-    await p.eventually(async () => c.messages.some((m) => m === "echo:RFB 003.008\n"))
-    c.ws.close()
+    const c = VncClient.open(p, id, { ticket: await VncClient.ticket(p, id, owner.token) })
+    await p.eventually(() => text(c.received()).startsWith("RFB 003.008\n"))
+    for (const bytes of handshake) c.send(bytes)
+    // Version, security types (1 byte count + None), SecurityResult, ServerInit (24 + name).
+    await p.eventually(() => c.received().length > 12 + 2 + 4 + 24)
+    c.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, width: 2, height: 2 }))
+    const before = c.received().length
+    await p.eventually(() => c.received().length >= before + 4 + 12 + 2 * 2 * 4)
+    expect(await desktopReceived(id)).toEqual([
+      "ProtocolVersion",
+      "SecurityType",
+      "ClientInit",
+      "FramebufferUpdateRequest"
+    ])
+    c.close()
   })
 
-  test("without a token, or as a stranger, the connection is refused", async () => {
+  test("without a credential, with a bad ticket, or as a stranger, the connection is refused", async () => {
     const owner = await makeUser(p, admin, "vnc-owner2")
     const stranger = await makeUser(p, admin, "vnc-stranger")
     const id = await launch(owner.token)
-    expect((await connect(id).closed).code).toBe(4401)
-    expect((await connect(id, "bogus").closed).code).toBe(4401)
-    expect((await connect(id, stranger.token).closed).code).toBe(4404)
+    expect((await VncClient.open(p, id).closed).code).toBe(4401)
+    expect(await VncClient.open(p, id, { ticket: "bogus" }).closed).toEqual({
+      code: 4401,
+      reason: "invalid or already used ticket"
+    })
+    expect((await VncClient.open(p, id, { bearer: stranger.token }).closed).code).toBe(4404)
+    // A stranger cannot even get a ticket for it.
+    expect((await p.http("POST", `/api/sessions/${id}/vnc-ticket`, { token: stranger.token })).status).toBe(404)
   })
 
   test("connecting to a hibernated session wakes it", async () => {
@@ -85,13 +85,13 @@ describe(`VNC over WebSocket (${TestPlatform.engine()})`, () => {
       async () =>
         (await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token: owner.token })).body.state === "hibernated"
     )
-    const c = connect(id, owner.token)
-    await p.eventually(async () => c.messages.includes("RFB 003.008\n"))
+    const c = VncClient.open(p, id, { ticket: await VncClient.ticket(p, id, owner.token) })
+    await p.eventually(() => text(c.received()).startsWith("RFB 003.008\n"))
     expect((await p.http<SessionBody>("GET", `/api/sessions/${id}`, { token: owner.token })).body.state).toBe("running")
-    c.ws.close()
+    c.close()
   })
 
-  test("a view share sees the screen but its input events are dropped", async () => {
+  test("a view share sees the screen but its input never reaches the desktop", async () => {
     const owner = await makeUser(p, admin, "vnc-presenter")
     const watcher = await makeUser(p, admin, "vnc-watcher")
     const id = await launch(owner.token)
@@ -99,15 +99,20 @@ describe(`VNC over WebSocket (${TestPlatform.engine()})`, () => {
       token: owner.token,
       body: { userId: watcher.id, access: "view" }
     })
-    const c = connect(id, watcher.token)
-    await p.eventually(async () => c.messages.includes("RFB 003.008\n"))
-    received.length = 0
-    for (const handshake of ["RFB 003.008\n", "\x01", "\x01"]) c.ws.send(new TextEncoder().encode(handshake))
-    c.ws.send(new Uint8Array([5, 0, 0, 10, 0, 20])) // PointerEvent: dropped
-    c.ws.send(new Uint8Array([3, 0, 0, 0, 0, 0, 0, 4, 0, 3])) // FramebufferUpdateRequest: forwarded
-    // What the VNC server got (TCP may coalesce frames): the update request, never the pointer event.
-    await p.eventually(async () => received.join("").includes("\x03\x00\x00\x00\x00\x00\x00\x04\x00\x03"))
-    expect(received.join("")).not.toContain("\x05\x00\x00\x0a\x00\x14")
-    c.ws.close()
+    const c = VncClient.open(p, id, { ticket: await VncClient.ticket(p, id, watcher.token) })
+    await c.opened
+    for (const bytes of handshake) c.send(bytes)
+    c.send(ClientMessages.pointerEvent(1, 10, 20))
+    c.send(ClientMessages.keyEvent(true, 0x61))
+    c.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, width: 2, height: 2 }))
+    // Messages arrive in order: once the update request is there, the input before it would have been too.
+    await p.eventually(async () => (await desktopReceived(id)).includes("FramebufferUpdateRequest"))
+    expect(await desktopReceived(id)).toEqual([
+      "ProtocolVersion",
+      "SecurityType",
+      "ClientInit",
+      "FramebufferUpdateRequest"
+    ])
+    c.close()
   })
 })

@@ -1,16 +1,17 @@
 /** `GET /api/audit`: query the audit trail by actor, action, target and time range. */
 import { Effect, Schema } from "effect"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { BySerial, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { AuditEntryJson, AuditLog } from "./AuditLog.ts"
 
 const AuditQuery = Schema.Struct({
-  ...ListQuery.fields,
-  actor: Schema.optional(Schema.String),
-  action: Schema.optional(Schema.String),
-  target: Schema.optional(Schema.String),
-  from: Schema.optional(Schema.Date),
-  to: Schema.optional(Schema.Date)
+  ...ListQuery(BySerial).fields,
+  actor: Schema.optional(Text.Short),
+  action: Schema.optional(Text.Short),
+  target: Schema.optional(Text.Line),
+  from: Schema.optional(Text.Timestamp),
+  to: Schema.optional(Text.Timestamp)
 })
 
 export const auditRoutes = [

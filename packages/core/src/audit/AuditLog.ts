@@ -8,7 +8,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Actor } from "../Actor.ts"
 import { actorId, actorLabel } from "../Actor.ts"
-import { decodeCursor, pageOf, type PageOf } from "../Pagination.ts"
+import { BySerial, keyOf, pageOf, type PageOf } from "../Pagination.ts"
 
 export const AuditResult = Schema.Literal("success", "failure", "denied")
 export type AuditResult = typeof AuditResult.Type
@@ -114,7 +114,7 @@ export const AuditLogLive = Layer.effect(
           plugin: e.plugin ?? null
         })}`.pipe(Effect.asVoid),
       query: (q) => {
-        const cursor = decodeCursor(q.cursor)
+        const cursor = keyOf(BySerial, q.cursor)
         const conditions = [
           q.actorId !== undefined ? sql`actor_id = ${q.actorId}` : undefined,
           q.action !== undefined ? sql`action = ${q.action}` : undefined,

@@ -3,11 +3,12 @@ import { Effect, Schema } from "effect"
 import { Conflict, NotFound, PayloadTooLarge, QuotaExceeded, ValidationError } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { Files, StoredFile } from "./Files.ts"
+import * as Text from "../Text.ts"
 
-const SessionParams = Schema.Struct({ id: Schema.String })
-const FileParams = Schema.Struct({ id: Schema.String, fileId: Schema.String })
+const SessionParams = Schema.Struct({ id: Text.Id })
+const FileParams = Schema.Struct({ id: Text.Id, fileId: Text.Id })
 const UploadQuery = Schema.Struct({
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)))
+  name: Schema.optional(Text.make(255).pipe(Schema.minLength(1)))
 })
 
 const fileName = (query: { name?: string | undefined }, request: Request) => {

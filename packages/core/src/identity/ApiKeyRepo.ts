@@ -43,7 +43,11 @@ export interface UsedApiKey {
   readonly scopes: ReadonlyArray<string>
   readonly expires_at: Date | null
   readonly revoked_at: Date | null
+  readonly last_used_at: Date | null
 }
+
+/** `lastUsedAt` is kept to this precision: a key used many times a minute is written once a minute. */
+export const lastUsedPrecisionMs = 60_000
 
 export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<
   ApiKeyRepo,
@@ -53,8 +57,10 @@ export class ApiKeyRepo extends Context.Tag("@streamspace/core/ApiKeyRepo")<
     readonly list: (userId: string) => Effect.Effect<ReadonlyArray<ApiKey>>
     /** Returns false when the user has no such key that is not revoked already. */
     readonly revoke: (userId: string, id: string, at: Date) => Effect.Effect<boolean>
-    /** Records a use of the key with this hash and returns it, if it exists (revoked or expired ones too). */
-    readonly use: (keyHash: string, at: Date) => Effect.Effect<UsedApiKey | undefined>
+    /** The key with this hash, if it exists (revoked or expired ones too); reads only. */
+    readonly find: (keyHash: string) => Effect.Effect<UsedApiKey | undefined>
+    /** Records a successful use (at most one write per `lastUsedPrecisionMs`). */
+    readonly touch: (id: string, at: Date) => Effect.Effect<void>
   }
 >() {}
 
@@ -89,12 +95,17 @@ export const ApiKeyRepoLive = Layer.effect(
           }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`,
           (rows) => rows.length > 0
         ),
-      use: (keyHash, at) =>
+      find: (keyHash) =>
         Effect.map(
           sql<UsedApiKey>`
-            UPDATE api_keys SET last_used_at = ${at} WHERE key_hash = ${keyHash}
-            RETURNING id, user_id, scopes, expires_at, revoked_at`,
+            SELECT id, user_id, scopes, expires_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = ${keyHash}`,
           (rows) => rows[0]
+        ),
+      touch: (id, at) =>
+        sql`
+          UPDATE api_keys SET last_used_at = ${at}
+          WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at <= ${new Date(at.getTime() - lastUsedPrecisionMs)})`.pipe(
+          Effect.asVoid
         )
     })
   })

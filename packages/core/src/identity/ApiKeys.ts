@@ -8,7 +8,7 @@ import { NotFound, ValidationError } from "../Errors.ts"
 import { now } from "../Timestamps.ts"
 import { API_KEY_PREFIX } from "./Auth.ts"
 import { ApiKeyRepo } from "./ApiKeyRepo.ts"
-import { firstUngranted } from "./ApiKeyScopes.ts"
+import { firstUngranted, heldBy } from "./ApiKeyScopes.ts"
 import type { ApiKey, CreateApiKey } from "./IdentityModel.ts"
 import * as Tokens from "./internal/Tokens.ts"
 import { Users } from "./Users.ts"
@@ -33,7 +33,7 @@ export const ApiKeysLive = Layer.effect(
     return {
       create: (userId, input) =>
         Effect.gen(function* () {
-          const owned = yield* users.permissionsOf(userId)
+          const owned = heldBy(yield* users.permissionsOf(userId))
           const index = firstUngranted(owned, input.scopes)
           if (index >= 0)
             return yield* ValidationError.field(

@@ -2,20 +2,23 @@
  * Login, token refresh and logout, MFA, and turning bearer credentials into
  * an `Actor`. Access tokens are short-lived HS256 JWTs; refresh tokens are
  * random, stored hashed, rotated on use (reuse revokes the family).
- * Failed logins are throttled per account and per IP, counted in the
- * database so the limit holds across replicas and restarts.
+ * Failed logins are throttled per account, and per IP for sprays of unknown
+ * usernames only (LoginThrottle), counted in the database so the limit
+ * holds across replicas and restarts.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { type Actor, CurrentActor, type RequestInfo, system } from "../Actor.ts"
 import { AuditLog } from "../audit/AuditLog.ts"
-import { Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationError } from "../Errors.ts"
+import { Conflict, Forbidden, ServiceUnavailable, TooManyRequests, Unauthorized, ValidationError } from "../Errors.ts"
+import { isSqlError } from "../Infrastructure.ts"
+import { isSealed, SecretBox, sealedPrefix } from "../secrets/SecretBox.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { Settings } from "../settings/Settings.ts"
-import { ApiKeyRepo } from "./ApiKeyRepo.ts"
+import { ApiKeyRepo, lastUsedPrecisionMs } from "./ApiKeyRepo.ts"
 import { effectivePermissions } from "./ApiKeyScopes.ts"
 import { Authenticator } from "./Authenticator.ts"
 import type { TokenPair } from "./IdentityModel.ts"
@@ -70,6 +73,8 @@ export const AuthLive = Layer.effect(
       ? Redacted.value(config.auth.jwtSecret)
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
     const dummyPasswordHash = yield* Effect.promise(makeDummyHash)
+    const box = yield* SecretBox
+    yield* sealClearTotpSecrets
     const {
       accessTokenTtlSeconds: accessTtl,
       refreshTokenTtlSeconds: refreshTtl,
@@ -97,8 +102,14 @@ export const AuthLive = Layer.effect(
         return { accessToken, refreshToken, expiresIn: accessTtl, tokenType: "Bearer" as const }
       })
 
+    /**
+     * How long `username` must wait before trying from `ip` (see LoginThrottle): its own failures since its
+     * last success, and the address's failures for unknown usernames unless the account has logged in from
+     * it before. `rateLimit: false` turns throttling off (attempts are still recorded and audited).
+     */
     const throttled = (username: string, ip: string) =>
       Effect.gen(function* () {
+        if (!config.rateLimit) return Option.none<number>()
         const at = yield* now
         const since = new Date(at.getTime() - failedLoginWindowSeconds * 1000)
         const [byUser, byIp] = yield* Effect.all([
@@ -106,16 +117,30 @@ export const AuthLive = Layer.effect(
             SELECT count(*) AS n, min(at) AS first FROM login_attempts
             WHERE username = ${username} AND NOT success AND at > ${since}
               AND at > COALESCE((SELECT max(at) FROM login_attempts WHERE username = ${username} AND success), '-infinity')`,
-          sql<{ n: string; first: Date | null }>`
-            SELECT count(*) AS n, min(at) AS first FROM login_attempts WHERE ip = ${ip} AND NOT success AND at > ${since}`
+          ip
+            ? sql<{ n: string; first: Date | null }>`
+                SELECT count(*) AS n, min(at) AS first FROM login_attempts
+                WHERE ip = ${ip} AND unknown_user AND NOT success AND at > ${since}`
+            : Effect.succeed([])
         ])
         const failures = (row: { n: string; first: Date | null } | undefined) => ({
           count: Number(row?.n ?? 0),
           firstAtMs: row?.first?.getTime() ?? null
         })
+        const policy = {
+          maxFailedLogins,
+          failedLoginWindowSeconds,
+          maxUnknownUserFailuresPerIp: config.auth.maxUnknownUserFailuresPerIp
+        }
+        const sprayed = ip ? failures(byIp[0]) : undefined
+        const recognised =
+          sprayed !== undefined &&
+          sprayed.count >= policy.maxUnknownUserFailuresPerIp &&
+          (yield* sql`SELECT 1 FROM login_attempts WHERE username = ${username} AND ip = ${ip} AND success LIMIT 1`)
+            .length > 0
         const wait = retryAfterSeconds(
-          { maxFailedLogins, failedLoginWindowSeconds },
-          { byUser: failures(byUser[0]), byIp: ip ? failures(byIp[0]) : undefined },
+          policy,
+          { byUser: failures(byUser[0]), unknownUsersByIp: recognised ? undefined : sprayed },
           at.getTime()
         )
         return Option.fromNullable(wait)
@@ -126,10 +151,17 @@ export const AuthLive = Layer.effect(
       info: RequestInfo,
       success: boolean,
       actor: Actor,
-      detail: string | null
+      detail: string | null,
+      unknownUser = false
     ) =>
       Effect.gen(function* () {
-        yield* sql`INSERT INTO login_attempts ${sql.insert({ username, ip: info.ip, at: yield* now, success })}`
+        yield* sql`INSERT INTO login_attempts ${sql.insert({
+          username,
+          ip: info.ip,
+          at: yield* now,
+          success,
+          unknown_user: unknownUser
+        })}`
         yield* audit.record({
           actor,
           action: "auth.login",
@@ -142,10 +174,25 @@ export const AuthLive = Layer.effect(
         })
       })
 
+    /**
+     * Whether `code` is the user's current TOTP code and its time step was not accepted before. The
+     * conditional UPDATE is the check: of two requests racing with one code, only one changes the row.
+     */
+    const acceptTotp = (userId: string, storedSecret: string, code: string) =>
+      Effect.gen(function* () {
+        const step = Totp.matchingStep(openTotpSecret(box, storedSecret), code, yield* Clock.currentTimeMillis)
+        if (step === undefined) return Option.none<boolean>()
+        const accepted = yield* sql<{ id: string }>`
+          UPDATE users SET totp_last_step = ${step}
+          WHERE id = ${userId} AND (totp_last_step IS NULL OR totp_last_step < ${step}) RETURNING id`
+        return Option.some(accepted.length > 0)
+      })
+
     const checkSecondFactor = (userId: string, totpSecret: string, code: string | undefined) =>
       Effect.gen(function* () {
         if (!code) return false
-        if (Totp.verify(totpSecret, code, yield* Clock.currentTimeMillis)) return true
+        const totp = yield* acceptTotp(userId, totpSecret, code)
+        if (Option.isSome(totp)) return totp.value
         const used = yield* sql<{ code_hash: string }>`
           UPDATE recovery_codes SET used_at = ${yield* now}
           WHERE user_id = ${userId} AND code_hash = ${Tokens.sha256(code.trim().toLowerCase())} AND used_at IS NULL RETURNING code_hash`
@@ -179,7 +226,7 @@ export const AuthLive = Layer.effect(
           const passwordOk = yield* verifyPassword(input.password, hash)
           const fail = (detail: string, message = "invalid username or password") =>
             Effect.zipRight(
-              recordAttempt(username, info, false, system("auth"), detail),
+              recordAttempt(username, info, false, system("auth"), detail, Option.isNone(row)),
               Effect.fail(new Unauthorized({ message }))
             )
           if (Option.isNone(row) || !passwordOk)
@@ -257,7 +304,7 @@ export const AuthLive = Layer.effect(
             yield* sql`UPDATE refresh_tokens SET revoked_at = ${at}
               WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = ${Tokens.sha256(refreshToken)} AND user_id = ${userId}) AND revoked_at IS NULL`
           } else {
-            yield* sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`
+            yield* repo.revokeRefreshTokens(userId, at)
           }
           const principal = yield* repo.principal(userId)
           yield* outbox.publish("user.logout", { userId, username: principal?.username ?? "" })
@@ -269,7 +316,7 @@ export const AuthLive = Layer.effect(
           if (user.totp_enabled)
             return yield* new Conflict({ message: "TOTP is already enabled; disable it first", code: "mfa_enabled" })
           const secretB32 = Totp.generateSecret()
-          yield* sql`UPDATE users SET totp_secret = ${secretB32} WHERE id = ${userId}`
+          yield* sql`UPDATE users SET totp_secret = ${box.seal(secretB32)}, totp_last_step = NULL WHERE id = ${userId}`
           return { secret: secretB32, otpauthUri: Totp.otpauthUri("StreamSpace", user.username, secretB32) }
         }),
       activateTotp: (userId, code) =>
@@ -278,7 +325,7 @@ export const AuthLive = Layer.effect(
           if (!user?.totp_secret)
             return yield* ValidationError.field("code", "enroll first (POST /api/auth/mfa/totp/enroll)")
           if (user.totp_enabled) return yield* new Conflict({ message: "TOTP is already enabled", code: "mfa_enabled" })
-          if (!Totp.verify(user.totp_secret, code, yield* Clock.currentTimeMillis))
+          if (!Option.getOrElse(yield* acceptTotp(userId, user.totp_secret, code), () => false))
             return yield* ValidationError.field("code", "does not match the authenticator")
           const codes = Array.from({ length: 10 }, () =>
             Tokens.randomToken(8)
@@ -298,12 +345,32 @@ export const AuthLive = Layer.effect(
             return yield* ValidationError.field("code", "TOTP is not enabled")
           if (!(yield* checkSecondFactor(userId, user.totp_secret, code)))
             return yield* ValidationError.field("code", "invalid TOTP or recovery code")
-          yield* sql`UPDATE users SET totp_enabled = false, totp_secret = NULL WHERE id = ${userId}`
+          yield* sql`UPDATE users SET totp_enabled = false, totp_secret = NULL, totp_last_step = NULL WHERE id = ${userId}`
           yield* sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`
         })
     }
   })
 )
+
+/** A TOTP secret as stored: sealed, or in clear when written before secrets were sealed. */
+const openTotpSecret = (box: SecretBox["Type"], stored: string) => (isSealed(stored) ? box.open(stored) : stored)
+
+/**
+ * Seals the TOTP secrets older versions stored in clear (run when Auth is built, i.e. at boot). Each row
+ * is rewritten only if it still holds the clear value, so replicas booting together do no harm.
+ */
+export const sealClearTotpSecrets = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const box = yield* SecretBox
+  const clear = yield* sql<{ id: string; totp_secret: string }>`
+    SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL AND NOT starts_with(totp_secret, ${sealedPrefix})`
+  yield* Effect.forEach(
+    clear,
+    (row) =>
+      sql`UPDATE users SET totp_secret = ${box.seal(row.totp_secret)} WHERE id = ${row.id} AND totp_secret = ${row.totp_secret}`,
+    { discard: true }
+  )
+})
 
 /**
  * An argon2id hash of a random string: verifying against it costs what a real check costs. Made
@@ -313,7 +380,52 @@ let dummyHash: Promise<string> | undefined
 const makeDummyHash = () =>
   (dummyHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 }))
 
-/** Resolves access tokens and API keys into an Actor with the user's current permissions. */
+/** How long a client should wait before retrying when the database cannot resolve its credential. */
+const retryAfterOutageSeconds = 5
+
+/**
+ * The database failing while a credential is resolved is an outage, not a bad credential: 503 with
+ * Retry-After, so clients keep their tokens and retry (a 401 would make them drop a valid login).
+ */
+const outageIsUnavailable = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchSomeDefect(effect, (defect) =>
+    isSqlError(defect)
+      ? Option.some(
+          Effect.zipRight(
+            Effect.logWarning("cannot resolve a credential: the database is unavailable", defect),
+            Effect.fail(
+              new ServiceUnavailable({
+                message: "cannot check credentials right now; try again shortly",
+                retryAfterSeconds: retryAfterOutageSeconds
+              })
+            )
+          )
+        )
+      : Option.none()
+  )
+
+/**
+ * The actor of `userId` as of now: the user's current permissions, narrowed to an API key's `scopes`
+ * (`null`: no key); a disabled or deleted user is Unauthorized. Bearer credentials resolve through it,
+ * and so do credentials checked earlier (a VNC ticket names its user and key).
+ */
+export const actorOf = (
+  userId: string,
+  apiKeyId: Option.Option<string>,
+  scopes: ReadonlyArray<string> | null
+): Effect.Effect<Actor, Unauthorized, UserRepo> =>
+  Effect.gen(function* () {
+    const p = yield* Effect.flatMap(UserRepo, (users) => users.principal(userId))
+    if (!p || p.disabled) return yield* new Unauthorized({ message: "account disabled or deleted" })
+    const permissions = effectivePermissions(p.permissions ?? [], scopes)
+    const actor: Actor = { _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId }
+    return actor
+  })
+
+/**
+ * Resolves access tokens and API keys into an Actor with the user's current permissions. Reads only,
+ * except that a valid key's `last_used_at` is recorded: an unknown, revoked or expired key writes nothing.
+ */
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
   Effect.gen(function* () {
@@ -326,31 +438,30 @@ export const AuthenticatorLive = Layer.effect(
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
     const unauthorized = (message: string) => new Unauthorized({ message })
     const principalActor = (userId: string, apiKeyId: Option.Option<string>, scopes: ReadonlyArray<string> | null) =>
+      Effect.provideService(actorOf(userId, apiKeyId, scopes), UserRepo, users)
+    const byApiKey = (bearer: string) =>
       Effect.gen(function* () {
-        const p = yield* users.principal(userId).pipe(Effect.orElseFail(() => unauthorized("cannot resolve user")))
-        if (!p || p.disabled) return yield* unauthorized("account disabled or deleted")
-        const permissions = effectivePermissions(p.permissions ?? [], scopes)
-        const actor: Actor = { _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId }
+        const at = yield* now
+        const key = yield* keys.find(Tokens.sha256(bearer))
+        if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
+        if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime())
+          return yield* unauthorized("API key expired")
+        const actor = yield* principalActor(key.user_id, Option.some(key.id), key.scopes)
+        if (key.last_used_at === null || at.getTime() - key.last_used_at.getTime() >= lastUsedPrecisionMs)
+          yield* keys.touch(key.id, at)
         return actor
       })
     return {
       authenticate: (bearer) =>
-        Effect.gen(function* () {
-          if (bearer.startsWith(API_KEY_PREFIX)) {
-            const at = yield* now
-            const key = yield* keys
-              .use(Tokens.sha256(bearer), at)
-              .pipe(Effect.orElseFail(() => unauthorized("cannot check API key")))
-            if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
-            if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime())
-              return yield* unauthorized("API key expired")
-            return yield* principalActor(key.user_id, Option.some(key.id), key.scopes)
-          }
-          const claims = Tokens.verifyJwt(bearer, secret, Math.floor((yield* Clock.currentTimeMillis) / 1000))
-          if (typeof claims === "string")
-            return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
-          return yield* principalActor(claims.sub, Option.none(), null)
-        })
+        outageIsUnavailable(
+          Effect.gen(function* () {
+            if (bearer.startsWith(API_KEY_PREFIX)) return yield* byApiKey(bearer)
+            const claims = Tokens.verifyJwt(bearer, secret, Math.floor((yield* Clock.currentTimeMillis) / 1000))
+            if (typeof claims === "string")
+              return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
+            return yield* principalActor(claims.sub, Option.none(), null)
+          })
+        )
     }
   })
 )

@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
-import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
+import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Group } from "./IdentityModel.ts"
 
 interface GroupRow {
@@ -65,7 +65,7 @@ export const GroupRepoLive = Layer.effect(
       findById: (id) =>
         Effect.map(sql<GroupRow>`${select} WHERE g.id = ${id}`, (rows) => (rows[0] ? toGroup(rows[0]) : undefined)),
       list: (q) => {
-        const cursor = decodeCursor(q.cursor)
+        const cursor = keyOf(ByName, q.cursor)
         return sql<GroupRow>`${select} ${cursor ? sql`WHERE lower(g.name) > ${String(cursor[0])}` : sql``} ORDER BY lower(g.name) LIMIT ${q.limit + 1}`.pipe(
           Effect.map((rows) => pageOf(rows.map(toGroup), q.limit, (g) => [g.name.toLowerCase()]))
         )

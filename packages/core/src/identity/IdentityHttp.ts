@@ -1,8 +1,16 @@
-/** REST for auth, users, groups and API keys (paths from docs/architecture.md). */
+/**
+ * REST for auth, users, groups and API keys (paths from docs/architecture.md).
+ * Routes that change the caller's own account (logout, MFA, API keys, and
+ * PATCH /api/users/:id on yourself, see IdentityPolicy) need
+ * `ACCOUNT_PERMISSION`: any login has it, an API key only when scoped to it.
+ * Reading yourself (`/api/auth/me`, GET /api/users/:id) needs only a credential.
+ */
 import { Effect, Schema } from "effect"
+import { ACCOUNT_PERMISSION } from "../Actor.ts"
 import { Conflict, Forbidden, NotFound, Unauthorized } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { ByName, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { ApiKeys } from "./ApiKeys.ts"
 import { Auth } from "./Auth.ts"
 import { Groups } from "./Groups.ts"
@@ -23,9 +31,9 @@ import {
 import { authorizeUserUpdate, canReadUser, userIdOf } from "./IdentityPolicy.ts"
 import { Users } from "./Users.ts"
 
-const IdParams = Schema.Struct({ id: Schema.String })
-const MemberParams = Schema.Struct({ id: Schema.String, userId: Schema.String })
-const UserListQuery = Schema.Struct({ ...ListQuery.fields, q: Schema.optional(Schema.String) })
+const IdParams = Schema.Struct({ id: Text.Id })
+const MemberParams = Schema.Struct({ id: Text.Id, userId: Text.Id })
+const UserListQuery = Schema.Struct({ ...ListQuery(ByName).fields, q: Schema.optional(Text.Short) })
 const GroupMember = Schema.Struct({
   id: Schema.String,
   username: Schema.String,
@@ -56,7 +64,7 @@ const auth = [
     tags: ["auth"],
     permission: "public",
     rateLimit: "strict",
-    body: Schema.Struct({ refreshToken: Schema.String }),
+    body: Schema.Struct({ refreshToken: Text.Secret }),
     response: TokenPair,
     transactional: false,
     audit: { action: "auth.refresh" },
@@ -68,8 +76,8 @@ const auth = [
     path: "/api/auth/logout",
     summary: "Revoke the given refresh token's login, or every login of the caller",
     tags: ["auth"],
-    permission: "authenticated",
-    body: Schema.Struct({ refreshToken: Schema.optional(Schema.String) }),
+    permission: ACCOUNT_PERMISSION,
+    body: Schema.Struct({ refreshToken: Schema.optional(Text.Secret) }),
     audit: { action: "auth.logout" },
     handler: ({ body, actor }) =>
       Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(Auth, (a) => a.logout(id, body.refreshToken)))
@@ -96,7 +104,7 @@ const auth = [
     path: "/api/auth/mfa/totp/enroll",
     summary: "Start TOTP enrolment: returns the secret and an otpauth:// URI for authenticator apps",
     tags: ["auth"],
-    permission: "authenticated",
+    permission: ACCOUNT_PERMISSION,
     response: Schema.Struct({ secret: Schema.String, otpauthUri: Schema.String }),
     audit: { action: "auth.mfa.enroll" },
     errors: [Conflict],
@@ -107,8 +115,8 @@ const auth = [
     path: "/api/auth/mfa/totp/verify",
     summary: "Confirm enrolment with a current code; returns recovery codes once",
     tags: ["auth"],
-    permission: "authenticated",
-    body: Schema.Struct({ code: Schema.String }),
+    permission: ACCOUNT_PERMISSION,
+    body: Schema.Struct({ code: Text.Secret }),
     response: Schema.Struct({ recoveryCodes: Schema.Array(Schema.String) }),
     audit: { action: "auth.mfa.activate" },
     errors: [Conflict],
@@ -122,8 +130,8 @@ const auth = [
     path: "/api/auth/mfa/totp/disable",
     summary: "Turn TOTP off (needs a current code or a recovery code)",
     tags: ["auth"],
-    permission: "authenticated",
-    body: Schema.Struct({ code: Schema.String }),
+    permission: ACCOUNT_PERMISSION,
+    body: Schema.Struct({ code: Text.Secret }),
     audit: { action: "auth.mfa.disable" },
     handler: ({ actor, body }) =>
       Effect.flatMap(userIdOf(actor), (id) => Effect.flatMap(Auth, (a) => a.disableTotp(id, body.code)))
@@ -218,7 +226,7 @@ const groups = [
     summary: "List groups",
     tags: ["groups"],
     permission: "groups:read",
-    query: ListQuery,
+    query: ListQuery(ByName),
     response: Page(Group),
     handler: ({ query }) =>
       Effect.flatMap(Groups, (g) => g.list({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }))
@@ -293,7 +301,7 @@ const groups = [
     tags: ["groups"],
     permission: "groups:write",
     params: IdParams,
-    body: Schema.Struct({ userId: Schema.String }),
+    body: Schema.Struct({ userId: Text.Id }),
     successStatus: 204,
     audit: { action: "group.member.add", target: (i) => `${i.params.id}/${i.body.userId}` },
     errors: [NotFound, Conflict],
@@ -318,7 +326,7 @@ const apiKeys = [
     path: "/api/api-keys",
     summary: "Your API keys (never the keys themselves)",
     tags: ["api-keys"],
-    permission: "authenticated",
+    permission: ACCOUNT_PERMISSION,
     response: Schema.Struct({ items: Schema.Array(ApiKey) }),
     handler: ({ actor }) =>
       Effect.flatMap(userIdOf(actor), (id) =>
@@ -333,16 +341,16 @@ const apiKeys = [
     path: "/api/api-keys",
     summary: "Create an API key scoped to some of your permissions; the key is shown only in this response",
     tags: ["api-keys"],
-    permission: "authenticated",
+    permission: ACCOUNT_PERMISSION,
     body: CreateApiKey,
     response: CreatedApiKey,
     successStatus: 201,
     audit: { action: "api-key.create", target: (_, out) => out.id },
     handler: ({ actor, body }) =>
       Effect.gen(function* () {
-        // A key cannot mint keys: that would let a narrow key widen itself.
+        // A key cannot mint keys, even one scoped to `account`: that would let a narrow key outlive its revocation.
         if (actor._tag === "User" && actor.apiKeyId._tag === "Some")
-          return yield* new Unauthorized({ message: "API keys cannot create API keys; log in" })
+          return yield* new Forbidden({ message: "API keys cannot create API keys; log in" })
         const id = yield* userIdOf(actor)
         const { key, apiKey } = yield* Effect.flatMap(ApiKeys, (k) => k.create(id, body))
         return { ...apiKey, key }
@@ -353,7 +361,7 @@ const apiKeys = [
     path: "/api/api-keys/:id",
     summary: "Revoke one of your API keys",
     tags: ["api-keys"],
-    permission: "authenticated",
+    permission: ACCOUNT_PERMISSION,
     params: IdParams,
     audit: { action: "api-key.revoke", target: (i) => i.params.id },
     errors: [NotFound],

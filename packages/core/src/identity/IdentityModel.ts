@@ -1,18 +1,25 @@
 /** The identity domain as Schemas: what the API returns and accepts. */
 import { Schema } from "effect"
+import * as Text from "../Text.ts"
 
-export const Username = Schema.String.pipe(
+export const Username = Text.Short.pipe(
   Schema.pattern(/^[a-zA-Z0-9][a-zA-Z0-9._-]{1,62}$/, {
     message: () => "2–63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
   })
 )
-export const Password = Schema.String.pipe(
+export const Password = Text.Secret.pipe(
   Schema.minLength(10, { message: () => "at least 10 characters" }),
   Schema.maxLength(256, { message: () => "at most 256 characters" })
 )
-export const Email = Schema.String.pipe(Schema.pattern(/^[^\s@]+@[^\s@]+$/, { message: () => "an email address" }))
+/** At most 254 characters: the longest address SMTP can carry (RFC 5321). */
+export const Email = Text.make(254).pipe(Schema.pattern(/^[^\s@]+@[^\s@]+$/, { message: () => "an email address" }))
 export const RoleName = Schema.Literal("admin", "operator", "user", "viewer")
 export type RoleName = typeof RoleName.Type
+/** At least one role, each named once (a user holds a role or does not). */
+const Roles = Schema.Array(RoleName).pipe(
+  Schema.minItems(1),
+  Schema.filter((roles) => new Set(roles).size === roles.length, { message: () => "each role at most once" })
+)
 
 export class User extends Schema.Class<User>("User")({
   id: Schema.String,
@@ -35,18 +42,18 @@ export const CreateUser = Schema.Struct({
   username: Username,
   password: Password,
   email: Schema.optional(Email),
-  displayName: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  roles: Schema.optionalWith(Schema.Array(RoleName).pipe(Schema.minItems(1)), { default: () => ["user" as const] })
+  displayName: Schema.optional(Text.Short),
+  roles: Schema.optionalWith(Roles, { default: () => ["user" as const] })
 })
 export type CreateUser = typeof CreateUser.Type
 
 export const UpdateUser = Schema.Struct({
   email: Schema.optional(Schema.NullOr(Email)),
-  displayName: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  displayName: Schema.optional(Text.Short),
   password: Schema.optional(Password),
   /** Required when users change their own password. */
-  currentPassword: Schema.optional(Schema.String),
-  roles: Schema.optional(Schema.Array(RoleName).pipe(Schema.minItems(1))),
+  currentPassword: Schema.optional(Text.Secret),
+  roles: Schema.optional(Roles),
   disabled: Schema.optional(Schema.Boolean)
 })
 export type UpdateUser = typeof UpdateUser.Type
@@ -60,18 +67,18 @@ export class Group extends Schema.Class<Group>("Group")({
 }) {}
 
 export const CreateGroup = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
-  description: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(1000)), { default: () => "" })
+  name: Text.Short.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  description: Schema.optionalWith(Text.Long.pipe(Schema.maxLength(1000)), { default: () => "" })
 })
 export const UpdateGroup = Schema.Struct({
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))),
-  description: Schema.optional(Schema.String.pipe(Schema.maxLength(1000)))
+  name: Schema.optional(Text.Short.pipe(Schema.minLength(1), Schema.maxLength(100))),
+  description: Schema.optional(Text.Long.pipe(Schema.maxLength(1000)))
 })
 
 export const Login = Schema.Struct({
-  username: Schema.String.pipe(Schema.minLength(1)),
-  password: Schema.String.pipe(Schema.minLength(1)),
-  totp: Schema.optional(Schema.String)
+  username: Text.Short.pipe(Schema.minLength(1)),
+  password: Text.Secret.pipe(Schema.minLength(1)),
+  totp: Schema.optional(Text.Secret)
 })
 
 export const TokenPair = Schema.Struct({
@@ -93,9 +100,9 @@ export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
 }) {}
 
 export const CreateApiKey = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
-  scopes: Schema.Array(Schema.String.pipe(Schema.minLength(1))).pipe(Schema.minItems(1)),
-  expiresAt: Schema.optional(Schema.Date)
+  name: Text.Short.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  scopes: Schema.Array(Text.Short.pipe(Schema.minLength(1))).pipe(Schema.minItems(1), Schema.maxItems(100)),
+  expiresAt: Schema.optional(Text.Timestamp)
 })
 
 /** Returned once, at creation: the only time the key itself is shown. */

@@ -5,7 +5,7 @@
  * UserRepo, so a stub repo serves tests).
  */
 import { Effect } from "effect"
-import { type Actor, hasPermission } from "../Actor.ts"
+import { ACCOUNT_PERMISSION, type Actor, hasPermission } from "../Actor.ts"
 import { Forbidden, Unauthorized, ValidationError } from "../Errors.ts"
 import type { UpdateUser } from "./IdentityModel.ts"
 import { verifyPassword } from "./Passwords.ts"
@@ -21,11 +21,22 @@ export const canReadUser = (actor: Actor, id: string): Effect.Effect<void, Forbi
     ? Effect.void
     : Effect.fail(new Forbidden({ message: "you may read only your own account", permission: "users:read" }))
 
-/** Admins change anything; users change their own email, name and password (with the current one). */
+/**
+ * Admins (`users:write`) change anyone else's anything; changing your own
+ * account needs `account` too, which a login holds and an API key only when
+ * scoped to it. Users change their own email, name and password (with the
+ * current one).
+ */
 export const authorizeUserUpdate = (actor: Actor, id: string, patch: UpdateUser) =>
   Effect.gen(function* () {
+    const self = actor._tag === "User" && actor.userId === id
+    if (self && !hasPermission(actor, ACCOUNT_PERMISSION))
+      return yield* new Forbidden({
+        message: `changing your own account needs the ${ACCOUNT_PERMISSION} permission (an API key must be scoped to it)`,
+        permission: ACCOUNT_PERMISSION
+      })
     if (hasPermission(actor, "users:write")) return
-    if (actor._tag !== "User" || actor.userId !== id) {
+    if (!self) {
       return yield* new Forbidden({ message: "you may change only your own account", permission: "users:write" })
     }
     if (patch.roles !== undefined)

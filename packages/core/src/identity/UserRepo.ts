@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
-import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
+import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { User } from "./IdentityModel.ts"
 
 export interface UserRow {
@@ -67,6 +67,8 @@ export class UserRepo extends Context.Tag("@streamspace/core/UserRepo")<
     readonly principal: (id: string) => Effect.Effect<Principal | undefined>
     /** Enabled accounts holding the admin role. */
     readonly countAdmins: Effect.Effect<number>
+    /** Ends every login of the user: each refresh-token family is revoked (access tokens run out on their own). */
+    readonly revokeRefreshTokens: (id: string, at: Date) => Effect.Effect<void>
   }
 >() {}
 
@@ -96,7 +98,7 @@ export const UserRepoLive = Layer.effect(
       findByUsername: (username) =>
         Effect.map(sql<UserRow>`${select} WHERE lower(u.username) = lower(${username})`, one),
       list: (q) => {
-        const cursor = decodeCursor(q.cursor)
+        const cursor = keyOf(ByName, q.cursor)
         const conditions = [
           q.search
             ? sql`(u.username ILIKE ${`%${q.search}%`} OR u.display_name ILIKE ${`%${q.search}%`} OR u.email ILIKE ${`%${q.search}%`})`
@@ -139,7 +141,11 @@ export const UserRepoLive = Layer.effect(
           n: string
         }>`SELECT count(*) AS n FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE ur.role = 'admin' AND NOT u.disabled`,
         (rows) => Number(rows[0]?.n ?? 0)
-      )
+      ),
+      revokeRefreshTokens: (id, at) =>
+        sql`UPDATE refresh_tokens SET revoked_at = ${at} WHERE user_id = ${id} AND revoked_at IS NULL`.pipe(
+          Effect.asVoid
+        )
     })
   })
 )

@@ -1,7 +1,9 @@
 /**
- * Local user accounts. Passwords are argon2id hashes (Bun.password). On first
- * boot the `admin` account is created with the configured password, or a
- * random one printed once to the console (never to the logger).
+ * Local user accounts. Passwords are argon2id hashes (Bun.password) and must
+ * pass the PasswordPolicy wherever they are set; setting a new one ends every
+ * other login of the account (its refresh tokens are revoked). On first boot
+ * the `admin` account is created with the configured password, or a random
+ * one printed once to the console (never to the logger).
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
@@ -14,6 +16,7 @@ import type { CreateUser, User } from "./IdentityModel.ts"
 import { losesAdmin } from "./IdentityPolicy.ts"
 import { randomToken } from "./internal/Tokens.ts"
 import { hashPassword } from "./Passwords.ts"
+import { requireStrong } from "./PasswordPolicy.ts"
 import { toUser, UserRepo, type UserRow } from "./UserRepo.ts"
 import { now } from "../Timestamps.ts"
 
@@ -30,10 +33,14 @@ export interface UserPatch {
 export class Users extends Context.Tag("@streamspace/core/Users")<
   Users,
   {
-    readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound, CurrentActor>
+    readonly create: (input: CreateUser) => Effect.Effect<User, Conflict | NotFound | ValidationError, CurrentActor>
     readonly get: (id: string) => Effect.Effect<User, NotFound>
     readonly list: (q: { search?: string; limit: number; cursor?: string }) => Effect.Effect<PageOf<User>>
-    readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict>
+    /**
+     * A new password must be strong enough (400 on `body.password`) and revokes every refresh-token
+     * family of the user: their logins elsewhere end, the caller's too (it logs in again).
+     */
+    readonly update: (id: string, patch: UserPatch) => Effect.Effect<User, NotFound | Conflict | ValidationError>
     readonly delete: (id: string) => Effect.Effect<void, NotFound | Conflict>
     readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>>
     /** The stored row, for authentication (password hash, TOTP state). */
@@ -46,6 +53,7 @@ export const UsersLive = Layer.effect(
   Effect.gen(function* () {
     const repo = yield* UserRepo
     const outbox = yield* EventOutbox
+    const { passwordMinScore } = (yield* ServerConfig).auth
     const get = (id: string) =>
       Effect.flatMap(repo.findById(id), (row) =>
         row ? Effect.succeed(toUser(row)) : Effect.fail(new NotFound({ resource: "user", id }))
@@ -57,6 +65,7 @@ export const UsersLive = Layer.effect(
       credentials: (username) => Effect.map(repo.findByUsername(username), Option.fromNullable),
       create: (input) =>
         Effect.gen(function* () {
+          yield* requireStrong("body.password", input.password, input, passwordMinScore)
           const id = crypto.randomUUID()
           const created = yield* repo.insert({
             id,
@@ -75,6 +84,17 @@ export const UsersLive = Layer.effect(
       update: (id, patch) =>
         Effect.gen(function* () {
           const before = yield* get(id)
+          if (patch.password !== undefined)
+            yield* requireStrong(
+              "body.password",
+              patch.password,
+              {
+                username: before.username,
+                email: patch.email === undefined ? before.email : patch.email,
+                displayName: patch.displayName ?? before.displayName
+              },
+              passwordMinScore
+            )
           const fields: Record<string, unknown> = {}
           if (patch.email !== undefined) fields["email"] = patch.email
           if (patch.displayName !== undefined) fields["display_name"] = patch.displayName
@@ -86,7 +106,9 @@ export const UsersLive = Layer.effect(
               code: "last_admin"
             })
           }
-          yield* repo.update(id, fields, yield* now)
+          const at = yield* now
+          yield* repo.update(id, fields, at)
+          if (patch.password !== undefined) yield* repo.revokeRefreshTokens(id, at)
           if (patch.roles !== undefined) yield* repo.setRoles(id, patch.roles)
           return yield* get(id)
         }),
@@ -114,7 +136,12 @@ export const ensureAdmin = Effect.gen(function* () {
   if (existing) return
   const configured = config.auth.adminPassword
   const password = configured ? Redacted.value(configured) : randomToken(15)
-  if (password.length < 10) return yield* ValidationError.field("auth.adminPassword", "at least 10 characters")
+  const account = { username: "admin", displayName: "Administrator" }
+  // The generated password is random and strong; the operator's must pass the same policy as any other.
+  if (configured) {
+    if (password.length < 10) return yield* ValidationError.field("auth.adminPassword", "at least 10 characters")
+    yield* requireStrong("auth.adminPassword", password, account, config.auth.passwordMinScore)
+  }
   const outbox = yield* EventOutbox
   const id = crypto.randomUUID()
   const passwordHash = yield* hashPassword(password)
@@ -123,9 +150,8 @@ export const ensureAdmin = Effect.gen(function* () {
     Effect.gen(function* () {
       const inserted = yield* repo.insert({
         id,
-        username: "admin",
+        ...account,
         email: null,
-        displayName: "Administrator",
         passwordHash,
         roles: ["admin"],
         at

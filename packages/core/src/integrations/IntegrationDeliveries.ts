@@ -8,7 +8,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.ts"
-import { decodeCursor, pageOf, type PageOf } from "../Pagination.ts"
+import { ByTime, keyOf, pageOf, type PageOf } from "../Pagination.ts"
 import { now } from "../Timestamps.ts"
 
 export const DeliveryStatus = Schema.Literal("pending", "delivered", "failed", "dead")
@@ -126,7 +126,7 @@ export const IntegrationDeliveriesLive = Layer.effect(
         }),
       get: (id) => Effect.map(find(id), toDelivery),
       list: (integrationId, { limit, cursor, status }) => {
-        const c = decodeCursor(cursor)
+        const c = keyOf(ByTime, cursor)
         return sql<Row>`SELECT * FROM integration_deliveries WHERE integration_id = ${integrationId}
           ${status ? sql`AND status = ${status}` : sql``}
           ${c ? sql`AND (created_at, id) < (${new Date(Number(c[0]))}, ${String(c[1])})` : sql``}

@@ -8,7 +8,8 @@
  * plugin is disabled, or of a disabled integration, wait in the queue.
  *
  * Error texts are stored and logged with every secret of the integration
- * (webhook URL, token, password) replaced by the mask.
+ * (each field its provider or the integration declares secret, however
+ * deep; a URL also by its password) replaced by the mask.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -18,7 +19,8 @@ import * as DeliveryLoop from "../internal/DeliveryLoop.ts"
 import { afterFailure } from "../RetryPolicy.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { type IntegrationDelivery, type Row, toDelivery } from "./IntegrationDeliveries.ts"
-import { Integrations, MASK } from "./Integrations.ts"
+import { Integrations } from "./Integrations.ts"
+import { redact } from "../secrets/SecretFields.ts"
 import { now } from "../Timestamps.ts"
 
 export interface Delivery {
@@ -58,10 +60,6 @@ export class IntegrationDispatcher extends Context.Tag("@streamspace/core/Integr
 
 const BATCH = 20
 
-/** Replaces every secret value found in `text` by the mask. */
-export const redact = (text: string, secrets: ReadonlyArray<string>) =>
-  secrets.filter((s) => s.length >= 4).reduce((t, s) => t.split(s).join(MASK), text)
-
 export const IntegrationDispatcherLive = Layer.scoped(
   IntegrationDispatcher,
   Effect.gen(function* () {
@@ -92,9 +90,6 @@ export const IntegrationDispatcherLive = Layer.scoped(
         const sender = senders.get(d.provider)
         const started = yield* Clock.currentTimeMillis
         const resolved = yield* integrations.resolve(d.integration_id)
-        const secrets = resolved.integration.secretFields
-          .map((k) => resolved.config[k])
-          .filter((v): v is string => typeof v === "string")
         const outcome: SendOutcome = sender
           ? yield* sender(
               {
@@ -135,7 +130,7 @@ export const IntegrationDispatcherLive = Layer.scoped(
         }
         const error = redact(
           outcome.error ?? (outcome.responseCode ? `HTTP ${outcome.responseCode}` : "failed"),
-          secrets
+          resolved.redactions
         ).slice(0, 2000)
         const { dead, nextAttemptAt } = afterFailure(policy, {
           attempts,

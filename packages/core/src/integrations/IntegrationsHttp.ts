@@ -2,12 +2,13 @@
 import { Effect, Schema } from "effect"
 import { afterCommit } from "../Actor.ts"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { ByTime, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { DeliveryStatus, IntegrationDeliveries, IntegrationDelivery } from "./IntegrationDeliveries.ts"
 import { IntegrationDispatcher } from "./IntegrationDispatcher.ts"
 import { CreateIntegration, Integration, Integrations, UpdateIntegration } from "./Integrations.ts"
 import { Conflict, NotFound } from "../Errors.ts"
-const IdParams = Schema.Struct({ id: Schema.String })
+const IdParams = Schema.Struct({ id: Text.Id })
 const base = { tags: ["integrations"], permission: "integrations:admin" } as const
 
 export const integrationRoutes = [
@@ -16,7 +17,7 @@ export const integrationRoutes = [
     method: "GET",
     path: "/api/integrations",
     summary: "Integrations (filter by provider); secret fields masked",
-    query: Schema.Struct({ provider: Schema.optional(Schema.String) }),
+    query: Schema.Struct({ provider: Schema.optional(Text.Short) }),
     response: Schema.Struct({ items: Schema.Array(Integration) }),
     handler: ({ query }) =>
       Effect.map(
@@ -75,7 +76,7 @@ export const integrationRoutes = [
     summary:
       "What was sent through an integration: status, attempts, response code, error, latency (`status=dead` lists dead letters)",
     params: IdParams,
-    query: Schema.Struct({ ...ListQuery.fields, status: Schema.optional(DeliveryStatus) }),
+    query: Schema.Struct({ ...ListQuery(ByTime).fields, status: Schema.optional(DeliveryStatus) }),
     response: Page(IntegrationDelivery),
     errors: [NotFound],
     handler: ({ params, query }) =>
@@ -89,7 +90,7 @@ export const integrationRoutes = [
     method: "POST",
     path: "/api/integrations/:id/deliveries/:deliveryId/replay",
     summary: "Send a dead (or failed) delivery again now; 409 if it was delivered or is still queued",
-    params: Schema.Struct({ id: Schema.String, deliveryId: Schema.String }),
+    params: Schema.Struct({ id: Text.Id, deliveryId: Text.Id }),
     response: IntegrationDelivery,
     audit: { action: "integration.delivery.replay", target: (i) => i.params.deliveryId },
     errors: [NotFound, Conflict],

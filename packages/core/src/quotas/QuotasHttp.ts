@@ -6,8 +6,9 @@ import { Groups } from "../identity/Groups.ts"
 import { Users } from "../identity/Users.ts"
 import * as HttpRoute from "../HttpRoute.ts"
 import { Quota, QuotaInput, Quotas } from "./Quotas.ts"
+import * as Text from "../Text.ts"
 
-const IdParams = Schema.Struct({ id: Schema.String })
+const IdParams = Schema.Struct({ id: Text.Id })
 const Usage = Schema.Struct({
   sessions: Schema.Number,
   cpu: Schema.Number,

@@ -23,6 +23,12 @@ export class SecretBox extends Context.Tag("@streamspace/core/SecretBox")<
 
 const VERSION = "v1"
 
+/** How every sealed value starts; nothing else stored in a sealed column does (base32, URLs, tokens). */
+export const sealedPrefix = `${VERSION}.`
+
+/** Whether `stored` was sealed (values written in clear by older versions are not). */
+export const isSealed = (stored: string): boolean => stored.startsWith(sealedPrefix)
+
 export const make = (secret: string) => {
   const key = createHash("sha256").update(secret).digest()
   return {

@@ -1,5 +1,6 @@
 /** Sessions' domain as Schemas. */
 import { Schema } from "effect"
+import * as Text from "../Text.ts"
 
 export const SessionState = Schema.Literal("pending", "running", "hibernated", "terminated", "failed")
 export type SessionState = typeof SessionState.Type
@@ -28,16 +29,19 @@ export class Session extends Schema.Class<Session>("Session")({
   access: Access
 }) {}
 
+/** The largest value of a PostgreSQL `integer` column. */
+const Int32 = Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(2_147_483_647))
+
 export const CreateSession = Schema.Struct({
-  templateId: Schema.String,
-  cpu: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  memory: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  templateId: Text.Id,
+  cpu: Schema.optional(Int32),
+  memory: Schema.optional(Int32),
   persistentHome: Schema.optionalWith(Schema.Boolean, { default: () => true })
 })
 export type CreateSession = typeof CreateSession.Type
 
 export const ShareInput = Schema.Struct({
-  userId: Schema.String,
+  userId: Text.Id,
   access: Schema.Literal("view", "control")
 })
 

@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
-import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
+import { ByTime, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
 
@@ -95,6 +95,28 @@ export interface LaunchTemplate {
   readonly name: string
 }
 
+/** A VNC ticket as stored: only its SHA-256 (`ticket_hash`). */
+export interface NewVncTicket {
+  readonly ticketHash: string
+  readonly sessionId: string
+  readonly userId: string
+  readonly apiKeyId: string | null
+  readonly at: Date
+  readonly expiresAt: Date
+}
+
+/** A ticket taken from the table, with the current state of the API key it was made with (if any). */
+export interface TakenVncTicket {
+  readonly session_id: string
+  readonly user_id: string
+  readonly api_key_id: string | null
+  readonly expires_at: Date
+  /** Null when no key made the ticket, or the key is gone. */
+  readonly key_scopes: ReadonlyArray<string> | null
+  readonly key_revoked_at: Date | null
+  readonly key_expires_at: Date | null
+}
+
 export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
   SessionRepo,
   {
@@ -125,6 +147,10 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
     readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined>
     readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined>
     readonly username: (userId: string) => Effect.Effect<string | undefined>
+    /** Stores a VNC ticket, and drops tickets that expired before it was made. */
+    readonly insertVncTicket: (ticket: NewVncTicket) => Effect.Effect<void>
+    /** Deletes the ticket with this hash and returns it: a ticket is taken once, whoever asks second finds nothing. */
+    readonly takeVncTicket: (ticketHash: string) => Effect.Effect<TakenVncTicket | undefined>
     /** Runs `effect` in one transaction of the sessions' database (a state change and its event commit together). */
     readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
@@ -156,7 +182,7 @@ export const SessionRepoLive = Layer.effect(
         })}`.pipe(Effect.asVoid),
       find: (id, viewer) => Effect.map(sql<SessionRow>`${select(viewer)} WHERE s.id = ${id}`, (rows) => rows[0]),
       list: (q) => {
-        const cursor = decodeCursor(q.cursor)
+        const cursor = keyOf(ByTime, q.cursor)
         const conditions = [
           q.all
             ? undefined
@@ -248,6 +274,27 @@ export const SessionRepoLive = Layer.effect(
         Effect.map(
           sql<{ username: string }>`SELECT username FROM users WHERE id = ${userId}`,
           (rows) => rows[0]?.username
+        ),
+      insertVncTicket: (ticket) =>
+        Effect.zipRight(
+          sql`DELETE FROM vnc_tickets WHERE expires_at < ${ticket.at}`,
+          sql`INSERT INTO vnc_tickets ${sql.insert({
+            ticket_hash: ticket.ticketHash,
+            session_id: ticket.sessionId,
+            user_id: ticket.userId,
+            api_key_id: ticket.apiKeyId,
+            created_at: ticket.at,
+            expires_at: ticket.expiresAt
+          })}`
+        ).pipe(Effect.asVoid),
+      takeVncTicket: (ticketHash) =>
+        Effect.map(
+          sql<TakenVncTicket>`
+            WITH taken AS (DELETE FROM vnc_tickets WHERE ticket_hash = ${ticketHash} RETURNING *)
+            SELECT t.session_id, t.user_id, t.api_key_id, t.expires_at,
+              k.scopes AS key_scopes, k.revoked_at AS key_revoked_at, k.expires_at AS key_expires_at
+            FROM taken t LEFT JOIN api_keys k ON k.id = t.api_key_id`,
+          (rows) => rows[0]
         ),
       withTransaction: sql.withTransaction
     })

@@ -4,7 +4,13 @@
  * and `kubernetes` (one Deployment, Service and home PVC per session).
  * The sessions service calls the commands and consumes `changes`, the stream
  * of states the driver observed, to move sessions between states.
+ *
+ * Endpoint policy: the endpoint of a running session is the only place the
+ * VNC proxy connects to, so a driver reports only endpoints it controls —
+ * the simulated driver its own stand-in VNC server, the Kubernetes driver
+ * the session's Service — never an address taken from user input.
  */
+import type { StandInVncServer } from "@streamspace/rfb"
 import { Context, Data, type Effect, type Stream } from "effect"
 
 export type RuntimeKind = "simulated" | "kubernetes"
@@ -33,7 +39,7 @@ export interface ObservedStatus {
   readonly sessionId: string
   readonly state: ObservedState
   readonly reason?: string
-  /** host:port the VNC proxy connects to, when running. */
+  /** host:port the VNC proxy connects to, when running (see the endpoint policy above). */
   readonly endpoint?: { readonly host: string; readonly port: number }
 }
 
@@ -45,18 +51,25 @@ export class RuntimeError extends Data.TaggedError("RuntimeError")<{
   readonly retryable: boolean
 }> {}
 
+/** What every driver does. */
+export interface RuntimeCommands {
+  readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
+  /** Scale to zero, keeping the home volume. */
+  readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  /** Removes the workload (the user's home volume stays). */
+  readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>
+  /** Every state change the driver observes (watch events, timers, resyncs). */
+  readonly changes: Stream.Stream<ObservedStatus>
+}
+
 export class SessionRuntime extends Context.Tag("@streamspace/core/SessionRuntime")<
   SessionRuntime,
-  {
-    readonly kind: RuntimeKind
-    readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
-    /** Scale to zero, keeping the home volume. */
-    readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
-    readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
-    /** Removes the workload (the user's home volume stays). */
-    readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
-    readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>
-    /** Every state change the driver observes (watch events, timers, resyncs). */
-    readonly changes: Stream.Stream<ObservedStatus>
-  }
+  | (RuntimeCommands & {
+      readonly kind: "simulated"
+      /** The stand-in VNC server of a running session: what its desktop received (tests read it). */
+      readonly desktop: (sessionId: string) => StandInVncServer.StandInVncServer | undefined
+    })
+  | (RuntimeCommands & { readonly kind: "kubernetes" })
 >() {}

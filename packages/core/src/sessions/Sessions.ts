@@ -3,8 +3,16 @@
  * resources, the quotas and the hooks), read, hibernate, wake, delete,
  * heartbeat and share. Requests only record intent and events; the
  * orchestrator talks to the runtime after the transaction commits.
+ *
+ * Opening a desktop (the VNC proxy, which checks `sessions:connect` as
+ * routes check their permission) needs access to the session. Browsers
+ * cannot send headers on a WebSocket, so a caller first asks for a ticket:
+ * random, stored hashed, bound to the session, short-lived and taken once;
+ * the proxy redeems it and re-derives the caller from the user's
+ * permissions at that moment, narrowed by the API key's current scopes when
+ * a key asked for the ticket.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
 import {
   Conflict,
@@ -34,11 +42,27 @@ import {
   type Need,
   wakesOnConnect
 } from "./SessionPolicy.ts"
-import { SessionRepo, toSession } from "./SessionRepo.ts"
+import { SessionRepo, type TakenVncTicket, toSession } from "./SessionRepo.ts"
 import { SessionRuntime } from "./SessionRuntime.ts"
 import { now } from "../Timestamps.ts"
+import { randomToken, sha256 } from "../identity/internal/Tokens.ts"
 
 type Failure = NotFound | Forbidden | Conflict
+
+/** The permission that opens a desktop (the VNC WebSocket and its tickets). */
+export const connectPermission = "sessions:connect"
+
+export interface VncTicket {
+  /** Shown once; only its SHA-256 is stored. */
+  readonly ticket: string
+  readonly expiresAt: Date
+}
+
+/** Who made a ticket: the user, and the API key they used (with its current scopes) if any. */
+export interface TicketHolder {
+  readonly userId: string
+  readonly apiKey: Option.Option<{ readonly id: string; readonly scopes: ReadonlyArray<string> }>
+}
 
 export class Sessions extends Context.Tag("@streamspace/core/Sessions")<
   Sessions,
@@ -63,7 +87,17 @@ export class Sessions extends Context.Tag("@streamspace/core/Sessions")<
       access: "view" | "control"
     ) => Effect.Effect<void, Failure, CurrentActor>
     readonly unshare: (id: string, userId: string) => Effect.Effect<void, Failure, CurrentActor>
-    /** For the VNC proxy: authorizes, wakes a hibernated session, returns where to connect once running. */
+    /** A ticket for opening the session's desktop as the current caller, valid `ttlSeconds` and once. */
+    readonly vncTicket: (
+      id: string,
+      ttlSeconds: number
+    ) => Effect.Effect<VncTicket, NotFound | Forbidden | Unauthorized, CurrentActor>
+    /**
+     * Takes a ticket for session `id` (it is gone afterwards, whatever the outcome). Unauthorized when it is
+     * unknown, used, expired, made for another session, or made with an API key that is revoked or expired.
+     */
+    readonly redeemVncTicket: (id: string, ticket: string) => Effect.Effect<TicketHolder, Unauthorized>
+    /** For the VNC proxy: authorizes, wakes a hibernated session (not for a view share), returns where to connect once running. */
     readonly resolveEndpoint: (id: string) => Effect.Effect<
       {
         readonly endpoint: string | null
@@ -77,6 +111,26 @@ export class Sessions extends Context.Tag("@streamspace/core/Sessions")<
 >() {}
 
 const viewerOf = (actor: Actor) => (actor._tag === "User" ? actor.userId : "")
+
+/** A taken ticket's holder if it opens session `id` at `at`; why not otherwise. */
+const ticketHolder = (
+  ticket: TakenVncTicket | undefined,
+  id: string,
+  at: Date
+): Either.Either<TicketHolder, string> => {
+  if (!ticket) return Either.left("invalid or already used ticket")
+  if (ticket.session_id !== id) return Either.left("the ticket is for another session")
+  if (ticket.expires_at.getTime() <= at.getTime()) return Either.left("ticket expired")
+  if (ticket.api_key_id === null) return Either.right({ userId: ticket.user_id, apiKey: Option.none() })
+  if (ticket.key_scopes === null || ticket.key_revoked_at !== null)
+    return Either.left("the API key of the ticket was revoked")
+  if (ticket.key_expires_at !== null && ticket.key_expires_at.getTime() <= at.getTime())
+    return Either.left("the API key of the ticket expired")
+  return Either.right({
+    userId: ticket.user_id,
+    apiKey: Option.some({ id: ticket.api_key_id, scopes: ticket.key_scopes })
+  })
+}
 
 export const SessionsLive = Layer.effect(
   Sessions,
@@ -187,6 +241,29 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function* () {
           yield* load(id, "manage")
           if (!(yield* repo.unshare(id, userId))) return yield* new NotFound({ resource: "share", id: userId })
+        }),
+      vncTicket: (id, ttlSeconds) =>
+        Effect.gen(function* () {
+          const actor = yield* CurrentActor
+          if (actor._tag !== "User") return yield* new Unauthorized({ message: "a user is required" })
+          yield* load(id, "read")
+          const at = yield* now
+          const ticket = randomToken(32)
+          const expiresAt = new Date(at.getTime() + ttlSeconds * 1000)
+          yield* repo.insertVncTicket({
+            ticketHash: sha256(ticket),
+            sessionId: id,
+            userId: actor.userId,
+            apiKeyId: Option.getOrNull(actor.apiKeyId),
+            at,
+            expiresAt
+          })
+          return { ticket, expiresAt }
+        }),
+      redeemVncTicket: (id, ticket) =>
+        Effect.gen(function* () {
+          const taken = yield* repo.takeVncTicket(sha256(ticket))
+          return yield* Either.mapLeft(ticketHolder(taken, id, yield* now), (message) => new Unauthorized({ message }))
         }),
       resolveEndpoint: (id) =>
         Effect.gen(function* () {

@@ -2,15 +2,24 @@
 import { Effect, Schema } from "effect"
 import type { CurrentActor } from "../Actor.ts"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { ByTime, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { CreateSession, Session, SessionShare, SessionState, ShareInput } from "./SessionModel.ts"
-import { Sessions } from "./Sessions.ts"
+import { connectPermission, Sessions } from "./Sessions.ts"
 import { Conflict, NotFound, QuotaExceeded } from "../Errors.ts"
-const IdParams = Schema.Struct({ id: Schema.String })
-const ShareParams = Schema.Struct({ id: Schema.String, userId: Schema.String })
-const SessionQuery = Schema.Struct({ ...ListQuery.fields, state: Schema.optional(SessionState) })
+import { ServerConfig } from "../ServerConfig.ts"
+const IdParams = Schema.Struct({ id: Text.Id })
+const ShareParams = Schema.Struct({ id: Text.Id, userId: Text.Id })
+const SessionQuery = Schema.Struct({ ...ListQuery(ByTime).fields, state: Schema.optional(SessionState) })
 
 const lifecycleErrors = [NotFound, Conflict] as const
+
+const VncTicketResponse = Schema.Struct({
+  ticket: Schema.String,
+  expiresAt: Schema.Date,
+  /** Where to open the WebSocket with it (relative to the server). */
+  url: Schema.String
+})
 
 const lifecycle = (
   path: string,
@@ -128,6 +137,26 @@ export const sessionRoutes = [
     audit: { action: "session.share", target: (i) => `${i.params.id}/${i.body.userId}` },
     errors: [NotFound, Conflict],
     handler: ({ params, body }) => Effect.flatMap(Sessions, (s) => s.share(params.id, body.userId, body.access))
+  }),
+  HttpRoute.make({
+    method: "POST",
+    path: "/api/sessions/:id/vnc-ticket",
+    summary:
+      "A ticket for the session's desktop: open GET /api/sessions/:id/vnc?ticket=… (WebSocket) with it, once, within auth.vncTicketTtlSeconds",
+    tags: ["sessions"],
+    permission: connectPermission,
+    rateLimit: "strict",
+    params: IdParams,
+    response: VncTicketResponse,
+    audit: { action: "session.vnc_ticket", target: (i) => i.params.id },
+    errors: [NotFound],
+    handler: ({ params }) =>
+      Effect.gen(function* () {
+        const config = yield* ServerConfig
+        const sessions = yield* Sessions
+        const { ticket, expiresAt } = yield* sessions.vncTicket(params.id, config.auth.vncTicketTtlSeconds)
+        return { ticket, expiresAt, url: `/api/sessions/${encodeURIComponent(params.id)}/vnc?ticket=${ticket}` }
+      })
   }),
   HttpRoute.make({
     method: "DELETE",

@@ -1,12 +1,20 @@
 /** The app catalog's domain as Schemas. */
 import { Schema } from "effect"
+import * as Text from "../Text.ts"
 
-const Slug = Schema.String.pipe(
+const Slug = Text.Short.pipe(
   Schema.pattern(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: () => "lowercase letters, digits and '-', at most 63" })
 )
 const Millicores = Schema.Int.pipe(Schema.between(50, 64_000, { message: () => "millicores between 50 and 64000" }))
 const MiB = Schema.Int.pipe(Schema.between(64, 1_048_576, { message: () => "MiB between 64 and 1048576" }))
 const PortNumber = Schema.Int.pipe(Schema.between(1, 65535))
+/**
+ * RFB's display ports :0 to :99. The VNC proxy connects to this port of the session's workload, so a
+ * template cannot aim it at another service (5432, 6379, …) of the cluster.
+ */
+const VncPort = Schema.Int.pipe(
+  Schema.between(5900, 5999, { message: () => "a VNC display port between 5900 and 5999 (:0 to :99)" })
+)
 
 export class Template extends Schema.Class<Template>("Template")({
   id: Schema.String,
@@ -30,21 +38,21 @@ export class Template extends Schema.Class<Template>("Template")({
 }) {}
 
 const fields = {
-  displayName: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
-  description: Schema.String.pipe(Schema.maxLength(5000)),
+  displayName: Text.Short.pipe(Schema.minLength(1)),
+  description: Text.Long.pipe(Schema.maxLength(5000)),
   iconUrl: Schema.NullOr(
-    Schema.String.pipe(Schema.pattern(/^(https?:\/\/|\/)/, { message: () => "an http(s) URL or an absolute path" }))
+    Text.Line.pipe(Schema.pattern(/^(https?:\/\/|\/)/, { message: () => "an http(s) URL or an absolute path" }))
   ),
-  category: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50)),
-  tags: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50))).pipe(Schema.maxItems(20)),
-  image: Schema.String.pipe(Schema.pattern(/^[\w.\-/:@]+$/, { message: () => "a container image reference" })),
+  category: Text.Short.pipe(Schema.minLength(1), Schema.maxLength(50)),
+  tags: Schema.Array(Text.Short.pipe(Schema.minLength(1), Schema.maxLength(50))).pipe(Schema.maxItems(20)),
+  image: Text.Line.pipe(Schema.pattern(/^[\w.\-/:@]+$/, { message: () => "a container image reference" })),
   defaultCpu: Millicores,
   defaultMemory: MiB,
   maxCpu: Millicores,
   maxMemory: MiB,
   ports: Schema.Array(PortNumber).pipe(Schema.maxItems(20)),
-  env: Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)), value: Schema.String }),
-  vncPort: PortNumber,
+  env: Schema.Record({ key: Text.Short.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)), value: Text.Long }),
+  vncPort: VncPort,
   enabled: Schema.Boolean
 }
 

@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { sqlDefects } from "../Infrastructure.ts"
-import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
+import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Template } from "./TemplateModel.ts"
 
 interface TemplateRow {
@@ -118,7 +118,7 @@ export const TemplateRepoLive = Layer.effect(
           rows[0] ? toTemplate(rows[0]) : undefined
         ),
       list: (q) => {
-        const cursor = decodeCursor(q.cursor)
+        const cursor = keyOf(ByName, q.cursor)
         const conditions = [
           q.enabledOnly ? sql`enabled` : undefined,
           q.q

@@ -3,16 +3,17 @@ import { Effect, Schema } from "effect"
 import { hasPermission } from "../Actor.ts"
 import { Conflict, NotFound } from "../Errors.ts"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { ByName, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { CreateTemplate, Template, UpdateTemplate } from "./TemplateModel.ts"
 import { Templates } from "./Templates.ts"
 
-const IdParams = Schema.Struct({ id: Schema.String })
+const IdParams = Schema.Struct({ id: Text.Id })
 const TemplateQuery = Schema.Struct({
-  ...ListQuery.fields,
-  q: Schema.optional(Schema.String),
-  category: Schema.optional(Schema.String),
-  tag: Schema.optional(Schema.String)
+  ...ListQuery(ByName).fields,
+  q: Schema.optional(Text.Short),
+  category: Schema.optional(Text.Short),
+  tag: Schema.optional(Text.Short)
 })
 
 export const templateRoutes = [

@@ -9,6 +9,9 @@
  * with `FOR UPDATE SKIP LOCKED` and a lease, so no delivery goes out twice at
  * once; failures retry with exponential backoff (honouring Retry-After) and
  * end `dead` after the configured attempts, from where an admin replays.
+ * Requests go through the egress policy's guard: a destination it refuses
+ * (a name that now resolves to a private address) is dead at once, with
+ * the policy's reason as the error.
  */
 // Modules, not the package barrel: importing the core (fast tests, tools) need not load all of @effect/platform.
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -16,6 +19,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
 import { createHmac } from "node:crypto"
+import { EgressPolicy, refusal } from "../EgressPolicy.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import { ServerConfig } from "../ServerConfig.ts"
@@ -47,7 +51,7 @@ export const WebhookDispatcherLive = Layer.scoped(
     const sql = yield* SqlClient.SqlClient
     const config = yield* ServerConfig
     const box = yield* SecretBox
-    const http = yield* HttpClient.HttpClient
+    const http = (yield* EgressPolicy).guard(yield* HttpClient.HttpClient)
     const outbox = yield* EventOutbox
     const { timeoutMs } = config.webhooks
 
@@ -137,16 +141,21 @@ export const WebhookDispatcherLive = Layer.scoped(
           return
         }
         const code = outcome._tag === "Right" ? outcome.right.status : null
+        const refused = outcome._tag === "Left" ? refusal(outcome.left) : undefined
         const error =
           outcome._tag === "Right"
             ? `HTTP ${outcome.right.status}`
-            : outcome.left._tag === "TimeoutException"
-              ? `timed out after ${timeoutMs} ms`
-              : String(outcome.left.message ?? outcome.left)
+            : refused
+              ? refused.message
+              : outcome.left._tag === "TimeoutException"
+                ? `timed out after ${timeoutMs} ms`
+                : String(outcome.left.message ?? outcome.left)
         const { dead, nextAttemptAt: next } = afterFailure(config.webhooks, {
           attempts,
           finishedAtMs: finished,
-          retryAfterMs: outcome._tag === "Right" ? retryAfterMs(outcome.right.retryAfter, finished) : undefined
+          retryAfterMs: outcome._tag === "Right" ? retryAfterMs(outcome.right.retryAfter, finished) : undefined,
+          // Retrying cannot help until an admin changes the URL or the allow-list (then: replay).
+          permanent: refused !== undefined
         })
         yield* sql`UPDATE webhook_deliveries SET status = ${dead ? "dead" : "failed"}, attempts = ${attempts}, response_code = ${code},
           last_error = ${error}, duration_ms = ${duration}, next_attempt_at = ${next}, updated_at = ${at} WHERE id = ${d.id}`

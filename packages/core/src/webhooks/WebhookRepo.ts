@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
-import { decodeCursor, type PageOf, pageOf } from "../Pagination.ts"
+import { ByTime, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Webhook, WebhookDelivery } from "./WebhookModel.ts"
 
 export interface WebhookRow {
@@ -109,7 +109,7 @@ export const WebhookRepoLive = Layer.effect(
       delete: (id) =>
         Effect.map(sql<{ id: string }>`DELETE FROM webhooks WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
       deliveries: (webhookId, limit, cursor) => {
-        const c = decodeCursor(cursor)
+        const c = keyOf(ByTime, cursor)
         return sql<DeliveryRow>`SELECT * FROM webhook_deliveries WHERE webhook_id = ${webhookId}
           ${c ? sql`AND (created_at, id) < (${new Date(Number(c[0]))}, ${String(c[1])})` : sql``}
           ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(

@@ -1,8 +1,13 @@
-/** Admin-managed outgoing webhooks: registration, deliveries, replay. */
+/**
+ * Admin-managed outgoing webhooks: registration, deliveries, replay. A
+ * webhook's URL must pass the egress policy when it is registered or
+ * changed (400 naming `body.url`), and again at every send.
+ */
 import { Context, Effect, Layer, type Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { afterCommit } from "../Actor.ts"
-import { Conflict, NotFound } from "../Errors.ts"
+import { EgressPolicy } from "../EgressPolicy.ts"
+import { Conflict, NotFound, ValidationError } from "../Errors.ts"
 import type { PageOf } from "../Pagination.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import { WebhookDispatcher } from "./WebhookDispatcher.ts"
@@ -15,10 +20,13 @@ export class Webhooks extends Context.Tag("@streamspace/core/Webhooks")<
   {
     readonly create: (
       input: Schema.Schema.Type<typeof CreateWebhook>
-    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound>
+    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, NotFound | ValidationError>
     readonly list: Effect.Effect<ReadonlyArray<Webhook>>
     readonly get: (id: string) => Effect.Effect<Webhook, NotFound>
-    readonly update: (id: string, patch: Schema.Schema.Type<typeof UpdateWebhook>) => Effect.Effect<Webhook, NotFound>
+    readonly update: (
+      id: string,
+      patch: Schema.Schema.Type<typeof UpdateWebhook>
+    ) => Effect.Effect<Webhook, NotFound | ValidationError>
     readonly delete: (id: string) => Effect.Effect<void, NotFound>
     readonly deliveries: (
       id: string,
@@ -35,6 +43,9 @@ export const WebhooksLive = Layer.effect(
     const repo = yield* WebhookRepo
     const box = yield* SecretBox
     const dispatcher = yield* WebhookDispatcher
+    const egress = yield* EgressPolicy
+    const reachable = (url: string) =>
+      egress.checkUrl(url).pipe(Effect.mapError((refused) => ValidationError.field("body.url", refused.message)))
     const get = (id: string) =>
       Effect.flatMap(repo.find(id), (r) =>
         r ? Effect.succeed(toWebhook(r)) : Effect.fail(new NotFound({ resource: "webhook", id }))
@@ -48,6 +59,7 @@ export const WebhooksLive = Layer.effect(
       list: repo.list,
       create: (input) =>
         Effect.gen(function* () {
+          yield* reachable(input.url)
           const id = crypto.randomUUID()
           const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`
           yield* repo.insert({
@@ -64,6 +76,7 @@ export const WebhooksLive = Layer.effect(
       update: (id, patch) =>
         Effect.gen(function* () {
           yield* get(id)
+          if (patch.url !== undefined) yield* reachable(patch.url)
           const columns: Record<string, unknown> = {}
           if (patch.name !== undefined) columns["name"] = patch.name
           if (patch.url !== undefined) columns["url"] = patch.url

@@ -1,12 +1,13 @@
 /** REST for outgoing webhooks and their deliveries. */
 import { Effect, Schema } from "effect"
 import * as HttpRoute from "../HttpRoute.ts"
-import { ListQuery, Page } from "../Pagination.ts"
+import { ByTime, ListQuery, Page } from "../Pagination.ts"
+import * as Text from "../Text.ts"
 import { CreatedWebhook, CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from "./WebhookModel.ts"
 import { Webhooks } from "./Webhooks.ts"
 import { Conflict, NotFound } from "../Errors.ts"
-const IdParams = Schema.Struct({ id: Schema.String })
-const DeliveryParams = Schema.Struct({ id: Schema.String, deliveryId: Schema.String })
+const IdParams = Schema.Struct({ id: Text.Id })
+const DeliveryParams = Schema.Struct({ id: Text.Id, deliveryId: Text.Id })
 const base = { tags: ["webhooks"], permission: "webhooks:admin" } as const
 
 export const webhookRoutes = [
@@ -76,7 +77,7 @@ export const webhookRoutes = [
     path: "/api/webhooks/:id/deliveries",
     summary: "Deliveries of a webhook, newest first: status, attempts, response code, error, duration",
     params: IdParams,
-    query: ListQuery,
+    query: ListQuery(ByTime),
     response: Page(WebhookDelivery),
     errors: [NotFound],
     handler: ({ params, query }) => Effect.flatMap(Webhooks, (w) => w.deliveries(params.id, query.limit, query.cursor))

@@ -1,14 +1,15 @@
 /** Builds the `IntegrationProvider` service of one plugin over the core's integrations store and dispatcher. */
-import { IntegrationDeliveries, IntegrationDispatcher, Integrations, NotFound } from "@streamspace/core"
+import { EgressPolicy, IntegrationDeliveries, IntegrationDispatcher, Integrations, NotFound } from "@streamspace/core"
 import { Effect, ParseResult, Schema } from "effect"
 import type { IntegrationProvider } from "../IntegrationProvider.ts"
-import { normalize, secretKeys } from "./ConfigSchema.ts"
+import { normalize } from "./ConfigSchema.ts"
 
 export const make = (provider: string) =>
   Effect.gen(function* () {
     const store = yield* Integrations.Integrations
     const deliveries = yield* IntegrationDeliveries.IntegrationDeliveries
     const dispatcher = yield* IntegrationDispatcher.IntegrationDispatcher
+    const egress = yield* EgressPolicy.EgressPolicy
     /** The integration, if it is one of this provider's. */
     const own = (integrationId: string) =>
       store.get(integrationId).pipe(
@@ -23,9 +24,10 @@ export const make = (provider: string) =>
       serve: (spec) =>
         Effect.gen(function* () {
           const schema = spec.config as Schema.Schema<unknown, unknown>
+          // Secret places and destinations are read from the Schema's annotations, at any depth.
           yield* store.registerProvider(provider, {
             validate: (config) => normalize(schema, config),
-            secretFields: secretKeys(schema)
+            ...Integrations.declaredBy(schema)
           })
           const decode = Schema.decodeUnknown(spec.config)
           yield* dispatcher.register(provider, (delivery, raw) =>
@@ -67,6 +69,7 @@ export const make = (provider: string) =>
           if (queued.created) yield* dispatcher.nudge
           return queued
         }),
+      destination: egress.resolve,
       sendNow: (input) =>
         Effect.gen(function* () {
           yield* own(input.integrationId)

@@ -1,13 +1,13 @@
 /** Admin REST for plugins (paths from docs/architecture.md) and the UI extensions a user may see. */
 import { Effect, Schema } from "effect"
-import { Conflict, HttpRoute, NotFound } from "@streamspace/core"
+import { Conflict, HttpRoute, NotFound, Text } from "@streamspace/core"
 import { PluginFailed } from "./PluginErrors.ts"
 import { EventDelivery } from "./EventDelivery.ts"
 import { JobScheduler } from "./JobScheduler.ts"
 import { PluginHost } from "./PluginHost.ts"
 import { UiRegistry } from "./UiRegistry.ts"
 
-const IdParams = Schema.Struct({ id: Schema.String })
+const IdParams = Schema.Struct({ id: Text.Id })
 const PluginState = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
@@ -169,7 +169,7 @@ export const pluginAdminRoutes = [
     method: "POST",
     path: "/api/admin/plugins/:id/dead-letters/:letterId/replay",
     summary: "Deliver a dead-lettered event to its subscription again",
-    params: Schema.Struct({ id: Schema.String, letterId: Schema.String }),
+    params: Schema.Struct({ id: Text.Id, letterId: Text.Id }),
     transactional: false,
     audit: { action: "plugin.dead-letter.replay", target: (i) => i.params.letterId },
     errors: [NotFound, Conflict, PluginFailed],
@@ -197,7 +197,7 @@ export const pluginAdminRoutes = [
     method: "POST",
     path: "/api/admin/plugins/:id/jobs/:name/run",
     summary: "Run one of an enabled plugin's scheduled jobs now; answers with the run (its outcome and error)",
-    params: Schema.Struct({ id: Schema.String, name: Schema.String }),
+    params: Schema.Struct({ id: Text.Id, name: Text.Short }),
     response: JobRun,
     // The job runs in its plugin's scope with the plugin's own SQL, not inside a request transaction.
     transactional: false,

@@ -2,8 +2,8 @@
  * The services one enabled plugin sees, built in its Scope: its SQL client
  * (its role and schema, from the installer), storage, routes, events, hooks,
  * scheduler, UI, calls to other plugins, and the narrow core services
- * (integrations, directory, outgoing HTTP). Everything registered here goes
- * away when the scope closes.
+ * (integrations, directory, outgoing HTTP behind the egress policy).
+ * Everything registered here goes away when the scope closes.
  *
  * Writes that must commit with the plugin's data go through its own client:
  * `publish` and the audit row of its routes call its kernel functions, so a
@@ -16,6 +16,7 @@ import {
   Actor,
   type AuditLog,
   Directory,
+  EgressPolicy,
   EventOutbox,
   type HttpRoute,
   type IntegrationDeliveries,
@@ -51,6 +52,7 @@ export type CoreServices =
   | IntegrationDeliveries.IntegrationDeliveries
   | IntegrationDispatcher.IntegrationDispatcher
   | Directory.Directory
+  | EgressPolicy.EgressPolicy
   | HttpClient.HttpClient
 
 const storageOf = (client: SqlClient.SqlClient): TypedStorage.HostStorage => ({
@@ -147,7 +149,11 @@ export const make = Effect.gen(function* () {
         Context.add(Plugins, plugins),
         Context.add(IntegrationProvider, yield* IntegrationProviderLive.make(id).pipe(Effect.provide(core))),
         Context.add(Directory.Directory, Context.get(core, Directory.Directory)),
-        Context.add(HttpClient.HttpClient, Context.get(core, HttpClient.HttpClient))
+        // Outgoing HTTP of plugins goes where the egress policy lets it, and nowhere else.
+        Context.add(
+          HttpClient.HttpClient,
+          Context.get(core, EgressPolicy.EgressPolicy).guard(Context.get(core, HttpClient.HttpClient))
+        )
       ) satisfies Context.Context<PluginServices>
     })
 })

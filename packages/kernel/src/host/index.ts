@@ -11,8 +11,10 @@
  *   what plugins register, run by the host;
  * - `PluginAdminHttp`, `EventCatalogueHttp`: the admin API and the event catalogue;
  * - `PluginEvents`, `TypedStorage`, `ConfigSchema`: how the host builds a plugin's
- *   `Events`, its typed storage and its config form.
+ *   `Events`, its typed storage and its config form;
+ * - `ClusterConnect`: which other databases plugin roles can reach (the startup report warns).
  */
+export * as ClusterConnect from "./ClusterConnect.ts"
 export * as ConfigSchema from "./ConfigSchema.ts"
 export * as EventCatalogueHttp from "./EventCatalogueHttp.ts"
 export * as EventDelivery from "./EventDelivery.ts"

@@ -54,11 +54,14 @@ export const codeAt = (secret: string, counter: number): string => {
 
 export const step = (nowMs: number) => Math.floor(nowMs / 30_000)
 
-/** Accepts the current step and one on either side (clock drift). */
-export const verify = (secret: string, code: string, nowMs: number): boolean => {
-  if (!/^\d{6}$/.test(code)) return false
+/**
+ * The time step `code` belongs to, among the current step and one on either side (clock drift), or
+ * undefined. The caller accepts a step once (`users.totp_last_step`), so a code cannot be replayed.
+ */
+export const matchingStep = (secret: string, code: string, nowMs: number): number | undefined => {
+  if (!/^\d{6}$/.test(code)) return undefined
   const s = step(nowMs)
-  return [s - 1, s, s + 1].some((c) => codeAt(secret, c) === code)
+  return [s - 1, s, s + 1].find((c) => codeAt(secret, c) === code)
 }
 
 export const otpauthUri = (issuer: string, account: string, secret: string): string =>
