@@ -1,7 +1,7 @@
 /** Shared set-up of the VNC security suites: sessions on the simulated runtime and what their desktops received. */
 import { expect } from "bun:test"
 import { SessionRuntime } from "@streamspace/core"
-import { ClientMessages, RfbMessage, RfbVersion, StandInVncServer } from "@streamspace/rfb"
+import { Bytes, ClientMessages, RfbMessage, RfbVersion, StandInVncServer } from "@streamspace/rfb"
 import type { TestPlatform, VncClient } from "@streamspace/testing"
 import { Effect } from "effect"
 
@@ -10,15 +10,7 @@ export { makeTemplate, makeUser, type SessionBody } from "../core/sessions/helpe
 /** The RFB 3.8 handshake as a client sends it (security None, shared). */
 export const handshake = [RfbVersion.encode("3.8"), ClientMessages.securityType(1), ClientMessages.clientInit(true)]
 
-export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+export const concat = Bytes.concat
 
 /** What a view share may send: the handshake and the messages that only shape the picture. */
 export const viewerTypes: ReadonlySet<RfbMessage.ClientMessageType> = new Set([

@@ -9,6 +9,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun"
 import { Either } from "effect"
+import { concat, writeQueued } from "./Bytes.ts"
 import * as PixelFormat from "./PixelFormat.ts"
 import * as RfbConnection from "./RfbConnection.ts"
 import type { RfbMessage } from "./RfbMessage.ts"
@@ -59,16 +60,6 @@ const u32 = (value: number) => {
   const bytes = new Uint8Array(4)
   new DataView(bytes.buffer).setUint32(0, value)
   return bytes
-}
-
-const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
 }
 
 /** A pixel of a diagonal gradient, in `format`. */
@@ -128,18 +119,7 @@ export const start = (options: StandInVncServerOptions = {}): StandInVncServer =
     return out
   }
 
-  const flush = (socket: Socket<Connection>) => {
-    const conn = socket.data
-    while (conn.unsent.length > 0) {
-      const next = conn.unsent[0]!
-      const written = socket.write(next)
-      if (written < next.length) {
-        conn.unsent[0] = next.subarray(Math.max(0, written))
-        return
-      }
-      conn.unsent.shift()
-    }
-  }
+  const flush = (socket: Socket<Connection>) => writeQueued(socket, socket.data.unsent)
 
   const fail = (socket: Socket<Connection>, error: RfbProtocolError) => {
     if (!errors.includes(error)) errors.push(error)

@@ -6,6 +6,7 @@
  * client messages as bytes, SetEncodings rewriting, and a small real RFB
  * server for the simulated runtime and tests.
  */
+export * as Bytes from "./Bytes.ts"
 export * as ClientMessages from "./ClientMessages.ts"
 export * as PixelFormat from "./PixelFormat.ts"
 export * as RfbConnection from "./RfbConnection.ts"

@@ -5,7 +5,15 @@
  * until the server's handshake allows them; it refuses what is not RFB.
  */
 import { describe, expect, test } from "bun:test"
-import { ClientMessages, PixelFormat, RfbConnection, RfbEncodings, RfbMessage, RfbVersion } from "@streamspace/rfb"
+import {
+  Bytes,
+  ClientMessages,
+  PixelFormat,
+  RfbConnection,
+  RfbEncodings,
+  RfbMessage,
+  RfbVersion
+} from "@streamspace/rfb"
 import { Either } from "effect"
 import fc from "fast-check"
 
@@ -14,15 +22,7 @@ const u32 = (n: number) => {
   new DataView(b.buffer).setUint32(0, n)
   return b
 }
-const concat = (...parts: ReadonlyArray<Uint8Array>) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+const concat = Bytes.concat
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
 
 const serverInit = (name = "desk") =>

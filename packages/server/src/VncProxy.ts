@@ -34,7 +34,7 @@ import {
   Text,
   type Unauthorized
 } from "@streamspace/core"
-import { RfbConnection, RfbEncodings, RfbMessage, type RfbProtocolError } from "@streamspace/rfb"
+import { Bytes, RfbConnection, RfbEncodings, RfbMessage, type RfbProtocolError } from "@streamspace/rfb"
 import type { Socket } from "bun"
 import { Cause, Data, Effect, Either, type ManagedRuntime, Option, Schema } from "effect"
 import type { Elysia } from "elysia"
@@ -236,17 +236,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       : close(socket, conn, 4502, `the session's VNC server ${error.message}`)
 
   const flush = (conn: Connection) => {
-    const tcp = conn.tcp
-    if (!tcp) return
-    while (conn.unsent.length > 0) {
-      const next = conn.unsent[0]!
-      const written = tcp.write(next)
-      if (written < next.length) {
-        conn.unsent[0] = next.subarray(Math.max(0, written))
-        return
-      }
-      conn.unsent.shift()
-    }
+    if (conn.tcp) Bytes.writeQueued(conn.tcp, conn.unsent)
   }
 
   /** Forwards what the parser classified: server messages to the browser, client messages to the session. */

@@ -9,6 +9,7 @@
  *     c.send(ClientMessages.protocolVersion())
  *     await p.eventually(() => c.received().length >= 12)
  */
+import { Bytes } from "@streamspace/rfb"
 import type { TestPlatform } from "./TestPlatform.ts"
 
 export interface VncClient {
@@ -60,15 +61,7 @@ export const open = (p: TestPlatform, sessionId: string, options: OpenOptions = 
   return {
     ws,
     opened,
-    received: () => {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-      let at = 0
-      for (const c of chunks) {
-        out.set(c, at)
-        at += c.length
-      }
-      return out
-    },
+    received: () => Bytes.concat(...chunks),
     send: (bytes) => ws.send(bytes),
     closed,
     close: () => ws.close()
