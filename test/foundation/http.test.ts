@@ -26,7 +26,8 @@ describe(`HTTP edge (${TestPlatform.engine()})`, () => {
       if (op === undefined) throw new Error(`no operation ${method} ${path}`)
       return Object.keys(op.responses).sort()
     }
-    // errors: [NotFound, Conflict]; 400 from the params, 401/403 from the permission, 429 from rate limiting
+    // errors: [NotFound, Conflict]; 400 from the params, 401/403/503 from the permission (503: a token that
+    // cannot be resolved), 429 from rate limiting
     expect(statuses("/api/templates/{id}", "delete")).toEqual([
       "204",
       "400",
@@ -35,13 +36,25 @@ describe(`HTTP edge (${TestPlatform.engine()})`, () => {
       "404",
       "409",
       "429",
+      "503",
       "default"
     ])
-    // errors: [NotFound, QuotaExceeded] (403, like Forbidden)
-    expect(statuses("/api/sessions", "post")).toEqual(["201", "400", "401", "403", "404", "429", "default"])
-    // public: Unauthorized and Forbidden only because they are declared
-    expect(statuses("/api/auth/login", "post")).toEqual(["200", "400", "401", "403", "429", "default"])
-    expect(statuses("/api/auth/refresh", "post")).toEqual(["200", "400", "401", "429", "default"])
+    // errors: [NotFound, QuotaExceeded] (403, like Forbidden); 413/415 from reading a JSON body
+    expect(statuses("/api/sessions", "post")).toEqual([
+      "201",
+      "400",
+      "401",
+      "403",
+      "404",
+      "413",
+      "415",
+      "429",
+      "503",
+      "default"
+    ])
+    // public: Unauthorized and Forbidden only because they are declared; no token, so no 503
+    expect(statuses("/api/auth/login", "post")).toEqual(["200", "400", "401", "403", "413", "415", "429", "default"])
+    expect(statuses("/api/auth/refresh", "post")).toEqual(["200", "400", "401", "413", "415", "429", "default"])
     const conflict = res.body.paths["/api/templates/{id}"]?.["delete"]?.responses["409"]
     expect(conflict?.content?.["application/problem+json"]?.schema).toEqual({ $ref: "#/components/schemas/Problem" })
   })

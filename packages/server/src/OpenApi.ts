@@ -43,17 +43,24 @@ const problemResponse = (status: number) => ({
 
 /**
  * The problem statuses an operation may answer with: the route's declared
- * errors plus the implicit ones (400 when it decodes input, 401 and 403 when
- * it needs a token, 429 when it is rate limited, 404 `plugin_disabled` for a
- * plugin's route). Anything else (500, 503 …) stays under `default`.
+ * errors plus the implicit ones (400 when it decodes input, 413 and 415 when
+ * it reads a JSON body, 401 and 403 when it needs a token, 503 when a token
+ * cannot be resolved, 429 when it is rate limited, 404 `plugin_disabled` for
+ * a plugin's route). Anything else (414 for an over-long URL, 500 …) stays
+ * under `default`.
  */
 export const errorStatuses = (route: HttpRoute.Route<unknown>): ReadonlyArray<number> => {
   const statuses = new Set<number>()
   const o = route.openapi
   if (o.params !== undefined || o.query !== undefined || o.body !== undefined) statuses.add(400)
+  if (o.body !== undefined && o.body !== "binary") {
+    statuses.add(413)
+    statuses.add(415)
+  }
   if (route.permission !== "public") {
     statuses.add(401)
     statuses.add(403)
+    statuses.add(503)
   }
   if (route.rateLimit !== "none") statuses.add(429)
   if (route.plugin !== undefined) statuses.add(404)
