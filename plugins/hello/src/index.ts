@@ -8,7 +8,7 @@
  * `plugins.call("hello", greet, { name })`. Like every plugin, it imports
  * only `@streamspace/kernel` of the kernel (never `@streamspace/kernel/host`).
  */
-import { CoreEvents, HttpRoute } from "@streamspace/core"
+import { CoreEvents, HttpRoute, Text } from "@streamspace/core"
 import {
   definePlugin,
   Events,
@@ -97,7 +97,7 @@ const HelloLive = Layer.scopedDiscard(
         summary: "Echo a name back with the configured greeting",
         permission: "authenticated",
         rateLimit: "strict",
-        body: Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1)) }),
+        body: Schema.Struct({ name: Text.Short.pipe(Schema.minLength(1)) }),
         response: Schema.Struct({ message: Schema.String }),
         transactional: false,
         handler: ({ body }) => Effect.succeed({ message: `${config.greeting}, ${body.name}!` })
