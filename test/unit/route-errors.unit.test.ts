@@ -144,11 +144,21 @@ describe("OpenAPI responses", () => {
       errors: [Unauthorized],
       handler: () => Effect.void
     })
-    expect(OpenApi.errorStatuses(route)).toEqual([401, 403, 404, 409, 429])
+    // 503: a token the database cannot resolve right now
+    expect(OpenApi.errorStatuses(route)).toEqual([401, 403, 404, 409, 429, 503])
     expect(OpenApi.errorStatuses(publicRoute)).toEqual([401])
     const doc = OpenApi.document([route], { version: "0", serverUrl: "http://x" })
     const responses = doc.paths["/things/{id}"]?.["delete"] as { responses: Record<string, { description: string }> }
-    expect(Object.keys(responses.responses).sort()).toEqual(["204", "401", "403", "404", "409", "429", "default"])
+    expect(Object.keys(responses.responses).sort()).toEqual([
+      "204",
+      "401",
+      "403",
+      "404",
+      "409",
+      "429",
+      "503",
+      "default"
+    ])
     expect(responses.responses["409"]?.description).toBe("Conflict")
   })
 })
