@@ -20,7 +20,7 @@ beforeAll(async () => {
         get: () =>
           Effect.succeed(new Quotas.Quota({ maxSessions: 7, maxCpu: null, maxMemory: null, maxStorage: null })),
         usage: () => Effect.succeed({ sessions: 42, cpu: 0, memory: 0, storage: 0 }),
-        check: (userId, request) =>
+        enforce: (userId, _binding, _usage, request) =>
           Effect.zipRight(
             Effect.sync(() => checked.push({ userId, cpu: request.cpu })),
             Effect.fail(
@@ -40,6 +40,11 @@ beforeAll(async () => {
     )
   })
   admin = await p.login("admin", p.adminPassword)
+  // Sessions read the template launched from with the session's own facts (SessionRepo), not through TemplateRepo.
+  await p.query(
+    `INSERT INTO templates (id, name, display_name, image, default_cpu, default_memory, max_cpu, max_memory, created_at, updated_at)
+     VALUES ('any-id', 'stored-app', 'Stored app', 'example/app:1', 750, 1024, 2000, 4096, now(), now())`
+  )
 })
 afterAll(() => p.close())
 

@@ -5,6 +5,9 @@
  * PostgreSQL: the test database refuses connections and every session on it is ended, a real outage.
  * PGlite runs inside the process and cannot refuse a connection; there its `users` table is renamed
  * away, so the statements that resolve a credential fail the same way (an SqlError from the driver).
+ * That models an outage only while resolving, so on PGlite the principal cache is off (a cached
+ * caller would reach the route, whose missing table is a bug, 500, not an outage). On PostgreSQL the
+ * default cache is on: a cached caller reaches a route on a database that went away, and that is 503 too.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { TestPlatform } from "@streamspace/testing"
@@ -20,7 +23,7 @@ let p: TestPlatform.TestPlatform
 let admin: string
 let key: string
 beforeAll(async () => {
-  p = await TestPlatform.make()
+  p = await TestPlatform.make(TestPlatform.engine() === "pglite" ? { config: { auth: { principalCacheMs: 0 } } } : {})
   admin = await p.login("admin", p.adminPassword)
   const created = await p.http<{ key: string }>("POST", "/api/api-keys", {
     token: admin,

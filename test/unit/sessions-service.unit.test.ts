@@ -18,7 +18,6 @@ import {
   SessionRepo,
   SessionRuntime,
   Sessions,
-  Templates,
   Unauthorized,
   Users,
   ValidationError
@@ -31,7 +30,6 @@ type Repo = SessionRepo.SessionRepo["Type"]
 
 interface Parts {
   readonly repo?: Partial<Repo>
-  readonly templates?: Partial<Templates.Templates["Type"]>
   readonly quotas?: Partial<Quotas.Quotas["Type"]>
   readonly hooks?: HookRunner.HookRunner["Type"]
   readonly outbox?: Partial<EventOutbox.EventOutbox["Type"]>
@@ -45,18 +43,33 @@ const sessions = <A, E>(parts: Parts, use: (s: Sessions.Sessions["Type"]) => Eff
         Layer.provide(
           Layer.mergeAll(
             stubLayer(SessionRepo.SessionRepo, parts.repo),
-            stubLayer(Templates.Templates, parts.templates),
             stubLayer(Quotas.Quotas, parts.quotas),
             parts.hooks ? Layer.succeed(HookRunner.HookRunner, parts.hooks) : HookRunner.HookRunnerNone,
             stubLayer(EventOutbox.EventOutbox, parts.outbox),
             stubLayer(SessionRuntime.SessionRuntime, { kind: "simulated" }),
-            stubLayer(SessionOrchestrator.SessionOrchestrator, { nudge: Effect.void }),
+            stubLayer(SessionOrchestrator.SessionOrchestrator, {
+              nudge: Effect.void,
+              handOff: () => Effect.void,
+              releasable: () => Effect.succeed(undefined)
+            }),
             stubLayer(Users.Users, parts.users)
           )
         )
       )
     )
   )
+
+/** The row `setDesired` returns for an intent that landed (the lease taken when `leased`). */
+const desiredRow = (row: SessionRepo.SessionRow, leased = true) => ({
+  ...row,
+  lease_until: new Date(),
+  image: "example/firefox:1",
+  ports: [],
+  env: {},
+  vnc_port: 5900,
+  username: row.user_id,
+  leased
+})
 
 /** A session table of one row per id, as `find` sees it. */
 const table = (...rows: ReadonlyArray<SessionRepo.SessionRow>): Partial<Repo> => {
@@ -65,17 +78,24 @@ const table = (...rows: ReadonlyArray<SessionRepo.SessionRow>): Partial<Repo> =>
 }
 
 describe("launching a session", () => {
-  const launch = (cpu?: number, extra: Partial<Parts> = {}) => {
+  const launch = (cpu?: number, extra: Partial<Parts> = {}, tmpl = template()) => {
     const inserted: Array<SessionRepo.NewSession> = []
     const checked: Array<Quotas.Request> = []
     const published: Array<string> = []
     const parts: Parts = {
-      templates: { get: () => Effect.succeed(template()) },
-      quotas: { check: (_user, request) => Effect.sync(() => void checked.push(request)) },
-      outbox: { publish: (type) => Effect.sync(() => (published.push(type), "event-id")) },
+      quotas: { enforce: (_user, _binding, _usage, request) => Effect.sync(() => void checked.push(request)) },
+      outbox: {
+        row: (type) =>
+          Effect.sync(() => (published.push(type), { id: "e1", type, source: "core", payload: "{}", actor_id: null }))
+      },
       repo: {
-        insert: (row) => Effect.sync(() => void inserted.push(row)),
-        find: (id, viewer) => Effect.succeed(sessionRow({ id, user_id: viewer, state: "pending" }))
+        launchFacts: () =>
+          Effect.succeed({ template: tmpl, quotas: [], usage: { sessions: 0, cpu: 0, memory: 0, storage: 0 } }),
+        insert: (row) =>
+          Effect.sync(() => {
+            inserted.push(row)
+            return sessionRow({ id: row.id, user_id: row.userId, state: "pending" })
+          })
       },
       ...extra
     }
@@ -113,14 +133,14 @@ describe("launching a session", () => {
   })
 
   test("a disabled template is a 404, as if it did not exist", async () => {
-    const { run } = launch(undefined, { templates: { get: () => Effect.succeed(template({ enabled: false })) } })
+    const { run } = launch(undefined, {}, template({ enabled: false }))
     expect(failureOf(await run)).toMatchObject({ _tag: "NotFound", resource: "template", id: "t1" })
   })
 
   test("a refused quota stops the launch: nothing is inserted", async () => {
     const { inserted, run } = launch(undefined, {
       quotas: {
-        check: () =>
+        enforce: () =>
           Effect.fail(new QuotaExceeded({ message: "over", limit: "sessions", max: 1, requested: 2, scope: "user" }))
       }
     })
@@ -150,7 +170,7 @@ describe("intents", () => {
   test("hibernating a hibernated session is a 409 naming its state", async () => {
     const repo = {
       ...table(sessionRow({ state: "hibernated", desired: "hibernated" })),
-      setDesired: () => Effect.succeed(false)
+      setDesired: () => Effect.succeed(undefined)
     }
     const error = failureOf(
       await runAs(
@@ -166,7 +186,8 @@ describe("intents", () => {
     const asked: Array<unknown> = []
     const repo = {
       ...table(sessionRow({ state: "hibernated", desired: "hibernated" })),
-      setDesired: (...args: ReadonlyArray<unknown>) => Effect.sync(() => (asked.push(args.slice(0, 3)), true))
+      setDesired: (...args: ReadonlyArray<unknown>) =>
+        Effect.sync(() => (asked.push(args.slice(0, 3)), desiredRow(sessionRow({ state: "hibernated" }))))
     }
     valueOf(
       await runAs(
@@ -284,7 +305,7 @@ describe("shares, lists and VNC", () => {
     const woken: Array<string> = []
     const repo = (access: "view" | "control"): Partial<Repo> => ({
       ...table(sessionRow({ state: "hibernated", desired: "hibernated", share_access: access })),
-      setDesired: (id) => Effect.sync(() => (woken.push(id), true)),
+      setDesired: (id) => Effect.sync(() => (woken.push(id), desiredRow(sessionRow({ state: "hibernated" })))),
       touch: () => Effect.void
     })
     const control = valueOf(

@@ -27,6 +27,7 @@ import { AuthenticatorLive, AuthLive } from "./identity/Auth.ts"
 import { GroupRepoLive } from "./identity/GroupRepo.ts"
 import { GroupsLive } from "./identity/Groups.ts"
 import { PermissionsLive } from "./identity/Permissions.ts"
+import { PrincipalCacheLive } from "./identity/PrincipalCache.ts"
 import { UserRepoLive } from "./identity/UserRepo.ts"
 import { ensureAdmin, UsersLive } from "./identity/Users.ts"
 import { IntegrationDeliveriesLive } from "./integrations/IntegrationDeliveries.ts"
@@ -48,9 +49,10 @@ import { WebhookRepoLive } from "./webhooks/WebhookRepo.ts"
 import { WebhooksLive } from "./webhooks/Webhooks.ts"
 
 /** Services every feature may depend on. */
-export const FoundationLive = Layer.merge(
+export const FoundationLive = Layer.mergeAll(
   SecretBoxLive.pipe(Layer.provideMerge(Layer.mergeAll(AuditLogLive, EventOutboxLive, SettingsLive))),
-  EgressPolicyLive
+  EgressPolicyLive,
+  PrincipalCacheLive
 )
 
 export type FoundationServices = Layer.Layer.Success<typeof FoundationLive>

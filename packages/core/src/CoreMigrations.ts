@@ -12,6 +12,7 @@ import m0006 from "../../../migrations/0006_plugins.sql" with { type: "text" }
 import m0007 from "../../../migrations/0007_integration_queue.sql" with { type: "text" }
 import m0008 from "../../../migrations/0008_plugin_writes.sql" with { type: "text" }
 import m0009 from "../../../migrations/0009_security.sql" with { type: "text" }
+import m0010 from "../../../migrations/0010_performance.sql" with { type: "text" }
 
 export interface MigrationSource {
   readonly id: number
@@ -28,7 +29,8 @@ export const coreMigrations: ReadonlyArray<MigrationSource> = [
   { id: 6, name: "plugins", sql: m0006 },
   { id: 7, name: "integration_queue", sql: m0007 },
   { id: 8, name: "plugin_writes", sql: m0008 },
-  { id: 9, name: "security", sql: m0009 }
+  { id: 9, name: "security", sql: m0009 },
+  { id: 10, name: "performance", sql: m0010 }
 ]
 
 export const table = "streamspace_migrations"

@@ -24,7 +24,7 @@
  * `HttpApi`'s per-endpoint error declaration, not its machinery.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, JSONSchema, Option, ParseResult, Schema } from "effect"
+import { Effect, JSONSchema, Option, type ParseResult, Schema } from "effect"
 import type { Actor, RequestInfo } from "./Actor.ts"
 import { CurrentActor, hasPermission, RequestContext } from "./Actor.ts"
 import type { AuditEntryInput } from "./audit/AuditLog.ts"
@@ -57,7 +57,8 @@ export type ImplicitError = Unauthorized | Forbidden | ValidationError | TooMany
 
 /**
  * Failures of the infrastructure rather than of the request: `handle` turns
- * them into defects (500, detail to the log only). Services should not
+ * them into defects (500, detail to the log only; 503 with Retry-After when
+ * the database went away, see `Infrastructure.isUnavailable`). Services should not
  * surface them at all (repos wrap their methods in
  * `Infrastructure.sqlDefects`); allowing them here lets routes over the
  * services that still do (Auth, AuditLog, Integrations, Settings, …) compile
@@ -205,13 +206,21 @@ export const validationError = (where: string, error: ParseResult.ParseError): V
   })
 }
 
-const decode = <A, I>(where: string, schema: Schema.Schema<A, I> | undefined, value: unknown) =>
-  schema === undefined
-    ? Effect.succeed(undefined as A)
-    : Effect.mapError(
-        Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: where === "body" ? "error" : "ignore" })(value),
-        (e) => validationError(where, e)
-      )
+/**
+ * A decoder for one part of the request, compiled once when the route is made: the Schema's parser is
+ * built here, so a request only runs it. A part without a Schema decodes to `undefined`.
+ */
+const decoderOf = <A, I>(
+  where: string,
+  schema: Schema.Schema<A, I> | undefined
+): ((value: unknown) => Effect.Effect<A, ValidationError>) => {
+  if (schema === undefined) return () => Effect.succeed(undefined as A)
+  const decode = Schema.decodeUnknown(schema, {
+    errors: "all",
+    onExcessProperty: where === "body" ? "error" : "ignore"
+  })
+  return (value) => Effect.mapError(decode(value), (e) => validationError(where, e))
+}
 
 /**
  * The one gate every route passes: who may call it at all. A request made
@@ -264,6 +273,10 @@ export const make = <
       : (spec.audit?.action ?? `${spec.method} ${spec.path}`)
   const target = spec.audit ? spec.audit.target : undefined
   const successStatus = spec.successStatus ?? (responseSchema === undefined && !isRead ? 204 : 200)
+  const decodeParams = decoderOf("params", spec.params)
+  const decodeQuery = decoderOf("query", spec.query)
+  const decodeBody = decoderOf("body", bodySchema)
+  const encodeResponse = responseSchema === undefined ? undefined : Schema.encode(responseSchema)
   return {
     method: spec.method,
     path: spec.path,
@@ -290,17 +303,16 @@ export const make = <
         const actor = yield* CurrentActor
         const info = yield* RequestContext
         yield* checkAccess(permission, actor)
-        const params = yield* decode("params", spec.params, raw.params)
-        const query = yield* decode("query", spec.query, raw.query)
-        const body = yield* decode("body", bodySchema, raw.body ?? (bodySchema ? {} : undefined))
+        const params = yield* decodeParams(raw.params)
+        const query = yield* decodeQuery(raw.query)
+        const body = yield* decodeBody(raw.body ?? (bodySchema ? {} : undefined))
         const input: RouteInput<P, Q, B> = { params, query, body, actor, info, request: raw.request }
         const output = yield* spec
           .handler(input)
           .pipe(Effect.catchAll((e) => (isHttpProblem(e) ? Effect.fail(e) : Effect.die(e))))
         const auditTarget = target?.(input, output) ?? null
         if (output instanceof Response) return { status: output.status, body: output, auditTarget }
-        const encoded =
-          responseSchema === undefined ? undefined : yield* Schema.encode(responseSchema)(output).pipe(Effect.orDie)
+        const encoded = encodeResponse === undefined ? undefined : yield* Effect.orDie(encodeResponse(output))
         return { status: successStatus, body: encoded, auditTarget }
       }) as Effect.Effect<
         RouteResult,

@@ -23,6 +23,33 @@ export type WithSqlError<S> = {
 /** `SqlError` and its kin (`ResultLengthMismatch`), by their type id. */
 export const isSqlError = (u: unknown): u is SqlError => typeof u === "object" && u !== null && SqlErrorTypeId in u
 
+/** Socket errors of Node/Bun that mean the database could not be reached. */
+const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"])
+
+/**
+ * Whether a `SqlError` says the database could not be reached or went away
+ * (retry later: 503) rather than that a statement was wrong (a bug: 500).
+ * SQLSTATE classes 08 (connection exception), 53 (insufficient resources)
+ * and 57P (shutdown, cannot connect now); any FATAL error (it ends the
+ * session, e.g. "database is not accepting connections"); socket errors; a
+ * driver error with no SQLSTATE about its connection ("Connection
+ * terminated", a closed PGlite).
+ */
+export const isUnavailable = (error: SqlError): boolean => {
+  const cause = error.cause
+  const code =
+    typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+      ? cause.code
+      : undefined
+  const severity =
+    typeof cause === "object" && cause !== null && "severity" in cause ? String(cause.severity) : undefined
+  if (severity === "FATAL" || severity === "PANIC") return true
+  if (code !== undefined)
+    return code.startsWith("08") || code.startsWith("53") || code.startsWith("57P") || unreachableCodes.has(code)
+  const message = cause instanceof Error ? cause.message : String(cause ?? error.message)
+  return /connection|terminat|closed|timeout/i.test(message)
+}
+
 /** Each method (and Effect-valued property) of `service` with its `SqlError` turned into a defect. */
 export const sqlDefects = <S extends object>(service: WithSqlError<S>): S => {
   const out: Record<string, unknown> = {}

@@ -69,7 +69,13 @@ export const AuthConfig = Schema.Struct({
   /** Least zxcvbn score (0–4) a new password must reach. */
   passwordMinScore: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 4)), { default: () => 3 }),
   /** How long a VNC ticket (POST /api/sessions/:id/vnc-ticket) may wait to be used, once. */
-  vncTicketTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 30 })
+  vncTicketTtlSeconds: Schema.optionalWith(PositiveInt, { default: () => 30 }),
+  /**
+   * How long a replica acts on what it read about a caller (roles, permissions, an API key) before reading
+   * again (0: on every request). Changes through the API take effect on the next request on every replica;
+   * this bounds a change whose notice was lost, or made in the database directly.
+   */
+  principalCacheMs: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 60_000)), { default: () => 2000 })
 })
 
 export const StorageConfig = Schema.Struct({

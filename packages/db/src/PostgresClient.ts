@@ -17,14 +17,17 @@ import { PgClient } from "@effect/sql-pg"
 import { Chunk, Context, Effect, Layer, Option, Redacted, type Scope, Stream } from "effect"
 import Pg from "pg"
 import Cursor from "pg-cursor"
-import { isStale, type PreparedStatementsOptions, StatementNames } from "./internal/PreparedStatements.ts"
+import * as CoalescedWrites from "./internal/CoalescedWrites.ts"
 import * as IsolatedSqlClient from "./internal/IsolatedSqlClient.ts"
+import { isStale, type PreparedStatementsOptions, StatementNames } from "./internal/PreparedStatements.ts"
 
 export interface PostgresClientConfig {
   readonly url: Redacted.Redacted<string>
   readonly maxConnections?: number
   readonly applicationName?: string
   readonly preparedStatements?: PreparedStatementsOptions
+  /** One socket write per statement (`CoalescedWrites`); default true, false only to measure stock node-postgres. */
+  readonly coalesceWrites?: boolean
 }
 
 export class PostgresClient extends Context.Tag("@streamspace/db/PostgresClient")<
@@ -127,7 +130,11 @@ export const make = (config: PostgresClientConfig) =>
     // running fails with it, the next one with "not queryable", and the pool discards the client when released.
     // Unhandled, the event would be an uncaught exception.
     pool.on("error", () => undefined)
-    pool.on("connect", (client) => client.on("error", () => undefined))
+    const coalesce = config.coalesceWrites ?? true
+    pool.on("connect", (client) => {
+      client.on("error", () => undefined)
+      if (coalesce) CoalescedWrites.install(client)
+    })
     yield* Effect.tryPromise({
       try: () => pool.query("SELECT 1"),
       catch: (cause) => new SqlError({ cause, message: "Cannot connect to PostgreSQL" })

@@ -6,8 +6,19 @@
  * failures to problem documents and logs one line.
  */
 import { SqlClient } from "@effect/sql"
-import { Actor, AuditLog, Auth, Authenticator, HttpRoute, isHttpProblem, TooManyRequests } from "@streamspace/core"
-import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect"
+import {
+  Actor,
+  AuditLog,
+  Auth,
+  Authenticator,
+  HttpRoute,
+  isHttpProblem,
+  Infrastructure,
+  ServiceUnavailable,
+  TooManyRequests,
+  type Unauthorized
+} from "@streamspace/core"
+import { Cause, Context, Effect, Exit, FiberRef, LogLevel, type ManagedRuntime, Option } from "effect"
 import { Elysia } from "elysia"
 import * as Problem from "./Problem.ts"
 import * as ClientIp from "./ClientIp.ts"
@@ -26,6 +37,9 @@ export interface HttpAppOptions<R> {
   /** Extra raw handlers (health, docs, WebSockets) mounted before the API routes. */
   readonly extend?: (app: Elysia) => void
 }
+
+/** How long a client should wait before retrying when the database failed under its request. */
+const retryAfterOutageSeconds = 5
 
 const requestIdPattern = /^[\w.:-]{1,128}$/
 
@@ -63,16 +77,60 @@ const bearerOf = (request: Request): string | undefined => {
  * (login, refresh, …) has a budget of its own per caller, so that using up
  * one (failed refreshes) does not block another (logging in again).
  */
+/** Plugin routes name their plugin on every log line of the request. */
+const annotationsOf = <R>(route: HttpRoute.Route<R>, requestId: string): Record<string, string> =>
+  route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
+
 const callerKey = <R>(route: HttpRoute.Route<R>, actor: Actor.Actor, ip: string) => {
   const caller = actor._tag === "User" ? `u:${actor.userId}` : `ip:${ip}`
   return route.rateLimit === "strict" ? `${route.method} ${route.path} ${caller}` : caller
 }
 
+/** The services of the edge itself, looked up once when the app is made, not per request. */
+const edgeServices = Effect.all({
+  sql: SqlClient.SqlClient,
+  audit: AuditLog.AuditLog,
+  authenticator: Authenticator.Authenticator,
+  minimumLogLevel: FiberRef.get(FiberRef.currentMinimumLogLevel)
+})
+
 export const make = <R>(options: HttpAppOptions<R>): Elysia => {
   const { runtime, rateLimiter } = options
+  const { sql, audit, authenticator, minimumLogLevel } = runtime.runSync(edgeServices)
+  // The per-request line is at debug: below that level no fiber is forked to drop it.
+  const logRequests = LogLevel.lessThanEqual(minimumLogLevel, LogLevel.Debug)
+  const coreTransaction: HttpRoute.RouteTransaction = { withTransaction: sql.withTransaction, audit: audit.record }
 
   const tooManyFailures = (retryAfterSeconds: number) =>
     new TooManyRequests({ message: "too many failed authentications from this address", retryAfterSeconds })
+
+  /** A refused credential: counted per address, audited once per address and minute, 429 once over budget. */
+  const refused = (route: HttpRoute.Route<R>, info: Actor.RequestInfo, e: Unauthorized) =>
+    Effect.gen(function* () {
+      const failure = rateLimiter.authFailure(info.ip)
+      if (!failure.allowed) {
+        if (failure.first)
+          yield* Effect.logWarning(
+            `failed authentications from ${info.ip || "an unknown address"} exceed ${authFailureBudget} a minute: answering 429 for ${failure.retryAfterSeconds} s, further failures neither audited nor logged`
+          )
+        return yield* tooManyFailures(failure.retryAfterSeconds)
+      }
+      if (failure.first) {
+        yield* audit
+          .record({
+            actor: Actor.anonymous,
+            action: route.auditAction ?? "auth.authenticate",
+            ip: info.ip,
+            userAgent: info.userAgent,
+            result: "denied",
+            detail: e.message,
+            requestId: info.requestId,
+            plugin: route.plugin ?? null
+          })
+          .pipe(Effect.ignore)
+      }
+      return yield* e
+    })
 
   /**
    * The caller. Failed authentications are limited per client address before
@@ -86,122 +144,123 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
    * checked without the database, so a valid one still works from an address
    * over budget (users behind one NAT are not locked out by a neighbour).
    */
-  const authenticate = (route: HttpRoute.Route<R>, request: Request, info: Actor.RequestInfo) =>
-    Effect.gen(function* () {
-      const bearer = bearerOf(request)
-      if (bearer === undefined) return Actor.anonymous
-      if (bearer.startsWith(Auth.API_KEY_PREFIX)) {
-        const left = rateLimiter.authFailuresLeft(info.ip)
-        if (!left.allowed) return yield* tooManyFailures(left.retryAfterSeconds)
-      }
-      const auth = yield* Authenticator.Authenticator
-      return yield* auth.authenticate(bearer).pipe(
-        Effect.catchTag("Unauthorized", (e) =>
-          Effect.gen(function* () {
-            const failure = rateLimiter.authFailure(info.ip)
-            if (!failure.allowed) {
-              if (failure.first)
-                yield* Effect.logWarning(
-                  `failed authentications from ${info.ip || "an unknown address"} exceed ${authFailureBudget} a minute: answering 429 for ${failure.retryAfterSeconds} s, further failures neither audited nor logged`
-                )
-              return yield* tooManyFailures(failure.retryAfterSeconds)
-            }
-            if (failure.first) {
-              const audit = yield* AuditLog.AuditLog
-              yield* audit
-                .record({
-                  actor: Actor.anonymous,
-                  action: route.auditAction ?? "auth.authenticate",
-                  ip: info.ip,
-                  userAgent: info.userAgent,
-                  result: "denied",
-                  detail: e.message,
-                  requestId: info.requestId,
-                  plugin: route.plugin ?? null
-                })
-                .pipe(Effect.ignore)
-            }
-            return yield* e
-          })
+  const authenticate = (
+    route: HttpRoute.Route<R>,
+    request: Request,
+    info: Actor.RequestInfo
+  ): Effect.Effect<Actor.Actor, Unauthorized | TooManyRequests | ServiceUnavailable> => {
+    const bearer = bearerOf(request)
+    if (bearer === undefined) return Effect.succeed(Actor.anonymous)
+    if (bearer.startsWith(Auth.API_KEY_PREFIX)) {
+      const left = rateLimiter.authFailuresLeft(info.ip)
+      if (!left.allowed) return Effect.fail(tooManyFailures(left.retryAfterSeconds))
+    }
+    return Effect.catchTag(authenticator.authenticate(bearer), "Unauthorized", (e) => refused(route, info, e))
+  }
+
+  /** The audit row of a request that failed (its transaction, if any, rolled back). */
+  const auditFailure = (
+    route: HttpRoute.Route<R>,
+    raw: HttpRoute.RawRequest,
+    actor: Actor.Actor,
+    info: Actor.RequestInfo,
+    action: string,
+    cause: Cause.Cause<unknown>
+  ) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.void
+    const failure = Cause.failureOption(cause)
+    const problem = Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value : undefined
+    const status = problem?.status ?? 500
+    return audit
+      .record({
+        actor,
+        action,
+        target: raw.params["id"] ?? null,
+        ip: info.ip,
+        userAgent: info.userAgent,
+        result: status === 401 || status === 403 ? "denied" : "failure",
+        detail: `${status} ${problem?.message ?? "internal error"}`,
+        requestId: info.requestId,
+        plugin: route.plugin ?? null
+      })
+      .pipe(Effect.ignore)
+  }
+
+  /**
+   * The database going away under a request is answered as when it fails while a credential is resolved
+   * (Auth): 503 with Retry-After, so that clients retry instead of giving up, and the failure is logged.
+   * Any other SqlError is a bug: an opaque 500 like every defect.
+   * With credentials resolved from memory (PrincipalCache), a request reaches its route during an outage.
+   */
+  const databaseFailed = (route: HttpRoute.Route<R>, info: Actor.RequestInfo) => (defect: unknown) =>
+    Infrastructure.isSqlError(defect) && Infrastructure.isUnavailable(defect)
+      ? Option.some(
+          Effect.zipRight(
+            Effect.logError("request failed: the database did not answer", defect).pipe(
+              Effect.annotateLogs(annotationsOf(route, info.requestId))
+            ),
+            Effect.fail(
+              new ServiceUnavailable({
+                message: "the database is unavailable; try again shortly",
+                retryAfterSeconds: retryAfterOutageSeconds
+              })
+            )
+          )
         )
-      )
-    })
+      : Option.none()
+
+  const runFailureEffects = (effects: ReadonlyArray<Effect.Effect<void, unknown>>) =>
+    Effect.forEach(
+      effects,
+      (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))),
+      { discard: true }
+    )
 
   const execute = (route: HttpRoute.Route<R>, raw: HttpRoute.RawRequest, info: Actor.RequestInfo) =>
-    Effect.gen(function* () {
-      const audit = yield* AuditLog.AuditLog
-      const actor = yield* authenticate(route, raw.request, info)
+    Effect.flatMap(authenticate(route, raw.request, info), (actor) => {
       const decision = rateLimiter.check(route.rateLimit, callerKey(route, actor, info.ip))
       if (!decision.allowed) {
-        return yield* new TooManyRequests({
-          message: "rate limit exceeded",
-          retryAfterSeconds: decision.retryAfterSeconds
-        })
+        return Effect.fail(
+          new TooManyRequests({ message: "rate limit exceeded", retryAfterSeconds: decision.retryAfterSeconds })
+        )
       }
       const onFailure: Array<Effect.Effect<void, unknown>> = []
       const onCommit: Array<Effect.Effect<void>> = []
-      const handled = route.handle(raw).pipe(
-        Effect.provideService(Actor.CurrentActor, actor),
-        Effect.provideService(Actor.RequestContext, info),
-        Effect.provideService(Actor.FailureEffects, {
-          add: (effect) => Effect.sync(() => void onFailure.push(effect))
-        }),
-        Effect.provideService(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
+      // Everything the handler learns about its request, provided at once.
+      const requestContext = Context.make(Actor.CurrentActor, actor).pipe(
+        Context.add(Actor.RequestContext, info),
+        Context.add(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) }),
+        Context.add(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
       )
+      const handled = Effect.provide(route.handle(raw), requestContext)
       const action = route.auditAction
-      const plugin = route.plugin ?? null
       // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
-      const unit: HttpRoute.RouteTransaction = route.transaction ?? {
-        withTransaction: (yield* SqlClient.SqlClient).withTransaction,
-        audit: audit.record
-      }
+      const unit = route.transaction ?? coreTransaction
       const withAudit =
         action === null
           ? handled
-          : handled.pipe(
-              Effect.tap((result) =>
-                unit.audit({
-                  actor,
-                  action,
-                  target: result.auditTarget ?? null,
-                  ip: info.ip,
-                  userAgent: info.userAgent,
-                  result: "success",
-                  requestId: info.requestId,
-                  plugin
-                })
-              )
+          : Effect.tap(handled, (result) =>
+              unit.audit({
+                actor,
+                action,
+                target: result.auditTarget ?? null,
+                ip: info.ip,
+                userAgent: info.userAgent,
+                result: "success",
+                requestId: info.requestId,
+                plugin: route.plugin ?? null
+              })
             )
       const run = route.transactional ? unit.withTransaction(withAudit) : withAudit
-      return yield* run.pipe(
-        Effect.tap(() => Effect.forEach(onCommit, (effect) => effect, { discard: true })),
-        Effect.tapErrorCause(() =>
-          Effect.forEach(
-            onFailure,
-            (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))),
-            { discard: true }
+      return run.pipe(
+        Effect.catchSomeDefect(databaseFailed(route, info)),
+        Effect.tap(() => (onCommit.length === 0 ? Effect.void : Effect.all(onCommit, { discard: true }))),
+        Effect.tapErrorCause((cause) =>
+          Effect.zipRight(
+            runFailureEffects(onFailure),
+            action === null ? Effect.void : auditFailure(route, raw, actor, info, action, cause)
           )
-        ),
-        Effect.tapErrorCause((cause) => {
-          if (action === null || Cause.isInterruptedOnly(cause)) return Effect.void
-          const failure = Cause.failureOption(cause)
-          const status = Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value.status : 500
-          const message =
-            Option.isSome(failure) && isHttpProblem(failure.value) ? failure.value.message : "internal error"
-          return audit
-            .record({
-              actor,
-              action,
-              target: raw.params["id"] ?? null,
-              ip: info.ip,
-              userAgent: info.userAgent,
-              result: status === 401 || status === 403 ? "denied" : "failure",
-              detail: `${status} ${message}`,
-              requestId: info.requestId,
-              plugin
-            })
-            .pipe(Effect.ignore)
-        })
+        )
       )
     })
 
@@ -230,14 +289,14 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID()
     const info: Actor.RequestInfo = { requestId, ip, userAgent: request.headers.get("user-agent") ?? "" }
     const url = new URL(request.url)
-    // Plugin routes name their plugin on every log line of the request.
-    const annotations = route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
-    const program = Effect.gen(function* () {
-      // Only routes with a JSON body Schema read the body; uploads (`"binary"`) stream it themselves.
-      const body = typeof route.openapi.body === "object" ? yield* RequestBody.readJson(request) : undefined
-      const raw: HttpRoute.RawRequest = { params, query: queryOf(url), body, request }
-      return yield* execute(route, raw, info)
-    })
+    const query = queryOf(url)
+    // Only routes with a JSON body Schema read the body; uploads (`"binary"`) stream it themselves.
+    const program =
+      typeof route.openapi.body === "object"
+        ? Effect.flatMap(RequestBody.readJson(request), (body) =>
+            execute(route, { params, query, body, request }, info)
+          )
+        : execute(route, { params, query, body: undefined, request }, info)
     const exit = await runtime.runPromiseExit(program, { signal: request.signal })
     let res: Response
     if (Exit.isSuccess(exit)) {
@@ -249,15 +308,25 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       if (typeof retry === "number") headers["retry-after"] = String(retry)
       res = Problem.response({ ...mapped.problem, requestId }, headers)
       if (mapped.logDetail) {
-        runtime.runFork(Effect.logError("request failed", mapped.logDetail).pipe(Effect.annotateLogs(annotations)))
+        runtime.runFork(
+          Effect.logError("request failed", mapped.logDetail).pipe(Effect.annotateLogs(annotationsOf(route, requestId)))
+        )
       }
     }
-    const ms = Math.round((performance.now() - started) * 100) / 100
-    runtime.runFork(
-      Effect.logDebug("request").pipe(
-        Effect.annotateLogs({ ...annotations, method: request.method, path: url.pathname, status: res.status, ms })
+    if (logRequests) {
+      const ms = Math.round((performance.now() - started) * 100) / 100
+      runtime.runFork(
+        Effect.logDebug("request").pipe(
+          Effect.annotateLogs({
+            ...annotationsOf(route, requestId),
+            method: request.method,
+            path: url.pathname,
+            status: res.status,
+            ms
+          })
+        )
       )
-    )
+    }
     return res
   }
 

@@ -4,15 +4,24 @@
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
-import { CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
-import { Database, Migrations } from "@streamspace/db"
+import { ChannelListener, CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
+import { Database, Migrations, PostgresClient } from "@streamspace/db"
 import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel/host"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
 import * as RateLimiter from "./RateLimiter.ts"
 import * as RateLimitStore from "./RateLimitStore.ts"
 
 export const migrateCore = Migrations.run({ migrations: CoreMigrations.coreMigrations, table: CoreMigrations.table })
+
+/** The core's LISTEN (ChannelListener): the PostgreSQL client's, on PGlite none (one process, nothing to hear). */
+export const channelListener: Layer.Layer<never> = Layer.effectContext(
+  Effect.map(
+    Effect.serviceOption(PostgresClient.PostgresClient),
+    (pg): Context.Context<never> =>
+      Option.isSome(pg) ? Context.make(ChannelListener.ChannelListener, { listen: pg.value.listen }) : Context.empty()
+  )
+)
 
 export const databaseLayer = (config: ServerConfig.ServerConfigShape) =>
   Database.layer({ url: Option.fromNullable(config.databaseUrl), dataDir: config.dataDir })
@@ -51,7 +60,7 @@ export const make = <E, R, RE = never>(
       )
     )
   )
-  const base = migrated.pipe(Layer.provideMerge(database))
+  const base = Layer.merge(migrated, channelListener).pipe(Layer.provideMerge(database))
   const core = CoreLive.make(replace).pipe(
     Layer.provideMerge(KernelLive.Registries),
     Layer.provideMerge(httpClient),

@@ -25,7 +25,15 @@
  * it wants. With the live clock the production default (900 s) applies.
  */
 import { SqlClient } from "@effect/sql"
-import { CoreMigrations, EventOutbox, type HttpRoute, ServerConfig, UserRepo, Users } from "@streamspace/core"
+import {
+  CoreMigrations,
+  EventOutbox,
+  type HttpRoute,
+  PrincipalCache,
+  ServerConfig,
+  UserRepo,
+  Users
+} from "@streamspace/core"
 import { TestDatabase } from "@streamspace/db"
 import { JobScheduler, type PluginDefinition, PluginHost, RouteRegistry } from "@streamspace/kernel/host"
 import { Platform, Server } from "@streamspace/server"
@@ -190,7 +198,11 @@ const bootstrappedTemplate = (config: ServerConfig.ServerConfigShape): TestDatab
   key: "core-admin",
   from: migratedTemplate,
   prepare: Users.ensureAdmin.pipe(
-    Effect.provide(Layer.mergeAll(UserRepo.UserRepoLive, EventOutbox.EventOutboxLive)),
+    Effect.provide(
+      Layer.mergeAll(UserRepo.UserRepoLive, EventOutbox.EventOutboxLive).pipe(
+        Layer.provide(PrincipalCache.PrincipalCacheLive)
+      )
+    ),
     Effect.provide(ServerConfig.layer(config))
   ),
   fingerprint: hash(adminPassword, coreSourceHash())

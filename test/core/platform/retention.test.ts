@@ -37,6 +37,12 @@ test(`old rows go, needed ones stay (${TestPlatform.engine()})`, async () => {
     ('${ev.t8}', 'old.event', 'test', '{}', '8', ${old(40)})`)
   const positionOf = async (id: string) =>
     (await p.query<{ position: string }>(`SELECT position FROM events WHERE id = '${id}'`))[0]!.position
+  // Registered first: enabling a webhook moves the fan-out cursor past the events before it.
+  const hook = await p.http<{ id: string }>("POST", "/api/webhooks", {
+    token: admin,
+    body: { name: "retained", url: "https://receiver.invalid/hook", eventTypes: ["retention.never-emitted"] }
+  })
+  expect(hook.status).toBe(201)
   await p.query(`INSERT INTO event_cursors (name, tx_id, position) VALUES ('webhooks', '7', ${await positionOf(ev.t7)})
     ON CONFLICT (name) DO UPDATE SET tx_id = '7', position = ${await positionOf(ev.t7)}`)
   await p.query(`INSERT INTO plugin_subscriptions (plugin_id, name, event_types, tx_id, position, max_attempts)
@@ -76,11 +82,6 @@ test(`old rows go, needed ones stay (${TestPlatform.engine()})`, async () => {
   await p.query(`UPDATE integration_deliveries SET status = 'delivered' WHERE id = '${newDelivered.id}'`)
 
   // The same for webhook deliveries: only the old delivered one may go.
-  const hook = await p.http<{ id: string }>("POST", "/api/webhooks", {
-    token: admin,
-    body: { name: "retained", url: "https://receiver.invalid/hook", eventTypes: ["retention.never-emitted"] }
-  })
-  expect(hook.status).toBe(201)
   const hookDeliveries = {
     oldDelivered: `'delivered', 1, now(), ${old(40)}`,
     oldDead: `'dead', 8, now(), ${old(40)}`,

@@ -17,6 +17,28 @@ export interface PublishInput {
   readonly actorId: string | null
 }
 
+/** An event as its `events` row, built by `EventOutbox.row` for callers that write it in a statement of their own. */
+export interface EventRow {
+  readonly id: string
+  readonly type: string
+  readonly source: string
+  /** The payload as JSON text. */
+  readonly payload: string
+  readonly actor_id: string | null
+}
+
+const eventRow = (input: PublishInput): EventRow => ({
+  id: crypto.randomUUID(),
+  type: input.type,
+  source: input.source,
+  payload: JSON.stringify(input.payload),
+  actor_id: input.actorId
+})
+
+/** `INSERT INTO events` of `rows`: alone, or as one part (a CTE) of the statement that writes the change they describe. */
+export const insertEvents = (sql: SqlClient.SqlClient, rows: ReadonlyArray<EventRow>) =>
+  sql`INSERT INTO events ${sql.insert(rows.map((r) => ({ ...r })))}`
+
 export class EventOutbox extends Context.Tag("@streamspace/core/EventOutbox")<
   EventOutbox,
   {
@@ -25,6 +47,15 @@ export class EventOutbox extends Context.Tag("@streamspace/core/EventOutbox")<
       type: T,
       payload: CoreEventPayload<T>
     ) => Effect.Effect<string, never, CurrentActor>
+    /**
+     * A core event as its row (payload checked against the catalog, acting user from `CurrentActor`), for a
+     * caller that writes it with `insertEvents` in the same statement as its change; the listeners are woken
+     * after that commits, as for `publish`.
+     */
+    readonly row: <T extends CoreEventType>(
+      type: T,
+      payload: CoreEventPayload<T>
+    ) => Effect.Effect<EventRow, never, CurrentActor>
     /** Publishes any event (plugin events); the caller has validated the payload. */
     readonly publishRaw: (input: PublishInput) => Effect.Effect<string>
     /** Wakes the listeners once the current request has committed: for events written by other means (plugins' own transactions). */
@@ -48,27 +79,23 @@ export const EventOutboxLive = Layer.effect(
     const wake = afterCommit(PubSub.publish(wakeups, undefined).pipe(Effect.asVoid))
     const publishRaw = (input: PublishInput) =>
       Effect.gen(function* () {
-        const id = crypto.randomUUID()
-        yield* sql`INSERT INTO events ${sql.insert({
-          id,
-          type: input.type,
-          source: input.source,
-          payload: JSON.stringify(input.payload),
-          actor_id: input.actorId
-        })}`
+        const row = eventRow(input)
+        yield* insertEvents(sql, [row])
         yield* wake
-        return id
+        return row.id
         // A failing insert is the infrastructure's failure, not the publisher's: a defect.
       }).pipe(Effect.catchIf(isSqlError, Effect.die))
+    const coreEvent = <T extends CoreEventType>(type: T, payload: CoreEventPayload<T>) =>
+      Effect.gen(function* () {
+        const actor = yield* CurrentActor
+        const encoded = yield* Schema.encode(catalog[type] as Schema.Schema<unknown, unknown>)(payload).pipe(
+          Effect.orDie
+        )
+        return { type, source: "core", payload: encoded, actorId: actorId(actor) }
+      })
     return {
-      publish: (type, payload) =>
-        Effect.gen(function* () {
-          const actor = yield* CurrentActor
-          const encoded = yield* Schema.encode(catalog[type] as Schema.Schema<unknown, unknown>)(payload).pipe(
-            Effect.orDie
-          )
-          return yield* publishRaw({ type, source: "core", payload: encoded, actorId: actorId(actor) })
-        }),
+      publish: (type, payload) => Effect.flatMap(coreEvent(type, payload), publishRaw),
+      row: (type, payload) => Effect.map(coreEvent(type, payload), eventRow).pipe(Effect.tap(() => wake)),
       publishRaw,
       written: wake,
       whenWritten: (onWake) =>

@@ -1,8 +1,13 @@
-/** SQL for API keys (only their SHA-256 is stored), as a service so that ApiKeys' rules can run against a stub in tests. */
+/**
+ * SQL for API keys (only their SHA-256 is stored), as a service so that ApiKeys' rules can run against a stub
+ * in tests. Revoking a key announces it to the PrincipalCache in the same transaction.
+ */
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { ApiKey } from "./IdentityModel.ts"
+import { apiKeyChanged, PrincipalCache } from "./PrincipalCache.ts"
+import * as Rows from "../Rows.ts"
 
 interface ApiKeyRow {
   readonly id: string
@@ -15,15 +20,18 @@ interface ApiKeyRow {
 }
 
 const toApiKey = (r: ApiKeyRow) =>
-  new ApiKey({
-    id: r.id,
-    name: r.name,
-    prefix: r.prefix,
-    scopes: r.scopes,
-    expiresAt: r.expires_at,
-    lastUsedAt: r.last_used_at,
-    createdAt: r.created_at
-  })
+  new ApiKey(
+    {
+      id: r.id,
+      name: r.name,
+      prefix: r.prefix,
+      scopes: r.scopes,
+      expiresAt: r.expires_at,
+      lastUsedAt: r.last_used_at,
+      createdAt: r.created_at
+    },
+    Rows.trusted
+  )
 
 export interface NewApiKey {
   readonly id: string
@@ -68,6 +76,7 @@ export const ApiKeyRepoLive = Layer.effect(
   ApiKeyRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const cache = yield* PrincipalCache
     return sqlDefects<ApiKeyRepo["Type"]>({
       insert: (key) =>
         Effect.map(
@@ -89,12 +98,13 @@ export const ApiKeyRepoLive = Layer.effect(
           (rows) => rows.map(toApiKey)
         ),
       revoke: (userId, id, at) =>
-        Effect.map(
-          sql<{
-            id: string
-          }>`UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`,
-          (rows) => rows.length > 0
-        ),
+        Effect.gen(function* () {
+          const revoked = yield* sql<{ id: string }>`
+            UPDATE api_keys SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL RETURNING id`
+          if (revoked.length === 0) return false
+          yield* cache.changed(apiKeyChanged(id))
+          return true
+        }),
       find: (keyHash) =>
         Effect.map(
           sql<UsedApiKey>`

@@ -26,7 +26,8 @@ import * as Tokens from "./internal/Tokens.ts"
 import * as Totp from "./internal/Totp.ts"
 import { retryAfterSeconds } from "./LoginThrottle.ts"
 import { verifyPassword } from "./Passwords.ts"
-import { UserRepo } from "./UserRepo.ts"
+import { PrincipalCache } from "./PrincipalCache.ts"
+import { type Principal, UserRepo } from "./UserRepo.ts"
 import { Users } from "./Users.ts"
 import { now } from "../Timestamps.ts"
 
@@ -405,26 +406,37 @@ const outageIsUnavailable = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   )
 
 /**
- * The actor of `userId` as of now: the user's current permissions, narrowed to an API key's `scopes`
- * (`null`: no key); a disabled or deleted user is Unauthorized. Bearer credentials resolve through it,
- * and so do credentials checked earlier (a VNC ticket names its user and key).
+ * The actor of `p`, the principal of `userId`: the user's permissions narrowed to an API key's `scopes`
+ * (`null`: no key); a disabled or deleted user (`undefined`) is Unauthorized.
+ */
+const actorFrom = (
+  userId: string,
+  apiKeyId: Option.Option<string>,
+  scopes: ReadonlyArray<string> | null,
+  p: Principal | undefined
+): Effect.Effect<Actor, Unauthorized> => {
+  if (!p || p.disabled) return Effect.fail(new Unauthorized({ message: "account disabled or deleted" }))
+  const permissions = effectivePermissions(p.permissions ?? [], scopes)
+  return Effect.succeed({ _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId })
+}
+
+/**
+ * The actor of `userId` as read now from the database (see `actorFrom`). Credentials checked earlier
+ * resolve through it (a VNC ticket names its user and key).
  */
 export const actorOf = (
   userId: string,
   apiKeyId: Option.Option<string>,
   scopes: ReadonlyArray<string> | null
 ): Effect.Effect<Actor, Unauthorized, UserRepo> =>
-  Effect.gen(function* () {
-    const p = yield* Effect.flatMap(UserRepo, (users) => users.principal(userId))
-    if (!p || p.disabled) return yield* new Unauthorized({ message: "account disabled or deleted" })
-    const permissions = effectivePermissions(p.permissions ?? [], scopes)
-    const actor: Actor = { _tag: "User", userId, username: p.username, roles: p.roles ?? [], permissions, apiKeyId }
-    return actor
-  })
+  Effect.flatMap(UserRepo, (users) =>
+    Effect.flatMap(users.principal(userId), (p) => actorFrom(userId, apiKeyId, scopes, p))
+  )
 
 /**
- * Resolves access tokens and API keys into an Actor with the user's current permissions. Reads only,
- * except that a valid key's `last_used_at` is recorded: an unknown, revoked or expired key writes nothing.
+ * Resolves access tokens and API keys into an Actor with the user's current permissions, read through
+ * the PrincipalCache (a change made through the API applies from the next request). Reads only, except
+ * that a valid key's `last_used_at` is recorded: an unknown, revoked or expired key writes nothing.
  */
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
@@ -432,35 +444,49 @@ export const AuthenticatorLive = Layer.effect(
     const config = yield* ServerConfig
     const users = yield* UserRepo
     const keys = yield* ApiKeyRepo
+    const cache = yield* PrincipalCache
     const settings = yield* Settings
     const secret = config.auth.jwtSecret
       ? Redacted.value(config.auth.jwtSecret)
       : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
-    const unauthorized = (message: string) => new Unauthorized({ message })
-    const principalActor = (userId: string, apiKeyId: Option.Option<string>, scopes: ReadonlyArray<string> | null) =>
-      Effect.provideService(actorOf(userId, apiKeyId, scopes), UserRepo, users)
-    const byApiKey = (bearer: string) =>
-      Effect.gen(function* () {
-        const at = yield* now
-        const key = yield* keys.find(Tokens.sha256(bearer))
-        if (!key || key.revoked_at !== null) return yield* unauthorized("invalid API key")
-        if (key.expires_at !== null && key.expires_at.getTime() <= at.getTime())
-          return yield* unauthorized("API key expired")
-        const actor = yield* principalActor(key.user_id, Option.some(key.id), key.scopes)
-        if (key.last_used_at === null || at.getTime() - key.last_used_at.getTime() >= lastUsedPrecisionMs)
-          yield* keys.touch(key.id, at)
-        return actor
+    const unauthorized = (message: string) => Effect.fail(new Unauthorized({ message }))
+    const principalActor = (
+      userId: string,
+      at: number,
+      apiKeyId: Option.Option<string>,
+      scopes: ReadonlyArray<string> | null
+    ) =>
+      Effect.flatMap(cache.principal(userId, at, users.principal(userId)), (p) =>
+        actorFrom(userId, apiKeyId, scopes, p)
+      )
+    const byApiKey = (bearer: string, at: number) => {
+      const keyHash = Tokens.sha256(bearer)
+      return Effect.flatMap(cache.apiKey(keyHash, at, keys.find(keyHash)), (key) => {
+        if (!key || key.revoked_at !== null) return unauthorized("invalid API key")
+        if (key.expires_at !== null && key.expires_at.getTime() <= at) return unauthorized("API key expired")
+        const actor = principalActor(key.user_id, at, Option.some(key.id), key.scopes)
+        if (key.last_used_at !== null && at - key.last_used_at.getTime() < lastUsedPrecisionMs) return actor
+        const used = new Date(at)
+        return Effect.tap(actor, () =>
+          Effect.zipRight(
+            keys.touch(key.id, used),
+            Effect.sync(() => cache.apiKeyUsed(keyHash, used))
+          )
+        )
       })
+    }
+    const byAccessToken = (bearer: string, at: number) => {
+      const claims = Tokens.verifyJwt(bearer, secret, Math.floor(at / 1000))
+      if (typeof claims === "string")
+        return unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
+      return principalActor(claims.sub, at, Option.none(), null)
+    }
     return {
       authenticate: (bearer) =>
         outageIsUnavailable(
-          Effect.gen(function* () {
-            if (bearer.startsWith(API_KEY_PREFIX)) return yield* byApiKey(bearer)
-            const claims = Tokens.verifyJwt(bearer, secret, Math.floor((yield* Clock.currentTimeMillis) / 1000))
-            if (typeof claims === "string")
-              return yield* unauthorized(claims === "expired" ? "access token expired" : "invalid access token")
-            return yield* principalActor(claims.sub, Option.none(), null)
-          })
+          Effect.flatMap(Clock.currentTimeMillis, (at) =>
+            bearer.startsWith(API_KEY_PREFIX) ? byApiKey(bearer, at) : byAccessToken(bearer, at)
+          )
         )
     }
   })

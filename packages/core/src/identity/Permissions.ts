@@ -5,6 +5,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
+import { allChanged, PrincipalCache } from "./PrincipalCache.ts"
 
 export interface PermissionDeclaration {
   readonly name: string
@@ -35,6 +36,7 @@ export const PermissionsLive = Layer.effect(
   Permissions,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const cache = yield* PrincipalCache
     return {
       register: (owner, permissions) =>
         Effect.forEach(
@@ -48,11 +50,12 @@ export const PermissionsLive = Layer.effect(
               }
             }),
           { discard: true }
-        ),
+        ).pipe(Effect.zipRight(cache.changed(allChanged))),
       unregister: (owner) =>
         Effect.gen(function* () {
           yield* sql`DELETE FROM role_permissions WHERE owner = ${owner}`
           yield* sql`DELETE FROM permissions WHERE owner = ${owner}`
+          yield* cache.changed(allChanged)
         }),
       list: sql<PermissionInfo>`SELECT name, description, owner FROM permissions ORDER BY name`
     }

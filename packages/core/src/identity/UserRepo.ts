@@ -1,9 +1,15 @@
-/** SQL for users, their roles and effective permissions, as a service so that identity rules can run against a stub in tests. */
+/**
+ * SQL for users, their roles and effective permissions, as a service so that identity rules can run against a
+ * stub in tests. Every write that can change what authentication reads about a user (disabled, roles,
+ * deletion) announces it to the PrincipalCache in the same transaction.
+ */
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { User } from "./IdentityModel.ts"
+import { PrincipalCache, userChanged } from "./PrincipalCache.ts"
+import * as Rows from "../Rows.ts"
 
 export interface UserRow {
   readonly id: string
@@ -18,17 +24,21 @@ export interface UserRow {
   readonly roles: ReadonlyArray<string> | null
 }
 
+/** A stored row is trusted: its columns already hold what `User` requires, so nothing is validated again. */
 export const toUser = (r: UserRow) =>
-  new User({
-    id: r.id,
-    username: r.username,
-    email: r.email,
-    displayName: r.display_name,
-    roles: r.roles ?? [],
-    disabled: r.disabled,
-    mfaEnabled: r.totp_enabled,
-    createdAt: r.created_at
-  })
+  new User(
+    {
+      id: r.id,
+      username: r.username,
+      email: r.email,
+      displayName: r.display_name,
+      roles: r.roles ?? [],
+      disabled: r.disabled,
+      mfaEnabled: r.totp_enabled,
+      createdAt: r.created_at
+    },
+    Rows.trusted
+  )
 
 export interface NewUser {
   readonly id: string
@@ -63,7 +73,7 @@ export class UserRepo extends Context.Tag("@streamspace/core/UserRepo")<
     /** Returns false when there was no such user. */
     readonly delete: (id: string) => Effect.Effect<boolean>
     readonly permissionsOf: (id: string) => Effect.Effect<ReadonlyArray<string>>
-    /** Roles and permissions of a user in one round trip (per authenticated request). */
+    /** Roles and permissions of a user in one round trip, read now (authentication reads it through PrincipalCache). */
     readonly principal: (id: string) => Effect.Effect<Principal | undefined>
     /** Enabled accounts holding the admin role. */
     readonly countAdmins: Effect.Effect<number>
@@ -76,6 +86,7 @@ export const UserRepoLive = Layer.effect(
   UserRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const cache = yield* PrincipalCache
     const select = sql`SELECT u.*, COALESCE((SELECT array_agg(role ORDER BY role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles FROM users u`
     const one = (rows: ReadonlyArray<UserRow>) => rows[0]
     return sqlDefects<UserRepo["Type"]>({
@@ -112,14 +123,23 @@ export const UserRepoLive = Layer.effect(
       update: (id, fields, at) =>
         Object.keys(fields).length === 0
           ? Effect.void
-          : sql`UPDATE users SET ${sql.update({ ...fields, updated_at: at })} WHERE id = ${id}`.pipe(Effect.asVoid),
+          : Effect.zipRight(
+              sql`UPDATE users SET ${sql.update({ ...fields, updated_at: at })} WHERE id = ${id}`,
+              cache.changed(userChanged(id))
+            ),
       setRoles: (id, roles) =>
         Effect.gen(function* () {
           yield* sql`DELETE FROM user_roles WHERE user_id = ${id}`
           yield* sql`INSERT INTO user_roles ${sql.insert(roles.map((role) => ({ user_id: id, role })))}`
+          yield* cache.changed(userChanged(id))
         }),
       delete: (id) =>
-        Effect.map(sql<{ id: string }>`DELETE FROM users WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0),
+        Effect.gen(function* () {
+          const deleted = yield* sql<{ id: string }>`DELETE FROM users WHERE id = ${id} RETURNING id`
+          if (deleted.length === 0) return false
+          yield* cache.changed(userChanged(id))
+          return true
+        }),
       permissionsOf: (id) =>
         Effect.map(
           sql<{

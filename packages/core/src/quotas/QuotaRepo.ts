@@ -4,7 +4,8 @@ import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { Quota, type Scope, type ScopedQuota, type Usage } from "./QuotaModel.ts"
 
-interface QuotaRow {
+/** A `quotas` row as selected (also as JSON, where `max_storage` arrives as a number). */
+export interface QuotaRow {
   readonly scope: Scope
   readonly scope_id: string
   readonly max_sessions: number | null
@@ -20,6 +21,9 @@ const toQuota = (r: QuotaRow) =>
     maxMemory: r.max_memory,
     maxStorage: r.max_storage === null ? null : Number(r.max_storage)
   })
+
+/** A quota row with whom it binds. */
+export const scopedQuotaOf = (r: QuotaRow): ScopedQuota => ({ scope: r.scope, scopeId: r.scope_id, quota: toQuota(r) })
 
 export class QuotaRepo extends Context.Tag("@streamspace/core/QuotaRepo")<
   QuotaRepo,
@@ -63,7 +67,7 @@ export const QuotaRepoLive = Layer.effect(
             SELECT * FROM quotas WHERE (scope = 'user' AND scope_id = ${userId})
                OR (scope = 'group' AND scope_id IN (SELECT group_id FROM group_members WHERE user_id = ${userId}))
             ORDER BY scope DESC`,
-          (rows) => rows.map((r) => ({ scope: r.scope, scopeId: r.scope_id, quota: toQuota(r) }))
+          (rows) => rows.map(scopedQuotaOf)
         ),
       usage: (userId) =>
         Effect.gen(function* () {

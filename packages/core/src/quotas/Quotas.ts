@@ -10,7 +10,7 @@ import { CurrentActor, onRequestFailure } from "../Actor.ts"
 import { QuotaExceeded } from "../Errors.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { now } from "../Timestamps.ts"
-import { type Quota, type Request, type Scope, unlimited, type Usage } from "./QuotaModel.ts"
+import { type Quota, type Request, type Scope, type ScopedQuota, unlimited, type Usage } from "./QuotaModel.ts"
 import { exceeded, exceededMessage } from "./QuotaPolicy.ts"
 import { QuotaRepo } from "./QuotaRepo.ts"
 
@@ -24,6 +24,16 @@ export class Quotas extends Context.Tag("@streamspace/core/Quotas")<
     readonly usage: (userId: string) => Effect.Effect<Usage>
     /** Fails with QuotaExceeded when `request` on top of current usage breaks any limit of the user or their groups. */
     readonly check: (userId: string, request: Request) => Effect.Effect<void, QuotaExceeded, CurrentActor>
+    /**
+     * `check` on facts the caller read itself (the quotas binding the user, and their usage when any
+     * binds), e.g. in the statement that also read what the request needs.
+     */
+    readonly enforce: (
+      userId: string,
+      binding: ReadonlyArray<ScopedQuota>,
+      usage: Usage,
+      request: Request
+    ) => Effect.Effect<void, QuotaExceeded, CurrentActor>
   }
 >() {}
 
@@ -32,7 +42,34 @@ export const QuotasLive = Layer.effect(
   Effect.gen(function* () {
     const repo = yield* QuotaRepo
     const outbox = yield* EventOutbox
+    const enforce = (userId: string, binding: ReadonlyArray<ScopedQuota>, usage: Usage, request: Request) =>
+      Effect.gen(function* () {
+        const over = exceeded(binding, usage, request)
+        if (over === undefined) return
+        const actor = yield* CurrentActor
+        // The refused request rolls back; the event must not.
+        yield* onRequestFailure(
+          outbox
+            .publish("quota.exceeded", {
+              userId,
+              scope: over.scope,
+              scopeId: over.scopeId,
+              limit: over.limit,
+              max: over.max,
+              requested: over.requested
+            })
+            .pipe(Effect.provideService(CurrentActor, actor))
+        )
+        return yield* new QuotaExceeded({
+          message: exceededMessage(over),
+          limit: over.limit,
+          max: over.max,
+          requested: over.requested,
+          scope: over.scope
+        })
+      })
     return {
+      enforce,
       get: (scope, id) => Effect.map(repo.find(scope, id), (quota) => quota ?? unlimited),
       set: (scope, id, quota) =>
         Effect.as(
@@ -44,29 +81,7 @@ export const QuotasLive = Layer.effect(
         Effect.gen(function* () {
           const binding = yield* repo.binding(userId)
           if (binding.length === 0) return
-          const over = exceeded(binding, yield* repo.usage(userId), request)
-          if (over === undefined) return
-          const actor = yield* CurrentActor
-          // The refused request rolls back; the event must not.
-          yield* onRequestFailure(
-            outbox
-              .publish("quota.exceeded", {
-                userId,
-                scope: over.scope,
-                scopeId: over.scopeId,
-                limit: over.limit,
-                max: over.max,
-                requested: over.requested
-              })
-              .pipe(Effect.provideService(CurrentActor, actor))
-          )
-          return yield* new QuotaExceeded({
-            message: exceededMessage(over),
-            limit: over.limit,
-            max: over.max,
-            requested: over.requested,
-            scope: over.scope
-          })
+          yield* enforce(userId, binding, yield* repo.usage(userId), request)
         })
     }
   })

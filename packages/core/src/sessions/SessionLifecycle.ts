@@ -8,8 +8,22 @@
 import type { CoreEventType } from "../events/CoreEvents.ts"
 import type { SessionsConfig } from "../ServerConfig.ts"
 import type { DesiredState, SessionState } from "./SessionModel.ts"
-import type { Transition } from "./SessionRepo.ts"
+import type { Transition, TransitionEvents } from "./SessionRepo.ts"
 import type { ObservedStatus } from "./SessionRuntime.ts"
+
+/** How long a replica holds a session it acts on: other replicas claim it once the lease ran out. */
+export const LEASE_MS = 60_000
+
+/** The lease of a session taken at `at`. */
+export const leaseFrom = (at: Date): Date => new Date(at.getTime() + LEASE_MS)
+
+/**
+ * How long a command that went through waits for the runtime's report before it is marked submitted in
+ * the database. Most reports come sooner, and their transition clears the lease and the mark at once, so
+ * a session's row is written once per real transition; well inside the lease, so no other replica claims
+ * a session whose command is on its way.
+ */
+export const SUBMIT_GRACE_MS = LEASE_MS / 4
 
 /** Runtime attempts before a session fails (or, being deleted, ends anyway). */
 export const MAX_ATTEMPTS = 5
@@ -48,6 +62,13 @@ export interface Move {
   readonly transition: Omit<Transition, "id" | "at">
   readonly event?: CoreEventType
 }
+
+/** The event `m` writes, by each state it may leave. */
+export const eventsOf = (m: Move): TransitionEvents =>
+  m.transition.from.flatMap((prev) => {
+    const type = m.event ?? transitionEvent(prev, m.transition.to)
+    return type ? [{ prev, type }] : []
+  })
 
 /** Moving a session being deleted to `terminated` (after its workload went, or could not be removed). */
 export const ended = (reason?: string): Move => ({

@@ -1,45 +1,63 @@
 /**
  * Drives sessions towards what users asked for, outside request
- * transactions. It claims sessions needing a runtime command (with a lease,
- * so API replicas never act on one session together), retries retryable
- * runtime errors with backoff and fails the session after the last attempt,
- * applies what the runtime observed (each change in its own transaction
- * with its event), hibernates idle sessions and fails sessions stuck pending.
+ * transactions. A request that records new intent takes the session's lease
+ * in its own write and hands the session over after its commit, so this
+ * replica acts on it without claiming it; sessions of other replicas whose
+ * lease ran out, retries and idle hibernations are claimed (with a lease, so
+ * API replicas never act on one session together). Runtime errors are
+ * retried with backoff and fail the session after the last attempt. What the
+ * runtime observed is applied as one conditional statement that writes the
+ * transition's event too. A command that went through is marked submitted
+ * only if the runtime has not reported within `SUBMIT_GRACE_MS` (its
+ * transition clears the lease anyway), so a session's row is written once per
+ * real transition. Idle sessions hibernate and sessions stuck pending fail.
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
-import { CurrentActor, system } from "../Actor.ts"
-import type { CoreEventType } from "../events/CoreEvents.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
 import { HookRunner } from "../hooks/HookRunner.ts"
 import { isSqlError } from "../Infrastructure.ts"
 import { ServerConfig } from "../ServerConfig.ts"
+import { now } from "../Timestamps.ts"
 import {
   afterRuntimeError,
   commandFor,
   ended,
+  eventsOf,
   failed,
+  leaseFrom,
   type Move,
   observed,
-  sweepCutoffs,
-  transitionEvent
+  SUBMIT_GRACE_MS,
+  sweepCutoffs
 } from "./SessionLifecycle.ts"
-import type { SessionState } from "./SessionModel.ts"
-import { SessionRepo, type SessionRow, type SessionSubject } from "./SessionRepo.ts"
+import { type LeasedSession, SessionRepo, type Submitted } from "./SessionRepo.ts"
 import { type ObservedStatus, type RuntimeError, SessionRuntime } from "./SessionRuntime.ts"
-import { now } from "../Timestamps.ts"
 
 export class SessionOrchestrator extends Context.Tag("@streamspace/core/SessionOrchestrator")<
   SessionOrchestrator,
   {
-    /** Asks for a pass soon (after a request committed new intent). */
+    /** Asks for a claiming pass soon (intent whose lease another command held, idle sessions). */
     readonly nudge: Effect.Effect<void>
-    /** One pass now: claim and act on pending work (tests and shutdown use it). */
+    /** Acts on a session whose lease a request of this replica took in its write (after its commit). */
+    readonly handOff: (session: LeasedSession) => Effect.Effect<void>
+    /**
+     * The lease of this replica's command on session `id` if the command went through and waits for the
+     * runtime's report: new intent may take that lease over.
+     */
+    readonly releasable: (id: string) => Effect.Effect<Date | undefined>
+    /** One pass now: act on handed-over sessions, then claim and act on pending work (tests and shutdown use it). */
     readonly runOnce: Effect.Effect<void>
   }
 >() {}
 
-const LEASE = Duration.seconds(60)
 const POLL = Duration.seconds(1)
+const CLAIM_BATCH = 20
+
+/**
+ * A nudge waits this long (wall time: a simulated clock that tests move by hand must not hold it) for the
+ * rest of its burst, so that a burst of nudges shares one claim. Hand-overs need no claim and do not wait.
+ */
+const restOfBurst = Effect.sleep(Duration.millis(5)).pipe(Effect.withClock(Clock.make()))
 
 export const SessionOrchestratorLive = Layer.scoped(
   SessionOrchestrator,
@@ -50,35 +68,33 @@ export const SessionOrchestratorLive = Layer.scoped(
     const hooks = yield* HookRunner
     const config = yield* ServerConfig
     const signal = yield* Queue.sliding<void>(1)
+    /** Sessions handed over by requests, acted on at the next pass: a burst shares one. */
+    const handed = new Map<string, LeasedSession>()
+    /** Commands that went through, waiting for the runtime's report (or for `SUBMIT_GRACE_MS`). */
+    const awaiting = new Map<string, Submitted & { readonly since: number }>()
+    let claimWanted = false
+    let lastClaim = 0
 
-    const publish = (type: CoreEventType, row: SessionSubject, state: SessionState, reason?: string) =>
-      outbox
-        .publish(type as "session.started", {
-          sessionId: row.id,
-          userId: row.user_id,
-          templateId: row.template_id,
-          state,
-          ...(reason ? { reason } : {})
-        })
-        .pipe(Effect.provideService(CurrentActor, system("sessions")))
-
-    /** Moves a session and writes its event in one transaction; no-op if it already moved. */
+    /** Moves a session and writes its event in one statement; no-op if it already moved. */
     const move = (id: string, m: Move, at: Date) =>
-      repo.withTransaction(
-        Effect.gen(function* () {
-          const t = { ...m.transition, id, at }
-          const prev = yield* repo.transition(t)
-          if (prev === undefined) return
-          const type = m.event ?? transitionEvent(prev, t.to)
-          if (!type) return
-          const subject = yield* repo.subject(t.id)
-          if (subject) yield* publish(type, subject, t.to, t.reason ?? undefined)
-        })
-      )
+      Effect.gen(function* () {
+        const landed = yield* repo.transition({ ...m.transition, id, at }, eventsOf(m))
+        if (!landed) return
+        awaiting.delete(id)
+        if (landed.evented) yield* outbox.written
+      })
 
     const fail = (id: string, reason: string) => Effect.flatMap(now, (at) => move(id, failed(reason), at))
 
-    const command = (row: SessionRow) =>
+    /** Marks the commands waiting since `before` (ms) as submitted, in one statement. */
+    const markSubmitted = (before: number) =>
+      Effect.suspend(() => {
+        const due = [...awaiting.values()].filter((c) => c.since <= before)
+        for (const c of due) awaiting.delete(c.id)
+        return repo.submitted(due.map(({ id, desired, leaseUntil }) => ({ id, desired, leaseUntil })))
+      })
+
+    const command = (row: LeasedSession) =>
       Effect.gen(function* () {
         const next = commandFor(row)
         if (next === "remove") {
@@ -93,20 +109,17 @@ export const SessionOrchestratorLive = Layer.scoped(
                 Effect.zipRight(fail(row.id, `placement refused: ${e.message}`), Effect.fail("handled" as const))
               )
             )
-          const template = yield* repo.launchTemplate(row.template_id)
-          const username = yield* repo.username(row.user_id)
-          if (!template || username === undefined) return yield* fail(row.id, "template or user no longer exists")
           yield* runtime.create({
             sessionId: row.id,
             userId: row.user_id,
-            username,
-            templateName: template.name,
-            image: template.image,
+            username: row.username,
+            templateName: row.template_name,
+            image: row.image,
             cpu: row.cpu,
             memory: row.memory,
-            vncPort: template.vnc_port,
-            ports: template.ports,
-            env: template.env,
+            vncPort: row.vnc_port,
+            ports: row.ports,
+            env: row.env,
             persistentHome: row.persistent_home,
             nodeSelector: placement.nodeSelector
           })
@@ -115,7 +128,8 @@ export const SessionOrchestratorLive = Layer.scoped(
         } else if (next === "wake") {
           yield* runtime.wake(row.id)
         }
-        yield* repo.submitted(row.id, row.desired)
+        const since = yield* Clock.currentTimeMillis
+        awaiting.set(row.id, { id: row.id, desired: row.desired, leaseUntil: row.lease_until, since })
       }).pipe(
         Effect.catchTag("RuntimeError", (e: RuntimeError) =>
           Effect.gen(function* () {
@@ -149,12 +163,39 @@ export const SessionOrchestratorLive = Layer.scoped(
         )
       )
 
-    const runOnce = Effect.gen(function* () {
+    const actOnHanded = Effect.suspend(() => {
+      const sessions = [...handed.values()]
+      handed.clear()
+      return Effect.forEach(sessions, command, { concurrency: 4, discard: true })
+    })
+
+    const claimOnce = Effect.gen(function* () {
       const at = yield* now
-      const claimed = yield* repo.claim(at, new Date(at.getTime() + Duration.toMillis(LEASE)), 20)
+      // First, so that a lease whose command went through is released before anyone could claim it.
+      yield* markSubmitted(at.getTime() - SUBMIT_GRACE_MS)
+      const claimed = yield* repo.claim(at, leaseFrom(at), CLAIM_BATCH)
       yield* Effect.forEach(claimed, command, { concurrency: 4, discard: true })
       return claimed.length
     }).pipe(Effect.catchAllCause((cause) => Effect.as(Effect.logError("session orchestration pass failed", cause), 0)))
+
+    const claimAll = Effect.zipRight(
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        Effect.sync(() => {
+          claimWanted = false
+          lastClaim = at
+        })
+      ),
+      Effect.repeat(claimOnce, { while: (n) => n > 0 })
+    )
+
+    /** Handed-over sessions need no claim; a claim runs when asked for, and at least every POLL. */
+    const pass = (polled: boolean) =>
+      Effect.gen(function* () {
+        if (claimWanted) yield* restOfBurst
+        yield* actOnHanded
+        const at = yield* Clock.currentTimeMillis
+        if (polled || claimWanted || at - lastClaim >= Duration.toMillis(POLL)) yield* claimAll
+      })
 
     const observe = (status: ObservedStatus) =>
       Effect.gen(function* () {
@@ -164,29 +205,56 @@ export const SessionOrchestratorLive = Layer.scoped(
         Effect.catchAllCause((cause) => Effect.logError(`applying runtime status of ${status.sessionId} failed`, cause))
       )
 
+    const wakeUp = Queue.offer(signal, undefined).pipe(Effect.asVoid)
+
     const sweep = Effect.gen(function* () {
       const at = yield* now
+      // Stuck sessions are those whose command went through: every command waiting counts.
+      yield* markSubmitted(Number.POSITIVE_INFINITY)
       const { idleBefore, stuckBefore } = sweepCutoffs(at, config.sessions)
       const idle = yield* repo.idle(idleBefore)
       for (const { id } of idle) yield* repo.setDesired(id, "hibernated", ["running"], at)
       const stuck = yield* repo.stuckPending(stuckBefore)
       for (const { id } of stuck)
         yield* fail(id, `the runtime did not start the session within ${config.sessions.startTimeoutSeconds} s`)
-      if (idle.length > 0) yield* Queue.offer(signal, undefined)
+      if (idle.length > 0) {
+        claimWanted = true
+        yield* wakeUp
+      }
     }).pipe(Effect.catchAllCause((cause) => Effect.logError("session sweep failed", cause)))
 
     yield* Stream.runForEach(runtime.changes, observe).pipe(Effect.forkScoped)
-    // Work arrives by nudge (same process) or by polling (other replicas, retries, backoff).
+    // Work arrives by hand-over or nudge (same process) or by polling (other replicas, retries, backoff).
     yield* Queue.take(signal).pipe(
       Effect.timeoutOption(POLL),
-      Effect.zipRight(Effect.repeat(runOnce, { while: (n) => n > 0 })),
+      Effect.flatMap((woken) => pass(Option.isNone(woken))),
       Effect.forever,
       Effect.forkScoped
     )
     yield* Effect.schedule(sweep, Schedule.spaced("30 seconds")).pipe(Effect.forever, Effect.forkScoped)
+    // Another replica may claim these once their lease runs out: say they went through before leaving.
+    yield* Effect.addFinalizer(() =>
+      markSubmitted(Number.POSITIVE_INFINITY).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("marking session commands submitted failed", cause))
+      )
+    )
     yield* Effect.logInfo(
       `session runtime: ${runtime.kind}${runtime.kind === "simulated" ? " (no real containers: state changes are simulated)" : ""}`
     )
-    return { nudge: Queue.offer(signal, undefined).pipe(Effect.asVoid), runOnce: Effect.asVoid(runOnce) }
+    return {
+      nudge: Effect.zipRight(
+        Effect.sync(() => {
+          claimWanted = true
+        }),
+        wakeUp
+      ),
+      handOff: (session) =>
+        Effect.zipRight(
+          Effect.sync(() => void handed.set(session.id, session)),
+          wakeUp
+        ),
+      releasable: (id) => Effect.sync(() => awaiting.get(id)?.leaseUntil),
+      runOnce: Effect.zipRight(actOnHanded, claimAll)
+    }
   })
 )

@@ -6,7 +6,13 @@
 import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
+import type { CoreEventType } from "../events/CoreEvents.ts"
+import { type EventRow, insertEvents } from "../events/EventOutbox.ts"
 import { ByTime, keyOf, type PageOf, pageOf } from "../Pagination.ts"
+import type { ScopedQuota, Usage } from "../quotas/QuotaModel.ts"
+import { type QuotaRow, scopedQuotaOf } from "../quotas/QuotaRepo.ts"
+import type { Template } from "../templates/TemplateModel.ts"
+import { type TemplateRow, toTemplate } from "../templates/TemplateRepo.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
 
@@ -60,15 +66,56 @@ export interface Transition {
   readonly at: Date
 }
 
+/** The event a transition writes with it, by the state it left (none for a state missing here). */
+export type TransitionEvents = ReadonlyArray<{ readonly prev: SessionState; readonly type: CoreEventType }>
+
+/** A transition that landed: the state it left, and whether it wrote an event. */
+export interface Landed {
+  readonly prev: SessionState
+  readonly evented: boolean
+}
+
 export interface NewSession {
   readonly id: string
   readonly userId: string
   readonly templateId: string
+  readonly templateName: string
   readonly runtime: string
   readonly cpu: number
   readonly memory: number
   readonly persistentHome: boolean
   readonly at: Date
+  /** Held by this replica from the start, so that its orchestrator acts on the session without claiming it. */
+  readonly leaseUntil: Date
+}
+
+/** What the runtime needs to start a session besides the session's own row: its template's workload and its user's name. */
+export interface LaunchFields {
+  readonly image: string
+  readonly ports: ReadonlyArray<number>
+  readonly env: Record<string, string>
+  readonly vnc_port: number
+  readonly username: string
+}
+
+/** A session this replica holds the lease of (until `lease_until`), with what a runtime command needs. */
+export interface LeasedSession extends SessionRow, LaunchFields {
+  readonly lease_until: Date
+}
+
+/** What launching a session reads, in one statement: the template, the quotas that bind the user, their usage. */
+export interface LaunchFacts {
+  readonly template: Template
+  readonly quotas: ReadonlyArray<ScopedQuota>
+  /** Only read when a quota binds (zero otherwise). */
+  readonly usage: Usage
+}
+
+/** A runtime command that went through: the session waits for the runtime to report, under the lease it was sent with. */
+export interface Submitted {
+  readonly id: string
+  readonly desired: DesiredState
+  readonly leaseUntil: Date
 }
 
 export interface SessionListQuery {
@@ -77,22 +124,6 @@ export interface SessionListQuery {
   readonly state?: SessionState | undefined
   readonly limit: number
   readonly cursor?: string | undefined
-}
-
-/** Who and what a session's events name. */
-export interface SessionSubject {
-  readonly id: string
-  readonly user_id: string
-  readonly template_id: string
-}
-
-/** What the runtime needs from a session's template to start it. */
-export interface LaunchTemplate {
-  readonly image: string
-  readonly ports: ReadonlyArray<number>
-  readonly env: Record<string, string>
-  readonly vnc_port: number
-  readonly name: string
 }
 
 /** A VNC ticket as stored: only its SHA-256 (`ticket_hash`). */
@@ -120,23 +151,38 @@ export interface TakenVncTicket {
 export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
   SessionRepo,
   {
-    readonly insert: (row: NewSession) => Effect.Effect<void>
+    /** What launching from `templateId` needs to know for `userId`; undefined when there is no such template. */
+    readonly launchFacts: (templateId: string, userId: string) => Effect.Effect<LaunchFacts | undefined>
+    /** Writes the session and its events in one statement; returns its row (the caller's launch fields added). */
+    readonly insert: (row: NewSession, events: ReadonlyArray<EventRow>) => Effect.Effect<SessionRow>
     /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
     readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined>
     readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>>
-    /** Users' intent: what the orchestrator should reach. Returns false when the session is not in `from`. */
+    /**
+     * Users' intent: what the orchestrator should reach. Undefined when the session is not in `from`. The
+     * caller's replica takes the lease (until `leaseUntil`) when it is free or is `releasable` (a lease of its
+     * own whose command went through); `leased` says whether it did.
+     */
     readonly setDesired: (
       id: string,
       desired: DesiredState,
       from: ReadonlyArray<SessionState>,
-      at: Date
-    ) => Effect.Effect<boolean>
+      at: Date,
+      lease?: { readonly leaseUntil: Date; readonly releasable: Date | undefined }
+    ) => Effect.Effect<(LeasedSession & { readonly leased: boolean }) | undefined>
     readonly touch: (id: string, at: Date) => Effect.Effect<void>
-    /** Applies a state change if the session is still where the caller saw it; returns the previous state. */
-    readonly transition: (t: Transition) => Effect.Effect<SessionState | undefined>
+    /**
+     * Applies a state change if the session is still where the caller saw it, writing the event that goes
+     * with the state it left in the same statement; undefined when it did not land.
+     */
+    readonly transition: (t: Transition, events: TransitionEvents) => Effect.Effect<Landed | undefined>
     /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
-    readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<SessionRow>>
-    readonly submitted: (id: string, desired: DesiredState) => Effect.Effect<void>
+    readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<LeasedSession>>
+    /**
+     * Marks commands as gone through (the runtime has them: not to be sent again) and releases their
+     * leases, for the sessions still under the lease they were sent with; one statement for all.
+     */
+    readonly submitted: (commands: ReadonlyArray<Submitted>) => Effect.Effect<void>
     readonly retryLater: (id: string, attempts: number, next: Date) => Effect.Effect<void>
     readonly idle: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>>
     readonly stuckPending: (before: Date) => Effect.Effect<ReadonlyArray<{ readonly id: string }>>
@@ -144,9 +190,6 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
     readonly share: (id: string, userId: string, access: "view" | "control", at: Date) => Effect.Effect<void>
     /** Returns false when there was no such share. */
     readonly unshare: (id: string, userId: string) => Effect.Effect<boolean>
-    readonly subject: (id: string) => Effect.Effect<SessionSubject | undefined>
-    readonly launchTemplate: (templateId: string) => Effect.Effect<LaunchTemplate | undefined>
-    readonly username: (userId: string) => Effect.Effect<string | undefined>
     /** Stores a VNC ticket, and drops tickets that expired before it was made. */
     readonly insertVncTicket: (ticket: NewVncTicket) => Effect.Effect<void>
     /** Deletes the ticket with this hash and returns it: a ticket is taken once, whoever asks second finds nothing. */
@@ -156,78 +199,177 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
   }
 >() {}
 
+/** The columns of a launch: the template's workload and the user's name (`t` templates, `u` users). */
+const launchColumns = "t.image, t.ports, t.env, t.vnc_port, u.username"
+
+/**
+ * The reads on the request path and the orchestrator's claim, as statements (not run): the repo runs
+ * them, and the EXPLAIN tests plan exactly these texts against a table with history.
+ */
+export const readStatements = (sql: SqlClient.SqlClient) => {
+  const shareOf = (viewer: string) =>
+    sql`(SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${viewer})`
+  return {
+    find: (id: string, viewer: string) =>
+      sql<SessionRow>`SELECT s.*, t.name AS template_name, ${shareOf(viewer)} AS share_access
+        FROM sessions s JOIN templates t ON t.id = s.template_id WHERE s.id = ${id}`,
+    list: (q: SessionListQuery) => {
+      const cursor = keyOf(ByTime, q.cursor)
+      const conditions = [
+        q.state ? sql`s.state = ${q.state}` : undefined,
+        cursor ? sql`(s.created_at, s.id) < (${new Date(Number(cursor[0]))}, ${String(cursor[1])})` : undefined
+      ].filter((c) => c !== undefined)
+      const and = conditions.length ? sql`AND ${sql.and(conditions)}` : sql``
+      const page = sql`ORDER BY s.created_at DESC, s.id DESC LIMIT ${q.limit + 1}`
+      const listed = q.all
+        ? sql`SELECT s.*, ${shareOf(q.viewer)} AS share_access FROM sessions s WHERE true ${and} ${page}`
+        : // Own sessions and sessions shared with the viewer: each branch one index scan in page order.
+          sql`(SELECT s.*, NULL::text AS share_access FROM sessions s WHERE s.user_id = ${q.viewer} ${and} ${page})
+            UNION ALL
+            (SELECT s.*, sh.access AS share_access FROM session_shares sh JOIN sessions s ON s.id = sh.session_id
+              WHERE sh.user_id = ${q.viewer} AND s.user_id <> ${q.viewer} ${and} ${page})`
+      return sql<SessionRow>`SELECT s.*, t.name AS template_name FROM (${listed}) s JOIN templates t ON t.id = s.template_id
+        ${page}`
+    },
+    claim: (at: Date, leaseUntil: Date, limit: number) =>
+      sql<LeasedSession>`
+        UPDATE sessions s SET lease_until = ${leaseUntil}
+        FROM (SELECT id FROM sessions
+              WHERE state NOT IN ('terminated', 'failed') AND desired <> state AND NOT submitted
+                AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
+                AND (lease_until IS NULL OR lease_until < ${at})
+              ORDER BY updated_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) c, templates t, users u
+        WHERE s.id = c.id AND t.id = s.template_id AND u.id = s.user_id
+        RETURNING s.*, t.name AS template_name, NULL::text AS share_access, ${sql.literal(launchColumns)}`
+  }
+}
+
 export const SessionRepoLive = Layer.effect(
   SessionRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const select = (viewer: string) =>
-      sql`SELECT s.*, t.name AS template_name,
-        (SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${viewer}) AS share_access
-        FROM sessions s JOIN templates t ON t.id = s.template_id`
+    const statements = readStatements(sql)
     return sqlDefects<SessionRepo["Type"]>({
-      insert: (row) =>
-        sql`INSERT INTO sessions ${sql.insert({
-          id: row.id,
-          user_id: row.userId,
-          template_id: row.templateId,
-          state: "pending",
-          desired: "running",
-          runtime: row.runtime,
-          cpu: row.cpu,
-          memory: row.memory,
-          persistent_home: row.persistentHome,
-          last_activity_at: row.at,
-          created_at: row.at,
-          updated_at: row.at
-        })}`.pipe(Effect.asVoid),
-      find: (id, viewer) => Effect.map(sql<SessionRow>`${select(viewer)} WHERE s.id = ${id}`, (rows) => rows[0]),
-      list: (q) => {
-        const cursor = keyOf(ByTime, q.cursor)
-        const conditions = [
-          q.all
-            ? undefined
-            : sql`(s.user_id = ${q.viewer} OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${q.viewer}))`,
-          q.state ? sql`s.state = ${q.state}` : undefined,
-          cursor ? sql`(s.created_at, s.id) < (${new Date(Number(cursor[0]))}, ${String(cursor[1])})` : undefined
-        ].filter((c) => c !== undefined)
-        return sql<SessionRow>`${select(q.viewer)} ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
-          ORDER BY s.created_at DESC, s.id DESC LIMIT ${q.limit + 1}`.pipe(
-          Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))
+      launchFacts: (templateId, userId) =>
+        Effect.map(
+          // Usage is only summed when a quota binds (the one-time filter on b.quotas), as Quotas.check does.
+          sql<
+            TemplateRow & {
+              quotas: ReadonlyArray<QuotaRow> | null
+              sessions: string
+              cpu: string | null
+              memory: string | null
+              storage: string | null
+            }
+          >`
+            SELECT t.*, b.quotas, u.sessions, u.cpu, u.memory,
+              CASE WHEN b.quotas IS NOT NULL THEN (SELECT COALESCE(sum(size), 0) FROM files WHERE user_id = ${userId}) END AS storage
+            FROM templates t
+            CROSS JOIN LATERAL (
+              SELECT json_agg(json_build_object('scope', q.scope, 'scope_id', q.scope_id, 'max_sessions', q.max_sessions,
+                'max_cpu', q.max_cpu, 'max_memory', q.max_memory, 'max_storage', q.max_storage) ORDER BY q.scope DESC) AS quotas
+              FROM quotas q WHERE (q.scope = 'user' AND q.scope_id = ${userId})
+                OR (q.scope = 'group' AND q.scope_id IN (SELECT group_id FROM group_members WHERE user_id = ${userId}))) b
+            CROSS JOIN LATERAL (
+              SELECT count(*) AS sessions,
+                sum(cpu) FILTER (WHERE state <> 'hibernated' OR desired = 'running') AS cpu,
+                sum(memory) FILTER (WHERE state <> 'hibernated' OR desired = 'running') AS memory
+              FROM sessions WHERE b.quotas IS NOT NULL AND user_id = ${userId}
+                AND state NOT IN ('terminated', 'failed') AND desired <> 'terminated') u
+            WHERE t.id = ${templateId}`,
+          (rows) => {
+            const r = rows[0]
+            if (!r) return undefined
+            return {
+              template: toTemplate(r),
+              quotas: (r.quotas ?? []).map(scopedQuotaOf),
+              usage: {
+                sessions: Number(r.sessions),
+                cpu: Number(r.cpu ?? 0),
+                memory: Number(r.memory ?? 0),
+                storage: Number(r.storage ?? 0)
+              }
+            }
+          }
+        ),
+      insert: (row, events) =>
+        Effect.map(
+          sql<Omit<SessionRow, "template_name" | "share_access">>`
+            WITH s AS (INSERT INTO sessions ${sql.insert({
+              id: row.id,
+              user_id: row.userId,
+              template_id: row.templateId,
+              state: "pending",
+              desired: "running",
+              runtime: row.runtime,
+              cpu: row.cpu,
+              memory: row.memory,
+              persistent_home: row.persistentHome,
+              lease_until: row.leaseUntil,
+              last_activity_at: row.at,
+              created_at: row.at,
+              updated_at: row.at
+            })} RETURNING *)${events.length > 0 ? sql`, e AS (${insertEvents(sql, events)})` : sql``}
+            SELECT * FROM s`,
+          (rows) => ({ ...rows[0]!, template_name: row.templateName, share_access: null })
+        ),
+      find: (id, viewer) => Effect.map(statements.find(id, viewer), (rows) => rows[0]),
+      list: (q) =>
+        statements.list(q).pipe(Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))),
+      setDesired: (id, desired, from, at, lease) => {
+        const leaseUntil = lease
+          ? sql`CASE WHEN s.lease_until IS NULL OR s.lease_until < ${at}${
+              lease.releasable ? sql` OR s.lease_until = ${lease.releasable}` : sql``
+            } THEN ${lease.leaseUntil}::timestamptz ELSE s.lease_until END`
+          : sql`s.lease_until`
+        return Effect.map(
+          sql<LeasedSession & { leased: boolean }>`
+            UPDATE sessions s SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL,
+              lease_until = ${leaseUntil}, updated_at = ${at}
+            FROM templates t, users u
+            WHERE s.id = ${id} AND t.id = s.template_id AND u.id = s.user_id
+              AND s.state IN ${sql.in(from)} AND s.desired <> 'terminated'
+            RETURNING s.*, t.name AS template_name, NULL::text AS share_access, ${sql.literal(launchColumns)},
+              ${lease ? sql`s.lease_until = ${lease.leaseUntil}::timestamptz` : sql`false`} AS leased`,
+          (rows) => rows[0]
         )
       },
-      setDesired: (id, desired, from, at) =>
-        Effect.map(
-          sql<{
-            id: string
-          }>`UPDATE sessions SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL, updated_at = ${at}
-            WHERE id = ${id} AND state IN ${sql.in(from)} AND desired <> 'terminated' RETURNING id`,
-          (rows) => rows.length > 0
-        ),
       touch: (id, at) => sql`UPDATE sessions SET last_activity_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid),
-      transition: (t) =>
-        Effect.map(
-          sql<{ prev: SessionState }>`
-            UPDATE sessions s SET state = ${t.to}, submitted = false, attempts = 0, next_attempt_at = NULL, lease_until = NULL, updated_at = ${t.at},
-              reason = ${t.reason ?? null}, endpoint = ${t.endpoint === undefined ? sql`s.endpoint` : t.endpoint}
-            FROM (SELECT id, state AS prev FROM sessions WHERE id = ${t.id} FOR UPDATE) p
-            WHERE s.id = p.id AND p.prev IN ${sql.in(t.from)} ${t.desired ? sql`AND s.desired IN ${sql.in(t.desired)}` : sql``}
-            RETURNING p.prev`,
-          (rows) => rows[0]?.prev
-        ),
-      claim: (at, leaseUntil, limit) =>
-        sql<SessionRow>`
-          UPDATE sessions s SET lease_until = ${leaseUntil}
-          FROM (SELECT id FROM sessions
-                WHERE state NOT IN ('terminated', 'failed') AND desired <> state AND NOT submitted
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
-                  AND (lease_until IS NULL OR lease_until < ${at})
-                ORDER BY updated_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) c, templates t
-          WHERE s.id = c.id AND t.id = s.template_id
-          RETURNING s.*, t.name AS template_name, NULL AS share_access`,
-      submitted: (id, desired) =>
-        sql`UPDATE sessions SET submitted = true, attempts = 0, lease_until = NULL WHERE id = ${id} AND desired = ${desired}`.pipe(
-          Effect.asVoid
-        ),
+      transition: (t, events) => {
+        const eventOf =
+          events.length > 0
+            ? sql`(VALUES ${sql.csv(events.map((e) => sql`(${e.prev}, ${e.type})`))}) AS ev(prev, type)`
+            : sql`(SELECT NULL::text AS prev, NULL::text AS type WHERE false) AS ev`
+        // The payload is the catalog's SessionEvent; the platform acts (no actor).
+        return Effect.map(
+          sql<{ prev: SessionState; evented: boolean }>`
+            WITH p AS (SELECT id, state AS prev FROM sessions WHERE id = ${t.id} FOR UPDATE),
+            m AS (
+              UPDATE sessions s SET state = ${t.to}, submitted = false, attempts = 0, next_attempt_at = NULL, lease_until = NULL,
+                updated_at = ${t.at}, reason = ${t.reason ?? null}, endpoint = ${t.endpoint === undefined ? sql`s.endpoint` : t.endpoint}
+              FROM p WHERE s.id = p.id AND p.prev IN ${sql.in(t.from)} ${t.desired ? sql`AND s.desired IN ${sql.in(t.desired)}` : sql``}
+              RETURNING s.id, s.user_id, s.template_id, p.prev),
+            e AS (
+              INSERT INTO events (id, type, source, payload, actor_id)
+              SELECT gen_random_uuid(), ev.type, 'core',
+                jsonb_build_object('sessionId', m.id, 'userId', m.user_id, 'templateId', m.template_id, 'state', ${t.to}::text)
+                  || CASE WHEN ${t.reason || null}::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', ${t.reason || null}::text) END,
+                NULL
+              FROM m JOIN ${eventOf} ON ev.prev = m.prev
+              RETURNING id)
+            SELECT m.prev, EXISTS (SELECT 1 FROM e) AS evented FROM m`,
+          (rows) => rows[0]
+        )
+      },
+      claim: (at, leaseUntil, limit) => statements.claim(at, leaseUntil, limit),
+      submitted: (commands) =>
+        commands.length === 0
+          ? Effect.void
+          : // A session whose desired state changed meanwhile still needs a command: only its lease goes.
+            sql`UPDATE sessions s SET submitted = (s.desired = c.desired), attempts = CASE WHEN s.desired = c.desired THEN 0 ELSE s.attempts END,
+                lease_until = NULL
+              FROM (VALUES ${sql.csv(commands.map((c) => sql`(${c.id}, ${c.desired}, ${c.leaseUntil}::timestamptz)`))}) AS c(id, desired, lease_until)
+              WHERE s.id = c.id AND s.lease_until = c.lease_until`.pipe(Effect.asVoid),
       retryLater: (id, attempts, next) =>
         sql`UPDATE sessions SET attempts = ${attempts}, next_attempt_at = ${next}, lease_until = NULL WHERE id = ${id}`.pipe(
           Effect.asVoid
@@ -258,22 +400,6 @@ export const SessionRepoLive = Layer.effect(
             user_id: string
           }>`DELETE FROM session_shares WHERE session_id = ${id} AND user_id = ${userId} RETURNING user_id`,
           (rows) => rows.length > 0
-        ),
-      subject: (id) =>
-        Effect.map(
-          sql<SessionSubject>`SELECT id, user_id, template_id FROM sessions WHERE id = ${id}`,
-          (rows) => rows[0]
-        ),
-      launchTemplate: (templateId) =>
-        Effect.map(
-          sql<LaunchTemplate>`
-            SELECT image, ports, env, vnc_port, name FROM templates WHERE id = ${templateId}`,
-          (rows) => rows[0]
-        ),
-      username: (userId) =>
-        Effect.map(
-          sql<{ username: string }>`SELECT username FROM users WHERE id = ${userId}`,
-          (rows) => rows[0]?.username
         ),
       insertVncTicket: (ticket) =>
         Effect.zipRight(

@@ -28,9 +28,9 @@ import { Users } from "../identity/Users.ts"
 import type { PageOf } from "../Pagination.ts"
 import { Quotas } from "../quotas/Quotas.ts"
 import { resourcesFor } from "../templates/TemplatePolicy.ts"
-import { Templates } from "../templates/Templates.ts"
+import { leaseFrom } from "./SessionLifecycle.ts"
 import { SessionOrchestrator } from "./SessionOrchestrator.ts"
-import type { CreateSession, Session, SessionShare, SessionState } from "./SessionModel.ts"
+import type { CreateSession, DesiredState, Session, SessionShare, SessionState } from "./SessionModel.ts"
 import {
   authorize,
   connectEndpoint,
@@ -136,7 +136,6 @@ export const SessionsLive = Layer.effect(
   Sessions,
   Effect.gen(function* () {
     const repo = yield* SessionRepo
-    const templates = yield* Templates
     const quotas = yield* Quotas
     const hooks = yield* HookRunner
     const outbox = yield* EventOutbox
@@ -154,15 +153,27 @@ export const SessionsLive = Layer.effect(
     const view = (id: string) =>
       Effect.flatMap(load(id, "read"), ({ row, access }) => Effect.succeed(toSession(row, access)))
 
+    /**
+     * Records new intent if the session is in one of `from`; the request takes the session's lease when it can,
+     * so that this replica's orchestrator acts on it after the commit without claiming it.
+     */
+    const setDesired = (id: string, desired: DesiredState, from: ReadonlyArray<SessionState>) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const releasable = yield* orchestrator.releasable(id)
+        const changed = yield* repo.setDesired(id, desired, from, at, { leaseUntil: leaseFrom(at), releasable })
+        if (changed) yield* afterCommit(changed.leased ? orchestrator.handOff(changed) : orchestrator.nudge)
+        return changed
+      })
+
     /** Records new intent if the session is in one of the intent's states; 409 naming the current state otherwise. */
     const intend = (id: string, intent: Intent) =>
       Effect.gen(function* () {
         const { desired, from, need } = intents[intent]
-        const { row } = yield* load(id, need)
-        const changed = yield* repo.setDesired(id, desired, from, yield* now)
+        const { row, access } = yield* load(id, need)
+        const changed = yield* setDesired(id, desired, from)
         if (!changed) return yield* new Conflict({ message: invalidStateMessage(row), code: "invalid_state" })
-        yield* afterCommit(orchestrator.nudge)
-        return yield* view(id)
+        return toSession(changed, access)
       })
 
     return {
@@ -170,14 +181,12 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function* () {
           const actor = yield* CurrentActor
           if (actor._tag !== "User") return yield* new Unauthorized({ message: "a user is required" })
-          const template = yield* templates.get(input.templateId).pipe(
-            Effect.filterOrFail(
-              (t) => t.enabled,
-              () => new NotFound({ resource: "template", id: input.templateId })
-            )
-          )
+          // The template, the quotas binding the user and their usage: one statement.
+          const facts = yield* repo.launchFacts(input.templateId, actor.userId)
+          if (!facts?.template.enabled) return yield* new NotFound({ resource: "template", id: input.templateId })
+          const { template } = facts
           const { cpu, memory } = yield* resourcesFor(template, input)
-          yield* quotas.check(actor.userId, { sessions: 1, cpu, memory, storage: 0 })
+          yield* quotas.enforce(actor.userId, facts.quotas, facts.usage, { sessions: 1, cpu, memory, storage: 0 })
           const amended = yield* hooks.run("session.beforeCreate", {
             userId: actor.userId,
             templateId: template.id,
@@ -187,24 +196,42 @@ export const SessionsLive = Layer.effect(
             persistentHome: input.persistentHome
           })
           const id = crypto.randomUUID()
-          yield* repo.insert({
-            id,
-            userId: actor.userId,
-            templateId: template.id,
-            runtime: runtime.kind,
-            cpu: amended.cpu,
-            memory: amended.memory,
-            persistentHome: amended.persistentHome,
-            at: yield* now
-          })
-          yield* outbox.publish("session.created", {
+          const at = yield* now
+          const leaseUntil = leaseFrom(at)
+          const created = yield* outbox.row("session.created", {
             sessionId: id,
             userId: actor.userId,
             templateId: template.id,
             state: "pending"
           })
-          yield* afterCommit(orchestrator.nudge)
-          return yield* view(id)
+          // The session and its event in one statement, leased to this replica's orchestrator.
+          const row = yield* repo.insert(
+            {
+              id,
+              userId: actor.userId,
+              templateId: template.id,
+              templateName: template.name,
+              runtime: runtime.kind,
+              cpu: amended.cpu,
+              memory: amended.memory,
+              persistentHome: amended.persistentHome,
+              at,
+              leaseUntil
+            },
+            [created]
+          )
+          yield* afterCommit(
+            orchestrator.handOff({
+              ...row,
+              lease_until: leaseUntil,
+              image: template.image,
+              ports: template.ports,
+              env: template.env,
+              vnc_port: template.vncPort,
+              username: actor.username
+            })
+          )
+          return toSession(row, "owner")
         }),
       get: view,
       list: (q) =>
@@ -269,10 +296,7 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function* () {
           const { row, access } = yield* load(id, "read")
           const at = yield* now
-          if (wakesOnConnect(row.state, access)) {
-            yield* repo.setDesired(id, "running", ["hibernated"], at)
-            yield* afterCommit(orchestrator.nudge)
-          }
+          if (wakesOnConnect(row.state, access)) yield* setDesired(id, "running", ["hibernated"])
           yield* repo.touch(id, at)
           return { endpoint: connectEndpoint(row), access, state: row.state }
         })

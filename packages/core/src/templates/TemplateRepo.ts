@@ -5,7 +5,8 @@ import { sqlDefects } from "../Infrastructure.ts"
 import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Template } from "./TemplateModel.ts"
 
-interface TemplateRow {
+/** A `templates` row as selected. */
+export interface TemplateRow {
   readonly id: string
   readonly name: string
   readonly display_name: string
@@ -26,7 +27,7 @@ interface TemplateRow {
   readonly updated_at: Date
 }
 
-const toTemplate = (r: TemplateRow) =>
+export const toTemplate = (r: TemplateRow) =>
   new Template({
     id: r.id,
     name: r.name,

@@ -5,7 +5,10 @@
  * in `event_cursors`, locked while advancing, so replicas take turns), in
  * that order and only below the oldest running transaction: nothing can
  * appear there later, so an event whose transaction commits late is never
- * skipped. Sending claims due deliveries
+ * skipped. Each batch of events becomes its deliveries in one statement.
+ * While no webhook is enabled (`WebhookRepo.presence`) a pass issues no
+ * statement at all; enabling one first moves the cursor past the events
+ * before it (`skipPastEvents`). Sending claims due deliveries
  * with `FOR UPDATE SKIP LOCKED` and a lease, so no delivery goes out twice at
  * once; failures retry with exponential backoff (honouring Retry-After) and
  * end `dead` after the configured attempts, from where an admin replays.
@@ -17,7 +20,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { SqlClient } from "@effect/sql"
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Ref } from "effect"
 import { createHmac } from "node:crypto"
 import { EgressPolicy, refusal } from "../EgressPolicy.ts"
 import { EventOutbox } from "../events/EventOutbox.ts"
@@ -25,7 +28,7 @@ import { SecretBox } from "../secrets/SecretBox.ts"
 import { ServerConfig } from "../ServerConfig.ts"
 import { afterFailure, retryAfterMs } from "../RetryPolicy.ts"
 import * as DeliveryLoop from "../internal/DeliveryLoop.ts"
-import type { DeliveryRow } from "./WebhookRepo.ts"
+import { type DeliveryRow, FAN_OUT_CURSOR, WebhookRepo } from "./WebhookRepo.ts"
 import { now } from "../Timestamps.ts"
 
 export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDispatcher")<
@@ -37,8 +40,9 @@ export class WebhookDispatcher extends Context.Tag("@streamspace/core/WebhookDis
   }
 >() {}
 
-const CURSOR = "webhooks"
 const BATCH = 100
+/** How often the cursor moves on while no webhook is enabled (for retention only: nothing reads behind it). */
+const SKIP_EVERY = Duration.minutes(1)
 
 export const signature = (secret: string, timestamp: string, body: string) =>
   `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`
@@ -53,51 +57,65 @@ export const WebhookDispatcherLive = Layer.scoped(
     const box = yield* SecretBox
     const http = (yield* EgressPolicy).guard(yield* HttpClient.HttpClient)
     const outbox = yield* EventOutbox
+    const repo = yield* WebhookRepo
     const { timeoutMs } = config.webhooks
 
-    const fanOut = sql.withTransaction(
+    // One transaction per batch: the cursor row is locked (replicas take turns), then one statement reads the
+    // batch, queues a delivery per (event, matching enabled webhook) and moves the cursor past the batch.
+    const fanOutBatch = sql.withTransaction(
       Effect.gen(function* () {
-        yield* sql`INSERT INTO event_cursors (name) VALUES (${CURSOR}) ON CONFLICT DO NOTHING`
-        const cursor = (yield* sql<{
-          tx_id: string
-          position: string
-        }>`SELECT tx_id::text AS tx_id, position FROM event_cursors WHERE name = ${CURSOR} FOR UPDATE`)[0]
-        const events = yield* sql<{
-          tx_id: string
-          position: string
-          id: string
-          type: string
-          payload: unknown
-          actor_id: string | null
-          occurred_at: Date
-        }>`
-        SELECT tx_id::text AS tx_id, position, id, type, payload, actor_id, occurred_at FROM events
-        WHERE (tx_id, position) > (${cursor?.tx_id ?? "0"}::xid8, ${cursor?.position ?? "0"}::bigint)
-          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY events.tx_id, events.position LIMIT ${BATCH}`
-        if (events.length === 0) return 0
-        const at = yield* now
-        for (const e of events) {
-          const body = {
-            id: e.id,
-            type: e.type,
-            occurredAt: e.occurred_at.toISOString(),
-            actorId: e.actor_id,
-            payload: e.payload
-          }
-          yield* sql`
-          INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
-          SELECT gen_random_uuid()::text, w.id, ${e.id}, ${e.type}, ${JSON.stringify(body)}, 'pending', ${at}, ${at}, ${at}
-          FROM webhooks w WHERE w.enabled AND (${e.type} = ANY(w.event_types) OR '*' = ANY(w.event_types))
-          ON CONFLICT (webhook_id, event_id) DO NOTHING`
+        const cursor = (yield* sql<{ tx_id: string; position: string }>`
+          SELECT tx_id::text AS tx_id, position FROM event_cursors WHERE name = ${FAN_OUT_CURSOR} FOR UPDATE`)[0]
+        if (!cursor) {
+          yield* sql`INSERT INTO event_cursors (name) VALUES (${FAN_OUT_CURSOR}) ON CONFLICT DO NOTHING`
+          return BATCH
         }
-        const last = events[events.length - 1]!
-        yield* sql`UPDATE event_cursors SET tx_id = ${last.tx_id}::xid8, position = ${last.position}, updated_at = ${at} WHERE name = ${CURSOR}`
-        return events.length
+        const at = yield* now
+        const [read] = yield* sql<{ events: number }>`
+          WITH batch AS (
+            SELECT tx_id, position, id, type, payload, actor_id, occurred_at FROM events
+            WHERE (tx_id, position) > (${cursor.tx_id}::xid8, ${cursor.position}::bigint)
+              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY tx_id, position LIMIT ${BATCH}
+          ), queued AS (
+            INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
+            SELECT gen_random_uuid()::text, w.id, e.id, e.type,
+              jsonb_build_object('id', e.id, 'type', e.type,
+                'occurredAt', to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'actorId', e.actor_id, 'payload', e.payload),
+              'pending', ${at}, ${at}, ${at}
+            FROM batch e JOIN webhooks w ON w.enabled AND (e.type = ANY(w.event_types) OR '*' = ANY(w.event_types))
+            ON CONFLICT (webhook_id, event_id) DO NOTHING
+          ), moved AS (
+            UPDATE event_cursors SET tx_id = last.tx_id, position = last.position, updated_at = ${at}
+            FROM (SELECT tx_id, position FROM batch ORDER BY tx_id DESC, position DESC LIMIT 1) last
+            WHERE name = ${FAN_OUT_CURSOR}
+          )
+          SELECT count(*)::int AS events FROM batch`
+        return read?.events ?? 0
       })
     )
 
+    // While no webhook is enabled nothing fans out; the cursor still moves now and then, so that retention
+    // may remove the events behind it.
+    const lastSkip = yield* Ref.make(yield* Clock.currentTimeMillis)
+    const skipWhileNoneEnabled = Effect.gen(function* () {
+      const at = yield* now
+      if (at.getTime() - (yield* Ref.get(lastSkip)) < Duration.toMillis(SKIP_EVERY)) return
+      yield* Ref.set(lastSkip, at.getTime())
+      yield* repo.skipPastEvents(at)
+    })
+
+    const fanOut = Effect.gen(function* () {
+      if (!(yield* repo.presence).enabled) return yield* skipWhileNoneEnabled
+      while ((yield* fanOutBatch) === BATCH) {
+        /* drain the backlog */
+      }
+    })
+
     const claim = Effect.gen(function* () {
+      // Deliveries belong to webhooks (deleted with them): none exist without one.
+      if (!(yield* repo.presence).any) return []
       const at = yield* now
       const lease = new Date(at.getTime() + timeoutMs + 30_000)
       return yield* sql<DeliveryRow & { url: string; secret_encrypted: string }>`
@@ -163,11 +181,7 @@ export const WebhookDispatcherLive = Layer.scoped(
 
     const loop = yield* DeliveryLoop.start({
       name: "webhook",
-      prepare: Effect.gen(function* () {
-        while ((yield* fanOut) === BATCH) {
-          /* drain the backlog */
-        }
-      }),
+      prepare: fanOut,
       claim,
       attempt: send
     })

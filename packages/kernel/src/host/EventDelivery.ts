@@ -6,11 +6,13 @@
  * are installed (the registry in the database), not because some process
  * happens to have loaded them.
  *
- * A loop per subscription (in the plugin's scope) takes a lease on its row,
- * so one instance delivers it at a time; reads events after the cursor in
- * (tx_id, position) order below the oldest running transaction (nothing can
- * appear there later); runs the handler for each in order; and moves the
- * cursor after each success. A failure retries with backoff; after
+ * A loop per subscription (in the plugin's scope), woken a few ms after
+ * events are written (a burst shares the wake-up), takes a lease on its row
+ * when an event it selects is waiting, so one instance delivers it at a
+ * time and a wake-up with nothing for it writes nothing; reads events after
+ * the cursor in (tx_id, position) order below the oldest running transaction
+ * (nothing can appear there later); runs the handler for each in order; and
+ * moves the cursor after each success. A failure retries with backoff; after
  * `maxAttempts` the event is dead-lettered and the cursor moves on. Admins
  * list and replay dead letters.
  *
@@ -101,6 +103,13 @@ const CURSOR_EVERY = 50
 const BOOT_SPREAD_MS = 500
 const backoff = (attempt: number) => Math.min(60_000, 500 * 2 ** (attempt - 1))
 
+/**
+ * A wake-up waits this long (wall time: a simulated clock that tests move by
+ * hand must not hold deliveries) for the rest of its burst, so that the
+ * writes of a burst of requests share one pass.
+ */
+const restOfBurst = Effect.sleep(Duration.millis(5)).pipe(Effect.withClock(Clock.make()))
+
 export class EventDelivery extends Context.Tag("@streamspace/kernel/EventDelivery")<
   EventDelivery,
   {
@@ -165,7 +174,11 @@ export const EventDeliveryLive = Layer.scoped(
       )
     }
 
-    const deliverBatch = (plugin: string, name: string, handling: Handling) =>
+    /** The events of `types` (the `events` table's columns unqualified). */
+    const selects = (types: ReadonlyArray<string>) =>
+      sql`(type = ANY(${types}) OR '*' = ANY(${types}) OR type LIKE ANY(${prefixPatterns(types)}))`
+
+    const deliverBatch = (plugin: string, name: string, types: ReadonlyArray<string>, handling: Handling) =>
       Effect.gen(function* () {
         const at = yield* now
         const claimed = (yield* sql<{
@@ -175,9 +188,13 @@ export const EventDeliveryLive = Layer.scoped(
           max_attempts: number
           event_types: ReadonlyArray<string>
         }>`
-          UPDATE plugin_subscriptions SET lease_until = ${new Date(at.getTime() + LEASE_MS)}
+          UPDATE plugin_subscriptions s SET lease_until = ${new Date(at.getTime() + LEASE_MS)}
           WHERE plugin_id = ${plugin} AND name = ${name}
             AND (lease_until IS NULL OR lease_until < ${at}) AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
+            -- Leased only when an event waits: a wake-up with nothing for this subscription writes nothing.
+            AND EXISTS (SELECT 1 FROM events e
+                        WHERE (e.tx_id, e.position) > (s.tx_id, s.position)
+                          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND ${selects(types)})
           RETURNING tx_id::text AS tx_id, position, attempts, max_attempts, event_types`)[0]
         if (!claimed) return 0
         const release = sql`UPDATE plugin_subscriptions SET lease_until = NULL WHERE plugin_id = ${plugin} AND name = ${name}`
@@ -185,7 +202,7 @@ export const EventDeliveryLive = Layer.scoped(
           SELECT tx_id::text AS tx_id, position, id, type, source, payload, actor_id, occurred_at FROM events
           WHERE (tx_id, position) > (${claimed.tx_id}::xid8, ${claimed.position}::bigint)
             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            AND (type = ANY(${claimed.event_types}) OR '*' = ANY(${claimed.event_types}) OR type LIKE ANY(${prefixPatterns(claimed.event_types)}))
+            AND ${selects(claimed.event_types)}
           ORDER BY events.tx_id, events.position LIMIT 200`
         let attempts = claimed.attempts
         let delivered = 0
@@ -304,7 +321,9 @@ export const EventDeliveryLive = Layer.scoped(
           () => Effect.sync(() => handlers.delete(key))
         )
         const signal = yield* PubSub.subscribe(wake)
-        const drain = Effect.repeat(deliverBatch(plugin, options.name, handling), { while: (n) => n > 0 }).pipe(
+        const drain = Effect.repeat(deliverBatch(plugin, options.name, options.types, handling), {
+          while: (n) => n > 0
+        }).pipe(
           Effect.catchAllCause((cause) =>
             Effect.logError(`plugin ${plugin}: delivery to ${options.name} failed`, cause)
           )
@@ -320,7 +339,14 @@ export const EventDeliveryLive = Layer.scoped(
           ),
           Effect.zipRight(
             drain.pipe(
-              Effect.zipRight(Queue.take(signal).pipe(Effect.timeoutOption(Duration.seconds(1)))),
+              Effect.zipRight(
+                Queue.take(signal).pipe(
+                  Effect.timeoutOption(Duration.seconds(1)),
+                  Effect.tap((woken) =>
+                    Option.isSome(woken) ? Effect.zipRight(restOfBurst, Queue.takeAll(signal)) : Effect.void
+                  )
+                )
+              ),
               Effect.forever
             )
           ),
