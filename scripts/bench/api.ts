@@ -33,7 +33,7 @@
  * of each route), BENCH_DATABASE_URL / TEST_DATABASE_URL (PostgreSQL server,
  * default postgres://postgres@127.0.0.1:5432/postgres).
  */
-import { ServerProcess } from "@streamspace/testing"
+import { PgWireCounter, ServerProcess } from "@streamspace/testing"
 import type { SQL } from "bun"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -54,7 +54,6 @@ import {
   sessionRoutes,
   sleep
 } from "./internal/LoadClient.ts"
-import * as PgCountingProxy from "./internal/PgCountingProxy.ts"
 import * as StatementCount from "./internal/StatementCount.ts"
 
 const intEnv = (name: string, fallback: number) => {
@@ -237,7 +236,7 @@ const countThroughProxy = async (
   users: BenchUsers,
   start: (url: string) => Promise<ServerProcess.ServerProcess>
 ) => {
-  const proxy = PgCountingProxy.start(databaseUrl)
+  const proxy = PgWireCounter.start(databaseUrl)
   const pgBefore = await dbs.transactions(databaseUrl)
   const before = proxy.snapshot()
   let server: ServerProcess.ServerProcess | undefined
@@ -248,7 +247,7 @@ const countThroughProxy = async (
     server = undefined
     // Backends report their statistics when they exit; the collector needs a moment.
     await sleep(1000)
-    const proxied = PgCountingProxy.between(before, proxy.snapshot()).transactions
+    const proxied = PgWireCounter.between(before, proxy.snapshot()).transactions
     const pgStat = (await dbs.transactions(databaseUrl)) - pgBefore
     progress(
       `  ${name}: cross-check over the server's life: proxy counted ${proxied} transactions, pg_stat_database ${pgStat} (it also counts autovacuum on that database)`

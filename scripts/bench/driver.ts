@@ -30,14 +30,13 @@ import { IsolatedSqlClient, PostgresClient, TestDatabase } from "@streamspace/db
 import { Platform } from "@streamspace/server"
 import { SQL } from "bun"
 import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import * as Interleaved from "./internal/Interleaved.ts"
 
 const BATCHES = Number(process.env["BENCH_DRIVER_BATCHES"] ?? 40)
 const BATCH = 64
 const WARMUP_BATCHES = 15
 const CONNECTIONS = 10
 const FIBERS = 32
-
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const runtime = ManagedRuntime.make(Layer.mergeAll(Platform.runtimeSettings, Reactivity.layer))
 
@@ -78,21 +77,8 @@ const bunClient = (url: string, prepare: boolean) =>
     return client
   })
 
-type Batch = (first: number) => Promise<unknown>
-
-const measure = async (variants: ReadonlyArray<Batch>): Promise<Array<number>> => {
-  let n = 0
-  for (let b = 0; b < WARMUP_BATCHES; b++) for (const v of variants) await v((n += BATCH))
-  const times = variants.map(() => [] as Array<number>)
-  for (let b = 0; b < BATCHES; b++) {
-    for (const [k, v] of variants.entries()) {
-      const start = performance.now()
-      await v((n += BATCH))
-      times[k]!.push(((performance.now() - start) * 1000) / BATCH)
-    }
-  }
-  return times.map(median)
-}
+const measure = (variants: ReadonlyArray<Interleaved.Batch>) =>
+  Interleaved.measure(variants, { batch: BATCH, batches: BATCHES, warmupBatches: WARMUP_BATCHES })
 
 interface Case {
   readonly name: string
@@ -118,7 +104,7 @@ const cases: ReadonlyArray<Case> = [
 ]
 
 const program =
-  (c: Case, client: SqlClient.SqlClient, table: string): Batch =>
+  (c: Case, client: SqlClient.SqlClient, table: string): Interleaved.Batch =>
   (first) =>
     runtime.runPromise(
       c.concurrent

@@ -22,43 +22,26 @@ import { SqlClient } from "@effect/sql"
 import { Database, PgliteClient, PostgresClient, TestDatabase } from "@streamspace/db"
 import { Platform } from "@streamspace/server"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Interleaved from "./internal/Interleaved.ts"
 
 const BATCHES = 50
 const BATCH = 100
 const WARMUP_BATCHES = 20
 
-const median = (xs: ReadonlyArray<number>) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
 /** Runs BATCH operations starting at operation number `first`. */
-type Batch = (first: number) => Promise<unknown>
-
 const perOperation =
-  (op: (i: number) => Promise<unknown>): Batch =>
+  (op: (i: number) => Promise<unknown>): Interleaved.Batch =>
   async (first) => {
     for (let i = first; i < first + BATCH; i++) await op(i)
   }
 
 /**
- * µs per operation for each variant. Batches rotate through the variants so
- * that machine drift (large here) hits all alike; the median over batches of
- * the mean within each batch. WASM and the JIT need a long warm-up.
+ * µs per operation for each variant, batches rotating through the variants so
+ * that machine drift (large here) hits all alike. WASM and the JIT need a long
+ * warm-up.
  */
-const measure = async (variants: ReadonlyArray<Batch>): Promise<Array<number>> => {
-  let n = 0
-  for (let b = 0; b < WARMUP_BATCHES; b++) for (const v of variants) await v((n += BATCH))
-  const times = variants.map(() => [] as Array<number>)
-  for (let b = 0; b < BATCHES; b++) {
-    for (const [k, v] of variants.entries()) {
-      const start = performance.now()
-      await v((n += BATCH))
-      times[k]!.push(((performance.now() - start) * 1000) / BATCH)
-    }
-  }
-  return times.map(median)
-}
+const measure = (variants: ReadonlyArray<Interleaved.Batch>) =>
+  Interleaved.measure(variants, { batch: BATCH, batches: BATCHES, warmupBatches: WARMUP_BATCHES })
 
 const runtime = ManagedRuntime.make(Layer.mergeAll(Platform.runtimeSettings, Reactivity.layer))
 
@@ -104,7 +87,7 @@ const benchEngine = (engine: string, raw: (text: string, params: Array<unknown>)
     const plugin = yield* pluginClient
     for (const c of cases(raw)) {
       const program =
-        (client: SqlClient.SqlClient, table: string): Batch =>
+        (client: SqlClient.SqlClient, table: string): Interleaved.Batch =>
         (first) =>
           runtime.runPromise(
             Effect.gen(function* () {

@@ -1,6 +1,6 @@
 /**
  * Statements and transactions per request, counted on the wire between the
- * platform and PostgreSQL (PgWire): the budgets of issue 12 for creating,
+ * platform and PostgreSQL (PgWireCounter): the budgets of issue 12 for creating,
  * listing and deleting a session, the background follow-up included
  * (runtime create → running, removal → terminated). The simulated runtime
  * reports at once (`simulatedDelayMs: 0`) and the clock stands still, so no
@@ -8,10 +8,9 @@
  * own work and what it set off.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { TestPlatform } from "@streamspace/testing"
+import { PgWireCounter, TestPlatform } from "@streamspace/testing"
 import { SQL } from "bun"
 import { makeTemplate, makeUser } from "../core/sessions/helpers.ts"
-import * as PgWire from "./PgWire.ts"
 
 const baseUrl = process.env["TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -22,7 +21,7 @@ const budget = {
   delete: { statements: 7, transactions: 3 }
 }
 
-let wire: PgWire.PgWire
+let wire: PgWireCounter.PgWireCounter
 let p: TestPlatform.TestPlatform
 let observer: SQL
 let database: string
@@ -30,10 +29,9 @@ let user: { id: string; token: string }
 let template: string
 
 beforeAll(async () => {
-  const u = new URL(baseUrl)
-  wire = await PgWire.start({ host: u.hostname, port: Number(u.port || 5432) })
+  wire = PgWireCounter.start(baseUrl)
   const original = process.env["TEST_DATABASE_URL"]
-  process.env["TEST_DATABASE_URL"] = wire.proxied(baseUrl)
+  process.env["TEST_DATABASE_URL"] = wire.url(baseUrl)
   try {
     p = await TestPlatform.make({ clock: "test", config: { sessions: { simulatedDelayMs: 0 } } })
   } finally {
@@ -51,15 +49,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await observer?.close()
   await p?.close()
-  await wire?.close()
+  wire?.close()
 })
 
 /** Until no connection waits on the server and nothing more ran for a moment. */
 const quiet = () =>
   p.eventually(async () => {
-    const before = wire.counts(database).statements
+    const before = wire.snapshot(database).statements
     await Bun.sleep(50)
-    return wire.idle() && wire.counts(database).statements === before
+    return wire.idle() && wire.snapshot(database).statements === before
   })
 
 const stateOf = async (id: string) =>
@@ -68,14 +66,14 @@ const stateOf = async (id: string) =>
 /** What `action` and the work it set off ran, once `settled` holds. */
 const measure = async (action: () => Promise<void>, settled: () => Promise<boolean>) => {
   await quiet()
-  const before = wire.counts(database)
+  const before = wire.snapshot(database)
   await action()
   await p.eventually(settled)
   await quiet()
-  return PgWire.between(before, wire.counts(database))
+  return PgWireCounter.between(before, wire.snapshot(database))
 }
 
-const report = (route: string, c: PgWire.Counts) =>
+const report = (route: string, c: PgWireCounter.Traffic) =>
   console.log(
     `${route}: ${c.statements} statements, ${c.transactions} transactions\n${c.texts.map((t) => `  ${t.slice(0, 160)}`).join("\n")}`
   )

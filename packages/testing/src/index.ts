@@ -1,12 +1,14 @@
 /**
  * @streamspace/testing — the test kit: a real platform on a fresh database,
  * an HTTP client, a simulated clock, condition waits, real server
- * processes, local HTTP peers, and stub services for fast tests.
+ * processes, local HTTP peers, a PostgreSQL wire counter, and stub
+ * services for fast tests.
  */
 export * as Eventually from "./Eventually.ts"
 export * as FakeKubeApiServer from "./FakeKubeApiServer.ts"
 export * as LocalServer from "./LocalServer.ts"
 export * as OutgoingHttp from "./OutgoingHttp.ts"
+export * as PgWireCounter from "./PgWireCounter.ts"
 export * as ServerDatabase from "./ServerDatabase.ts"
 export * as ServerProcess from "./ServerProcess.ts"
 export * as SimulatedClock from "./SimulatedClock.ts"

@@ -1,6 +1,6 @@
 /**
  * Statements and transactions per request, route by route, for a server
- * whose database connections go through a `PgCountingProxy`: the server's
+ * whose database connections go through a `PgWireCounter`: the server's
  * idle rate is measured first; then each route runs alone (`perClient`
  * requests per client, all clients at once: creates, then lists, then deletes
  * of the created sessions) and the phase lasts until the background work the
@@ -8,8 +8,8 @@
  * the idle rate again. What the phase counted, minus the idle rate over its
  * length, divided by its requests, is the figure.
  */
+import { PgWireCounter } from "@streamspace/testing"
 import { sleep, type BenchUsers, type Route, Recorder, sessionRoutes } from "./LoadClient.ts"
-import * as PgCountingProxy from "./PgCountingProxy.ts"
 
 export interface Rate {
   readonly statements: number
@@ -40,7 +40,7 @@ const QUIET_WINDOW_MS = 500
 const SETTLE_MAX_MS = 15_000
 
 export const count = async (
-  proxy: PgCountingProxy.PgCountingProxy,
+  proxy: PgWireCounter.PgWireCounter,
   base: string,
   users: BenchUsers,
   perClient: number
@@ -48,7 +48,7 @@ export const count = async (
   await sleep(2000)
   const idleStart = proxy.snapshot()
   await sleep(IDLE_SECONDS * 1000)
-  const idleDelta = PgCountingProxy.between(idleStart, proxy.snapshot())
+  const idleDelta = PgWireCounter.between(idleStart, proxy.snapshot())
   const idle = {
     statements: idleDelta.statements / IDLE_SECONDS,
     transactions: idleDelta.transactions / IDLE_SECONDS
@@ -72,7 +72,7 @@ export const count = async (
     await work(recorder)
     await settle(minMs)
     const seconds = (performance.now() - started) / 1000
-    const delta = PgCountingProxy.between(before, proxy.snapshot())
+    const delta = PgWireCounter.between(before, proxy.snapshot())
     const requests = recorder.requests
     return {
       route,

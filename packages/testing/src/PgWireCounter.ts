@@ -1,33 +1,43 @@
 /**
- * A TCP proxy between a server under test and PostgreSQL that reads the
- * frontend/backend protocol (v3) as it passes and counts:
+ * A TCP proxy in front of PostgreSQL that reads the frontend/backend protocol
+ * (v3) as it passes and counts, per database (the start-up message's
+ * `database`, else its `user`) and in total:
  *
  * - statements: every simple `Query` ('Q') and every extended-protocol
  *   `Execute` ('E'), as pg_stat_statements would (BEGIN and COMMIT included);
  * - transactions: every `ReadyForQuery` ('Z') that reports the connection
- *   idle and answers a Query or a Sync that ran something — the end of an
- *   implicit or explicit transaction, committed or rolled back, as
+ *   idle ('I') and answers a Query or a Sync that ran something (a Parse,
+ *   Bind or Execute since the previous Sync, or a non-empty Query) — the end
+ *   of an implicit or explicit transaction, committed or rolled back, as
  *   pg_stat_database's xact_commit + xact_rollback count them (read-only ones
- *   included); the ReadyForQuery after start-up is not one.
+ *   included); the ReadyForQuery after start-up is not one. An explicit
+ *   `BEGIN … COMMIT` block is one transaction, counted when it ends.
  *
- * It also keeps the text of each counted statement (from the Query, or the
- * Parse its Bind/Execute refer to) so a phase can list what ran. The proxy
- * answers SSL and GSS encryption requests with 'N' itself, so the stream it
- * reads is always plain.
+ * It also keeps the text of each counted statement (whitespace collapsed;
+ * from the Query, or the Parse its Bind/Execute refer to), in the order the
+ * server received them and tallied by text, so a test or a bench can list
+ * what ran. The proxy answers SSL and GSS encryption requests with 'N'
+ * itself, so the stream it reads is always plain. What it counts is what the
+ * server was asked to do, whatever the driver or the pool.
  */
 import type { Socket, TCPSocketListener } from "bun"
 
 export interface Traffic {
   readonly statements: number
   readonly transactions: number
+  /** The text of every statement (whitespace collapsed), in the order the server received them. */
+  readonly texts: ReadonlyArray<string>
   /** Statement text (whitespace collapsed) → how often it ran. */
   readonly byText: ReadonlyMap<string, number>
 }
 
-export interface PgCountingProxy {
-  /** `upstream` with host and port replaced by the proxy's. */
+export interface PgWireCounter {
+  /** `upstream` with its host and port replaced by the proxy's. */
   readonly url: (upstream: string) => string
-  readonly snapshot: () => Traffic
+  /** What clients of `database` ran so far; what all clients ran without it. */
+  readonly snapshot: (database?: string) => Traffic
+  /** True when no connection waits for the server to answer a Query or a Sync. */
+  readonly idle: () => boolean
   readonly close: () => void
 }
 
@@ -105,6 +115,22 @@ const cString = (body: Uint8Array, offset: number): readonly [string, number] =>
 
 const normalise = (text: string) => text.replace(/\s+/g, " ").trim()
 
+interface Tally {
+  statements: number
+  transactions: number
+  readonly texts: Array<string>
+  readonly byText: Map<string, number>
+}
+
+const emptyTally = (): Tally => ({ statements: 0, transactions: 0, texts: [], byText: new Map() })
+
+const copy = (t: Tally): Traffic => ({
+  statements: t.statements,
+  transactions: t.transactions,
+  texts: [...t.texts],
+  byText: new Map(t.byText)
+})
+
 interface Connection {
   readonly toServer: Outbox
   readonly toClient: Outbox
@@ -116,17 +142,37 @@ interface Connection {
   /** One entry per Query or Sync sent: whether it ran anything (a transaction ends at its ReadyForQuery). */
   readonly cycles: Array<boolean>
   ranSinceSync: boolean
+  /** The database's tally, once the start-up message named it. */
+  tally: Tally | undefined
   upstream: Socket<undefined> | undefined
 }
 
-export const start = (upstream: string): PgCountingProxy => {
+/** Starts the proxy on an ephemeral port of 127.0.0.1, forwarding to `upstream`'s host and port. */
+export const start = (upstream: string): PgWireCounter => {
   const target = new URL(upstream)
-  const counts = { statements: 0, transactions: 0 }
-  const byText = new Map<string, number>()
-  const counted = (text: string) => {
-    counts.statements++
-    const key = normalise(text)
-    byText.set(key, (byText.get(key) ?? 0) + 1)
+  const total = emptyTally()
+  const tallies = new Map<string, Tally>()
+  const connections = new Set<Connection>()
+  const tallyOf = (database: string) => {
+    let t = tallies.get(database)
+    if (t === undefined) tallies.set(database, (t = emptyTally()))
+    return t
+  }
+  const record = (tally: Tally, text: string) => {
+    tally.statements++
+    tally.texts.push(text)
+    tally.byText.set(text, (tally.byText.get(text) ?? 0) + 1)
+  }
+  const counted = (conn: Connection, raw: string) => {
+    const text = normalise(raw)
+    record(total, text)
+    if (conn.tally) record(conn.tally, text)
+  }
+
+  const startup = (conn: Connection, body: Uint8Array) => {
+    const params = decoder.decode(body.subarray(4)).split("\0")
+    const at = params.indexOf("database")
+    conn.tally = tallyOf(at >= 0 ? params[at + 1]! : (params[params.indexOf("user") + 1] ?? ""))
   }
 
   const frontendMessage = (conn: Connection, client: Socket<Connection>) => (type: number, body: Uint8Array) => {
@@ -136,12 +182,13 @@ export const start = (upstream: string): PgCountingProxy => {
         client.write(new Uint8Array([0x4e])) // 'N': go on unencrypted
         return
       }
+      startup(conn, body)
       conn.frontend.startTyped()
     }
     switch (String.fromCharCode(type)) {
       case "Q": {
         const text = cString(body, 0)[0]
-        counted(text)
+        counted(conn, text)
         conn.cycles.push(text.trim().length > 0)
         break
       }
@@ -158,7 +205,7 @@ export const start = (upstream: string): PgCountingProxy => {
         break
       }
       case "E":
-        counted(conn.portals.get(cString(body, 0)[0]) ?? "(unknown portal)")
+        counted(conn, conn.portals.get(cString(body, 0)[0]) ?? "(unknown portal)")
         conn.ranSinceSync = true
         break
       case "S":
@@ -182,7 +229,11 @@ export const start = (upstream: string): PgCountingProxy => {
     // 'Z' answers the oldest Query or Sync; the one after start-up answers none.
     if (type === 0x5a && conn.cycles.length > 0) {
       const ran = conn.cycles.shift()
-      if (ran && body[0] === 0x49) counts.transactions++ // 'I': idle, the transaction is over
+      if (ran && body[0] === 0x49) {
+        // 'I': idle, the transaction is over
+        total.transactions++
+        if (conn.tally) conn.tally.transactions++
+      }
     }
   }
 
@@ -200,8 +251,10 @@ export const start = (upstream: string): PgCountingProxy => {
           portals: new Map(),
           cycles: [],
           ranSinceSync: false,
+          tally: undefined,
           upstream: undefined
         }
+        connections.add(conn)
         conn.toClient.socket = client as Socket<unknown>
         client.data = conn
         const onBackend = backendMessage(conn)
@@ -237,9 +290,11 @@ export const start = (upstream: string): PgCountingProxy => {
         client.data.toClient.flush()
       },
       close(client) {
+        connections.delete(client.data)
         client.data.upstream?.end()
       },
       error(client) {
+        connections.delete(client.data)
         client.data.upstream?.end()
       }
     }
@@ -252,7 +307,11 @@ export const start = (upstream: string): PgCountingProxy => {
       u.port = String(listener.port)
       return u.toString()
     },
-    snapshot: () => ({ ...counts, byText: new Map(byText) }),
+    snapshot: (database) => copy(database === undefined ? total : tallyOf(database)),
+    idle: () => {
+      for (const conn of connections) if (conn.cycles.length > 0) return false
+      return true
+    },
     close: () => listener.stop(true)
   }
 }
@@ -267,6 +326,7 @@ export const between = (before: Traffic, after: Traffic): Traffic => {
   return {
     statements: after.statements - before.statements,
     transactions: after.transactions - before.transactions,
+    texts: after.texts.slice(before.texts.length),
     byText
   }
 }
