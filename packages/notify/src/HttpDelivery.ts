@@ -6,7 +6,7 @@
  * followed) and a destination the egress policy refuses are permanent.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { EgressPolicy, type IntegrationDispatcher, RetryPolicy } from "@streamspace/core"
+import { EgressPolicy, IntegrationDispatcher, RetryPolicy } from "@streamspace/core"
 import { Clock, Effect } from "effect"
 
 /** Retry-After, or the JSON `retry_after` (seconds) that Slack and Discord put in 429 bodies. */
@@ -55,7 +55,7 @@ export const postJson = (
     if (answer._tag === "Left") {
       // The egress policy refused the destination: retrying cannot help until an admin changes it (then: replay).
       const refused = EgressPolicy.refusal(answer.left)
-      if (refused) return { ok: false, responseCode: null, error: refused.message, permanent: true }
+      if (refused) return IntegrationDispatcher.permanentFailure(refused.message)
       return {
         ok: false,
         responseCode: null,

@@ -15,7 +15,7 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
-import { HttpRoute, IntegrationDeliveries, type IntegrationDispatcher, NotFound, Timestamps } from "@streamspace/core"
+import { HttpRoute, IntegrationDeliveries, IntegrationDispatcher, NotFound, Timestamps } from "@streamspace/core"
 import {
   definePlugin,
   Events,
@@ -103,12 +103,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(
           decodeMessage(delivery.payload).pipe(
             Effect.matchEffect({
               onFailure: (e) =>
-                Effect.succeed({
-                  ok: false,
-                  responseCode: null,
-                  permanent: true,
-                  error: `queued message is unreadable: ${e.message}`
-                }),
+                Effect.succeed(IntegrationDispatcher.permanentFailure(`queued message is unreadable: ${e.message}`)),
               onSuccess: (message) => spec.send(message, config)
             }),
             Effect.provide(context)

@@ -198,6 +198,16 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
     }
   }
 
+  /** A refused connection: the failure reason's length (u32) at `at`, then the reason; the conversation ends. */
+  const securityFailure = (at: number): Step => {
+    const q = queues.server
+    if (q.length < at + 4) return undefined
+    const length = at + 4 + textLength(at, "failure reason")
+    if (q.length < length) return undefined
+    serverPhase = "ended"
+    return server("SecurityTypes", length)
+  }
+
   const serverStep = (): Step => {
     const q = queues.server
     switch (serverPhase) {
@@ -216,13 +226,7 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
         if (clientVersion === "3.3") {
           if (q.length < 4) return undefined
           const type = q.u32At(0)
-          if (type === 0) {
-            if (q.length < 8) return undefined
-            const length = 8 + textLength(4, "failure reason")
-            if (q.length < length) return undefined
-            serverPhase = "ended"
-            return server("SecurityTypes", length)
-          }
+          if (type === 0) return securityFailure(4)
           if (type !== securityNone && type !== securityVncAuth)
             return fail(
               "server",
@@ -235,13 +239,7 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
         }
         if (q.length < 1) return undefined
         const count = q.byteAt(0)
-        if (count === 0) {
-          if (q.length < 5) return undefined
-          const length = 5 + textLength(1, "failure reason")
-          if (q.length < length) return undefined
-          serverPhase = "ended"
-          return server("SecurityTypes", length)
-        }
+        if (count === 0) return securityFailure(1)
         if (q.length < 1 + count) return undefined
         const message = server("SecurityTypes", 1 + count)
         offered = [...message.bytes.subarray(1)]

@@ -43,6 +43,12 @@ const retryAfterOutageSeconds = 5
 
 const requestIdPattern = /^[\w.:-]{1,128}$/
 
+/** The client's `x-request-id` if it is a plausible one, a fresh id otherwise. */
+export const requestIdOf = (request: Request): string => {
+  const given = request.headers.get("x-request-id")
+  return given && requestIdPattern.test(given) ? given : crypto.randomUUID()
+}
+
 /** The order methods are listed in an `Allow` header. */
 const methodOrder = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -72,14 +78,15 @@ const bearerOf = (request: Request): string | undefined => {
   return match?.[1]
 }
 
+/** Plugin routes name their plugin on every log line of the request. */
+const annotationsOf = <R>(route: HttpRoute.Route<R>, requestId: string): Record<string, string> =>
+  route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
+
 /**
  * The user for a token, the client address otherwise. A `strict` route
  * (login, refresh, …) has a budget of its own per caller, so that using up
  * one (failed refreshes) does not block another (logging in again).
  */
-/** Plugin routes name their plugin on every log line of the request. */
-const annotationsOf = <R>(route: HttpRoute.Route<R>, requestId: string): Record<string, string> =>
-  route.plugin === undefined ? { requestId } : { requestId, plugin: route.plugin }
 
 const callerKey = <R>(route: HttpRoute.Route<R>, actor: Actor.Actor, ip: string) => {
   const caller = actor._tag === "User" ? `u:${actor.userId}` : `ip:${ip}`
@@ -285,8 +292,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     ip: string
   ): Promise<Response> => {
     const started = performance.now()
-    const given = request.headers.get("x-request-id")
-    const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID()
+    const requestId = requestIdOf(request)
     const info: Actor.RequestInfo = { requestId, ip, userAgent: request.headers.get("user-agent") ?? "" }
     const url = new URL(request.url)
     const query = queryOf(url)
@@ -339,7 +345,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
     const url = new URL(request.url)
     return Problem.response(
       Problem.problem(404, code, detail ?? `no route for ${request.method} ${url.pathname}`, extra),
-      { "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
+      { "x-request-id": requestIdOf(request) }
     )
   }
 
@@ -353,7 +359,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         `${request.method} is not allowed on ${url.pathname}; allowed: ${allowed.join(", ")}`,
         { allowed }
       ),
-      { allow: allowed.join(", "), "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
+      { allow: allowed.join(", "), "x-request-id": requestIdOf(request) }
     )
   }
 
@@ -411,21 +417,20 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
    * a URL longer than `maxUrlLength` is 414, a NUL character anywhere in it 400.
    */
   app.onRequest(({ request }) => {
-    const requestId = request.headers.get("x-request-id")
-    const headers = { "x-request-id": requestId && requestIdPattern.test(requestId) ? requestId : crypto.randomUUID() }
+    // The request id is only needed for a refusal: no UUID is made for a request that passes.
     if (request.url.length > maxUrlLength)
       return Problem.response(
         Problem.problem(414, "uri_too_long", `the URL is longer than ${maxUrlLength} characters`, {
           limit: maxUrlLength
         }),
-        headers
+        { "x-request-id": requestIdOf(request) }
       )
     const field = nulInUrl(request.method, new URL(request.url))
     if (field === undefined) return undefined
     const message = "must not contain NUL characters"
     return Problem.response(
       Problem.problem(400, "validation_failed", `${field}: ${message}`, { errors: [{ path: field, message }] }),
-      headers
+      { "x-request-id": requestIdOf(request) }
     )
   })
 

@@ -39,6 +39,7 @@ import type { Socket } from "bun"
 import { Cause, Data, Effect, Either, type ManagedRuntime, Option, Schema } from "effect"
 import type { Elysia } from "elysia"
 import * as ClientIp from "./ClientIp.ts"
+import { requestIdOf } from "./HttpApp.ts"
 import type * as Platform from "./Platform.ts"
 import * as Problem from "./Problem.ts"
 import { RateLimiter } from "./RateLimiter.ts"
@@ -81,6 +82,8 @@ interface Connection {
   readonly unsent: Array<Uint8Array>
   greeted: boolean
   timers: Array<ReturnType<typeof setTimeout>>
+  /** Interrupts what still runs for the connection (the caller's lookup, waking the session, activity ticks). */
+  readonly abort: AbortController
   closed: boolean
 }
 
@@ -222,12 +225,18 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
   const clientIp = ClientIp.make(config.trustedProxies)
   const limiter = runtime.runSync(RateLimiter)
 
-  const close = (socket: WsLike, conn: Connection, code: number, reason: string) => {
-    if (conn.closed) return
+  /** Stops the connection's timers and work and ends its TCP socket; false if it was already released. */
+  const release = (conn: Connection) => {
+    if (conn.closed) return false
     conn.closed = true
     for (const timer of conn.timers) clearTimeout(timer)
+    conn.abort.abort()
     conn.tcp?.end()
-    socket.raw.close(code, reasonText(reason))
+    return true
+  }
+
+  const close = (socket: WsLike, conn: Connection, code: number, reason: string) => {
+    if (release(conn)) socket.raw.close(code, reasonText(reason))
   }
 
   const protocolError = (socket: WsLike, conn: Connection, error: RfbProtocolError) =>
@@ -259,7 +268,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       Problem.problem(426, "upgrade_required", "this endpoint is a WebSocket: send an upgrade request", {
         title: "Upgrade Required"
       }),
-      { upgrade: "websocket", "x-request-id": request.headers.get("x-request-id") ?? crypto.randomUUID() }
+      { upgrade: "websocket", "x-request-id": requestIdOf(request) }
     )
   )
 
@@ -272,6 +281,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
         unsent: [],
         greeted: false,
         timers: [],
+        abort: new AbortController(),
         closed: false
       }
       connections.set(ws.raw, conn)
@@ -307,7 +317,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
           Effect.map((found) => ({ ...found, actor }))
         )
       })
-      const exit = await runtime.runPromiseExit(connect)
+      const exit = await runtime.runPromiseExit(connect, { signal: conn.abort.signal })
       if (conn.closed) return
       if (exit._tag === "Failure") {
         const refusal = refusalOf(exit.cause)
@@ -338,7 +348,8 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
       )
       // Activity keeps the session from idling out; a lost share or permission ends the connection.
       const activity = setInterval(() => {
-        runtime.runPromiseExit(endpointFor(id, actor).pipe(Effect.timeout(ACTIVITY_EVERY_MS))).then((tick) => {
+        const check = endpointFor(id, actor).pipe(Effect.timeout(ACTIVITY_EVERY_MS))
+        runtime.runPromiseExit(check, { signal: conn.abort.signal }).then((tick) => {
           const refusal = tick._tag === "Failure" ? refusalOf(tick.cause) : undefined
           if (refusal) close(socket, conn, refusal.code, refusal.reason)
         })
@@ -355,10 +366,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
     },
     close: (ws) => {
       const conn = connections.get(ws.raw)
-      if (!conn || conn.closed) return
-      conn.closed = true
-      for (const timer of conn.timers) clearTimeout(timer)
-      conn.tcp?.end()
+      if (conn) release(conn)
     }
   })
 }

@@ -5,7 +5,7 @@
  * Recipients are resolved when the event is handled and kept with the
  * queued message.
  */
-import { Directory, type IntegrationDispatcher, OutgoingHost } from "@streamspace/core"
+import { Directory, IntegrationDispatcher, OutgoingHost } from "@streamspace/core"
 import { IntegrationProvider, PluginConfig } from "@streamspace/kernel"
 import { defineNotifier, integrationConfig, TextTemplate } from "@streamspace/notify"
 import { Effect, Schema } from "effect"
@@ -182,8 +182,7 @@ export default defineNotifier({
       return yield* deliver(message, config, target.address)
     }).pipe(
       Effect.catchTags({
-        EgressRefused: (refused) =>
-          Effect.succeed({ ok: false, responseCode: null, error: `SMTP: ${refused.message}`, permanent: true }),
+        EgressRefused: (refused) => Effect.succeed(IntegrationDispatcher.permanentFailure(`SMTP: ${refused.message}`)),
         EgressUnresolved: (unresolved) =>
           Effect.succeed({ ok: false, responseCode: null, error: `SMTP: ${unresolved.message}` })
       })

@@ -59,6 +59,14 @@ export class Auth extends Context.Tag("@streamspace/core/Auth")<
   }
 >() {}
 
+/** The key that signs access tokens: configured, or generated once and kept in settings. */
+const jwtSecret = Effect.gen(function* () {
+  const config = yield* ServerConfig
+  return config.auth.jwtSecret
+    ? Redacted.value(config.auth.jwtSecret)
+    : yield* Effect.flatMap(Settings, (s) => s.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48)))
+})
+
 export const AuthLive = Layer.effect(
   Auth,
   Effect.gen(function* () {
@@ -69,10 +77,7 @@ export const AuthLive = Layer.effect(
     const audit = yield* AuditLog
     const outbox = yield* EventOutbox
     const hooks = yield* HookRunner
-    const settings = yield* Settings
-    const secret = config.auth.jwtSecret
-      ? Redacted.value(config.auth.jwtSecret)
-      : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
+    const secret = yield* jwtSecret
     const dummyPasswordHash = yield* Effect.promise(makeDummyHash)
     const box = yield* SecretBox
     yield* sealClearTotpSecrets
@@ -441,14 +446,10 @@ export const actorOf = (
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
   Effect.gen(function* () {
-    const config = yield* ServerConfig
     const users = yield* UserRepo
     const keys = yield* ApiKeyRepo
     const cache = yield* PrincipalCache
-    const settings = yield* Settings
-    const secret = config.auth.jwtSecret
-      ? Redacted.value(config.auth.jwtSecret)
-      : yield* settings.getOrCreate("auth.jwtSecret", () => Tokens.randomToken(48))
+    const secret = yield* jwtSecret
     const unauthorized = (message: string) => Effect.fail(new Unauthorized({ message }))
     const principalActor = (
       userId: string,

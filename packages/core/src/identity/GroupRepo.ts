@@ -4,6 +4,7 @@ import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Group } from "./IdentityModel.ts"
+import * as Rows from "../Rows.ts"
 
 interface GroupRow {
   readonly id: string
@@ -14,13 +15,16 @@ interface GroupRow {
 }
 
 const toGroup = (r: GroupRow) =>
-  new Group({
-    id: r.id,
-    name: r.name,
-    description: r.description,
-    memberCount: Number(r.member_count),
-    createdAt: r.created_at
-  })
+  new Group(
+    {
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      memberCount: Number(r.member_count),
+      createdAt: r.created_at
+    },
+    Rows.trusted
+  )
 
 export interface GroupMemberRow {
   readonly id: string

@@ -42,6 +42,14 @@ export interface SendOutcome {
   readonly permanent?: boolean | undefined
 }
 
+/** A failure retrying cannot help (a config or a message that cannot be read, a refused destination): dead-letter now. */
+export const permanentFailure = (error: string): SendOutcome => ({
+  ok: false,
+  responseCode: null,
+  permanent: true,
+  error
+})
+
 /** Sends one delivery with the integration's full config (secrets included). Failures are outcomes, not errors. */
 export type Sender = (delivery: Delivery, config: Record<string, unknown>) => Effect.Effect<SendOutcome>
 

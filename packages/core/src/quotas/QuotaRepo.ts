@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { sqlDefects } from "../Infrastructure.ts"
 import { Context, Effect, Layer } from "effect"
 import { Quota, type Scope, type ScopedQuota, type Usage } from "./QuotaModel.ts"
+import * as Rows from "../Rows.ts"
 
 /** A `quotas` row as selected (also as JSON, where `max_storage` arrives as a number). */
 export interface QuotaRow {
@@ -15,12 +16,15 @@ export interface QuotaRow {
 }
 
 const toQuota = (r: QuotaRow) =>
-  new Quota({
-    maxSessions: r.max_sessions,
-    maxCpu: r.max_cpu,
-    maxMemory: r.max_memory,
-    maxStorage: r.max_storage === null ? null : Number(r.max_storage)
-  })
+  new Quota(
+    {
+      maxSessions: r.max_sessions,
+      maxCpu: r.max_cpu,
+      maxMemory: r.max_memory,
+      maxStorage: r.max_storage === null ? null : Number(r.max_storage)
+    },
+    Rows.trusted
+  )
 
 /** A quota row with whom it binds. */
 export const scopedQuotaOf = (r: QuotaRow): ScopedQuota => ({ scope: r.scope, scopeId: r.scope_id, quota: toQuota(r) })

@@ -15,6 +15,7 @@ import type { Template } from "../templates/TemplateModel.ts"
 import { type TemplateRow, toTemplate } from "../templates/TemplateRepo.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
+import * as Rows from "../Rows.ts"
 
 export interface SessionRow {
   readonly id: string
@@ -38,23 +39,26 @@ export interface SessionRow {
 }
 
 export const toSession = (r: SessionRow, access: Access) =>
-  new Session({
-    id: r.id,
-    userId: r.user_id,
-    templateId: r.template_id,
-    templateName: r.template_name,
-    state: r.state,
-    desired: r.desired,
-    reason: r.reason,
-    runtime: r.runtime,
-    cpu: r.cpu,
-    memory: r.memory,
-    persistentHome: r.persistent_home,
-    lastActivityAt: r.last_activity_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    access
-  })
+  new Session(
+    {
+      id: r.id,
+      userId: r.user_id,
+      templateId: r.template_id,
+      templateName: r.template_name,
+      state: r.state,
+      desired: r.desired,
+      reason: r.reason,
+      runtime: r.runtime,
+      cpu: r.cpu,
+      memory: r.memory,
+      persistentHome: r.persistent_home,
+      lastActivityAt: r.last_activity_at,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      access
+    },
+    Rows.trusted
+  )
 
 export interface Transition {
   readonly id: string
@@ -388,7 +392,10 @@ export const SessionRepoLive = Layer.effect(
           (rows) =>
             rows.map(
               (r) =>
-                new SessionShare({ userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at })
+                new SessionShare(
+                  { userId: r.user_id, username: r.username, access: r.access, createdAt: r.created_at },
+                  Rows.trusted
+                )
             )
         ),
       share: (id, userId, access, at) =>

@@ -4,6 +4,7 @@ import { Context, Effect, Layer } from "effect"
 import { sqlDefects } from "../Infrastructure.ts"
 import { ByName, keyOf, type PageOf, pageOf } from "../Pagination.ts"
 import { Template } from "./TemplateModel.ts"
+import * as Rows from "../Rows.ts"
 
 /** A `templates` row as selected. */
 export interface TemplateRow {
@@ -28,26 +29,29 @@ export interface TemplateRow {
 }
 
 export const toTemplate = (r: TemplateRow) =>
-  new Template({
-    id: r.id,
-    name: r.name,
-    displayName: r.display_name,
-    description: r.description,
-    iconUrl: r.icon_url,
-    category: r.category,
-    tags: r.tags,
-    image: r.image,
-    defaultCpu: r.default_cpu,
-    defaultMemory: r.default_memory,
-    maxCpu: r.max_cpu,
-    maxMemory: r.max_memory,
-    ports: r.ports,
-    env: r.env,
-    vncPort: r.vnc_port,
-    enabled: r.enabled,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at
-  })
+  new Template(
+    {
+      id: r.id,
+      name: r.name,
+      displayName: r.display_name,
+      description: r.description,
+      iconUrl: r.icon_url,
+      category: r.category,
+      tags: r.tags,
+      image: r.image,
+      defaultCpu: r.default_cpu,
+      defaultMemory: r.default_memory,
+      maxCpu: r.max_cpu,
+      maxMemory: r.max_memory,
+      ports: r.ports,
+      env: r.env,
+      vncPort: r.vnc_port,
+      enabled: r.enabled,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at
+    },
+    Rows.trusted
+  )
 
 /** Columns of a template by API field name, for inserts and partial updates. */
 export const columnsOf = (t: Partial<Omit<Template, "id" | "createdAt" | "updatedAt">>): Record<string, unknown> => {

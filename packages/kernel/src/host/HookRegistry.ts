@@ -11,6 +11,7 @@
 import { Forbidden, HookRunner } from "@streamspace/core"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type { Veto } from "../Hooks.ts"
+import { addScoped } from "./ScopedLists.ts"
 
 export type Policy = "fail-open" | "fail-closed"
 
@@ -51,23 +52,12 @@ export const HookRegistryLive = Layer.sync(HookRegistry, () => {
     recordFailure: (plugin) => void failures.set(plugin, (failures.get(plugin) ?? 0) + 1),
     entries: (point) => entries.get(point) ?? [],
     add: (plugin, point, handler, options) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const entry: HookEntry = { plugin, ...options, handler: handler as HookEntry["handler"] }
-          entries.set(
-            point,
-            [...(entries.get(point) ?? []), entry].sort((a, b) => a.order - b.order)
-          )
-          return entry
-        }),
-        (entry) =>
-          Effect.sync(() =>
-            entries.set(
-              point,
-              (entries.get(point) ?? []).filter((e) => e !== entry)
-            )
-          )
-      ).pipe(Effect.asVoid)
+      addScoped(
+        entries,
+        point,
+        { plugin, ...options, handler: handler as HookEntry["handler"] },
+        (a, b) => a.order - b.order
+      )
   }
 })
 

@@ -35,14 +35,13 @@ export const make = (provider: string) =>
               Effect.matchEffect({
                 // Field names only: a parse message quotes the value, which may be a secret.
                 onFailure: (e) =>
-                  Effect.succeed({
-                    ok: false,
-                    responseCode: null,
-                    permanent: true,
-                    error: `integration config is invalid at ${ParseResult.ArrayFormatter.formatErrorSync(e)
-                      .map((i) => i.path.join(".") || "(root)")
-                      .join(", ")}`
-                  }),
+                  Effect.succeed(
+                    IntegrationDispatcher.permanentFailure(
+                      `integration config is invalid at ${ParseResult.ArrayFormatter.formatErrorSync(e)
+                        .map((i) => i.path.join(".") || "(root)")
+                        .join(", ")}`
+                    )
+                  ),
                 onSuccess: (config) => spec.send(delivery, config)
               })
             )

@@ -6,6 +6,7 @@
  */
 import { HttpRoute } from "@streamspace/core"
 import { Context, Effect, Layer, type Scope } from "effect"
+import { addScoped } from "./ScopedLists.ts"
 
 export const PREFIX = "/api/plugins"
 
@@ -45,24 +46,11 @@ export const RouteRegistryLive = Layer.sync(RouteRegistry, () => {
     table,
     setKnown: (ids) => Effect.sync(() => void (known = new Set(ids))),
     add: (pluginId, route) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const full: HttpRoute.Route = {
-            ...route,
-            path: `${PREFIX}/${pluginId}${route.path.startsWith("/") ? "" : "/"}${route.path}`,
-            tags: route.tags.length ? route.tags : [`plugin:${pluginId}`],
-            plugin: pluginId
-          }
-          routes.set(pluginId, [...(routes.get(pluginId) ?? []), full])
-          return full
-        }),
-        (full) =>
-          Effect.sync(() =>
-            routes.set(
-              pluginId,
-              (routes.get(pluginId) ?? []).filter((r) => r !== full)
-            )
-          )
-      ).pipe(Effect.asVoid)
+      addScoped(routes, pluginId, {
+        ...route,
+        path: `${PREFIX}/${pluginId}${route.path.startsWith("/") ? "" : "/"}${route.path}`,
+        tags: route.tags.length ? route.tags : [`plugin:${pluginId}`],
+        plugin: pluginId
+      })
   }
 })
