@@ -3,13 +3,17 @@
  * services, no database, run once), then every other suite on embedded
  * PGlite, then again on PostgreSQL when `TEST_DATABASE_URL` is set. Files
  * named `*.pg.test.ts` need a real server (several processes on one
- * database) and run in the PostgreSQL pass only. Extra arguments filter
+ * database) and run in the PostgreSQL pass only. Browser suites
+ * (`*.browser.test.ts`: the web console in Debian's Chromium) run once, on
+ * PGlite, in a pass of their own; without Chromium that pass fails unless
+ * `STREAMSPACE_SKIP_BROWSER=1` says to skip it, loudly. Extra arguments filter
  * test files, as with `bun test`.
  * Every test and hook gets `TestTimeouts.testMs`, as under a plain
  * `bun test <file>` (the kit's preload in bunfig.toml sets the same).
  * Ends with one line: `N passed, N failed`.
  */
 import { Glob } from "bun"
+import * as Chromium from "@streamspace/testing/chromium"
 import * as TestTimeouts from "@streamspace/testing/timeouts"
 
 const filters = process.argv.slice(2)
@@ -53,7 +57,8 @@ const runPass = async (
 }
 
 const isUnit = (f: string) => f.endsWith(".unit.test.ts")
-const engineSuites = all.filter((f) => !isUnit(f))
+const isBrowser = (f: string) => f.endsWith(".browser.test.ts")
+const engineSuites = all.filter((f) => !isUnit(f) && !isBrowser(f))
 const pgUrl = process.env["TEST_DATABASE_URL"]
 // CI must run the PostgreSQL pass: the multi-replica suites (a job runs once across replicas, shared rate limits) live only there.
 if (!pgUrl && process.env["STREAMSPACE_REQUIRE_POSTGRES"] === "1") {
@@ -71,6 +76,13 @@ results.push(
     { TEST_DATABASE_URL: undefined }
   )
 )
+const browserSuites = all.filter(isBrowser)
+const noBrowser = Chromium.unavailable()
+if (browserSuites.length > 0 && noBrowser && process.env["STREAMSPACE_SKIP_BROWSER"] === "1") {
+  console.error(`\n!!! BROWSER TESTS SKIPPED (${browserSuites.length} files): ${noBrowser} !!!\n`)
+} else {
+  results.push(await runPass("Browser (Chromium, PGlite)", browserSuites, { TEST_DATABASE_URL: undefined }))
+}
 if (pgUrl) {
   results.push(await runPass("PostgreSQL", engineSuites, { TEST_DATABASE_URL: pgUrl }))
 } else {

@@ -77,6 +77,8 @@ const JWT_SECRET = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID()
 const floorPath = Path.join(import.meta.dir, "floor.ts")
 
 const oursEnv = {
+  // The default (auto) would start a real Xvnc desktop per session wherever Xvnc is installed.
+  SESSION_RUNTIME: "simulated",
   STREAMSPACE_ADMIN_PASSWORD: PASSWORD,
   STREAMSPACE_RATE_LIMIT: "false",
   STREAMSPACE_LOG_LEVEL: "warning",

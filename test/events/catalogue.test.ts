@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { CoreEvents, KubernetesRuntime } from "@streamspace/core"
+import hello from "@streamspace/plugin-hello"
 import { FakeKubeApiServer, TestPlatform } from "@streamspace/testing"
 import { Schema } from "effect"
 import * as Fs from "node:fs"
@@ -43,6 +44,7 @@ beforeAll(async () => {
   Fs.writeFileSync(kubeconfig, api.kubeconfig())
   p = await TestPlatform.make({
     clock: "test",
+    plugins: [hello],
     config: { sessions: { runtime: "kubernetes", kubernetes: { namespace: NS, kubeconfig } } }
   })
   admin = await p.login("admin", p.adminPassword)
@@ -321,7 +323,28 @@ describe(`core event catalogue (${TestPlatform.engine()})`, () => {
         })
         expect(row.actor_id).toBe(eve.id)
       }
-    ]
+    ],
+    ...(
+      [
+        [CoreEvents.PluginInstalled, "POST", "/api/admin/plugins/hello/install"],
+        [CoreEvents.PluginEnabled, "POST", "/api/admin/plugins/hello/enable"],
+        [CoreEvents.PluginConfigured, "PUT", "/api/admin/plugins/hello/config"],
+        [CoreEvents.PluginDisabled, "POST", "/api/admin/plugins/hello/disable"],
+        [CoreEvents.PluginUninstalled, "DELETE", "/api/admin/plugins/hello"]
+      ] as const
+    ).map(
+      ([event, method, path]) =>
+        [
+          event,
+          async () => {
+            const res = await p.http(method, path, { token: admin, ...(method === "PUT" ? { body: {} } : {}) })
+            expect(res.status).toBeLessThan(300)
+            const { row, payload } = await decoded(event, "plugin", "hello")
+            expect(payload).toEqual({ plugin: "hello" })
+            expect(row.actor_id).toBe(adminId)
+          }
+        ] as const
+    )
   ]
 
   test("every catalogue event has a case here, read with the catalogue's own Schema", () => {

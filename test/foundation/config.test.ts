@@ -14,7 +14,7 @@ describe("config sources", () => {
     if (Either.isLeft(result)) throw new Error(result.left.message)
     expect(result.right.port).toBe(8080)
     expect(result.right.dataDir).toBe("./data")
-    expect(result.right.sessions.runtime).toBe("simulated")
+    expect(result.right.sessions.runtime).toBe("auto")
     expect(result.right.databaseUrl).toBeUndefined()
   })
 

@@ -13,7 +13,7 @@ describe("server config", () => {
       rateLimit: true,
       shutdownTimeoutMs: 10_000
     })
-    expect(config.sessions).toMatchObject({ runtime: "simulated", idleTimeoutSeconds: 1800, startTimeoutSeconds: 300 })
+    expect(config.sessions).toMatchObject({ runtime: "auto", idleTimeoutSeconds: 1800, startTimeoutSeconds: 300 })
     expect(config.webhooks).toEqual({ maxAttempts: 8, backoffBaseMs: 2000, timeoutMs: 10_000 })
     expect(config.retention).toEqual({ days: 30, intervalMinutes: 60 })
     expect(config.auth).toMatchObject({ accessTokenTtlSeconds: 900, maxFailedLogins: 5, failedLoginWindowSeconds: 900 })

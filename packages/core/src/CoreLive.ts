@@ -14,7 +14,7 @@
  * on the foundation: it may use `SqlClient`, `ServerConfig` and the
  * foundation's services, not the services it stands among.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AuditLogLive } from "./audit/AuditLog.ts"
 import { DirectoryLive } from "./directory/Directory.ts"
 import { EgressPolicyLive } from "./EgressPolicy.ts"
@@ -30,6 +30,7 @@ import { PermissionsLive } from "./identity/Permissions.ts"
 import { PrincipalCacheLive } from "./identity/PrincipalCache.ts"
 import { UserRepoLive } from "./identity/UserRepo.ts"
 import { ensureAdmin, UsersLive } from "./identity/Users.ts"
+import * as StarterTemplates from "./templates/StarterTemplates.ts"
 import { IntegrationDeliveriesLive } from "./integrations/IntegrationDeliveries.ts"
 import { IntegrationDispatcherLive } from "./integrations/IntegrationDispatcher.ts"
 import { IntegrationsLive } from "./integrations/Integrations.ts"
@@ -71,7 +72,8 @@ export const RepositoriesLive = Layer.mergeAll(
 /** Services that need only repositories and the foundation (and the first-boot admin). */
 const BaseServices = Layer.mergeAll(
   UsersLive,
-  Layer.effectDiscard(ensureAdmin),
+  // The boot that creates the first admin also fills the empty catalog.
+  Layer.effectDiscard(Effect.flatMap(ensureAdmin, (firstBoot) => (firstBoot ? StarterTemplates.install : Effect.void))),
   TemplatesLive,
   QuotasLive,
   PermissionsLive,

@@ -44,7 +44,13 @@ export const KubernetesConfig = Schema.Struct({
 })
 
 export const SessionsConfig = Schema.Struct({
-  runtime: Schema.optionalWith(Schema.Literal("simulated", "kubernetes"), { default: () => "simulated" as const }),
+  /**
+   * `auto` (default): `local` when TigerVNC's Xvnc is on the PATH, else `simulated` (resolved once at start).
+   * `local`: a real Xvnc desktop per session on this machine (refuses to start without Xvnc).
+   */
+  runtime: Schema.optionalWith(Schema.Literal("auto", "simulated", "local", "kubernetes"), {
+    default: () => "auto" as const
+  }),
   /** Seconds without heartbeat or VNC connection before a running session hibernates. */
   idleTimeoutSeconds: Schema.optionalWith(PositiveInt, { default: () => 1800 }),
   /** A session the runtime has not started within this many seconds fails. */

@@ -139,6 +139,11 @@ export interface PluginManifest<
 export interface PluginDefinition extends Omit<PluginManifest, "config"> {
   readonly _tag: "PluginDefinition"
   readonly config?: Schema.Schema<unknown, unknown>
+  /**
+   * The plugin's folder, against which its UI components (`ui/…`) are read. The loader sets it for external
+   * plugins; the console build finds the in-repo plugins' components itself.
+   */
+  readonly root?: string
 }
 
 export const definePlugin = <C = unknown, CI = unknown, M extends Methods<M> = Readonly<Record<string, PluginMethod>>>(

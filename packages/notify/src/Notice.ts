@@ -202,6 +202,23 @@ export const describe = (event: CoreEvents.EventEnvelope) =>
           ]
         } satisfies Notice
       }
+      case "plugin.installed":
+      case "plugin.enabled":
+      case "plugin.disabled":
+      case "plugin.uninstalled":
+      case "plugin.configured": {
+        const step = e.type.slice("plugin.".length)
+        return {
+          ...base,
+          title: `Plugin ${step}`,
+          text: `plugin ${e.payload.plugin} was ${step}`,
+          severity: "info",
+          user: null,
+          template: null,
+          subject: `plugin:${e.payload.plugin}`,
+          fields: [{ label: "Plugin", value: e.payload.plugin }]
+        } satisfies Notice
+      }
     }
   })
 

@@ -99,7 +99,12 @@ export const envBindings: ReadonlyArray<EnvBinding> = [
     "First-boot admin password (random and printed once when unset)",
     true
   ),
-  bind("SESSION_RUNTIME", "sessions.runtime", "string", "simulated (default) or kubernetes"),
+  bind(
+    "SESSION_RUNTIME",
+    "sessions.runtime",
+    "string",
+    "auto (default: local when Xvnc is on the PATH, else simulated), local, simulated or kubernetes"
+  ),
   bind(
     "STREAMSPACE_IDLE_TIMEOUT_SECONDS",
     "sessions.idleTimeoutSeconds",

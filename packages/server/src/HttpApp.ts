@@ -36,6 +36,8 @@ export interface HttpAppOptions<R> {
   readonly clientIp?: ClientIp.ClientIp
   /** Extra raw handlers (health, docs, WebSockets) mounted before the API routes. */
   readonly extend?: (app: Elysia) => void
+  /** What answers a GET no route matches (the web console), before the 404 problem document. */
+  readonly fallback?: (request: Request) => Response | undefined
 }
 
 /** How long a client should wait before retrying when the database failed under its request. */
@@ -436,6 +438,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
 
   app.onError(({ code, request, error }) => {
     if (code === "NOT_FOUND") {
+      const page = options.fallback?.(request)
+      if (page) return page
       const allowed = allowedMethods(request.method, new URL(request.url).pathname)
       return allowed.length > 0 ? methodNotAllowed(request, allowed) : notFound(request)
     }

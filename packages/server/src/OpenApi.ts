@@ -7,6 +7,7 @@
 import type { HttpRoute } from "@streamspace/core"
 import type { JSONSchema } from "effect"
 import { titles } from "./Problem.ts"
+import * as EventStream from "./EventStream.ts"
 import * as VncProxy from "./VncProxy.ts"
 
 /** An operation mounted outside the route descriptions (a WebSocket), described by hand. */
@@ -71,7 +72,7 @@ export const errorStatuses = (route: HttpRoute.Route<unknown>): ReadonlyArray<nu
 export const document = (
   routes: ReadonlyArray<HttpRoute.Route<unknown>>,
   info: { version: string; serverUrl: string },
-  raw: ReadonlyArray<RawOperation> = [VncProxy.openApiOperation]
+  raw: ReadonlyArray<RawOperation> = [VncProxy.openApiOperation, EventStream.openApiOperation]
 ) => {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const route of routes) {

@@ -6,7 +6,13 @@ import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import { ChannelListener, CoreLive, CoreMigrations, CoreRoutes, ServerConfig } from "@streamspace/core"
 import { Database, Migrations, PostgresClient } from "@streamspace/db"
-import { EventCatalogueHttp, KernelLive, PluginAdminHttp, type PluginDefinition } from "@streamspace/kernel/host"
+import {
+  EventCatalogueHttp,
+  IntegrationTestHttp,
+  KernelLive,
+  PluginAdminHttp,
+  type PluginDefinition
+} from "@streamspace/kernel/host"
 import { Context, Effect, Layer, Option } from "effect"
 import * as Logging from "./Logging.ts"
 import * as RateLimiter from "./RateLimiter.ts"
@@ -80,5 +86,6 @@ export type Services = Layer.Layer.Success<ReturnType<typeof make>>
 export const routes = [
   ...CoreRoutes.coreRoutes,
   ...PluginAdminHttp.pluginAdminRoutes,
-  ...EventCatalogueHttp.eventCatalogueRoutes
+  ...EventCatalogueHttp.eventCatalogueRoutes,
+  ...IntegrationTestHttp.integrationTestRoutes
 ]

@@ -10,14 +10,16 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { HttpRoute, ServerConfig } from "@streamspace/core"
-import { RouteRegistry } from "@streamspace/kernel/host"
+import { RouteRegistry, UiRegistry } from "@streamspace/kernel/host"
 import { CoreMigrations } from "@streamspace/core"
 import { Database } from "@streamspace/db"
+import type { ConsoleAssets } from "@streamspace/web"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Elysia } from "elysia"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as ClientIp from "./ClientIp.ts"
+import * as EventStream from "./EventStream.ts"
 import * as HttpApp from "./HttpApp.ts"
 import * as OpenApi from "./OpenApi.ts"
 import type * as Platform from "./Platform.ts"
@@ -58,15 +60,19 @@ export const makeApp = (
   routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>,
   config: ServerConfig.ServerConfigShape,
   publicUrl: string,
-  dynamic?: HttpRoute.RouteTable
+  dynamic?: HttpRoute.RouteTable,
+  webConsole?: ConsoleAssets.ConsoleAssets
 ) => {
   const allRoutes = () => [...routes, ...(dynamic?.routes() ?? [])] as ReadonlyArray<HttpRoute.Route<unknown>>
+  // The console serves plugins' UI modules: `GET /api/ui/extensions` names their URLs.
+  if (webConsole) runtime.runSync(UiRegistry.UiRegistry).useModules(webConsole.modules.resolve)
   return HttpApp.make<Platform.Services>({
     routes,
     runtime,
     ...(dynamic ? { dynamic } : {}),
     rateLimiter: runtime.runSync(RateLimiter.RateLimiter),
     clientIp: ClientIp.make(config.trustedProxies),
+    ...(webConsole ? { fallback: webConsole.handle } : {}),
     extend: (app) => {
       app
         .get("/healthz", () => Response.json({ status: "ok" }))
@@ -82,6 +88,7 @@ export const makeApp = (
           () => new Response(OpenApi.docsPage, { headers: { "content-type": "text/html; charset=utf-8" } })
         )
       VncProxy.mount(app, runtime)
+      EventStream.mount(app, runtime)
     }
   })
 }
@@ -90,6 +97,8 @@ export interface StartOptions<E> {
   readonly config: ServerConfig.ServerConfigShape
   readonly layer: Layer.Layer<Platform.Services, E>
   readonly routes: ReadonlyArray<HttpRoute.Route<Platform.Services>>
+  /** The web console served at `/` (none: the API only). */
+  readonly webConsole?: ConsoleAssets.ConsoleAssets
   /** Called once when the embedded database has failed for good (the process should exit). */
   readonly onFatal?: (reason: string) => void
 }
@@ -169,7 +178,7 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
   }
   const publicUrl = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}`
   const registry = await runtime.runPromise(RouteRegistry.RouteRegistry)
-  const app = makeApp(runtime, options.routes, config, publicUrl, registry.table)
+  const app = makeApp(runtime, options.routes, config, publicUrl, registry.table, options.webConsole)
   app.listen({ hostname: config.host, port: config.port })
   const port = app.server?.port ?? config.port
   const url = config.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`
@@ -181,6 +190,8 @@ export const start = async <E>(options: StartOptions<E>): Promise<RunningServer>
       const deadline = Date.now() + config.shutdownTimeoutMs
       // Requests may use most of the time; closing the runtime (fibers, pools, PGlite) gets the rest.
       const reserve = Math.min(2000, config.shutdownTimeoutMs / 4)
+      // Event streams never finish by themselves: end them so that waiting for requests can.
+      EventStream.handleOf(app)?.close()
       if (!(await within(app.stop(false), deadline - reserve - Date.now()))) await within(app.stop(true), 500)
       const disposing = runtime.dispose()
       if (!(await within(disposing, deadline - Date.now()))) {

@@ -10,8 +10,16 @@
  * answering every request with an error. With `STREAMSPACE_PARENT_PID` set
  * (the test kit sets it) the server also exits when that process is no
  * longer its parent, so a killed test run leaves no server behind.
+ *
+ * The web console: from source it is built (or found up to date) in
+ * packages/web/dist; an edition executable (`bun run build:edition`) has it
+ * embedded and passes it to `main` from its generated entry, since there is
+ * no source tree to build from. External plugins' UI modules are bundled
+ * when they are loaded.
  */
 import * as Editions from "@streamspace/editions"
+import { ConsoleAssets, ConsoleBuild } from "@streamspace/web"
+import type { PluginDefinition } from "@streamspace/kernel/host"
 import { ClusterConnect, PluginLoader } from "@streamspace/kernel/host"
 import { Effect, Either } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
@@ -39,7 +47,27 @@ const watchParent = (pid: number, onGone: () => void) => {
   timer.unref()
 }
 
-const main = async () => {
+/** A console built ahead of time and embedded in the executable: its manifest and its files by path. */
+export interface EmbeddedConsole {
+  readonly manifest: ConsoleBuild.ConsoleManifest
+  readonly files: Readonly<Record<string, Blob>>
+}
+
+const webConsoleOf = async (
+  embedded: EmbeddedConsole | undefined,
+  external: ReadonlyArray<PluginDefinition>
+): Promise<ConsoleAssets.ConsoleAssets> => {
+  const webConsole = embedded
+    ? ConsoleAssets.make(embedded.manifest, ConsoleAssets.embeddedSource(embedded.files))
+    : ConsoleAssets.make(await ConsoleBuild.ensureBuilt(), ConsoleAssets.directorySource(ConsoleBuild.defaultOutDir))
+  // A broken UI module does not stop the server: the console shows the error where the page would be.
+  await webConsole.modules
+    .prepare(external.map((p) => ({ id: p.id, root: p.root })))
+    .catch((e: unknown) => console.error(`plugin UI: ${e instanceof Error ? e.message : String(e)}`))
+  return webConsole
+}
+
+export const main = async (embedded?: EmbeddedConsole) => {
   // Until the server runs, a vanished parent just ends the process; afterwards it shuts down like a signal.
   let onParentGone = (): void => process.exit(1)
   const parent = Number(process.env["STREAMSPACE_PARENT_PID"])
@@ -64,6 +92,7 @@ const main = async () => {
     const external = config.plugins.dir ? await PluginLoader.loadDirectory(config.plugins.dir) : []
     server = await Server.start({
       config,
+      webConsole: await webConsoleOf(embedded, external),
       layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]),
       routes: Platform.routes,
       onFatal: fatal
@@ -105,4 +134,4 @@ const main = async () => {
   onParentGone = () => shutdown(`parent process ${parent} is gone`)
 }
 
-void main()
+if (import.meta.main) void main()

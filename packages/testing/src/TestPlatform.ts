@@ -44,6 +44,7 @@ import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { ConsoleAssets, ConsoleBuild } from "@streamspace/web"
 import * as Eventually from "./Eventually.ts"
 import * as OutgoingHttp from "./OutgoingHttp.ts"
 import * as ServerDatabase from "./ServerDatabase.ts"
@@ -67,6 +68,8 @@ export interface TestPlatformOptions {
   readonly plugins?: ReadonlyArray<PluginDefinition>
   /** Also listen on 127.0.0.1 (random port) for clients that need a socket (WebSocket, child processes). */
   readonly listen?: boolean
+  /** Serve the web console at `/` (built once per machine and source version; see `BrowserKit`). */
+  readonly webConsole?: boolean
   /**
    * Layers put in place of core services (`stubLayer(Quotas.Quotas, …)`, `Layer.succeed(…)`): every
    * core service built on one, and every route, uses the replacement (see `CoreLive.make`). It may use
@@ -136,6 +139,15 @@ export interface TestPlatform {
 }
 
 export const adminPassword = "kit-boot-password-1"
+
+/** Where test platforms keep the built console: one build per source version, shared by test files. */
+export const consoleDir = Path.join(Os.tmpdir(), "streamspace-test-console")
+
+let consoleBuilt: Promise<ConsoleAssets.ConsoleAssets> | undefined
+const consoleAssets = () =>
+  (consoleBuilt ??= ConsoleBuild.ensureBuilt({ outDir: consoleDir, log: () => undefined }).then((manifest) =>
+    ConsoleAssets.make(manifest, ConsoleAssets.directorySource(consoleDir))
+  ))
 
 /** The kit's default `egress.allow`: loopback, where every test peer listens (a suite about the policy sets its own). */
 export const loopbackEgress: ReadonlyArray<string> = ["127.0.0.0/8", "::1"]
@@ -241,6 +253,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     rateLimit: input.rateLimit ?? false,
     // Test peers listen on loopback: the egress policy lets them in through its allow-list, as an operator would.
     egress: input.egress ?? { allow: loopbackEgress },
+    // The server's `auto` would pick real Xvnc desktops wherever Xvnc is installed; a test opts in with `runtime: "local"`.
+    sessions: { runtime: "simulated", ...input.sessions },
     auth: {
       adminPassword,
       jwtSecret: "test-jwt-secret-0123456789abcdef",
@@ -274,7 +288,8 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   }
   const routes: ReadonlyArray<HttpRoute.Route<Platform.Services>> = [...Platform.routes, ...(options.routes ?? [])]
   const registry = await runtime.runPromise(RouteRegistry.RouteRegistry)
-  const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1", registry.table)
+  const webConsole = options.webConsole ? await consoleAssets() : undefined
+  const app = Server.makeApp(runtime, routes, config, "http://127.0.0.1", registry.table, webConsole)
   let url: string | undefined
   if (options.listen) {
     app.listen({ hostname: "127.0.0.1", port: 0 })

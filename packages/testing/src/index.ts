@@ -4,6 +4,8 @@
  * processes, local HTTP peers, a PostgreSQL wire counter, and stub
  * services for fast tests.
  */
+export * as BrowserKit from "./BrowserKit.ts"
+export * as Chromium from "./Chromium.ts"
 export * as Eventually from "./Eventually.ts"
 export * as FakeKubeApiServer from "./FakeKubeApiServer.ts"
 export * as LocalServer from "./LocalServer.ts"

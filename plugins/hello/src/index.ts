@@ -27,7 +27,11 @@ import greetings from "../migrations/0001_greetings.sql" with { type: "text" }
 export const HelloConfig = Schema.Struct({
   greeting: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "Hello" }),
   blockedTemplate: Schema.optionalWith(Schema.String, { default: () => "" }),
-  tickSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 60 })
+  tickSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3600)), { default: () => 60 }),
+  /** A secret, to show how they are stored sealed and shown masked (hello itself never uses it). */
+  apiToken: Schema.optional(
+    PluginConfig.secret(Schema.String.pipe(Schema.minLength(8, { message: () => "at least 8 characters" })))
+  )
 })
 
 /** Published after each greeting; declared in the manifest, so the event catalogue lists it. */
@@ -129,7 +133,7 @@ export default definePlugin({
       kind: "widget",
       id: "hello-greetings",
       title: "Greetings",
-      component: "hello/GreetingsWidget.js",
+      component: "ui/GreetingsWidget.tsx",
       width: "small",
       permissions: ["hello:read"]
     }

@@ -41,6 +41,11 @@ export const QuotaEvent = Schema.Struct({
   requested: Schema.Number
 })
 
+/** A plugin's lifecycle step, named by the plugin's id. */
+export const PluginEvent = Schema.Struct({
+  plugin: Schema.String
+})
+
 export const SessionCreated = define(
   "session.created",
   SessionEvent,
@@ -102,6 +107,32 @@ export const QuotaExceeded = define(
   "A request was refused because it would exceed a user or group quota (the request rolled back, the event stays). Actor: the requester."
 )
 
+export const PluginInstalled = define(
+  "plugin.installed",
+  PluginEvent,
+  "A plugin was installed: its schema, role and permissions exist; it is not running yet. Actor: the admin (null at first boot)."
+)
+export const PluginEnabled = define(
+  "plugin.enabled",
+  PluginEvent,
+  "A plugin was enabled: its routes, subscriptions, jobs and UI pages are live. Actor: the admin."
+)
+export const PluginDisabled = define(
+  "plugin.disabled",
+  PluginEvent,
+  "An enabled plugin was disabled (or stopped before its uninstall): its routes, jobs and UI pages are gone. Actor: the admin."
+)
+export const PluginUninstalled = define(
+  "plugin.uninstalled",
+  PluginEvent,
+  "A plugin was uninstalled: its permissions are gone, its schema and role too unless its data was kept. Actor: the admin."
+)
+export const PluginConfigured = define(
+  "plugin.configured",
+  PluginEvent,
+  "A plugin's config was replaced (an enabled plugin restarts with it). Actor: the admin."
+)
+
 /** Every core event, in catalogue order. */
 export const definitions = [
   SessionCreated,
@@ -115,7 +146,12 @@ export const definitions = [
   UserLogin,
   UserLogout,
   FileUploaded,
-  QuotaExceeded
+  QuotaExceeded,
+  PluginInstalled,
+  PluginEnabled,
+  PluginDisabled,
+  PluginUninstalled,
+  PluginConfigured
 ] as const
 
 export type CoreEventDefinition = (typeof definitions)[number]
@@ -133,13 +169,19 @@ export const catalog = {
   [UserLogin.type]: UserLogin.schema,
   [UserLogout.type]: UserLogout.schema,
   [FileUploaded.type]: FileUploaded.schema,
-  [QuotaExceeded.type]: QuotaExceeded.schema
+  [QuotaExceeded.type]: QuotaExceeded.schema,
+  [PluginInstalled.type]: PluginInstalled.schema,
+  [PluginEnabled.type]: PluginEnabled.schema,
+  [PluginDisabled.type]: PluginDisabled.schema,
+  [PluginUninstalled.type]: PluginUninstalled.schema,
+  [PluginConfigured.type]: PluginConfigured.schema
 } as const
 
 export type CoreEventType = keyof typeof catalog
 export type CoreEventPayload<T extends CoreEventType> = (typeof catalog)[T]["Type"]
 export type SessionEventType = Extract<CoreEventType, `session.${string}`>
 export type UserEventType = Extract<CoreEventType, `user.${string}`>
+export type PluginEventType = Extract<CoreEventType, `plugin.${string}`>
 /** A core event with its decoded payload; `switch (event.type)` narrows the payload. */
 export type CoreEvent = EventOf<CoreEventDefinition>
 
@@ -168,7 +210,12 @@ const readers: { readonly [T in CoreEventType]: (event: Event) => Option.Option<
   [UserLogin.type]: reader(UserLogin),
   [UserLogout.type]: reader(UserLogout),
   [FileUploaded.type]: reader(FileUploaded),
-  [QuotaExceeded.type]: reader(QuotaExceeded)
+  [QuotaExceeded.type]: reader(QuotaExceeded),
+  [PluginInstalled.type]: reader(PluginInstalled),
+  [PluginEnabled.type]: reader(PluginEnabled),
+  [PluginDisabled.type]: reader(PluginDisabled),
+  [PluginUninstalled.type]: reader(PluginUninstalled),
+  [PluginConfigured.type]: reader(PluginConfigured)
 }
 
 /** An envelope as a typed core event; none for other events and for a payload its Schema refuses. */

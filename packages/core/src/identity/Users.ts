@@ -127,13 +127,14 @@ export const UsersLive = Layer.effect(
 /**
  * First boot: creates `admin` when no such account exists. Safe with several
  * replicas booting together (only the one whose insert wins prints).
+ * Succeeds with whether this boot created it (the first boot of the installation).
  */
 export const ensureAdmin = Effect.gen(function* () {
   const repo = yield* UserRepo
   const config = yield* ServerConfig
   const sql = yield* SqlClient.SqlClient
   const existing = yield* repo.findByUsername("admin")
-  if (existing) return
+  if (existing) return false
   const configured = config.auth.adminPassword
   const password = configured ? Redacted.value(configured) : randomToken(15)
   const account = { username: "admin", displayName: "Administrator" }
@@ -179,4 +180,5 @@ export const ensureAdmin = Effect.gen(function* () {
       ].join("\n")
     )
   }
+  return created
 })

@@ -17,8 +17,11 @@ export class Session extends Schema.Class<Session>("Session")({
   state: SessionState,
   desired: DesiredState,
   reason: Schema.NullOr(Schema.String),
-  /** `simulated` means no real container runs: state changes are timers. */
-  runtime: Schema.Literal("simulated", "kubernetes"),
+  /**
+   * Where it runs: `simulated` means no real desktop runs (state changes are timers, the screen a stand-in);
+   * `local` a real Xvnc desktop on the server's machine; `kubernetes` a workload in the cluster.
+   */
+  runtime: Schema.Literal("simulated", "local", "kubernetes"),
   cpu: Schema.Number,
   memory: Schema.Number,
   persistentHome: Schema.Boolean,

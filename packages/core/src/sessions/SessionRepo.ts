@@ -15,6 +15,7 @@ import type { Template } from "../templates/TemplateModel.ts"
 import { type TemplateRow, toTemplate } from "../templates/TemplateRepo.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
+import type { RuntimeKind } from "./SessionRuntime.ts"
 import * as Rows from "../Rows.ts"
 
 export interface SessionRow {
@@ -25,7 +26,7 @@ export interface SessionRow {
   readonly state: SessionState
   readonly desired: DesiredState
   readonly reason: string | null
-  readonly runtime: "simulated" | "kubernetes"
+  readonly runtime: RuntimeKind
   readonly cpu: number
   readonly memory: number
   readonly persistent_home: boolean

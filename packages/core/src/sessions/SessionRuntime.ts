@@ -1,19 +1,31 @@
 /**
- * Where sessions actually run. Two drivers implement it: `simulated` (the
- * `bun start` default: state changes after short delays, clearly labelled)
- * and `kubernetes` (one Deployment, Service and home PVC per session).
+ * Where sessions actually run. Three drivers implement it: `simulated`
+ * (state changes after short delays, clearly labelled), `local` (a TigerVNC
+ * Xvnc display per session on this machine; `auto`, the default, picks it
+ * when Xvnc is on the PATH) and `kubernetes` (one Deployment, Service and
+ * home PVC per session).
  * The sessions service calls the commands and consumes `changes`, the stream
  * of states the driver observed, to move sessions between states.
  *
  * Endpoint policy: the endpoint of a running session is the only place the
  * VNC proxy connects to, so a driver reports only endpoints it controls —
- * the simulated driver its own stand-in VNC server, the Kubernetes driver
- * the session's Service — never an address taken from user input.
+ * the simulated driver its own stand-in VNC server, the local driver the
+ * loopback port of the Xvnc it started, the Kubernetes driver the session's Service — never an address taken from user input.
  */
 import type { StandInVncServer } from "@streamspace/rfb"
 import { Context, Data, type Effect, type Stream } from "effect"
 
-export type RuntimeKind = "simulated" | "kubernetes"
+export type RuntimeKind = "simulated" | "local" | "kubernetes"
+
+/** A running desktop of the `local` driver (tests look behind the API with it). */
+export interface LocalDesktop {
+  readonly display: number
+  /** The RFB port on 127.0.0.1 (the session's endpoint). */
+  readonly port: number
+  /** Xvnc, the window manager, the program: each leads a process group of its own. */
+  readonly pids: ReadonlyArray<number>
+  readonly home: string
+}
 
 export interface SessionWorkload {
   readonly sessionId: string
@@ -71,5 +83,25 @@ export class SessionRuntime extends Context.Tag("@streamspace/core/SessionRuntim
       /** The stand-in VNC server of a running session: what its desktop received (tests read it). */
       readonly desktop: (sessionId: string) => StandInVncServer.StandInVncServer | undefined
     })
+  | (RuntimeCommands & {
+      readonly kind: "local"
+      /** The desktop of a running session: its display, port, processes and home. */
+      readonly desktop: (sessionId: string) => LocalDesktop | undefined
+    })
   | (RuntimeCommands & { readonly kind: "kubernetes" })
+>() {}
+
+/**
+ * Which driver runs and why (`sessions.runtime: auto` resolves once at start): what the console shows
+ * next to sessions, with the packages that would give real desktops when they are simulated for want of Xvnc.
+ */
+export class RuntimeSelection extends Context.Tag("@streamspace/core/RuntimeSelection")<
+  RuntimeSelection,
+  {
+    readonly configured: RuntimeKind | "auto"
+    readonly kind: RuntimeKind
+    readonly why: string
+    /** The command that installs real desktops, when installing them would change the runtime. */
+    readonly installHint: string | undefined
+  }
 >() {}

@@ -296,7 +296,9 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function* () {
           const { row, access } = yield* load(id, "read")
           const at = yield* now
-          if (wakesOnConnect(row.state, access)) yield* setDesired(id, "running", ["hibernated"])
+          // The proxy asks again while it waits: the wake is handed to the orchestrator once, not restarted.
+          if (wakesOnConnect(row.state, access) && row.desired !== "running")
+            yield* setDesired(id, "running", ["hibernated"])
           yield* repo.touch(id, at)
           return { endpoint: connectEndpoint(row), access, state: row.state }
         })

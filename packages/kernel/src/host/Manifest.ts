@@ -10,6 +10,8 @@ import * as Semver from "./Semver.ts"
 import type { PluginDefinition } from "../Plugin.ts"
 
 export const ID = /^[a-z][a-z0-9-]{1,39}$/
+/** A UI extension's module: a file directly in the plugin's `ui/` folder. */
+export const UI_COMPONENT = /^ui\/[A-Za-z0-9_-]+\.(tsx|ts|jsx|js)$/
 /** An event type: `<id>.<part>[.<part>…]`. */
 export const EVENT_TYPE = /^[a-z][a-z0-9-]*(\.[a-z0-9_-]+)+$/
 
@@ -64,6 +66,17 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
       at(`methods.${key}`, "not a method (make it with method(name, { input, output, handler }))")
     else if (m.name !== key)
       at(`methods.${key}`, `the method is named ${JSON.stringify(m.name)}: declare it under its name`)
+  })
+  const uiIds = new Set<string>()
+  ;(def.ui ?? []).forEach((ext, i) => {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(ext.id ?? "")) at(`ui.${i}.id`, "lowercase letters, digits and '-'")
+    else if (uiIds.has(ext.id)) at(`ui.${i}.id`, `${ext.id} is used twice`)
+    uiIds.add(ext.id)
+    // The console bundles the file named here from the plugin's folder (`@streamspace/web`'s PluginUiBuild).
+    if (!UI_COMPONENT.test(ext.component ?? ""))
+      at(`ui.${i}.component`, `a file directly in the plugin's ui/ folder, e.g. "ui/Page.tsx", got ${ext.component}`)
+    if (ext.kind === "page" && !/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(ext.path ?? ""))
+      at(`ui.${i}.path`, `lowercase path segments (the page lives at /plugins/${def.id}/<path>), got ${ext.path}`)
   })
   if (!def.layer) at("layer", "required")
   return errors

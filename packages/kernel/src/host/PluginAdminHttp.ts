@@ -36,6 +36,37 @@ const BoolString = Schema.transform(Schema.Literal("true", "false"), Schema.Bool
 })
 const base = { tags: ["plugins"], permission: "plugins:admin" } as const
 
+const ExtensionPermissions = Schema.optional(Schema.Array(Schema.String))
+/** A UI extension as the console reads it (`Ui.ts`): a page or a widget. */
+const UiExtension = Schema.Union(
+  Schema.Struct({
+    kind: Schema.Literal("page"),
+    id: Schema.String,
+    title: Schema.String,
+    path: Schema.String,
+    icon: Schema.optional(Schema.String),
+    permissions: ExtensionPermissions,
+    nav: Schema.optional(Schema.Literal("portal", "admin")),
+    component: Schema.String
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("widget"),
+    id: Schema.String,
+    title: Schema.String,
+    icon: Schema.optional(Schema.String),
+    permissions: ExtensionPermissions,
+    component: Schema.String,
+    position: Schema.optional(Schema.Number),
+    width: Schema.optional(Schema.Literal("small", "medium", "large", "full"))
+  })
+)
+const UiExtensionItem = Schema.Struct({
+  plugin: Schema.String,
+  extension: UiExtension,
+  /** Same-origin URL of the built ES module (`import(module)`; its default export is the component). */
+  module: Schema.NullOr(Schema.String)
+})
+
 const lifecycle = (action: "install" | "enable" | "disable", summary: string) =>
   HttpRoute.make({
     ...base,
@@ -217,12 +248,15 @@ export const pluginAdminRoutes = [
   HttpRoute.make({
     method: "GET",
     path: "/api/ui/extensions",
-    summary: "Admin pages and dashboard widgets of enabled plugins that you may see",
+    summary:
+      "Pages and dashboard widgets of enabled plugins that you may see, each with the URL of its ES module (null when the server serves no console)",
     tags: ["plugins"],
     permission: "authenticated",
-    response: Schema.Struct({
-      items: Schema.Array(Schema.Struct({ plugin: Schema.String, extension: Schema.Unknown }))
-    }),
-    handler: ({ actor }) => Effect.map(UiRegistry, (u) => ({ items: u.visibleTo(actor) }))
+    response: Schema.Struct({ items: Schema.Array(UiExtensionItem) }),
+    handler: ({ actor }) =>
+      Effect.map(
+        Effect.flatMap(UiRegistry, (u) => u.resolvedFor(actor)),
+        (items) => ({ items })
+      )
   })
 ]

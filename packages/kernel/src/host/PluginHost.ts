@@ -14,12 +14,29 @@
  * - configure (`host/PluginConfigStore`): validated, stored, layer rebuilt;
  * - uninstall: disabled, schema and role dropped unless `keepData`.
  *
+ * Each step that changes a plugin's row publishes its core event
+ * (`plugin.installed`, `.enabled`, `.disabled`, `.configured`,
+ * `.uninstalled`) in the same transaction, so the console's live stream
+ * hears of it exactly when it happened (a boot re-enabling what was enabled
+ * changes nothing and publishes nothing).
+ *
  * At start-up the plugins that were enabled are enabled again, level by
  * level of the dependency graph (`host/BootOrder`); one that fails is marked
  * failed with its error while the rest of the platform keeps running.
  */
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Conflict, NotFound, Permissions, SecretBox, ServerConfig, type ValidationError } from "@streamspace/core"
+import {
+  Actor,
+  type CoreEvents,
+  Conflict,
+  EventOutbox,
+  NotFound,
+  Permissions,
+  SecretBox,
+  ServerConfig,
+  type ValidationError
+} from "@streamspace/core"
 import { type Cause, Clock, Context, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { EventDelivery } from "./EventDelivery.ts"
@@ -103,6 +120,8 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       const hooks = yield* HookRegistry
       const delivery = yield* EventDelivery
       const serverConfig = yield* ServerConfig.ServerConfig
+      const sql = yield* SqlClient.SqlClient
+      const outbox = yield* EventOutbox.EventOutbox
       const repo = yield* PluginRepo.make
       const installer = yield* PluginInstaller.make
       const configs = PluginConfigStore.make(box, SecretBox.MASK)
@@ -119,6 +138,26 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           )
       }
       yield* routes.setKnown([...available.keys()])
+
+      /**
+       * Runs a change of plugin `id`'s row and publishes `type` in the same transaction; `change` answers
+       * whether it changed anything (nothing changed: no event). The acting user is the request's, or the
+       * platform's at boot.
+       */
+      const recorded = <E>(
+        id: string,
+        type: CoreEvents.PluginEventType,
+        change: Effect.Effect<boolean, E>
+      ): Effect.Effect<void, E | SqlError> =>
+        Effect.gen(function* () {
+          const actor = Option.getOrElse(yield* Effect.serviceOption(Actor.CurrentActor), () => Actor.system("plugins"))
+          yield* sql.withTransaction(
+            Effect.gen(function* () {
+              if (yield* change)
+                yield* outbox.publish(type, { plugin: id }).pipe(Effect.provideService(Actor.CurrentActor, actor))
+            })
+          )
+        })
 
       const definition = (id: string) =>
         Option.match(Option.fromNullable(available.get(id)), {
@@ -170,7 +209,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             Effect.gen(function* () {
               const client = yield* installer.client(def.id, box.open(r.role_password)).pipe(Scope.extend(scope))
               const context = yield* servicesOf(def, client, configs.open(r), PluginCalls.make(def.id, directory))
-              for (const ext of def.ui ?? []) yield* ui.add(def.id, ext).pipe(Scope.extend(scope))
+              for (const ext of def.ui ?? []) yield* ui.add(def.id, ext, def.root).pipe(Scope.extend(scope))
               yield* Layer.buildWithScope(def.layer, scope).pipe(
                 Effect.provide(context),
                 Effect.annotateLogs({ plugin: def.id }),
@@ -250,7 +289,11 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             onNone: () => configs.seal(def, configs.defaults(def)),
             onSome: (k) => ({ config: JSON.stringify(k.config), secrets: k.secrets })
           })
-          yield* repo.insert({ id, version: def.version, ...stored, rolePassword: box.seal(password) })
+          yield* recorded(
+            id,
+            "plugin.installed",
+            Effect.as(repo.insert({ id, version: def.version, ...stored, rolePassword: box.seal(password) }), true)
+          )
           if (Option.isSome(kept))
             yield* Effect.logInfo(`plugin ${id} installed again with the config kept at its uninstall`)
           return yield* state(id)
@@ -268,7 +311,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           if (upgraded) yield* repo.setVersion(id, def.version)
           yield* checkDependencies(def)
           yield* start(def, r).pipe(Effect.tapError(markFailed))
-          yield* repo.setStatus(id, "enabled", true, null)
+          yield* recorded(id, "plugin.enabled", repo.setStatus(id, "enabled", true, null))
           return yield* state(id)
         })
 
@@ -284,8 +327,15 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             })
           }
           for (const d of active) yield* disable(d.id, true)
+          const wasRunning = running.has(id)
           yield* stop(id)
-          yield* repo.setStatus(id, "disabled", false, null)
+          const changed = repo.setStatus(id, "disabled", false, null)
+          // A failed plugin was not running: it becomes disabled, which is news only when it ran.
+          yield* recorded(
+            id,
+            "plugin.disabled",
+            Effect.map(changed, (c) => c && wasRunning)
+          )
           return yield* state(id)
         })
 
@@ -293,7 +343,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
         Effect.gen(function* () {
           const def = yield* definition(id)
           const stored = yield* configs.update(def, yield* installed(id), input)
-          yield* repo.setConfig(id, stored)
+          yield* recorded(id, "plugin.configured", Effect.as(repo.setConfig(id, stored), true))
           if (running.has(id)) {
             yield* stop(id)
             yield* enable(id)
@@ -314,7 +364,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
             }
           }
           yield* disable(id, options.force ?? false)
-          yield* repo.remove(id)
+          yield* recorded(id, "plugin.uninstalled", Effect.as(repo.remove(id), true))
           yield* permissions.unregister(id)
           yield* options.keepData ? repo.keepConfig(r) : repo.forgetKeptConfig(id)
           yield* installer.remove(id, options.keepData)

@@ -3,6 +3,8 @@
  * whose entry (`exports["."]`, `module` or `main`) default-exports a
  * `definePlugin` value. A folder that is not a valid plugin stops start-up
  * with a message naming it, rather than running without it unnoticed.
+ * Each definition carries its folder (`root`), where the console finds the
+ * plugin's UI modules (`ui/…`) to bundle them without a console rebuild.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -30,7 +32,7 @@ export const loadDirectory = async (dir: string): Promise<ReadonlyArray<PluginDe
     const mod = (await import(entry)) as { default?: unknown }
     if (!isPluginDefinition(mod.default))
       throw new Error(`${folder}: ${entryOf(pkg)} does not default-export a plugin (definePlugin)`)
-    plugins.push(mod.default)
+    plugins.push({ ...mod.default, root: folder })
   }
   return plugins
 }

@@ -52,13 +52,17 @@ export const make = Effect.gen(function* () {
             updated_at: at
           })}`
       ),
-    /** Writes only when something changed, so a boot does not rewrite every row. */
+    /** Writes only when something changed, so a boot does not rewrite every row; answers whether it did. */
     setStatus: (id: string, status: StoredStatus, enabled: boolean, error: string | null) =>
-      Effect.flatMap(
-        now,
-        (at) =>
-          sql`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}
-          WHERE id = ${id} AND (status, enabled, last_error) IS DISTINCT FROM (${status}, ${enabled}, ${error}::text)`
+      Effect.flatMap(now, (at) =>
+        Effect.map(
+          sql<{
+            id: string
+          }>`UPDATE plugins SET status = ${status}, enabled = ${enabled}, last_error = ${error}, updated_at = ${at}
+          WHERE id = ${id} AND (status, enabled, last_error) IS DISTINCT FROM (${status}, ${enabled}, ${error}::text)
+          RETURNING id`,
+          (rows) => rows.length > 0
+        )
       ),
     setConfig: (id: string, stored: { readonly config: string; readonly secrets: string | null }) =>
       Effect.flatMap(

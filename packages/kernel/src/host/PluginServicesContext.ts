@@ -112,7 +112,7 @@ export const make = Effect.gen(function* () {
         Context.add(PluginSql, client),
         Context.add(PluginStorage, TypedStorage.make(storageOf(client))),
         Context.add(Routes, { add: (route) => routes.add(id, { ...route, plugin: id, transaction }) }),
-        Context.add(Ui, { add: (ext) => ui.add(id, ext) }),
+        Context.add(Ui, { add: (ext) => ui.add(id, ext, def.root) }),
         Context.add(
           Events,
           PluginEvents.make(
