@@ -26,7 +26,7 @@ const row = (name: string, value: string, budget: string, pass: boolean | undefi
   )
 
 const firstLoad = async () => {
-  const manifest = await ConsoleBuild.ensureBuilt({ outDir: TestPlatform.consoleDir, log: () => undefined })
+  const manifest = await ConsoleBuild.ensureBuilt({ outDir: TestPlatform.consoleDir(), log: () => undefined })
   const kb = ConsoleBuild.firstLoadGzipBytes(manifest) / 1024
   row("first-load JavaScript (gzip)", `${kb.toFixed(0)} KB`, "250 KB", kb <= 250)
 }

@@ -140,14 +140,31 @@ export interface TestPlatform {
 
 export const adminPassword = "kit-boot-password-1"
 
-/** Where test platforms keep the built console: one build per source version, shared by test files. */
-export const consoleDir = Path.join(Os.tmpdir(), "streamspace-test-console")
+const consoleRoot = Path.join(Os.tmpdir(), "streamspace-test-console")
+
+/**
+ * Where test platforms keep the built console: one directory per source
+ * version, shared by test files and never rebuilt under a process serving
+ * it (another version goes to a directory of its own). Versions unused for
+ * a day are removed.
+ */
+export const consoleDir = (): string => {
+  const hash = ConsoleBuild.sourceHash()
+  const cutoff = Date.now() - 24 * 3600_000
+  for (const entry of Fs.existsSync(consoleRoot) ? Fs.readdirSync(consoleRoot) : []) {
+    const dir = Path.join(consoleRoot, entry)
+    if (entry !== hash && Fs.statSync(dir).mtimeMs < cutoff) Fs.rmSync(dir, { recursive: true, force: true })
+  }
+  return Path.join(consoleRoot, hash)
+}
 
 let consoleBuilt: Promise<ConsoleAssets.ConsoleAssets> | undefined
-const consoleAssets = () =>
-  (consoleBuilt ??= ConsoleBuild.ensureBuilt({ outDir: consoleDir, log: () => undefined }).then((manifest) =>
-    ConsoleAssets.make(manifest, ConsoleAssets.directorySource(consoleDir))
+const consoleAssets = () => {
+  const outDir = consoleDir()
+  return (consoleBuilt ??= ConsoleBuild.ensureBuilt({ outDir, log: () => undefined }).then((manifest) =>
+    ConsoleAssets.make(manifest, ConsoleAssets.directorySource(outDir))
   ))
+}
 
 /** The kit's default `egress.allow`: loopback, where every test peer listens (a suite about the policy sets its own). */
 export const loopbackEgress: ReadonlyArray<string> = ["127.0.0.0/8", "::1"]

@@ -257,13 +257,16 @@ export const build = async (options: BuildOptions = {}): Promise<ConsoleManifest
     plugins
   }
   Fs.writeFileSync(Path.join(staging, "manifest.json"), JSON.stringify(manifest, null, 2))
-  Fs.rmSync(outDir, { recursive: true, force: true })
-  try {
-    Fs.renameSync(staging, outDir)
-  } catch (e) {
-    // Another process built the same sources into outDir meanwhile: use that one.
-    Fs.rmSync(staging, { recursive: true, force: true })
-    if (readManifest(outDir)?.sourceHash !== hash) throw e
+  // Another process that built the same sources into outDir meanwhile may be serving them: keep its files.
+  if (readManifest(outDir)?.sourceHash === hash) Fs.rmSync(staging, { recursive: true, force: true })
+  else {
+    Fs.rmSync(outDir, { recursive: true, force: true })
+    try {
+      Fs.renameSync(staging, outDir)
+    } catch (e) {
+      Fs.rmSync(staging, { recursive: true, force: true })
+      if (readManifest(outDir)?.sourceHash !== hash) throw e
+    }
   }
   const pluginList = Object.entries(plugins).map(([id, m]) => `${id} (${Object.keys(m).length})`)
   log(
