@@ -9,6 +9,7 @@ import { definePlugin } from "@streamspace/kernel"
 import { BrowserKit } from "@streamspace/testing"
 import { Layer, Schema } from "effect"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 
 /** A plugin whose config has what the generated form must handle: an enum, an array, a nested object. */
 const FormsConfig = Schema.Struct({
@@ -36,44 +37,22 @@ const forms = definePlugin({
 let kit: BrowserKit.BrowserKit
 let admin: string
 let daveId: string
-const waitMs = 60_000
+const { waitMs } = ConsoleTest
 
-const api = async <T>(method: string, path: string, body?: unknown, token = admin) => {
-  const res = await kit.platform.http<T>(method, path, { token, ...(body === undefined ? {} : { body }) })
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
-  return res.body
-}
+const api = <T>(method: string, path: string, body?: unknown, token = admin) =>
+  ConsoleTest.request<T>(kit, method, path, token, body)
 
 beforeAll(async () => {
   kit = await BrowserKit.start({ plugins: [forms], config: { sessions: { simulatedDelayMs: 200 } } })
   admin = await kit.platform.login("admin", kit.platform.adminPassword)
-  daveId = (
-    await api<{ id: string }>("POST", "/api/users", { username: "dave", password: "amber-kettle-Wq7rTz4-meadow" })
-  ).id
+  daveId = await ConsoleTest.createUser(kit, admin, { username: "dave", password: "amber-kettle-Wq7rTz4-meadow" })
 }, 180_000)
 afterAll(() => kit?.close())
 
-const opened: Array<Page> = []
-afterEach(async () => {
-  for (const page of opened.splice(0))
-    await page
-      .context()
-      .close()
-      .catch(() => undefined)
-})
-
-const loggedIn = async (path: string) => {
-  const page = await kit.newPage()
-  opened.push(page)
-  page.setDefaultTimeout(waitMs)
-  const errors: Array<string> = []
-  page.on("pageerror", (e) => errors.push(e.message))
-  await kit.login(page, "admin", kit.platform.adminPassword)
-  await page.goto(`${kit.url}${path}`)
-  return { page, errors }
-}
-
-const expectAccessible = async (page: Page) => expect(await kit.accessibilityViolations(page)).toEqual([])
+const pages = ConsoleTest.pageTracker(() => kit)
+afterEach(() => pages.closeAll())
+const loggedIn = (path: string) => pages.loggedIn(path)
+const expectAccessible = (page: Page) => ConsoleTest.expectAccessible(kit, page)
 
 test("groups: create, add a member by searching, remove the member, delete", async () => {
   const { page, errors } = await loggedIn("/admin/groups")

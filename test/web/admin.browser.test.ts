@@ -15,6 +15,7 @@ import slack from "@streamspace/plugin-slack"
 import { BrowserKit, LocalServer } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 import * as LargeDirectory from "./fixtures/LargeDirectory.ts"
 
 let kit: BrowserKit.BrowserKit
@@ -22,11 +23,7 @@ let admin: string
 let directory: LargeDirectory.LargeDirectory
 const receiver = LocalServer.start()
 
-const api = async <T>(method: string, path: string, body?: unknown) => {
-  const res = await kit.platform.http<T>(method, path, { token: admin, ...(body === undefined ? {} : { body }) })
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
-  return res.body
-}
+const api = <T>(method: string, path: string, body?: unknown) => ConsoleTest.request<T>(kit, method, path, admin, body)
 
 beforeAll(async () => {
   kit = await BrowserKit.start({ plugins: [hello, slack], config: { plugins: { enabled: ["slack"] } } })
@@ -41,50 +38,14 @@ afterAll(async () => {
   await receiver.stop()
 })
 
-// The machine is shared (2 cores, other suites running): generous waits.
-const waitMs = 60_000
-
-// Each open console holds an event stream; Chromium allows 6 connections per host, so close pages when done.
-const opened: Array<Page> = []
-afterEach(async () => {
-  for (const page of opened.splice(0))
-    await page
-      .context()
-      .close()
-      .catch(() => undefined)
-})
-
-const watchErrors = (page: Page) => {
-  opened.push(page)
-  page.setDefaultTimeout(waitMs)
-  const errors: Array<string> = []
-  page.on("pageerror", (e) => errors.push(e.message))
-  return errors
-}
-
-const loggedIn = async (path: string) => {
-  const page = await kit.newPage()
-  const errors = watchErrors(page)
-  await kit.login(page, "admin", kit.platform.adminPassword)
-  await page.goto(`${kit.url}${path}`)
-  return { page, errors }
-}
-
-const expectAccessible = async (page: Page) => {
-  const violations = await kit.accessibilityViolations(page)
-  if (violations.length > 0) {
-    // Name the offending elements, so a failure says where to look.
-    const detail = await page.evaluate(
-      "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160)).join(' | ')))"
-    )
-    console.log(detail)
-  }
-  expect(violations).toEqual([])
-}
+const { waitMs } = ConsoleTest
+const pages = ConsoleTest.pageTracker(() => kit)
+afterEach(() => pages.closeAll())
+const loggedIn = (path: string) => pages.loggedIn(path)
+const expectAccessible = (page: Page) => ConsoleTest.expectAccessible(kit, page)
 
 test("dashboard: sessions by state and users from 1,000 of each, plugin health; accessible", async () => {
-  const page = await kit.newPage()
-  const errors = watchErrors(page)
+  const { page, errors } = await pages.open()
   await kit.login(page, "admin", kit.platform.adminPassword)
   const started = performance.now()
   await page.goto(`${kit.url}/admin`)
@@ -103,9 +64,7 @@ test("dashboard: sessions by state and users from 1,000 of each, plugin health; 
   await kit.screenshot(page, "admin-dashboard")
   await expectAccessible(page)
   // The dark theme too.
-  const dark = await kit.newPage({ colorScheme: "dark" })
-  opened.push(dark)
-  dark.setDefaultTimeout(waitMs)
+  const { page: dark } = await pages.open({ colorScheme: "dark" })
   await kit.login(dark, "admin", kit.platform.adminPassword)
   await dark.goto(`${kit.url}/admin`)
   await dark.getByTestId("sessions-running").getByText(String(directory.byState.running)).waitFor()
@@ -325,7 +284,7 @@ test("integrations: Send test goes through the provider to a local HTTP server a
     config: { webhookUrl: `${receiver.url}/slack/ops`, events: ["plugin.enabled"] }
   })
   const { page, errors } = await loggedIn("/admin/integrations").catch(async (e) => {
-    const last = opened.at(-1)
+    const last = pages.last()
     if (last) {
       await kit.screenshot(last, "admin-integrations-login-failed")
       console.log((await last.content()).slice(0, 3000))

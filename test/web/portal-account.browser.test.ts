@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test"
 import { BrowserKit } from "@streamspace/testing"
 import { createHmac } from "node:crypto"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 
 let kit: BrowserKit.BrowserKit
 const username = "carol"
@@ -30,27 +31,11 @@ const totp = (secretBase32: string, offsetSteps = 0) => {
 beforeAll(async () => {
   kit = await BrowserKit.start()
   const admin = await kit.platform.login("admin", kit.platform.adminPassword)
-  const res = await kit.platform.http("POST", "/api/users", {
-    token: admin,
-    body: { username, password, displayName: "Carol" }
-  })
-  expect(res.status).toBe(201)
+  await ConsoleTest.createUser(kit, admin, { username, password, displayName: "Carol" })
 }, 180_000)
 afterAll(() => kit?.close())
 
-const expectNoSeriousViolations = async (page: Page) => {
-  await page.mouse.move(0, 0)
-  await page.waitForTimeout(400)
-  const violations = await kit.accessibilityViolations(page)
-  if (violations.length > 0) {
-    console.log(
-      await page.evaluate(
-        "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.flatMap(v => v.nodes.map(n => v.id + ' ' + n.target.join(' ') + ' ' + n.failureSummary)))"
-      )
-    )
-  }
-  expect(violations).toEqual([])
-}
+const expectNoSeriousViolations = (page: Page) => ConsoleTest.expectAccessible(kit, page, { settle: true })
 
 const openAccount = async (page: Page, tab?: string) => {
   await page.getByRole("button", { name: "Account menu" }).click()

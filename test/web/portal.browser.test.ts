@@ -10,16 +10,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test"
 import { BrowserKit } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 
 let kit: BrowserKit.BrowserKit
 let admin: string
 let bobId: string
 
-const api = async <T>(method: string, path: string, token: string, body?: unknown) => {
-  const res = await kit.platform.http<T>(method, path, { token, ...(body === undefined ? {} : { body }) })
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
-  return res.body
-}
+const api = <T>(method: string, path: string, token: string, body?: unknown) =>
+  ConsoleTest.request<T>(kit, method, path, token, body)
 
 beforeAll(async () => {
   kit = await BrowserKit.start({ config: { sessions: { simulatedDelayMs: 400 } } })
@@ -31,7 +29,7 @@ beforeAll(async () => {
     { name: "editor", displayName: "Editor", category: "Development", tags: ["code"], description: "Edit code." }
   ]
   for (const t of templates) await api("POST", "/api/templates", admin, { ...t, image: "example/app:1" })
-  bobId = (await api<{ id: string }>("POST", "/api/users", admin, { username: "bob", password: "long-enough-pw" })).id
+  bobId = await ConsoleTest.createUser(kit, admin, { username: "bob", password: "long-enough-pw" })
 }, 180_000)
 afterAll(() => kit?.close())
 
@@ -45,27 +43,12 @@ const launch = async (name: string) => {
   return id
 }
 
-const watchErrors = (page: Page) => {
-  const errors: Array<string> = []
-  page.on("pageerror", (e) => errors.push(e.message))
-  return errors
-}
+const { watchErrors } = ConsoleTest
 
 const card = (page: Page, name: string) => page.getByRole("article", { name })
 
 /** axe on the page once its transitions (hover, active states) have settled; names the elements on failure. */
-const expectNoSeriousViolations = async (page: Page) => {
-  await page.mouse.move(0, 0)
-  await page.waitForTimeout(400)
-  const violations = await kit.accessibilityViolations(page)
-  if (violations.length > 0) {
-    const detail = await page.evaluate(
-      "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.flatMap(v => v.nodes.map(n => v.id + ' ' + n.target.join(' ') + ' ' + n.failureSummary)))"
-    )
-    console.log(detail)
-  }
-  expect(violations).toEqual([])
-}
+const expectNoSeriousViolations = (page: Page) => ConsoleTest.expectAccessible(kit, page, { settle: true })
 
 test("the catalog searches and filters by category, and Launch starts a session that turns running live", async () => {
   const page = await kit.newPage()

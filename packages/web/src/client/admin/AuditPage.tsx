@@ -12,11 +12,9 @@ import { api, unwrap } from "../api/ApiClient.ts"
 import { useSession } from "../auth/Session.tsx"
 import { download, toCsv, type AuditRow } from "./AuditCsv.ts"
 import {
-  EmptyState,
-  ErrorAlert,
+  DataTable,
   fieldErrorsOf,
   formatDate,
-  Loading,
   notifyDone,
   notifyFailed,
   PageHeader,
@@ -191,51 +189,39 @@ export const AuditPage = () => {
           </Button>
         </Group>
       </Paper>
-      <ErrorAlert error={pages.query.error} title="The audit log could not be read" />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>No audit entry matches.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={900}>
-          <Table striped aria-label="Audit entries">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>When</Table.Th>
-                <Table.Th>Actor</Table.Th>
-                <Table.Th>Action</Table.Th>
-                <Table.Th>Target</Table.Th>
-                <Table.Th>Result</Table.Th>
-                <Table.Th>IP</Table.Th>
-                <Table.Th>Detail</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pages.items.map((e) => (
-                <Table.Tr key={e.id}>
-                  <Table.Td>{formatDate(e.at)}</Table.Td>
-                  <Table.Td>{e.actor}</Table.Td>
-                  <Table.Td>
-                    <Text size="sm" ff="monospace">
-                      {e.action}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" ff="monospace">
-                      {e.target ?? "—"}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <StateBadge state={e.result} />
-                  </Table.Td>
-                  <Table.Td>{e.ip}</Table.Td>
-                  <Table.Td>{e.detail ?? ""}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <DataTable
+        label="Audit entries"
+        columns={["When", "Actor", "Action", "Target", "Result", "IP", "Detail"]}
+        rows={pages.items}
+        rowKey={(e) => e.id}
+        row={(e) => (
+          <>
+            <Table.Td>{formatDate(e.at)}</Table.Td>
+            <Table.Td>{e.actor}</Table.Td>
+            <Table.Td>
+              <Text size="sm" ff="monospace">
+                {e.action}
+              </Text>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm" ff="monospace">
+                {e.target ?? "—"}
+              </Text>
+            </Table.Td>
+            <Table.Td>
+              <StateBadge state={e.result} />
+            </Table.Td>
+            <Table.Td>{e.ip}</Table.Td>
+            <Table.Td>{e.detail ?? ""}</Table.Td>
+          </>
+        )}
+        minWidth={900}
+        striped
+        error={pages.query.error}
+        errorTitle="The audit log could not be read"
+        pending={pages.query.isPending}
+        empty="No audit entry matches."
+      />
       <Pager pages={pages} />
     </Stack>
   )

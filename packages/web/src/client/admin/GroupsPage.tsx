@@ -1,22 +1,25 @@
 /** Groups: cursor pages, create, rename, delete, and members (add by username search, remove). */
-import { Button, Group, Modal, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core"
+import { Button, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import { useSession } from "../auth/Session.tsx"
 import {
   ConfirmButton,
-  EmptyState,
-  ErrorAlert,
-  fieldErrorsOf,
+  DataTable,
+  type Editing,
+  EditorModal,
+  FormActions,
   formatDate,
-  Loading,
   notifyDone,
   notifyFailed,
   PageHeader,
   Pager,
+  RowActions,
+  ShowButton,
   useCursorPages
 } from "./AdminUi.tsx"
 
@@ -25,25 +28,13 @@ type GroupItem = ResponseOf<"/api/groups">["items"][number]
 const GroupForm = ({ group, onDone }: { readonly group?: GroupItem; readonly onDone: () => void }) => {
   const queryClient = useQueryClient()
   const [name, setName] = useState(group?.name ?? "")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const fields = fieldErrorsOf(error)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      if (group) unwrap(await api.PATCH("/api/groups/{id}", { params: { path: { id: group.id } }, body: { name } }))
-      else unwrap(await api.POST("/api/groups", { body: { name } }))
-      notifyDone(group ? `Renamed to ${name}` : `Created ${name}`)
-      await queryClient.invalidateQueries({ queryKey: ["groups"] })
-      onDone()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { submit, busy, error, fields } = useSubmit(async () => {
+    if (group) unwrap(await api.PATCH("/api/groups/{id}", { params: { path: { id: group.id } }, body: { name } }))
+    else unwrap(await api.POST("/api/groups", { body: { name } }))
+    notifyDone(group ? `Renamed to ${name}` : `Created ${name}`)
+    await queryClient.invalidateQueries({ queryKey: ["groups"] })
+    onDone()
+  })
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
@@ -55,15 +46,8 @@ const GroupForm = ({ group, onDone }: { readonly group?: GroupItem; readonly onD
           error={fields["name"]}
           data-autofocus
         />
-        {error !== undefined && !fields["name"] && <ErrorAlert error={error} title="Not saved" />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onDone}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            {group ? "Save" : "Create group"}
-          </Button>
-        </Group>
+        <ProblemAlert error={error} placed={["name"]} title="Not saved" />
+        <FormActions busy={busy} submitLabel={group ? "Save" : "Create group"} onCancel={onDone} />
       </Stack>
     </form>
   )
@@ -132,45 +116,35 @@ const Members = ({ group, canWrite }: { readonly group: GroupItem; readonly canW
           </Button>
         </Group>
       )}
-      <ErrorAlert error={members.error} />
-      {members.isPending ? (
-        <Loading />
-      ) : members.data?.length === 0 ? (
-        <EmptyState>No members yet.</EmptyState>
-      ) : (
-        <Table aria-label={`Members of ${group.name}`}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Username</Table.Th>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Added</Table.Th>
-              {canWrite && <Table.Th>Actions</Table.Th>}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {(members.data ?? []).map((m) => (
-              <Table.Tr key={m.id}>
-                <Table.Td>{m.username}</Table.Td>
-                <Table.Td>{m.displayName || "—"}</Table.Td>
-                <Table.Td>{formatDate(m.addedAt)}</Table.Td>
-                {canWrite && (
-                  <Table.Td>
-                    <ConfirmButton
-                      label="Remove"
-                      ariaLabel={`Remove ${m.username}`}
-                      title={`Remove ${m.username} from ${group.name}?`}
-                      confirmLabel="Remove"
-                      onConfirm={() => remove(m.id)}
-                    >
-                      <Text size="sm">The user keeps the account but loses what the group grants (its quota).</Text>
-                    </ConfirmButton>
-                  </Table.Td>
-                )}
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+      <DataTable
+        label={`Members of ${group.name}`}
+        columns={["Username", "Name", "Added", canWrite && "Actions"]}
+        rows={members.data ?? []}
+        rowKey={(m) => m.id}
+        row={(m) => (
+          <>
+            <Table.Td>{m.username}</Table.Td>
+            <Table.Td>{m.displayName || "—"}</Table.Td>
+            <Table.Td>{formatDate(m.addedAt)}</Table.Td>
+            {canWrite && (
+              <Table.Td>
+                <ConfirmButton
+                  label="Remove"
+                  ariaLabel={`Remove ${m.username}`}
+                  title={`Remove ${m.username} from ${group.name}?`}
+                  confirmLabel="Remove"
+                  onConfirm={() => remove(m.id)}
+                >
+                  <Text size="sm">The user keeps the account but loses what the group grants (its quota).</Text>
+                </ConfirmButton>
+              </Table.Td>
+            )}
+          </>
+        )}
+        error={members.error}
+        pending={members.isPending}
+        empty="No members yet."
+      />
     </Stack>
   )
 }
@@ -179,7 +153,7 @@ export const GroupsPage = () => {
   const session = useSession()
   const queryClient = useQueryClient()
   const canWrite = session.can("groups:write")
-  const [editing, setEditing] = useState<GroupItem | "new">()
+  const [editing, setEditing] = useState<Editing<GroupItem>>()
   const [selected, setSelected] = useState<string>()
   const pages = useCursorPages(["groups"], async (cursor) =>
     unwrap(await api.GET("/api/groups", { params: { query: { limit: "25", ...(cursor ? { cursor } : {}) } } }))
@@ -198,76 +172,45 @@ export const GroupsPage = () => {
         description="Groups of users; a group's quota binds each member."
         actions={canWrite && <Button onClick={() => setEditing("new")}>New group</Button>}
       />
-      <ErrorAlert error={pages.query.error} title="Groups could not be read" />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>No groups yet.</EmptyState>
-      ) : (
-        <Table striped aria-label="Groups">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Members</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {pages.items.map((g) => (
-              <Table.Tr key={g.id}>
-                <Table.Td>{g.name}</Table.Td>
-                <Table.Td>{g.memberCount}</Table.Td>
-                <Table.Td>{formatDate(g.createdAt)}</Table.Td>
-                <Table.Td>
-                  <Group gap="xs" wrap="nowrap">
-                    <Button
-                      size="xs"
-                      variant={selected === g.id ? "filled" : "default"}
-                      onClick={() => setSelected(g.id)}
-                      aria-label={`Members of ${g.name}`}
-                    >
-                      Members
-                    </Button>
-                    {canWrite && (
-                      <>
-                        <Button
-                          size="xs"
-                          variant="default"
-                          onClick={() => setEditing(g)}
-                          aria-label={`Rename ${g.name}`}
-                        >
-                          Rename
-                        </Button>
-                        <ConfirmButton
-                          label="Delete"
-                          ariaLabel={`Delete ${g.name}`}
-                          title={`Delete ${g.name}?`}
-                          confirmLabel="Delete group"
-                          onConfirm={() => remove(g)}
-                        >
-                          <Text size="sm">Members keep their accounts; the group and its quota are removed.</Text>
-                        </ConfirmButton>
-                      </>
-                    )}
-                  </Group>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+      <DataTable
+        label="Groups"
+        columns={["Name", "Members", "Created", "Actions"]}
+        rows={pages.items}
+        rowKey={(g) => g.id}
+        row={(g) => (
+          <>
+            <Table.Td>{g.name}</Table.Td>
+            <Table.Td>{g.memberCount}</Table.Td>
+            <Table.Td>{formatDate(g.createdAt)}</Table.Td>
+            <Table.Td>
+              <RowActions
+                name={g.name}
+                onEdit={canWrite ? () => setEditing(g) : undefined}
+                editLabel="Rename"
+                deleteConfirmLabel="Delete group"
+                consequence="Members keep their accounts; the group and its quota are removed."
+                onDelete={canWrite ? () => remove(g) : undefined}
+              >
+                <ShowButton label="Members" name={g.name} active={selected === g.id} onShow={() => setSelected(g.id)} />
+              </RowActions>
+            </Table.Td>
+          </>
+        )}
+        striped
+        error={pages.query.error}
+        errorTitle="Groups could not be read"
+        pending={pages.query.isPending}
+        empty="No groups yet."
+      />
       <Pager pages={pages} />
       {current && <Members group={current} canWrite={canWrite} />}
-      <Modal
-        opened={editing !== undefined}
+      <EditorModal
+        editing={editing}
         onClose={() => setEditing(undefined)}
-        title={editing === "new" ? "New group" : editing ? `Rename ${editing.name}` : ""}
-      >
-        {editing !== undefined && (
-          <GroupForm group={editing === "new" ? undefined : editing} onDone={() => setEditing(undefined)} />
-        )}
-      </Modal>
+        newTitle="New group"
+        editTitle={(g) => `Rename ${g.name}`}
+        form={(g, done) => <GroupForm group={g} onDone={done} />}
+      />
     </Stack>
   )
 }

@@ -3,40 +3,28 @@
  * the config as JSON (secret fields come back masked and are kept when sent
  * back masked), "Send test" through the provider, deliveries with replay.
  */
-import {
-  Alert,
-  Button,
-  Group,
-  JsonInput,
-  Modal,
-  Select,
-  Stack,
-  Switch,
-  Table,
-  Text,
-  TextInput,
-  Title
-} from "@mantine/core"
+import { Alert, Button, JsonInput, Select, Stack, Switch, Table, Text, TextInput } from "@mantine/core"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import { ApiError } from "../api/Problem.ts"
 import type { ResponseOf } from "../api/Types.ts"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import { useSession } from "../auth/Session.tsx"
 import {
-  ConfirmButton,
-  EmptyState,
+  DataTable,
+  Deliveries,
+  type Editing,
+  EditorModal,
   ErrorAlert,
-  fieldErrorsOf,
+  FormActions,
   formatDate,
-  Loading,
   notifyDone,
-  notifyFailed,
   PageHeader,
-  Pager,
   readableAlertTitle,
-  StateBadge,
-  useCursorPages
+  RowActions,
+  ShowButton,
+  StateBadge
 } from "./AdminUi.tsx"
 import { usePluginList } from "./PluginQueries.ts"
 
@@ -58,56 +46,39 @@ const IntegrationForm = ({
   const [name, setName] = useState(integration?.name ?? "")
   const [enabled, setEnabled] = useState(integration?.enabled ?? true)
   const [config, setConfig] = useState(JSON.stringify(integration?.config ?? {}, null, 2))
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const fields = fieldErrorsOf(error)
-  const configErrors = Object.entries(fields)
-    .filter(([k]) => k === "config" || k.startsWith("config."))
-    .map(([k, m]) => `${k.replace(/^config\.?/, "") || "config"}: ${m}`)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setError(undefined)
+  const { submit, busy, error, fields } = useSubmit(async () => {
     let parsed: Record<string, unknown>
     try {
       const value: unknown = JSON.parse(config || "{}")
       if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object")
       parsed = value as Record<string, unknown>
     } catch {
-      setError(
-        new ApiError({
-          status: 400,
-          title: "Invalid JSON",
-          detail: "config: not a JSON object",
-          code: "invalid_json",
-          errors: [{ path: "body.config", message: "not a JSON object" }]
+      throw new ApiError({
+        status: 400,
+        title: "Invalid JSON",
+        detail: "config: not a JSON object",
+        code: "invalid_json",
+        errors: [{ path: "body.config", message: "not a JSON object" }]
+      })
+    }
+    if (integration) {
+      unwrap(
+        await api.PATCH("/api/integrations/{id}", {
+          params: { path: { id: integration.id } },
+          body: { name, enabled, config: parsed }
         })
       )
-      return
+      notifyDone(`Saved ${name}`)
+    } else {
+      unwrap(await api.POST("/api/integrations", { body: { provider: provider ?? "", name, enabled, config: parsed } }))
+      notifyDone(`Created ${name}`)
     }
-    setBusy(true)
-    try {
-      if (integration) {
-        unwrap(
-          await api.PATCH("/api/integrations/{id}", {
-            params: { path: { id: integration.id } },
-            body: { name, enabled, config: parsed }
-          })
-        )
-        notifyDone(`Saved ${name}`)
-      } else {
-        unwrap(
-          await api.POST("/api/integrations", { body: { provider: provider ?? "", name, enabled, config: parsed } })
-        )
-        notifyDone(`Created ${name}`)
-      }
-      await queryClient.invalidateQueries({ queryKey: ["integrations"] })
-      onDone()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
+    await queryClient.invalidateQueries({ queryKey: ["integrations"] })
+    onDone()
+  })
+  const configErrors = Object.entries(fields)
+    .filter(([k]) => k === "config" || k.startsWith("config."))
+    .map(([k, m]) => `${k.replace(/^config\.?/, "") || "config"}: ${m}`)
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
@@ -150,17 +121,8 @@ const IntegrationForm = ({
           formatOnBlur
         />
         <Switch label="Enabled" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
-        {error !== undefined && configErrors.length === 0 && !fields["name"] && !fields["provider"] && (
-          <ErrorAlert error={error} title="Not saved" />
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onDone}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            {integration ? "Save" : "Create integration"}
-          </Button>
-        </Group>
+        <ProblemAlert error={error} placed={["config", "name", "provider"]} title="Not saved" />
+        <FormActions busy={busy} submitLabel={integration ? "Save" : "Create integration"} onCancel={onDone} />
       </Stack>
     </form>
   )
@@ -186,42 +148,24 @@ const TestOutcome = ({ result }: { readonly result: TestResult }) => (
   </Alert>
 )
 
-const Deliveries = ({ integration }: { readonly integration: Integration }) => {
-  const queryClient = useQueryClient()
+const IntegrationDeliveries = ({ integration }: { readonly integration: Integration }) => {
   const [status, setStatus] = useState<"pending" | "delivered" | "failed" | "dead" | null>(null)
-  const [busy, setBusy] = useState<string>()
-  const pages = useCursorPages(["integrations", integration.id, "deliveries", status], async (cursor) =>
-    unwrap(
-      await api.GET("/api/integrations/{id}/deliveries", {
-        params: {
-          path: { id: integration.id },
-          query: { limit: "20", ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }
-        }
-      })
-    )
-  )
-  const replay = async (deliveryId: string) => {
-    setBusy(deliveryId)
-    try {
-      const d = unwrap(
-        await api.POST("/api/integrations/{id}/deliveries/{deliveryId}/replay", {
-          params: { path: { id: integration.id, deliveryId } }
-        })
-      )
-      notifyDone(`Replayed (${d.status})`)
-      await queryClient.invalidateQueries({ queryKey: ["integrations", integration.id, "deliveries"] })
-    } catch (e) {
-      notifyFailed(e, "Replay failed")
-    } finally {
-      setBusy(undefined)
-    }
-  }
   return (
-    <Stack gap="xs">
-      <Group justify="space-between" align="flex-end">
-        <Title order={3} size="h4">
-          Deliveries of {integration.name}
-        </Title>
+    <Deliveries
+      of={integration.name}
+      queryKey={["integrations", integration.id, "deliveries"]}
+      filterKey={status}
+      fetchPage={async (cursor) =>
+        unwrap(
+          await api.GET("/api/integrations/{id}/deliveries", {
+            params: {
+              path: { id: integration.id },
+              query: { limit: "20", ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }
+            }
+          })
+        )
+      }
+      filter={
         <Select
           label="Status"
           placeholder="Any"
@@ -231,58 +175,25 @@ const Deliveries = ({ integration }: { readonly integration: Integration }) => {
           onChange={(v) => setStatus(v as typeof status)}
           w={160}
         />
-      </Group>
-      <ErrorAlert error={pages.query.error} />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>No deliveries{status ? ` with status ${status}` : ""}.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table aria-label={`Deliveries of ${integration.name}`}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Subject</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Attempts</Table.Th>
-                <Table.Th>Response</Table.Th>
-                <Table.Th>Error</Table.Th>
-                <Table.Th>When</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pages.items.map((d) => (
-                <Table.Tr key={d.id}>
-                  <Table.Td>{d.subject}</Table.Td>
-                  <Table.Td>
-                    <StateBadge state={d.status} />
-                  </Table.Td>
-                  <Table.Td>{d.attempts}</Table.Td>
-                  <Table.Td>{d.responseCode ?? "—"}</Table.Td>
-                  <Table.Td>{d.lastError ?? "—"}</Table.Td>
-                  <Table.Td>{formatDate(d.createdAt)}</Table.Td>
-                  <Table.Td>
-                    {(d.status === "dead" || d.status === "failed") && (
-                      <Button size="xs" variant="default" loading={busy === d.id} onClick={() => replay(d.id)}>
-                        Replay
-                      </Button>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      <Pager pages={pages} />
-    </Stack>
+      }
+      subject={{ label: "Subject", value: (d) => d.subject }}
+      canReplay={(d) => d.status === "dead" || d.status === "failed"}
+      replay={async (d) =>
+        unwrap(
+          await api.POST("/api/integrations/{id}/deliveries/{deliveryId}/replay", {
+            params: { path: { id: integration.id, deliveryId: d.id } }
+          })
+        )
+      }
+      replayedMessage={(replayed) => `Replayed (${replayed})`}
+      empty={`No deliveries${status ? ` with status ${status}` : ""}.`}
+    />
   )
 }
 
 export const IntegrationsPage = () => {
   const queryClient = useQueryClient()
-  const [editing, setEditing] = useState<Integration | "new">()
+  const [editing, setEditing] = useState<Editing<Integration>>()
   const [selected, setSelected] = useState<string>()
   const [testing, setTesting] = useState<string>()
   const [outcome, setOutcome] = useState<{ id: string; result: TestResult }>()
@@ -319,86 +230,65 @@ export const IntegrationsPage = () => {
         description="Where notification plugins send: Slack, Teams, Discord, PagerDuty, email."
         actions={<Button onClick={() => setEditing("new")}>New integration</Button>}
       />
-      <ErrorAlert error={integrations.error} title="Integrations could not be read" />
       {outcome && <TestOutcome result={outcome.result} />}
       {testError && <ErrorAlert error={testError.error} title="The test could not be sent" />}
-      {integrations.isPending ? (
-        <Loading />
-      ) : integrations.data?.length === 0 ? (
-        <EmptyState>No integrations yet. Enable a notification plugin, then add one.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped aria-label="Integrations">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Provider</Table.Th>
-                <Table.Th>State</Table.Th>
-                <Table.Th>Secrets</Table.Th>
-                <Table.Th>Updated</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {(integrations.data ?? []).map((i) => (
-                <Table.Tr key={i.id}>
-                  <Table.Td>{i.name}</Table.Td>
-                  <Table.Td>{i.provider}</Table.Td>
-                  <Table.Td>
-                    <StateBadge state={i.enabled ? "enabled" : "disabled"} />
-                  </Table.Td>
-                  <Table.Td>{i.secretFields.join(", ") || "—"}</Table.Td>
-                  <Table.Td>{formatDate(i.updatedAt)}</Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button
-                        size="xs"
-                        variant="default"
-                        loading={testing === i.id}
-                        onClick={() => sendTest(i)}
-                        aria-label={`Send test through ${i.name}`}
-                      >
-                        Send test
-                      </Button>
-                      <Button
-                        size="xs"
-                        variant={selected === i.id ? "filled" : "default"}
-                        onClick={() => setSelected(i.id)}
-                        aria-label={`Deliveries of ${i.name}`}
-                      >
-                        Deliveries
-                      </Button>
-                      <Button size="xs" variant="default" onClick={() => setEditing(i)} aria-label={`Edit ${i.name}`}>
-                        Edit
-                      </Button>
-                      <ConfirmButton
-                        label="Delete"
-                        ariaLabel={`Delete ${i.name}`}
-                        title={`Delete ${i.name}?`}
-                        confirmLabel="Delete integration"
-                        onConfirm={() => remove(i)}
-                      >
-                        <Text size="sm">The integration and its delivery history are removed.</Text>
-                      </ConfirmButton>
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      {current && <Deliveries integration={current} />}
-      <Modal
-        opened={editing !== undefined}
-        onClose={() => setEditing(undefined)}
-        title={editing === "new" ? "New integration" : editing ? `Edit ${editing.name}` : ""}
-        size="lg"
-      >
-        {editing !== undefined && (
-          <IntegrationForm integration={editing === "new" ? undefined : editing} onDone={() => setEditing(undefined)} />
+      <DataTable
+        label="Integrations"
+        columns={["Name", "Provider", "State", "Secrets", "Updated", "Actions"]}
+        rows={integrations.data ?? []}
+        rowKey={(i) => i.id}
+        row={(i) => (
+          <>
+            <Table.Td>{i.name}</Table.Td>
+            <Table.Td>{i.provider}</Table.Td>
+            <Table.Td>
+              <StateBadge state={i.enabled ? "enabled" : "disabled"} />
+            </Table.Td>
+            <Table.Td>{i.secretFields.join(", ") || "—"}</Table.Td>
+            <Table.Td>{formatDate(i.updatedAt)}</Table.Td>
+            <Table.Td>
+              <RowActions
+                name={i.name}
+                onEdit={() => setEditing(i)}
+                deleteConfirmLabel="Delete integration"
+                consequence="The integration and its delivery history are removed."
+                onDelete={() => remove(i)}
+              >
+                <Button
+                  size="xs"
+                  variant="default"
+                  loading={testing === i.id}
+                  onClick={() => sendTest(i)}
+                  aria-label={`Send test through ${i.name}`}
+                >
+                  Send test
+                </Button>
+                <ShowButton
+                  label="Deliveries"
+                  name={i.name}
+                  active={selected === i.id}
+                  onShow={() => setSelected(i.id)}
+                />
+              </RowActions>
+            </Table.Td>
+          </>
         )}
-      </Modal>
+        minWidth={800}
+        striped
+        error={integrations.error}
+        errorTitle="Integrations could not be read"
+        pending={integrations.isPending}
+        empty="No integrations yet. Enable a notification plugin, then add one."
+      />
+      {current && <IntegrationDeliveries integration={current} />}
+      <EditorModal
+        editing={editing}
+        onClose={() => setEditing(undefined)}
+        newTitle="New integration"
+        editTitle={(i) => `Edit ${i.name}`}
+        size="lg"
+        form={(i, done) => <IntegrationForm integration={i} onDone={done} />}
+      />
     </Stack>
   )
 }

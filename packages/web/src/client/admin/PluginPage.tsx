@@ -1,7 +1,7 @@
 /** One plugin: state and actions, its generated config form, dead letters with replay, job runs with "run now". */
 import { Alert, Button, Card, Group, Stack, Table, Tabs, Text } from "@mantine/core"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { lazy, Suspense, useState } from "react"
+import { lazy, Suspense } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { PageProps } from "../routes.ts"
 import { Link, useNavigate } from "../Router.tsx"
@@ -13,7 +13,8 @@ import {
   notifyDone,
   notifyFailed,
   PageHeader,
-  StateBadge
+  StateBadge,
+  useRowAction
 } from "./AdminUi.tsx"
 import { PluginActions } from "./PluginActions.tsx"
 import { usePluginList } from "./PluginQueries.ts"
@@ -48,10 +49,9 @@ const DeadLettersTab = ({ id }: { readonly id: string }) => {
     queryFn: async () =>
       unwrap(await api.GET("/api/admin/plugins/{id}/dead-letters", { params: { path: { id } } })).items
   })
-  const [busy, setBusy] = useState<string>()
-  const replay = async (letterId: string) => {
-    setBusy(letterId)
-    try {
+  const { busy, run } = useRowAction()
+  const replay = (letterId: string) =>
+    run(letterId, "Replay failed", async () => {
       unwrap(
         await api.POST("/api/admin/plugins/{id}/dead-letters/{letterId}/replay", {
           params: { path: { id, letterId } }
@@ -59,12 +59,7 @@ const DeadLettersTab = ({ id }: { readonly id: string }) => {
       )
       notifyDone("Replayed: the event is delivered to the subscription again")
       await queryClient.invalidateQueries({ queryKey: ["plugins", id, "dead-letters"] })
-    } catch (e) {
-      notifyFailed(e, "Replay failed")
-    } finally {
-      setBusy(undefined)
-    }
-  }
+    })
   if (letters.isPending) return <Loading />
   if (letters.error) return <ErrorAlert error={letters.error} />
   if (letters.data.length === 0) return <EmptyState>No dead letters: every event reached its subscription.</EmptyState>
@@ -112,21 +107,17 @@ const JobsTab = ({ id, enabled }: { readonly id: string; readonly enabled: boole
     queryKey: ["plugins", id, "jobs"],
     queryFn: async () => unwrap(await api.GET("/api/admin/plugins/{id}/jobs", { params: { path: { id } } })).items
   })
-  const [busy, setBusy] = useState<string>()
+  const { busy, run } = useRowAction()
   const jobNames = [...new Set((runs.data ?? []).map((r) => r.job))]
-  const runNow = async (name: string) => {
-    setBusy(name)
-    try {
-      const run = unwrap(await api.POST("/api/admin/plugins/{id}/jobs/{name}/run", { params: { path: { id, name } } }))
-      if (run.error) notifyFailed(new Error(run.error), `${name} failed`)
-      else notifyDone(`${name} ran: ${run.outcome ?? "done"}`)
+  const runNow = (name: string) =>
+    run(name, `${name} did not run`, async () => {
+      const outcome = unwrap(
+        await api.POST("/api/admin/plugins/{id}/jobs/{name}/run", { params: { path: { id, name } } })
+      )
+      if (outcome.error) notifyFailed(new Error(outcome.error), `${name} failed`)
+      else notifyDone(`${name} ran: ${outcome.outcome ?? "done"}`)
       await queryClient.invalidateQueries({ queryKey: ["plugins", id, "jobs"] })
-    } catch (e) {
-      notifyFailed(e, `${name} did not run`)
-    } finally {
-      setBusy(undefined)
-    }
-  }
+    })
   if (runs.isPending) return <Loading />
   if (runs.error) return <ErrorAlert error={runs.error} />
   return (

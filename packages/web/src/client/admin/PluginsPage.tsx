@@ -1,7 +1,7 @@
 /** Plugins of this edition: state, versions, boot report, and the lifecycle actions. */
 import { Card, Stack, Table, Text, Title } from "@mantine/core"
 import { Link } from "../Router.tsx"
-import { EmptyState, ErrorAlert, Loading, PageHeader, StateBadge } from "./AdminUi.tsx"
+import { DataTable, ErrorAlert, PageHeader, StateBadge } from "./AdminUi.tsx"
 import { usePluginList, usePluginStartup } from "./PluginQueries.ts"
 import { PluginActions } from "./PluginActions.tsx"
 
@@ -12,64 +12,55 @@ export const PluginsPage = () => {
   return (
     <Stack>
       <PageHeader title="Plugins" description="Install, enable, configure, disable and uninstall plugins at runtime." />
-      <ErrorAlert error={plugins.error} title="Plugins could not be read" />
-      {plugins.isPending ? (
-        <Loading />
-      ) : (plugins.data ?? []).length === 0 ? (
-        <EmptyState>This edition has no plugins.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped aria-label="Plugins">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Plugin</Table.Th>
-                <Table.Th>State</Table.Th>
-                <Table.Th>Version</Table.Th>
-                <Table.Th>Category</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {(plugins.data ?? []).map((p) => (
-                <Table.Tr key={p.id} data-testid={`plugin-row-${p.id}`}>
-                  <Table.Td>
-                    {p.status === "available" ? (
-                      <Text fw={600}>{p.name}</Text>
-                    ) : (
-                      <Link to={`/admin/plugins/${encodeURIComponent(p.id)}`}>{p.name}</Link>
-                    )}
-                    <Text size="xs" c="dimmed">
-                      {p.description}
-                    </Text>
-                    {p.dependsOn.length > 0 && (
-                      <Text size="xs" c="dimmed">
-                        Needs {p.dependsOn.map((d) => `${d.id} ${d.version}`).join(", ")}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    <StateBadge state={p.status} />
-                    {p.lastError && (
-                      <Text size="xs" c="red" maw={280}>
-                        {p.lastError}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    {p.installedVersion && p.installedVersion !== p.version
-                      ? `${p.installedVersion} (${p.version} available)`
-                      : p.version}
-                  </Table.Td>
-                  <Table.Td>{p.category}</Table.Td>
-                  <Table.Td>
-                    <PluginActions plugin={p} />
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <DataTable
+        label="Plugins"
+        columns={["Plugin", "State", "Version", "Category", "Actions"]}
+        rows={plugins.data ?? []}
+        rowKey={(p) => p.id}
+        rowTestId={(p) => `plugin-row-${p.id}`}
+        row={(p) => (
+          <>
+            <Table.Td>
+              {p.status === "available" ? (
+                <Text fw={600}>{p.name}</Text>
+              ) : (
+                <Link to={`/admin/plugins/${encodeURIComponent(p.id)}`}>{p.name}</Link>
+              )}
+              <Text size="xs" c="dimmed">
+                {p.description}
+              </Text>
+              {p.dependsOn.length > 0 && (
+                <Text size="xs" c="dimmed">
+                  Needs {p.dependsOn.map((d) => `${d.id} ${d.version}`).join(", ")}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>
+              <StateBadge state={p.status} />
+              {p.lastError && (
+                <Text size="xs" c="red" maw={280}>
+                  {p.lastError}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>
+              {p.installedVersion && p.installedVersion !== p.version
+                ? `${p.installedVersion} (${p.version} available)`
+                : p.version}
+            </Table.Td>
+            <Table.Td>{p.category}</Table.Td>
+            <Table.Td>
+              <PluginActions plugin={p} />
+            </Table.Td>
+          </>
+        )}
+        minWidth={800}
+        striped
+        error={plugins.error}
+        errorTitle="Plugins could not be read"
+        pending={plugins.isPending}
+        empty="This edition has no plugins."
+      />
       <Card withBorder>
         <Title order={3} size="h4" mb="xs">
           Boot report

@@ -2,10 +2,11 @@
 import { Button, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useEffect, useState } from "react"
+import { useEffect, useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
-import { ErrorAlert, fieldErrorsOf, Loading, notifyDone, PageHeader } from "./AdminUi.tsx"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
+import { ErrorAlert, Loading, notifyDone, PageHeader } from "./AdminUi.tsx"
 
 type Quota = ResponseOf<"/api/quotas/groups/{id}">
 type Scope = "user" | "group"
@@ -36,30 +37,18 @@ const QuotaForm = ({
     >
   const [values, setValues] = useState(text(quota))
   useEffect(() => setValues(text(quota)), [quota])
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const fields = fieldErrorsOf(error)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
+  const { submit, busy, error, fields } = useSubmit(async () => {
     const body = Object.fromEntries(
       limits.map((l) => {
         const v = values[l.key].trim()
         return [l.key, v === "" ? null : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]
       })
     ) as Quota
-    try {
-      if (scope === "user") unwrap(await api.PUT("/api/quotas/users/{id}", { params: { path: { id } }, body }))
-      else unwrap(await api.PUT("/api/quotas/groups/{id}", { params: { path: { id } }, body }))
-      notifyDone("Quota saved")
-      await queryClient.invalidateQueries({ queryKey: ["quotas", scope, id] })
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
+    if (scope === "user") unwrap(await api.PUT("/api/quotas/users/{id}", { params: { path: { id } }, body }))
+    else unwrap(await api.PUT("/api/quotas/groups/{id}", { params: { path: { id } }, body }))
+    notifyDone("Quota saved")
+    await queryClient.invalidateQueries({ queryKey: ["quotas", scope, id] })
+  })
   const usageOf: Record<string, number | undefined> = {
     maxSessions: usage?.sessions,
     maxCpu: usage?.cpu,
@@ -83,7 +72,7 @@ const QuotaForm = ({
             />
           ))}
         </SimpleGrid>
-        {error !== undefined && Object.keys(fields).length === 0 && <ErrorAlert error={error} title="Not saved" />}
+        <ProblemAlert error={error} placed={limits.map((l) => l.key)} title="Not saved" />
         <Group justify="flex-end">
           <Button type="submit" loading={busy}>
             Save quota

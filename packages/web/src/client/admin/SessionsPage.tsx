@@ -10,16 +10,14 @@ import type { ResponseOf } from "../api/Types.ts"
 import { useSession } from "../auth/Session.tsx"
 import {
   ConfirmButton,
-  EmptyState,
-  ErrorAlert,
+  DataTable,
   formatDate,
-  Loading,
   notifyDone,
-  notifyFailed,
   PageHeader,
   Pager,
   StateBadge,
-  useCursorPages
+  useCursorPages,
+  useRowAction
 } from "./AdminUi.tsx"
 
 type Session = ResponseOf<"/api/sessions">["items"][number]
@@ -40,7 +38,7 @@ const Owner = ({ userId }: { readonly userId: string }) => {
 export const SessionsPage = () => {
   const queryClient = useQueryClient()
   const [state, setState] = useState<State | null>(null)
-  const [busy, setBusy] = useState<string>()
+  const { busy, run } = useRowAction()
   const pages = useCursorPages(["admin-sessions", state], async (cursor) =>
     unwrap(
       await api.GET("/api/sessions", {
@@ -52,18 +50,12 @@ export const SessionsPage = () => {
     await queryClient.invalidateQueries({ queryKey: ["admin-sessions"] })
     await queryClient.invalidateQueries({ queryKey: ["admin-stats"] })
   }
-  const hibernate = async (s: Session) => {
-    setBusy(s.id)
-    try {
+  const hibernate = (s: Session) =>
+    run(s.id, "Could not hibernate", async () => {
       unwrap(await api.POST("/api/sessions/{id}/hibernate", { params: { path: { id: s.id } } }))
       notifyDone(`Hibernating ${s.templateName}`)
       await refresh()
-    } catch (e) {
-      notifyFailed(e, "Could not hibernate")
-    } finally {
-      setBusy(undefined)
-    }
-  }
+    })
   const end = async (s: Session) => {
     unwrap(await api.DELETE("/api/sessions/{id}", { params: { path: { id: s.id } } }))
     notifyDone(`Ending ${s.templateName}`)
@@ -89,81 +81,68 @@ export const SessionsPage = () => {
         onChange={(v) => setState(v as State | null)}
         maw={220}
       />
-      <ErrorAlert error={pages.query.error} title="Sessions could not be read" />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>No sessions{state ? ` in state ${state}` : ""}.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={900}>
-          <Table striped aria-label="Sessions">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>App</Table.Th>
-                <Table.Th>Owner</Table.Th>
-                <Table.Th>State</Table.Th>
-                <Table.Th>Runtime</Table.Th>
-                <Table.Th>Resources</Table.Th>
-                <Table.Th>Last activity</Table.Th>
-                <Table.Th>Created</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pages.items.map((s) => (
-                <Table.Tr key={s.id}>
-                  <Table.Td>{s.templateName}</Table.Td>
-                  <Table.Td>
-                    <Owner userId={s.userId} />
-                  </Table.Td>
-                  <Table.Td>
-                    <StateBadge state={s.state} />
-                    {s.desired !== s.state && (
-                      <Text span size="xs" c="dimmed" ml={4}>
-                        → {s.desired}
-                      </Text>
-                    )}
-                    {s.reason && (
-                      <Text size="xs" c="dimmed">
-                        {s.reason}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{s.runtime}</Table.Td>
-                  <Table.Td>
-                    {s.cpu}m CPU · {s.memory} MiB
-                  </Table.Td>
-                  <Table.Td>{formatDate(s.lastActivityAt)}</Table.Td>
-                  <Table.Td>{formatDate(s.createdAt)}</Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      {s.state === "running" && s.desired === "running" && (
-                        <Button size="xs" variant="default" loading={busy === s.id} onClick={() => hibernate(s)}>
-                          Hibernate
-                        </Button>
-                      )}
-                      {s.state !== "terminated" && s.desired !== "terminated" && (
-                        <ConfirmButton
-                          label="End"
-                          ariaLabel={`End session ${s.id}`}
-                          title="End this session?"
-                          confirmLabel="End session"
-                          onConfirm={() => end(s)}
-                        >
-                          <Text size="sm">
-                            The desktop stops for its owner and everyone it is shared with. Unsaved work in it is lost;
-                            the record stays as history.
-                          </Text>
-                        </ConfirmButton>
-                      )}
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <DataTable
+        label="Sessions"
+        columns={["App", "Owner", "State", "Runtime", "Resources", "Last activity", "Created", "Actions"]}
+        rows={pages.items}
+        rowKey={(s) => s.id}
+        row={(s) => (
+          <>
+            <Table.Td>{s.templateName}</Table.Td>
+            <Table.Td>
+              <Owner userId={s.userId} />
+            </Table.Td>
+            <Table.Td>
+              <StateBadge state={s.state} />
+              {s.desired !== s.state && (
+                <Text span size="xs" c="dimmed" ml={4}>
+                  → {s.desired}
+                </Text>
+              )}
+              {s.reason && (
+                <Text size="xs" c="dimmed">
+                  {s.reason}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>{s.runtime}</Table.Td>
+            <Table.Td>
+              {s.cpu}m CPU · {s.memory} MiB
+            </Table.Td>
+            <Table.Td>{formatDate(s.lastActivityAt)}</Table.Td>
+            <Table.Td>{formatDate(s.createdAt)}</Table.Td>
+            <Table.Td>
+              <Group gap="xs" wrap="nowrap">
+                {s.state === "running" && s.desired === "running" && (
+                  <Button size="xs" variant="default" loading={busy === s.id} onClick={() => hibernate(s)}>
+                    Hibernate
+                  </Button>
+                )}
+                {s.state !== "terminated" && s.desired !== "terminated" && (
+                  <ConfirmButton
+                    label="End"
+                    ariaLabel={`End session ${s.id}`}
+                    title="End this session?"
+                    confirmLabel="End session"
+                    onConfirm={() => end(s)}
+                  >
+                    <Text size="sm">
+                      The desktop stops for its owner and everyone it is shared with. Unsaved work in it is lost; the
+                      record stays as history.
+                    </Text>
+                  </ConfirmButton>
+                )}
+              </Group>
+            </Table.Td>
+          </>
+        )}
+        minWidth={900}
+        striped
+        error={pages.query.error}
+        errorTitle="Sessions could not be read"
+        pending={pages.query.isPending}
+        empty={`No sessions${state ? ` in state ${state}` : ""}.`}
+      />
       <Pager pages={pages} />
     </Stack>
   )

@@ -1,8 +1,6 @@
 /** The app catalog: search, cursor pages, create, edit, enable/disable, delete (409 while sessions of it live). */
 import {
   Button,
-  Group,
-  Modal,
   NumberInput,
   SimpleGrid,
   Stack,
@@ -15,18 +13,19 @@ import {
 } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import {
-  ConfirmButton,
-  EmptyState,
-  ErrorAlert,
-  fieldErrorsOf,
-  Loading,
+  DataTable,
+  type Editing,
+  EditorModal,
+  FormActions,
   notifyDone,
   PageHeader,
   Pager,
+  RowActions,
   StateBadge,
   useCursorPages
 } from "./AdminUi.tsx"
@@ -49,13 +48,7 @@ const TemplateForm = ({ template, onDone }: { readonly template?: Template; read
   const [maxCpu, setMaxCpu] = useState<string | number>(template?.maxCpu ?? "")
   const [maxMemory, setMaxMemory] = useState<string | number>(template?.maxMemory ?? "")
   const [enabled, setEnabled] = useState(template?.enabled ?? true)
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const fields = fieldErrorsOf(error)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
+  const { submit, busy, error, fields } = useSubmit(async () => {
     const numbers = Object.fromEntries(
       Object.entries({
         defaultCpu: numberOr(defaultCpu),
@@ -74,20 +67,14 @@ const TemplateForm = ({ template, onDone }: { readonly template?: Template; read
       enabled,
       ...numbers
     }
-    try {
-      if (template)
-        unwrap(await api.PATCH("/api/templates/{id}", { params: { path: { id: template.id } }, body: common }))
-      else unwrap(await api.POST("/api/templates", { body: { name, ...common } }))
-      notifyDone(template ? `Saved ${displayName}` : `Created ${displayName}`)
-      await queryClient.invalidateQueries({ queryKey: ["templates"] })
-      onDone()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  const known = [
+    if (template)
+      unwrap(await api.PATCH("/api/templates/{id}", { params: { path: { id: template.id } }, body: common }))
+    else unwrap(await api.POST("/api/templates", { body: { name, ...common } }))
+    notifyDone(template ? `Saved ${displayName}` : `Created ${displayName}`)
+    await queryClient.invalidateQueries({ queryKey: ["templates"] })
+    onDone()
+  })
+  const placed = [
     "name",
     "displayName",
     "description",
@@ -184,17 +171,8 @@ const TemplateForm = ({ template, onDone }: { readonly template?: Template; read
           checked={enabled}
           onChange={(e) => setEnabled(e.currentTarget.checked)}
         />
-        {error !== undefined && !Object.keys(fields).some((f) => known.includes(f.split(".")[0] ?? "")) && (
-          <ErrorAlert error={error} title="Not saved" />
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onDone}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            {template ? "Save" : "Create template"}
-          </Button>
-        </Group>
+        <ProblemAlert error={error} placed={placed} title="Not saved" />
+        <FormActions busy={busy} submitLabel={template ? "Save" : "Create template"} onCancel={onDone} />
       </Stack>
     </form>
   )
@@ -204,7 +182,7 @@ export const TemplatesPage = () => {
   const queryClient = useQueryClient()
   const [search, setSearch] = useState("")
   const [q] = useDebouncedValue(search.trim(), 250)
-  const [editing, setEditing] = useState<Template | "new">()
+  const [editing, setEditing] = useState<Editing<Template>>()
   const pages = useCursorPages(["templates", { q, admin: true }], async (cursor) =>
     unwrap(
       await api.GET("/api/templates", {
@@ -225,87 +203,60 @@ export const TemplatesPage = () => {
         actions={<Button onClick={() => setEditing("new")}>New template</Button>}
       />
       <TextInput label="Search templates" value={search} onChange={(e) => setSearch(e.currentTarget.value)} maw={360} />
-      <ErrorAlert error={pages.query.error} title="Templates could not be read" />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>{q ? `No template matches “${q}”.` : "The catalog is empty."}</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped aria-label="Templates">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>App</Table.Th>
-                <Table.Th>Image</Table.Th>
-                <Table.Th>Category</Table.Th>
-                <Table.Th>Resources</Table.Th>
-                <Table.Th>State</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pages.items.map((t) => (
-                <Table.Tr key={t.id}>
-                  <Table.Td>
-                    <Text size="sm" fw={600}>
-                      {t.displayName}
-                    </Text>
-                    <Text size="xs" c="dimmed">
-                      {t.name}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" ff="monospace">
-                      {t.image}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>{t.category}</Table.Td>
-                  <Table.Td>
-                    {t.defaultCpu}m / {t.defaultMemory} MiB (max {t.maxCpu}m / {t.maxMemory} MiB)
-                  </Table.Td>
-                  <Table.Td>
-                    <StateBadge state={t.enabled ? "enabled" : "disabled"} />
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button
-                        size="xs"
-                        variant="default"
-                        onClick={() => setEditing(t)}
-                        aria-label={`Edit ${t.displayName}`}
-                      >
-                        Edit
-                      </Button>
-                      <ConfirmButton
-                        label="Delete"
-                        ariaLabel={`Delete ${t.displayName}`}
-                        title={`Delete ${t.displayName}?`}
-                        confirmLabel="Delete template"
-                        onConfirm={() => remove(t)}
-                      >
-                        <Text size="sm">
-                          The app leaves the catalog. This is refused while sessions of it are live.
-                        </Text>
-                      </ConfirmButton>
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      <Pager pages={pages} />
-      <Modal
-        opened={editing !== undefined}
-        onClose={() => setEditing(undefined)}
-        title={editing === "new" ? "New template" : editing ? `Edit ${editing.displayName}` : ""}
-        size="lg"
-      >
-        {editing !== undefined && (
-          <TemplateForm template={editing === "new" ? undefined : editing} onDone={() => setEditing(undefined)} />
+      <DataTable
+        label="Templates"
+        columns={["App", "Image", "Category", "Resources", "State", "Actions"]}
+        rows={pages.items}
+        rowKey={(t) => t.id}
+        row={(t) => (
+          <>
+            <Table.Td>
+              <Text size="sm" fw={600}>
+                {t.displayName}
+              </Text>
+              <Text size="xs" c="dimmed">
+                {t.name}
+              </Text>
+            </Table.Td>
+            <Table.Td>
+              <Text size="sm" ff="monospace">
+                {t.image}
+              </Text>
+            </Table.Td>
+            <Table.Td>{t.category}</Table.Td>
+            <Table.Td>
+              {t.defaultCpu}m / {t.defaultMemory} MiB (max {t.maxCpu}m / {t.maxMemory} MiB)
+            </Table.Td>
+            <Table.Td>
+              <StateBadge state={t.enabled ? "enabled" : "disabled"} />
+            </Table.Td>
+            <Table.Td>
+              <RowActions
+                name={t.displayName}
+                onEdit={() => setEditing(t)}
+                deleteConfirmLabel="Delete template"
+                consequence="The app leaves the catalog. This is refused while sessions of it are live."
+                onDelete={() => remove(t)}
+              />
+            </Table.Td>
+          </>
         )}
-      </Modal>
+        minWidth={800}
+        striped
+        error={pages.query.error}
+        errorTitle="Templates could not be read"
+        pending={pages.query.isPending}
+        empty={q ? `No template matches “${q}”.` : "The catalog is empty."}
+      />
+      <Pager pages={pages} />
+      <EditorModal
+        editing={editing}
+        onClose={() => setEditing(undefined)}
+        newTitle="New template"
+        editTitle={(t) => `Edit ${t.displayName}`}
+        size="lg"
+        form={(t, done) => <TemplateForm template={t} onDone={done} />}
+      />
     </Stack>
   )
 }

@@ -1,21 +1,22 @@
 /** Users: search, server-side cursor pages, create, edit roles and disabled, delete with confirmation. */
-import { Button, Group, Modal, MultiSelect, PasswordInput, Stack, Switch, Table, Text, TextInput } from "@mantine/core"
+import { Button, MultiSelect, PasswordInput, Stack, Switch, Table, Text, TextInput } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { BodyOf, ResponseOf } from "../api/Types.ts"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import { useSession } from "../auth/Session.tsx"
 import {
-  ConfirmButton,
-  EmptyState,
-  ErrorAlert,
-  fieldErrorsOf,
+  DataTable,
+  type Editing,
+  EditorModal,
+  FormActions,
   formatDate,
-  Loading,
   notifyDone,
   PageHeader,
   Pager,
+  RowActions,
   StateBadge,
   useCursorPages
 } from "./AdminUi.tsx"
@@ -40,55 +41,40 @@ const UserForm = ({ user, onDone }: { readonly user?: User; readonly onDone: () 
   const [displayName, setDisplayName] = useState(user?.displayName ?? "")
   const [roles, setRoles] = useState<ReadonlyArray<string>>(user?.roles ?? ["user"])
   const [disabled, setDisabled] = useState(user?.disabled ?? false)
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const fields = fieldErrorsOf(error)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      const chosen = roles as Array<RoleName>
-      if (user) {
-        unwrap(
-          await api.PATCH("/api/users/{id}", {
-            params: { path: { id: user.id } },
-            body: {
-              displayName,
-              email: email === "" ? null : email,
-              roles: chosen,
-              disabled,
-              ...(password ? { password } : {})
-            }
-          })
-        )
-        notifyDone(`Saved ${user.username}`)
-      } else {
-        unwrap(
-          await api.POST("/api/users", {
-            body: {
-              username,
-              password,
-              roles: chosen,
-              ...(email ? { email } : {}),
-              ...(displayName ? { displayName } : {})
-            }
-          })
-        )
-        notifyDone(`Created ${username}`)
-      }
-      await queryClient.invalidateQueries({ queryKey: ["users"] })
-      await queryClient.invalidateQueries({ queryKey: ["admin-stats"] })
-      onDone()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
+  const { submit, busy, error, fields } = useSubmit(async () => {
+    const chosen = roles as Array<RoleName>
+    if (user) {
+      unwrap(
+        await api.PATCH("/api/users/{id}", {
+          params: { path: { id: user.id } },
+          body: {
+            displayName,
+            email: email === "" ? null : email,
+            roles: chosen,
+            disabled,
+            ...(password ? { password } : {})
+          }
+        })
+      )
+      notifyDone(`Saved ${user.username}`)
+    } else {
+      unwrap(
+        await api.POST("/api/users", {
+          body: {
+            username,
+            password,
+            roles: chosen,
+            ...(email ? { email } : {}),
+            ...(displayName ? { displayName } : {})
+          }
+        })
+      )
+      notifyDone(`Created ${username}`)
     }
-  }
-  const unplaced = Object.keys(fields).filter(
-    (f) => !["username", "password", "email", "displayName", "roles", "disabled"].includes(f)
-  )
+    await queryClient.invalidateQueries({ queryKey: ["users"] })
+    await queryClient.invalidateQueries({ queryKey: ["admin-stats"] })
+    onDone()
+  })
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
@@ -137,17 +123,12 @@ const UserForm = ({ user, onDone }: { readonly user?: User; readonly onDone: () 
             onChange={(e) => setDisabled(e.currentTarget.checked)}
           />
         )}
-        {(unplaced.length > 0 || (error !== undefined && Object.keys(fields).length === 0)) && (
-          <ErrorAlert error={error} title={user ? "Could not save" : "Could not create the user"} />
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onDone}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            {user ? "Save" : "Create user"}
-          </Button>
-        </Group>
+        <ProblemAlert
+          error={error}
+          placed={["username", "password", "email", "displayName", "roles", "disabled"]}
+          title={user ? "Could not save" : "Could not create the user"}
+        />
+        <FormActions busy={busy} submitLabel={user ? "Save" : "Create user"} onCancel={onDone} />
       </Stack>
     </form>
   )
@@ -158,7 +139,7 @@ export const UsersPage = () => {
   const queryClient = useQueryClient()
   const [search, setSearch] = useState("")
   const [q] = useDebouncedValue(search.trim(), 250)
-  const [editing, setEditing] = useState<User | "new" | undefined>()
+  const [editing, setEditing] = useState<Editing<User>>()
   const canWrite = session.can("users:write")
   const pages = useCursorPages(["users", { q }], async (cursor) =>
     unwrap(
@@ -187,83 +168,56 @@ export const UsersPage = () => {
         onChange={(e) => setSearch(e.currentTarget.value)}
         maw={360}
       />
-      <ErrorAlert error={pages.query.error} title="Users could not be read" />
-      {pages.query.isPending ? (
-        <Loading />
-      ) : pages.items.length === 0 ? (
-        <EmptyState>{q ? `No user matches “${q}”.` : "No users yet."}</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={700}>
-          <Table striped highlightOnHover aria-label="Users">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Username</Table.Th>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Email</Table.Th>
-                <Table.Th>Roles</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Created</Table.Th>
-                {canWrite && <Table.Th>Actions</Table.Th>}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pages.items.map((u) => (
-                <Table.Tr key={u.id}>
-                  <Table.Td>{u.username}</Table.Td>
-                  <Table.Td>{u.displayName || "—"}</Table.Td>
-                  <Table.Td>{u.email ?? "—"}</Table.Td>
-                  <Table.Td>{u.roles.join(", ") || "—"}</Table.Td>
-                  <Table.Td>
-                    <StateBadge state={u.disabled ? "disabled" : "enabled"} />
-                    {u.mfaEnabled && (
-                      <Text span size="xs" ml={4}>
-                        MFA
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{formatDate(u.createdAt)}</Table.Td>
-                  {canWrite && (
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Button
-                          size="xs"
-                          variant="default"
-                          onClick={() => setEditing(u)}
-                          aria-label={`Edit ${u.username}`}
-                        >
-                          Edit
-                        </Button>
-                        <ConfirmButton
-                          label="Delete"
-                          ariaLabel={`Delete ${u.username}`}
-                          title={`Delete ${u.username}?`}
-                          confirmLabel="Delete user"
-                          disabled={u.id === session.me?.id}
-                          onConfirm={() => remove(u)}
-                        >
-                          <Text size="sm">
-                            The account, its sessions and its API keys are removed. This cannot be undone.
-                          </Text>
-                        </ConfirmButton>
-                      </Group>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      <Pager pages={pages} />
-      <Modal
-        opened={editing !== undefined}
-        onClose={() => setEditing(undefined)}
-        title={editing === "new" ? "New user" : editing ? `Edit ${editing.username}` : ""}
-      >
-        {editing !== undefined && (
-          <UserForm user={editing === "new" ? undefined : editing} onDone={() => setEditing(undefined)} />
+      <DataTable
+        label="Users"
+        columns={["Username", "Name", "Email", "Roles", "Status", "Created", canWrite && "Actions"]}
+        rows={pages.items}
+        rowKey={(u) => u.id}
+        row={(u) => (
+          <>
+            <Table.Td>{u.username}</Table.Td>
+            <Table.Td>{u.displayName || "—"}</Table.Td>
+            <Table.Td>{u.email ?? "—"}</Table.Td>
+            <Table.Td>{u.roles.join(", ") || "—"}</Table.Td>
+            <Table.Td>
+              <StateBadge state={u.disabled ? "disabled" : "enabled"} />
+              {u.mfaEnabled && (
+                <Text span size="xs" ml={4}>
+                  MFA
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>{formatDate(u.createdAt)}</Table.Td>
+            {canWrite && (
+              <Table.Td>
+                <RowActions
+                  name={u.username}
+                  onEdit={() => setEditing(u)}
+                  deleteConfirmLabel="Delete user"
+                  consequence="The account, its sessions and its API keys are removed. This cannot be undone."
+                  deleteDisabled={u.id === session.me?.id}
+                  onDelete={() => remove(u)}
+                />
+              </Table.Td>
+            )}
+          </>
         )}
-      </Modal>
+        minWidth={700}
+        striped
+        highlightOnHover
+        error={pages.query.error}
+        errorTitle="Users could not be read"
+        pending={pages.query.isPending}
+        empty={q ? `No user matches “${q}”.` : "No users yet."}
+      />
+      <Pager pages={pages} />
+      <EditorModal
+        editing={editing}
+        onClose={() => setEditing(undefined)}
+        newTitle="New user"
+        editTitle={(u) => `Edit ${u.username}`}
+        form={(u, done) => <UserForm user={u} onDone={done} />}
+      />
     </Stack>
   )
 }

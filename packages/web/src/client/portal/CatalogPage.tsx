@@ -23,7 +23,7 @@ import type { ResponseOf } from "../api/Types.ts"
 import { useSession } from "../auth/Session.tsx"
 import { useNavigate } from "../Router.tsx"
 import { categoriesOf, iconFor, usableIconUrl } from "./Catalog.ts"
-import { EmptyState, ErrorAlert, notifyError, notifySuccess, PageHeader } from "./Common.tsx"
+import { EmptyState, ErrorAlert, LoadMore, notifyError, notifySuccess, PageHeader } from "./Common.tsx"
 import { formatCpu, formatMemory } from "./SessionState.ts"
 
 type Page = ResponseOf<"/api/templates">
@@ -187,13 +187,7 @@ export const CatalogPage = () => {
           ))}
         </SimpleGrid>
       )}
-      {list.hasNextPage && (
-        <Group justify="center">
-          <Button variant="default" onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage}>
-            Load more
-          </Button>
-        </Group>
-      )}
+      <LoadMore list={list} />
     </Stack>
   )
 }

@@ -1,51 +1,38 @@
 /** Small pieces the portal pages share: page header, error alert, empty state, confirmation dialog, platform info. */
-import { Alert, Anchor, Button, Group, Modal, Stack, Text, ThemeIcon, Title } from "@mantine/core"
+import {
+  ActionIcon,
+  Alert,
+  Anchor,
+  Button,
+  Group,
+  Modal,
+  Stack,
+  Table,
+  Text,
+  ThemeIcon,
+  Tooltip,
+  VisuallyHidden
+} from "@mantine/core"
 import { notifications } from "@mantine/notifications"
 import { IconAlertTriangle, IconInbox } from "@tabler/icons-react"
-import { useQuery } from "@tanstack/react-query"
-import { type MouseEvent, type ReactNode, useState } from "react"
+import { type UseQueryResult, useQuery } from "@tanstack/react-query"
+import { type ComponentProps, type MouseEvent, type ReactNode } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
-import { ApiError } from "../api/Problem.ts"
+import { ErrorAlert as ProblemErrorAlert, messageOf, readableAlertTitle, useSubmit } from "../ui/Problems.tsx"
 import type { ResponseOf } from "../api/Types.ts"
+import { PageHeader as SharedPageHeader } from "../ui/PageHeader.tsx"
 import { useSession } from "../auth/Session.tsx"
 import { useNavigate } from "../Router.tsx"
 
-/** What went wrong, in the server's words when it said something. */
-export const messageOf = (error: unknown): string =>
-  error instanceof ApiError
-    ? error.problem.detail || error.problem.title
-    : error instanceof Error
-      ? error.message
-      : "something went wrong"
+export { messageOf } from "../ui/Problems.tsx"
 
-export const PageHeader = ({
-  title,
-  description,
-  actions
-}: {
-  readonly title: string
-  readonly description?: ReactNode
-  readonly actions?: ReactNode
-}) => (
-  <Group justify="space-between" align="flex-start" mb="lg" wrap="wrap">
-    <Stack gap={4}>
-      <Title order={2}>{title}</Title>
-      {description && (
-        <Text c="dimmed" size="sm">
-          {description}
-        </Text>
-      )}
-    </Stack>
-    {actions && <Group gap="sm">{actions}</Group>}
-  </Group>
+export const PageHeader = (props: ComponentProps<typeof SharedPageHeader>) => (
+  <SharedPageHeader spacing="roomy" {...props} />
 )
-
-/** Alert titles in the text colour: Mantine's light variant colours them below WCAG AA contrast. */
-const readableTitle = { title: { color: "var(--mantine-color-text)" } }
 
 /** Something the user must act on (not an error). */
 export const Warning = ({ title, children }: { readonly title: string; readonly children: ReactNode }) => (
-  <Alert color="yellow" title={title} icon={<IconAlertTriangle size={18} />} styles={readableTitle}>
+  <Alert color="yellow" title={title} icon={<IconAlertTriangle size={18} />} styles={readableAlertTitle}>
     {children}
   </Alert>
 )
@@ -59,11 +46,7 @@ export const ErrorAlert = ({
 }: {
   readonly error: unknown
   readonly title?: string
-}) => (
-  <Alert color="red" role="alert" title={title} icon={<IconAlertTriangle size={18} />} styles={readableTitle}>
-    {messageOf(error)}
-  </Alert>
-)
+}) => <ProblemErrorAlert error={error ?? "something went wrong"} title={title} />
 
 export const EmptyState = ({
   title,
@@ -106,37 +89,24 @@ export const ConfirmDialog = ({
   readonly onConfirm: () => Promise<unknown>
   readonly onClose: () => void
 }) => {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>()
+  const confirm = useSubmit(async () => {
+    await onConfirm()
+    close()
+  })
   const close = () => {
-    setError(undefined)
+    confirm.clear()
     onClose()
   }
   return (
     <Modal opened={opened} onClose={close} title={title} centered closeButtonProps={closeButtonProps}>
       <Stack>
         <Text size="sm">{children}</Text>
-        {error !== undefined && <ErrorAlert error={error} title="Failed" />}
+        {confirm.error !== undefined && <ErrorAlert error={confirm.error} title="Failed" />}
         <Group justify="flex-end">
           <Button variant="default" onClick={close}>
             Cancel
           </Button>
-          <Button
-            color="red"
-            loading={busy}
-            onClick={async () => {
-              setBusy(true)
-              setError(undefined)
-              try {
-                await onConfirm()
-                close()
-              } catch (e) {
-                setError(e)
-              } finally {
-                setBusy(false)
-              }
-            }}
-          >
+          <Button color="red" loading={confirm.busy} onClick={() => confirm.submit()}>
             {confirmLabel}
           </Button>
         </Group>
@@ -193,3 +163,98 @@ export const useTemplateNames = (): ReadonlyMap<string, string> => {
   })
   return new Map((templates.data?.items ?? []).map((t) => [t.id, t.displayName]))
 }
+
+/** What a query shows: its error, `loading` while it runs, `empty` when `isEmpty`, else `children` with the data. */
+export const QueryStates = <T,>({
+  query,
+  loading,
+  isEmpty,
+  empty,
+  children
+}: {
+  readonly query: UseQueryResult<T>
+  readonly loading: ReactNode
+  readonly isEmpty: (data: T) => boolean
+  readonly empty: ReactNode
+  readonly children: (data: T) => ReactNode
+}) => (
+  <>
+    {query.isError ? (
+      <ErrorAlert error={query.error} />
+    ) : query.isPending ? (
+      loading
+    ) : isEmpty(query.data) ? (
+      empty
+    ) : (
+      children(query.data)
+    )}
+  </>
+)
+
+/** A table whose last column holds each row's action buttons (its heading only for screen readers). */
+export const ListTable = ({
+  label,
+  columns,
+  striped,
+  highlightOnHover,
+  children
+}: {
+  readonly label: string
+  readonly columns: ReadonlyArray<string>
+  readonly striped?: boolean
+  readonly highlightOnHover?: boolean
+  readonly children: ReactNode
+}) => (
+  <Table striped={striped} highlightOnHover={highlightOnHover} aria-label={label}>
+    <Table.Thead>
+      <Table.Tr>
+        {columns.map((c) => (
+          <Table.Th key={c}>{c}</Table.Th>
+        ))}
+        <Table.Th>
+          <VisuallyHidden>Actions</VisuallyHidden>
+        </Table.Th>
+      </Table.Tr>
+    </Table.Thead>
+    <Table.Tbody>{children}</Table.Tbody>
+  </Table>
+)
+
+/** An icon button with its name as tooltip; `label` is what screen readers hear. */
+export const IconAction = ({
+  tooltip,
+  label,
+  color,
+  onClick,
+  children
+}: {
+  readonly tooltip: string
+  readonly label: string
+  readonly color?: "red"
+  readonly onClick: () => void
+  readonly children: ReactNode
+}) => (
+  <Tooltip label={tooltip}>
+    <ActionIcon variant="subtle" color={color} aria-label={label} onClick={onClick}>
+      {children}
+    </ActionIcon>
+  </Tooltip>
+)
+
+/** "Load more" under an infinite list while the server has another page. */
+export const LoadMore = ({
+  list
+}: {
+  readonly list: {
+    readonly hasNextPage: boolean
+    readonly isFetchingNextPage: boolean
+    readonly fetchNextPage: () => Promise<unknown>
+  }
+}) =>
+  list.hasNextPage ? (
+    <Group justify="center">
+      <Button variant="default" onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage}>
+        Load more
+      </Button>
+    </Group>
+  ) : null

@@ -1,18 +1,5 @@
 /** A session's files: upload (with progress), download, delete. */
-import {
-  ActionIcon,
-  Button,
-  FileButton,
-  Group,
-  Paper,
-  Progress,
-  Skeleton,
-  Stack,
-  Table,
-  Text,
-  Tooltip,
-  VisuallyHidden
-} from "@mantine/core"
+import { Button, FileButton, Group, Paper, Progress, Skeleton, Stack, Table, Text } from "@mantine/core"
 import { IconDownload, IconTrash, IconUpload, IconX } from "@tabler/icons-react"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
 import { useRef, useState } from "react"
@@ -24,10 +11,13 @@ import {
   ConfirmDialog,
   EmptyState,
   ErrorAlert,
+  IconAction,
   InAppLink,
+  ListTable,
   notifyError,
   notifySuccess,
   PageHeader,
+  QueryStates,
   useTemplateNames
 } from "./Common.tsx"
 import { formatBytes, percent, type UploadProgress } from "./SessionState.ts"
@@ -126,11 +116,9 @@ export const FilesPage = ({ params }: PageProps) => {
               Uploading {uploading.name} — {formatBytes(uploading.progress.loaded)} of{" "}
               {formatBytes(uploading.progress.total)}
             </Text>
-            <Tooltip label="Cancel upload">
-              <ActionIcon variant="subtle" aria-label="Cancel upload" onClick={() => uploading.abort.abort()}>
-                <IconX size={16} />
-              </ActionIcon>
-            </Tooltip>
+            <IconAction tooltip="Cancel upload" label="Cancel upload" onClick={() => uploading.abort.abort()}>
+              <IconX size={16} />
+            </IconAction>
           </Group>
           <Progress
             value={percent(uploading.progress)}
@@ -141,54 +129,34 @@ export const FilesPage = ({ params }: PageProps) => {
         </Paper>
       )}
       {uploadError !== undefined && <ErrorAlert error={uploadError} title="Upload failed" />}
-      {files.isError ? (
-        <ErrorAlert error={files.error} />
-      ) : files.isPending ? (
-        <Skeleton h={120} />
-      ) : files.data.items.length === 0 ? (
-        <EmptyState title="No files yet">Upload a file to make it available to this session.</EmptyState>
-      ) : (
-        <Table striped highlightOnHover aria-label="Files">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Size</Table.Th>
-              <Table.Th>Uploaded</Table.Th>
-              <Table.Th>
-                <VisuallyHidden>Actions</VisuallyHidden>
-              </Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {files.data.items.map((f) => (
+      <QueryStates
+        query={files}
+        loading={<Skeleton h={120} />}
+        isEmpty={(data) => data.items.length === 0}
+        empty={<EmptyState title="No files yet">Upload a file to make it available to this session.</EmptyState>}
+      >
+        {(data) => (
+          <ListTable label="Files" columns={["Name", "Size", "Uploaded"]} striped highlightOnHover>
+            {data.items.map((f) => (
               <Table.Tr key={f.id}>
                 <Table.Td>{f.name}</Table.Td>
                 <Table.Td>{formatBytes(f.size)}</Table.Td>
                 <Table.Td>{new Date(f.createdAt).toLocaleString()}</Table.Td>
                 <Table.Td>
                   <Group gap={4} justify="flex-end" wrap="nowrap">
-                    <Tooltip label="Download">
-                      <ActionIcon variant="subtle" aria-label={`Download ${f.name}`} onClick={() => void download(f)}>
-                        <IconDownload size={16} />
-                      </ActionIcon>
-                    </Tooltip>
-                    <Tooltip label="Delete">
-                      <ActionIcon
-                        variant="subtle"
-                        color="red"
-                        aria-label={`Delete ${f.name}`}
-                        onClick={() => setDeleting(f)}
-                      >
-                        <IconTrash size={16} />
-                      </ActionIcon>
-                    </Tooltip>
+                    <IconAction tooltip="Download" label={`Download ${f.name}`} onClick={() => void download(f)}>
+                      <IconDownload size={16} />
+                    </IconAction>
+                    <IconAction tooltip="Delete" label={`Delete ${f.name}`} color="red" onClick={() => setDeleting(f)}>
+                      <IconTrash size={16} />
+                    </IconAction>
                   </Group>
                 </Table.Td>
               </Table.Tr>
             ))}
-          </Table.Tbody>
-        </Table>
-      )}
+          </ListTable>
+        )}
+      </QueryStates>
       <ConfirmDialog
         opened={deleting !== undefined}
         title={`Delete ${deleting?.name ?? "file"}?`}

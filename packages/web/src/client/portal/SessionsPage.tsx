@@ -38,6 +38,7 @@ import {
   ConfirmDialog,
   EmptyState,
   ErrorAlert,
+  LoadMore,
   notifyError,
   notifySuccess,
   PageHeader,
@@ -357,13 +358,7 @@ export const SessionsPage = () => {
           ))}
         </SimpleGrid>
       )}
-      {list.hasNextPage && (
-        <Group justify="center">
-          <Button variant="default" onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage}>
-            Load more
-          </Button>
-        </Group>
-      )}
+      <LoadMore list={list} />
     </Stack>
   )
 }

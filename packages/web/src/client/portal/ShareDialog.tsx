@@ -1,6 +1,5 @@
 /** Who a session is shared with (view: watch; control: use), adding and revoking shares. */
 import {
-  ActionIcon,
   Badge,
   Button,
   Group,
@@ -11,18 +10,24 @@ import {
   Stack,
   Table,
   Text,
-  TextInput,
-  Tooltip,
-  VisuallyHidden
+  TextInput
 } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { IconTrash } from "@tabler/icons-react"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
-import { ApiError, fieldErrors } from "../api/Problem.ts"
 import { useSession } from "../auth/Session.tsx"
-import { closeButtonProps, EmptyState, ErrorAlert, notifyError, notifySuccess } from "./Common.tsx"
+import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
+import {
+  closeButtonProps,
+  EmptyState,
+  IconAction,
+  ListTable,
+  notifyError,
+  notifySuccess,
+  QueryStates
+} from "./Common.tsx"
 
 type ShareAccess = "view" | "control"
 
@@ -94,34 +99,28 @@ export const ShareDialog = ({
   const queryClient = useQueryClient()
   const [userId, setUserId] = useState("")
   const [access, setAccess] = useState<ShareAccess>("view")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
   const shares = useQuery({
     queryKey: ["session", sessionId, "shares"],
     enabled: opened,
     queryFn: async () => unwrap(await api.GET("/api/sessions/{id}/shares", { params: { path: { id: sessionId } } }))
   })
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["session", sessionId, "shares"] })
-  const add = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      unwrap(
-        await api.POST("/api/sessions/{id}/shares", {
-          params: { path: { id: sessionId } },
-          body: { userId, access }
-        })
-      )
-      notifySuccess(`Shared (${access})`)
-      setUserId("")
-      await refresh()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const {
+    submit: add,
+    busy,
+    error,
+    fields
+  } = useSubmit(async () => {
+    unwrap(
+      await api.POST("/api/sessions/{id}/shares", {
+        params: { path: { id: sessionId } },
+        body: { userId, access }
+      })
+    )
+    notifySuccess(`Shared (${access})`)
+    setUserId("")
+    await refresh()
+  })
   const revoke = async (user: string, username: string) => {
     try {
       unwrap(
@@ -133,7 +132,6 @@ export const ShareDialog = ({
       notifyError(err, "Could not revoke the share")
     }
   }
-  const fields = error instanceof ApiError ? fieldErrors(error.problem) : {}
   return (
     <Modal
       opened={opened}
@@ -161,7 +159,7 @@ export const ShareDialog = ({
                 ]}
               />
             </div>
-            {error !== undefined && !fields["userId"] && <ErrorAlert error={error} title="Could not share" />}
+            <ProblemAlert error={error} placed={["userId"]} title="Could not share" />
             <Group justify="flex-end">
               <Button type="submit" loading={busy} disabled={!userId}>
                 Share
@@ -172,26 +170,15 @@ export const ShareDialog = ({
         <Text fw={600} size="sm" component="h3" m={0}>
           Shared with
         </Text>
-        {shares.isError ? (
-          <ErrorAlert error={shares.error} />
-        ) : shares.isPending ? (
-          <Loader size="sm" aria-label="Loading shares" />
-        ) : shares.data.items.length === 0 ? (
-          <EmptyState title="Not shared">Only you (and administrators) can see this session.</EmptyState>
-        ) : (
-          <Table aria-label="Shares">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>User</Table.Th>
-                <Table.Th>Access</Table.Th>
-                <Table.Th>Since</Table.Th>
-                <Table.Th>
-                  <VisuallyHidden>Actions</VisuallyHidden>
-                </Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {shares.data.items.map((s) => (
+        <QueryStates
+          query={shares}
+          loading={<Loader size="sm" aria-label="Loading shares" />}
+          isEmpty={(data) => data.items.length === 0}
+          empty={<EmptyState title="Not shared">Only you (and administrators) can see this session.</EmptyState>}
+        >
+          {(data) => (
+            <ListTable label="Shares" columns={["User", "Access", "Since"]}>
+              {data.items.map((s) => (
                 <Table.Tr key={s.userId}>
                   <Table.Td>{s.username}</Table.Td>
                   <Table.Td>
@@ -201,22 +188,20 @@ export const ShareDialog = ({
                   </Table.Td>
                   <Table.Td>{new Date(s.createdAt).toLocaleString()}</Table.Td>
                   <Table.Td>
-                    <Tooltip label="Revoke">
-                      <ActionIcon
-                        variant="subtle"
-                        color="red"
-                        aria-label={`Revoke access for ${s.username}`}
-                        onClick={() => void revoke(s.userId, s.username)}
-                      >
-                        <IconTrash size={16} />
-                      </ActionIcon>
-                    </Tooltip>
+                    <IconAction
+                      tooltip="Revoke"
+                      label={`Revoke access for ${s.username}`}
+                      color="red"
+                      onClick={() => void revoke(s.userId, s.username)}
+                    >
+                      <IconTrash size={16} />
+                    </IconAction>
                   </Table.Td>
                 </Table.Tr>
               ))}
-            </Table.Tbody>
-          </Table>
-        )}
+            </ListTable>
+          )}
+        </QueryStates>
       </Stack>
     </Modal>
   )

@@ -12,17 +12,24 @@ import {
   Stack,
   Table,
   Text,
-  TextInput,
-  VisuallyHidden
+  TextInput
 } from "@mantine/core"
 import { IconCheck, IconCopy, IconKey, IconPlus } from "@tabler/icons-react"
 import { useQuery, useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../../api/ApiClient.ts"
-import { ApiError, fieldErrors } from "../../api/Problem.ts"
 import type { ResponseOf } from "../../api/Types.ts"
 import { useSession } from "../../auth/Session.tsx"
-import { ConfirmDialog, closeButtonProps, EmptyState, ErrorAlert, notifySuccess, Warning } from "../Common.tsx"
+import { ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
+import {
+  closeButtonProps,
+  ConfirmDialog,
+  EmptyState,
+  ListTable,
+  notifySuccess,
+  QueryStates,
+  Warning
+} from "../Common.tsx"
 import { expiryOf, scopeOptions } from "./Scopes.ts"
 
 type ApiKey = ResponseOf<"/api/api-keys">["items"][number]
@@ -43,38 +50,25 @@ const CreateKeyDialog = ({ opened, onClose }: { readonly opened: boolean; readon
   const [name, setName] = useState("")
   const [scopes, setScopes] = useState<Array<string>>([])
   const [expiry, setExpiry] = useState("90")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
   const [created, setCreated] = useState<CreatedKey>()
   const options = scopeOptions(me?.permissions ?? [])
+  const { submit, busy, error, fields, clear } = useSubmit(async () => {
+    const expiresAt = expiryOf(expiry)
+    const key = unwrap(
+      await api.POST("/api/api-keys", { body: { name: name.trim(), scopes, ...(expiresAt ? { expiresAt } : {}) } })
+    )
+    setCreated(key)
+    await queryClient.invalidateQueries({ queryKey: keysKey })
+  })
   const close = () => {
     setName("")
     setScopes([])
     setExpiry("90")
-    setError(undefined)
+    clear()
     setCreated(undefined)
     onClose()
   }
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      const expiresAt = expiryOf(expiry)
-      const key = unwrap(
-        await api.POST("/api/api-keys", { body: { name: name.trim(), scopes, ...(expiresAt ? { expiresAt } : {}) } })
-      )
-      setCreated(key)
-      await queryClient.invalidateQueries({ queryKey: keysKey })
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  const fields = error instanceof ApiError ? fieldErrors(error.problem) : {}
   const scopeError = Object.entries(fields).find(([k]) => k.startsWith("scopes"))?.[1]
-  const unplaced = error !== undefined && !fields["name"] && !scopeError && !fields["expiresAt"]
   return (
     <Modal
       opened={opened}
@@ -146,7 +140,7 @@ const CreateKeyDialog = ({ opened, onClose }: { readonly opened: boolean; readon
             allowDeselect={false}
             error={fields["expiresAt"]}
           />
-          {unplaced && <ErrorAlert error={error} title="Could not create the key" />}
+          <ProblemAlert error={error} placed={["name", "scopes", "expiresAt"]} title="Could not create the key" />
           <Group justify="flex-end">
             <Button variant="default" onClick={close}>
               Cancel
@@ -187,30 +181,19 @@ export const ApiKeysPanel = () => {
           Create API key
         </Button>
       </Group>
-      {keys.isError ? (
-        <ErrorAlert error={keys.error} />
-      ) : keys.isPending ? (
-        <Skeleton h={100} />
-      ) : keys.data.items.length === 0 ? (
-        <EmptyState title="No API keys" icon={<IconKey size={26} />}>
-          Create one to use the API from scripts.
-        </EmptyState>
-      ) : (
-        <Table aria-label="API keys" striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Key</Table.Th>
-              <Table.Th>Scopes</Table.Th>
-              <Table.Th>Expires</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th>
-                <VisuallyHidden>Actions</VisuallyHidden>
-              </Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {keys.data.items.map((k) => (
+      <QueryStates
+        query={keys}
+        loading={<Skeleton h={100} />}
+        isEmpty={(data) => data.items.length === 0}
+        empty={
+          <EmptyState title="No API keys" icon={<IconKey size={26} />}>
+            Create one to use the API from scripts.
+          </EmptyState>
+        }
+      >
+        {(data) => (
+          <ListTable label="API keys" columns={["Name", "Key", "Scopes", "Expires", "Last used"]} striped>
+            {data.items.map((k) => (
               <Table.Tr key={k.id}>
                 <Table.Td>{k.name}</Table.Td>
                 <Table.Td>
@@ -240,9 +223,9 @@ export const ApiKeysPanel = () => {
                 </Table.Td>
               </Table.Tr>
             ))}
-          </Table.Tbody>
-        </Table>
-      )}
+          </ListTable>
+        )}
+      </QueryStates>
       <CreateKeyDialog opened={creating} onClose={() => setCreating(false)} />
       <ConfirmDialog
         opened={revoking !== undefined}

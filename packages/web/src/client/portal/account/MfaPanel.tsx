@@ -20,11 +20,11 @@ import {
 } from "@mantine/core"
 import { IconCheck, IconCopy } from "@tabler/icons-react"
 import { useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { renderSVG } from "uqr"
 import { api, unwrap } from "../../api/ApiClient.ts"
-import { ApiError, fieldErrors } from "../../api/Problem.ts"
 import { useSession } from "../../auth/Session.tsx"
+import { messageOf, useSubmit } from "../../ui/Problems.tsx"
 import { ErrorAlert, notifySuccess, Warning } from "../Common.tsx"
 
 /** The otpauth URI as a QR code in a data: URL (an image, so no markup of ours is injected). */
@@ -45,22 +45,10 @@ const CodeForm = ({
   readonly onSubmit: (code: string) => Promise<void>
 }) => {
   const [code, setCode] = useState("")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      await onSubmit(code.trim())
-      setCode("")
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  const fields = error instanceof ApiError ? fieldErrors(error.problem) : {}
+  const { submit, busy, error, fields } = useSubmit(async () => {
+    await onSubmit(code.trim())
+    setCode("")
+  })
   return (
     <Stack component="form" onSubmit={submit} gap="sm" maw={360}>
       <TextInput
@@ -70,10 +58,7 @@ const CodeForm = ({
         required
         value={code}
         onChange={(e) => setCode(e.currentTarget.value)}
-        error={
-          fields["code"] ??
-          (error !== undefined ? (error instanceof ApiError ? error.problem.detail : String(error)) : undefined)
-        }
+        error={fields["code"] ?? (error !== undefined ? messageOf(error) : undefined)}
       />
       <Group>
         <Button type="submit" loading={busy} color={color}>

@@ -1,10 +1,10 @@
 /** Change your password: the current one, then a new one the server's password policy accepts. */
 import { Button, Group, PasswordInput, Stack, Text } from "@mantine/core"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../../api/ApiClient.ts"
-import { ApiError, fieldErrors } from "../../api/Problem.ts"
 import { useSession } from "../../auth/Session.tsx"
-import { ErrorAlert, notifySuccess } from "../Common.tsx"
+import { fieldErrorsOf, ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
+import { notifySuccess } from "../Common.tsx"
 
 export const PasswordPanel = () => {
   const session = useSession()
@@ -12,36 +12,24 @@ export const PasswordPanel = () => {
   const [current, setCurrent] = useState("")
   const [next, setNext] = useState("")
   const [repeat, setRepeat] = useState("")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
   const mismatch = repeat.length > 0 && repeat !== next
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
+  const { submit, busy, error } = useSubmit(async () => {
     if (!me || mismatch) return
-    setBusy(true)
-    setError(undefined)
-    try {
-      unwrap(
-        await api.PATCH("/api/users/{id}", {
-          params: { path: { id: me.id } },
-          body: { currentPassword: current, password: next }
-        })
-      )
-      setCurrent("")
-      setNext("")
-      setRepeat("")
-      notifySuccess("Password changed: your other logins were signed out")
-      // The change revoked every refresh token, this console's too: log in again with the new password.
-      const again = await session.login(me.username, next).catch(() => "failed" as const)
-      if (again !== "ok") await session.logout()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  const fields = error instanceof ApiError ? fieldErrors(error.problem) : {}
-  const unplaced = error !== undefined && !fields["password"] && !fields["currentPassword"]
+    unwrap(
+      await api.PATCH("/api/users/{id}", {
+        params: { path: { id: me.id } },
+        body: { currentPassword: current, password: next }
+      })
+    )
+    setCurrent("")
+    setNext("")
+    setRepeat("")
+    notifySuccess("Password changed: your other logins were signed out")
+    // The change revoked every refresh token, this console's too: log in again with the new password.
+    const again = await session.login(me.username, next).catch(() => "failed" as const)
+    if (again !== "ok") await session.logout()
+  })
+  const fields = fieldErrorsOf(error)
   return (
     <Stack component="form" onSubmit={submit} maw={480} aria-label="Change password">
       <PasswordInput
@@ -69,7 +57,7 @@ export const PasswordPanel = () => {
         onChange={(e) => setRepeat(e.currentTarget.value)}
         error={mismatch ? "does not match the new password" : undefined}
       />
-      {unplaced && <ErrorAlert error={error} title="Could not change the password" />}
+      <ProblemAlert error={error} placed={["password", "currentPassword"]} title="Could not change the password" />
       <Text size="xs" c="dimmed">
         Changing your password signs out every other login of your account.
       </Text>

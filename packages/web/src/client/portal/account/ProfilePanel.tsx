@@ -1,39 +1,26 @@
 /** Display name and email (PATCH /api/users/:id on yourself). */
 import { Button, Group, Stack, Text, TextInput } from "@mantine/core"
 import { useQueryClient } from "@tanstack/react-query"
-import { type FormEvent, useState } from "react"
+import { useState } from "react"
 import { api, unwrap } from "../../api/ApiClient.ts"
-import { ApiError, fieldErrors } from "../../api/Problem.ts"
 import { type Me, useSession } from "../../auth/Session.tsx"
-import { ErrorAlert, notifySuccess } from "../Common.tsx"
+import { ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
+import { notifySuccess } from "../Common.tsx"
 
 const ProfileForm = ({ me }: { readonly me: Me }) => {
   const queryClient = useQueryClient()
   const [displayName, setDisplayName] = useState(me.displayName)
   const [email, setEmail] = useState(me.email ?? "")
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      unwrap(
-        await api.PATCH("/api/users/{id}", {
-          params: { path: { id: me.id } },
-          body: { displayName: displayName.trim(), email: email.trim() === "" ? null : email.trim() }
-        })
-      )
-      await queryClient.invalidateQueries({ queryKey: ["me"] })
-      notifySuccess("Profile saved")
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  const fields = error instanceof ApiError ? fieldErrors(error.problem) : {}
-  const unplaced = error !== undefined && !fields["displayName"] && !fields["email"]
+  const { submit, busy, error, fields } = useSubmit(async () => {
+    unwrap(
+      await api.PATCH("/api/users/{id}", {
+        params: { path: { id: me.id } },
+        body: { displayName: displayName.trim(), email: email.trim() === "" ? null : email.trim() }
+      })
+    )
+    await queryClient.invalidateQueries({ queryKey: ["me"] })
+    notifySuccess("Profile saved")
+  })
   return (
     <form onSubmit={submit} aria-label="Profile" noValidate>
       <Stack maw={480}>
@@ -54,7 +41,7 @@ const ProfileForm = ({ me }: { readonly me: Me }) => {
         <Text size="xs" c="dimmed">
           User ID: <span data-testid="user-id">{me.id}</span> · Roles: {me.roles.join(", ")}
         </Text>
-        {unplaced && <ErrorAlert error={error} title="Could not save" />}
+        <ProblemAlert error={error} placed={["displayName", "email"]} title="Could not save" />
         <Group>
           <Button type="submit" loading={busy}>
             Save profile
