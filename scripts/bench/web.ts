@@ -57,14 +57,12 @@ const dashboard = async () => {
   }
 }
 
-const reach = async (kit: BrowserKit.BrowserKit, token: string, id: string, state: string) => {
-  for (let i = 0; i < 300; i++) {
-    const res = await kit.platform.http<{ state?: string }>("GET", `/api/sessions/${id}`, { token })
-    if (res.body.state === state) return
-    await Bun.sleep(100)
-  }
-  throw new Error(`session ${id} did not reach ${state}`)
-}
+const reach = (kit: BrowserKit.BrowserKit, token: string, id: string, state: string) =>
+  kit.platform.eventually(
+    async () =>
+      (await kit.platform.http<{ state?: string }>("GET", `/api/sessions/${id}`, { token })).body.state === state,
+    { timeoutMs: 30_000, intervalMs: 100, what: `session ${id} to reach ${state}` }
+  )
 
 const openToFirstFrame = async (kit: BrowserKit.BrowserKit, page: Page) => {
   await page.goto(`${kit.url}/sessions`)

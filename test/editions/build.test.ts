@@ -10,6 +10,7 @@ import { ServerProcess } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as EditionBuild from "./fixtures/EditionBuild.ts"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-edition-"))
 afterAll(async () => {
@@ -17,35 +18,9 @@ afterAll(async () => {
   Fs.rmSync(dir, { recursive: true, force: true })
 })
 
-/** `bun build --compile` of the whole server: tens of seconds when two cores are shared by several test runs. */
-const BUILD_MS = 150_000
-
-const build = async (outfile: string) => {
-  const proc = Bun.spawn(["bun", "run", "build:edition", "enterprise", "--outfile", outfile], {
-    cwd: Path.join(import.meta.dir, "../.."),
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const timer = setTimeout(() => proc.kill("SIGKILL"), BUILD_MS)
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited
-  ])
-  clearTimeout(timer)
-  return { code, output: `${stdout}${stderr}`, killed: proc.signalCode === "SIGKILL" }
-}
-
 test("the enterprise edition compiles to one executable that serves", async () => {
   const outfile = Path.join(dir, "streamspace-enterprise")
-  const built = await build(outfile)
-  expect(
-    built.killed
-      ? `build still running after ${BUILD_MS} ms:\n${built.output}`
-      : built.code === 0
-        ? "built"
-        : built.output
-  ).toBe("built")
+  await EditionBuild.expectBuilt("enterprise", outfile)
   expect(Fs.existsSync(outfile)).toBe(true)
   const server = await ServerProcess.start(
     {

@@ -12,6 +12,7 @@ import { ServerProcess } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as EditionBuild from "./fixtures/EditionBuild.ts"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-console-edition-"))
 const runDir = Path.join(dir, "empty")
@@ -20,41 +21,9 @@ afterAll(async () => {
   Fs.rmSync(dir, { recursive: true, force: true })
 })
 
-/** `bun build --compile` of the whole server plus the console build: ~15 s idle, more on a shared machine. */
-const BUILD_MS = 150_000
-
-const build = async (outfile: string) => {
-  const started = performance.now()
-  const proc = Bun.spawn(["bun", "run", "build:edition", "community", "--outfile", outfile], {
-    cwd: Path.join(import.meta.dir, "../.."),
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const timer = setTimeout(() => proc.kill("SIGKILL"), BUILD_MS)
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited
-  ])
-  clearTimeout(timer)
-  return {
-    code,
-    output: `${stdout}${stderr}`,
-    killed: proc.signalCode === "SIGKILL",
-    seconds: (performance.now() - started) / 1000
-  }
-}
-
 test("the community executable serves its embedded console from an empty directory", async () => {
   const outfile = Path.join(dir, "streamspace-community")
-  const built = await build(outfile)
-  expect(
-    built.killed
-      ? `build still running after ${BUILD_MS} ms:\n${built.output}`
-      : built.code === 0
-        ? "built"
-        : built.output
-  ).toBe("built")
+  const built = await EditionBuild.expectBuilt("community", outfile)
   console.log(
     `build:edition community: ${built.seconds.toFixed(1)} s, ${(Fs.statSync(outfile).size / 2 ** 20).toFixed(0)} MiB`
   )

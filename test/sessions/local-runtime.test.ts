@@ -51,6 +51,17 @@ const desktopOf = (platform: TestPlatform.TestPlatform, id: string) =>
     Effect.map(SessionRuntime.SessionRuntime, (runtime) => (runtime.kind === "local" ? runtime.desktop(id) : undefined))
   )
 
+/** The session's running desktop; fails the test when there is none. */
+const runningDesktop = async (
+  platform: TestPlatform.TestPlatform,
+  id: string,
+  when = "for a running local session"
+) => {
+  const desktop = await desktopOf(platform, id)
+  if (!desktop) throw new Error(`no desktop ${when}`)
+  return desktop
+}
+
 const alive = (pid: number) => {
   try {
     return !Fs.readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1]?.startsWith("Z")
@@ -184,8 +195,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
     const owner = await makeUser(p, admin, "local-owner")
     const id = await launch(p, owner.token, template)
     expect((await stateOf(p, owner.token, id)).runtime).toBe("local")
-    const desktop = await desktopOf(p, id)
-    if (!desktop) throw new Error("no desktop for a running local session")
+    const desktop = await runningDesktop(p, id)
     expect(commandOf(desktop.pids[0]!)).toContain("Xvnc")
     const [endpoint] = await p.query<{ endpoint: string }>("select endpoint from sessions where id = $1", [id])
     expect(endpoint?.endpoint).toBe(`127.0.0.1:${desktop.port}`)
@@ -235,8 +245,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
   test("hibernate stops the display and keeps the home; wake starts a new one; delete ends it", async () => {
     const owner = await makeUser(p, admin, "local-sleeper")
     const id = await launch(p, owner.token, template)
-    const first = await desktopOf(p, id)
-    if (!first) throw new Error("no desktop for a running local session")
+    const first = await runningDesktop(p, id)
     expect(first.home).toStartWith(Path.resolve(p.config.dataDir))
     Fs.writeFileSync(Path.join(first.home, "notes.txt"), "kept across hibernation")
 
@@ -249,8 +258,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
 
     expect((await p.http("POST", `/api/sessions/${id}/wake`, { token: owner.token })).status).toBe(202)
     await reach(p, owner.token, id, "running")
-    const second = await desktopOf(p, id)
-    if (!second) throw new Error("no desktop after waking")
+    const second = await runningDesktop(p, id, "after waking")
     expect(second.pids.every(alive)).toBe(true)
     expect(second.pids.some((pid) => first.pids.includes(pid))).toBe(false)
     expect(second.port).not.toBe(first.port)
@@ -270,8 +278,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
   test("Xvnc dying on its own fails the session, saying so", async () => {
     const owner = await makeUser(p, admin, "local-crash")
     const id = await launch(p, owner.token, template)
-    const desktop = await desktopOf(p, id)
-    if (!desktop) throw new Error("no desktop for a running local session")
+    const desktop = await runningDesktop(p, id)
     process.kill(desktop.pids[0]!, "SIGKILL")
     const failed = await reach(p, owner.token, id, "failed")
     expect(failed.reason).toContain("Xvnc was killed by SIGKILL")
@@ -287,8 +294,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
       const token = await own.login("admin", own.adminPassword)
       const templateId = await makeTemplate(own, token, "idle-xterm", { image: "xterm" })
       const id = await launch(own, token, templateId)
-      const desktop = await desktopOf(own, id)
-      if (!desktop) throw new Error("no desktop for a running local session")
+      const desktop = await runningDesktop(own, id)
       await own.adjustClock("2 minutes")
       await reach(own, token, id, "hibernated")
       expect(desktop.pids.filter(alive)).toEqual([])

@@ -9,7 +9,7 @@
  * that throws shows an error in its own frame. Screenshots "plugin-widget"
  * and "plugin-page"; axe on the plugin page.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test"
 import { definePlugin } from "@streamspace/kernel"
 import { PluginLoader } from "@streamspace/kernel/host"
 import hello from "@streamspace/plugin-hello"
@@ -19,6 +19,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 
 let kit: BrowserKit.BrowserKit
 let admin: string
@@ -38,12 +39,6 @@ const broken = {
   root: brokenDir
 }
 
-const api = async <T>(method: string, path: string, token: string, body?: unknown) => {
-  const res = await kit.platform.http<T>(method, path, { token, ...(body === undefined ? {} : { body }) })
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
-  return res.body
-}
-
 beforeAll(async () => {
   Fs.mkdirSync(Path.join(brokenDir, "ui"))
   Fs.writeFileSync(
@@ -53,28 +48,19 @@ beforeAll(async () => {
   const external = await PluginLoader.loadDirectory(Path.join(import.meta.dir, "../fixtures/plugins"))
   kit = await BrowserKit.start({ plugins: [hello, ...external.filter((p) => p.id === "reports"), broken] })
   admin = await kit.platform.login("admin", kit.platform.adminPassword)
-  for (const id of ["hello", "reports", "broken"]) await api("POST", `/api/admin/plugins/${id}/install`, admin)
-  await api("POST", "/api/admin/plugins/reports/enable", admin)
-  await api("POST", "/api/admin/plugins/broken/enable", admin)
-  await api("POST", "/api/users", admin, { username: "carol", password: "long-enough-pw" })
+  for (const id of ["hello", "reports", "broken"])
+    await ConsoleTest.request(kit, "POST", `/api/admin/plugins/${id}/install`, admin)
+  await ConsoleTest.request(kit, "POST", "/api/admin/plugins/reports/enable", admin)
+  await ConsoleTest.request(kit, "POST", "/api/admin/plugins/broken/enable", admin)
+  await ConsoleTest.createUser(kit, admin, { username: "carol", password: "long-enough-pw" })
 }, 180_000)
 afterAll(async () => {
   await kit?.close()
   Fs.rmSync(brokenDir, { recursive: true, force: true })
 })
 
-/** A fresh page with generous waits: the browser tests share two cores with other test runs. */
-const newPage = async () => {
-  const page = await kit.newPage()
-  page.setDefaultTimeout(45_000)
-  return page
-}
-
-const watchErrors = (page: Page) => {
-  const errors: Array<string> = []
-  page.on("pageerror", (e) => errors.push(e.message))
-  return errors
-}
+const pages = ConsoleTest.pageTracker(() => kit)
+afterEach(() => pages.closeAll())
 
 /** Set before an action; still set after it only when the page did not reload. */
 // Evaluated as strings: this file is type-checked without the DOM library.
@@ -82,8 +68,7 @@ const markDocument = (page: Page) => page.evaluate("window.streamspaceNoReload =
 const stillSameDocument = (page: Page) => page.evaluate("window.streamspaceNoReload === true")
 
 test("enabling hello adds its widget to the dashboard, disabling removes it, without a reload", async () => {
-  const page = await newPage()
-  const errors = watchErrors(page)
+  const { page, errors } = await pages.open()
   await kit.login(page, "admin", kit.platform.adminPassword)
   await page.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Dashboard" }).click()
   await page.getByRole("heading", { name: "Dashboard" }).first().waitFor()
@@ -93,7 +78,7 @@ test("enabling hello adds its widget to the dashboard, disabling removes it, wit
   expect(await widget.count()).toBe(0)
   await markDocument(page)
 
-  await api("POST", "/api/admin/plugins/hello/enable", admin)
+  await ConsoleTest.request(kit, "POST", "/api/admin/plugins/hello/enable", admin)
   await widget.waitFor({ timeout: 45_000 })
   await expect(widget.getByText("Greeting:")).toBeTruthy()
   await widget.getByText("Hello", { exact: true }).waitFor()
@@ -105,14 +90,15 @@ test("enabling hello adds its widget to the dashboard, disabling removes it, wit
   await kit.screenshot(page, "plugin-widget")
   expect(await stillSameDocument(page)).toBe(true)
 
-  await api("POST", "/api/admin/plugins/hello/disable", admin)
+  await ConsoleTest.request(kit, "POST", "/api/admin/plugins/hello/disable", admin)
   await widget.waitFor({ state: "detached", timeout: 45_000 })
   expect(await stillSameDocument(page)).toBe(true)
   expect(errors).toEqual([])
 }, 150_000)
 
 test("the external plugin's page is in the navigation, renders with the SDK, and passes axe", async () => {
-  const extensions = await api<{ items: ReadonlyArray<{ plugin: string; module: string | null }> }>(
+  const extensions = await ConsoleTest.request<{ items: ReadonlyArray<{ plugin: string; module: string | null }> }>(
+    kit,
     "GET",
     "/api/ui/extensions",
     admin
@@ -128,8 +114,7 @@ test("the external plugin's page is in the navigation, renders with the SDK, and
   expect(source).toContain('from"@streamspace/web/sdk"')
   expect(source).not.toContain("mantine-")
 
-  const page = await newPage()
-  const errors = watchErrors(page)
+  const { page, errors } = await pages.open()
   await kit.login(page, "admin", kit.platform.adminPassword)
   await page.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Activity report" }).click()
   expect(new URL(page.url()).pathname).toBe("/plugins/reports/activity")
@@ -151,21 +136,23 @@ test("the external plugin's page is in the navigation, renders with the SDK, and
   }
   await page.getByRole("img", { name: "Value of each entry" }).locator("svg").first().waitFor()
   await kit.screenshot(page, "plugin-page")
-  expect(await kit.accessibilityViolations(page)).toEqual([])
+  await ConsoleTest.expectAccessible(kit, page)
   // The module renders inside the console's theme: dark mode reaches it too.
   await page.getByRole("button", { name: "Switch to dark theme" }).click()
   await page.getByRole("button", { name: "Switch to light theme" }).waitFor()
   await kit.screenshot(page, "plugin-page-dark")
-  expect(await kit.accessibilityViolations(page)).toEqual([])
+  await ConsoleTest.expectAccessible(kit, page)
   expect(errors).toEqual([])
 }, 150_000)
 
 test("a user without the page's permission neither sees nor opens it", async () => {
   const token = await kit.platform.login("carol", "long-enough-pw")
-  const items = (await api<{ items: ReadonlyArray<{ plugin: string }> }>("GET", "/api/ui/extensions", token)).items
+  const items = (
+    await ConsoleTest.request<{ items: ReadonlyArray<{ plugin: string }> }>(kit, "GET", "/api/ui/extensions", token)
+  ).items
   expect(items.map((i) => i.plugin)).not.toContain("reports")
 
-  const page = await newPage()
+  const { page } = await pages.open()
   await kit.login(page, "carol", "long-enough-pw")
   expect(await page.getByRole("link", { name: "Activity report" }).count()).toBe(0)
   await page.goto(`${kit.url}/plugins/reports/activity`)
@@ -174,7 +161,7 @@ test("a user without the page's permission neither sees nor opens it", async () 
 }, 120_000)
 
 test("a plugin module that throws shows an error in its own frame; the console keeps working", async () => {
-  const page = await newPage()
+  const { page } = await pages.open()
   await kit.login(page, "admin", kit.platform.adminPassword)
   await page.getByRole("link", { name: "Broken page" }).click()
   const alert = page.getByRole("alert").filter({ hasText: "could not be shown" })

@@ -3,10 +3,12 @@
  * (embedded PGlite, default config, so `auto` picks the local runtime where
  * Xvnc is installed), the printed URL and password, log in in Chromium,
  * launch the starter template from the catalog, open it and type into its
- * xterm — the typed command runs on this machine.
+ * xterm — the typed command runs on this machine. Killed outright, the
+ * server leaves no desktop behind once the kit has cleaned up.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { Chromium, Eventually, ServerProcess } from "@streamspace/testing"
+import { LocalRuntime, ProcessTable } from "@streamspace/core"
+import { BrowserKit, Chromium, Eventually, ServerProcess } from "@streamspace/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -46,10 +48,7 @@ test("a new user logs in with the printed password, launches the starter desktop
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } })
   const page = await context.newPage()
   await page.goto(server.url)
-  await page.getByLabel(/^Username/).fill("admin")
-  await page.getByLabel(/^Password/).fill(password!)
-  await page.getByRole("button", { name: "Log in" }).click()
-  await page.getByRole("button", { name: "Account menu" }).waitFor()
+  await BrowserKit.logIn(page, "admin", password!)
 
   await page.goto(`${server.url}/catalog`)
   await page.getByRole("button", { name: /Launch Terminal/ }).click()
@@ -75,4 +74,14 @@ test("a new user logs in with the printed password, launches the starter desktop
     Fs.readdirSync(homes).some((home) => Fs.existsSync(Path.join(homes, home, "typed-in-the-browser")))
   await Eventually.eventually(typed, { timeoutMs: 20_000, what: "the typed command's file in the user's home" })
   await context.close()
+
+  // A server killed outright (as the kit does to one still running when a test process exits) cannot stop its
+  // desktop, whose processes are detached; the kit ends them by their data-directory mark.
+  const marked = () => ProcessTable.withEnvironment({ [LocalRuntime.dataDirMark]: Path.join(dir, "data") })
+  expect(marked().length).toBeGreaterThan(0)
+  server.proc.kill("SIGKILL")
+  await server.proc.exited
+  expect(marked().length).toBeGreaterThan(0)
+  await ServerProcess.stopAll()
+  expect(marked()).toEqual([])
 }, 240_000)

@@ -20,6 +20,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Socket } from "bun"
 import type { Page } from "playwright-core"
+import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 import * as DesktopCanvas from "./fixtures/DesktopCanvas.ts"
 
 const missing = ["Xvnc", "xterm"].filter((program) => !Bun.which(program))
@@ -34,18 +35,13 @@ let alice: { id: string; token: string }
 let bob: { id: string; token: string }
 let sessionId: string
 
-const http = async <T>(method: string, path: string, token: string, body?: unknown) => {
-  const res = await kit.platform.http<T>(method, path, { token, ...(body === undefined ? {} : { body }) })
-  if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${res.text}`)
-  return res.body
-}
-
 const makeUser = async (username: string) => {
-  const { id } = await http<{ id: string }>("POST", "/api/users", adminToken, { username, password, roles: ["user"] })
+  const id = await ConsoleTest.createUser(kit, adminToken, { username, password, roles: ["user"] })
   return { id, token: await kit.platform.login(username, password) }
 }
 
-const stateOf = async (id: string) => (await http<{ state: string }>("GET", `/api/sessions/${id}`, alice.token)).state
+const stateOf = async (id: string) =>
+  (await ConsoleTest.request<{ state: string }>(kit, "GET", `/api/sessions/${id}`, alice.token)).state
 
 const reach = (id: string, state: string) =>
   kit.platform.eventually(
@@ -124,28 +120,43 @@ const settledShot = (page: Page) =>
 
 const pixelDiff = DesktopCanvas.pixelDiff
 
-/** Types into the session's desktop over a raw RFB connection as `token`'s holder (what a modified client could send). */
-const typeOverRfb = async (token: string, text: string) => {
+/**
+ * Runs `use` on a raw RFB connection to the session's desktop as `token`'s holder, past the handshake (RFB
+ * version, security "none", ClientInit, ServerInit); the connection is closed however `use` ends.
+ */
+const withRfb = async <A>(
+  token: string,
+  use: (client: VncClient.VncClient, atLeast: (bytes: number) => Promise<unknown>) => Promise<A>
+): Promise<A> => {
   const client = VncClient.open(kit.platform, sessionId, {
     ticket: await VncClient.ticket(kit.platform, sessionId, token)
   })
-  await client.opened
-  const atLeast = (bytes: number) => kit.platform.eventually(() => client.received().length >= bytes)
-  await atLeast(12)
-  client.send(ClientMessages.protocolVersion())
-  await atLeast(12 + 2)
-  client.send(ClientMessages.securityType(1))
-  await atLeast(12 + 2 + 4)
-  client.send(ClientMessages.clientInit())
-  await atLeast(12 + 2 + 4 + 24)
-  for (const keysym of [...[...text].map((ch) => ch.charCodeAt(0)), 0xff0d]) {
-    client.send(ClientMessages.keyEvent(true, keysym))
-    client.send(ClientMessages.keyEvent(false, keysym))
+  try {
+    await client.opened
+    const atLeast = (bytes: number) => kit.platform.eventually(() => client.received().length >= bytes)
+    await atLeast(12)
+    client.send(ClientMessages.protocolVersion())
+    await atLeast(12 + 2)
+    client.send(ClientMessages.securityType(1))
+    await atLeast(12 + 2 + 4)
+    client.send(ClientMessages.clientInit())
+    await atLeast(12 + 2 + 4 + 24)
+    return await use(client, atLeast)
+  } finally {
+    client.close()
   }
-  // Let the proxy relay everything before closing.
-  await Bun.sleep(300)
-  client.close()
 }
+
+/** Types into the session's desktop over a raw RFB connection as `token`'s holder (what a modified client could send). */
+const typeOverRfb = (token: string, text: string) =>
+  withRfb(token, async (client) => {
+    for (const keysym of [...[...text].map((ch) => ch.charCodeAt(0)), 0xff0d]) {
+      client.send(ClientMessages.keyEvent(true, keysym))
+      client.send(ClientMessages.keyEvent(false, keysym))
+    }
+    // Let the proxy relay everything before closing.
+    await Bun.sleep(300)
+  })
 
 /**
  * A TCP relay in front of the platform, to cut the browser's desktop
@@ -218,40 +229,28 @@ interface RelayConnection {
  * through one RFB connection (raw encoding, a full update every half second) as `token`'s holder.
  */
 const xtermOnScreen = async (token: string) => {
-  const client = VncClient.open(kit.platform, sessionId, {
-    ticket: await VncClient.ticket(kit.platform, sessionId, token)
-  })
   try {
-    await client.opened
-    const atLeast = (bytes: number) => kit.platform.eventually(() => client.received().length >= bytes)
-    await atLeast(12)
-    client.send(ClientMessages.protocolVersion())
-    await atLeast(12 + 2)
-    client.send(ClientMessages.securityType(1))
-    await atLeast(12 + 2 + 4)
-    client.send(ClientMessages.clientInit())
-    await atLeast(12 + 2 + 4 + 24)
-    client.send(ClientMessages.setEncodings([0]))
-    const frameBytes = desktopSize.width * desktopSize.height * 4
-    await kit.platform.eventually(
-      async () => {
-        const from = client.received().length
-        client.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, ...desktopSize }))
-        await atLeast(from + frameBytes)
-        const frame = client.received().subarray(from)
-        let white = 0
-        for (let i = 0; i < frame.length; i += 4) if (frame[i] === 0xff && frame[i + 1] === 0xff) white++
-        // xterm's window is white; the bare root window black.
-        expect(white / (frame.length / 4)).toBeGreaterThan(0.02)
-        return true
-      },
-      { timeoutMs: 60_000, intervalMs: 500 }
-    )
+    await withRfb(token, async (client, atLeast) => {
+      client.send(ClientMessages.setEncodings([0]))
+      const frameBytes = desktopSize.width * desktopSize.height * 4
+      await kit.platform.eventually(
+        async () => {
+          const from = client.received().length
+          client.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, ...desktopSize }))
+          await atLeast(from + frameBytes)
+          const frame = client.received().subarray(from)
+          let white = 0
+          for (let i = 0; i < frame.length; i += 4) if (frame[i] === 0xff && frame[i + 1] === 0xff) white++
+          // xterm's window is white; the bare root window black.
+          expect(white / (frame.length / 4)).toBeGreaterThan(0.02)
+          return true
+        },
+        { timeoutMs: 60_000, intervalMs: 500 }
+      )
+    })
   } catch (e) {
     await diagnose()
     throw e
-  } finally {
-    client.close()
   }
 }
 
@@ -281,16 +280,21 @@ describe("the desktop viewer on the local runtime (Xvnc + xterm)", () => {
     adminToken = await kit.platform.login("admin", kit.platform.adminPassword)
     alice = await makeUser("alice")
     bob = await makeUser("bob")
-    const template = await http<{ id: string }>("POST", "/api/templates", adminToken, {
+    const template = await ConsoleTest.request<{ id: string }>(kit, "POST", "/api/templates", adminToken, {
       name: "xterm",
       displayName: "xterm",
       image: "streamspace/xterm:latest"
     })
-    sessionId = (await http<{ id: string }>("POST", "/api/sessions", alice.token, { templateId: template.id })).id
+    sessionId = (
+      await ConsoleTest.request<{ id: string }>(kit, "POST", "/api/sessions", alice.token, { templateId: template.id })
+    ).id
     await reach(sessionId, "running")
     // Opened before xterm maps, the first frame would be a bare root window.
     await xtermOnScreen(adminToken)
-    await http("POST", `/api/sessions/${sessionId}/shares`, alice.token, { userId: bob.id, access: "view" })
+    await ConsoleTest.request(kit, "POST", `/api/sessions/${sessionId}/shares`, alice.token, {
+      userId: bob.id,
+      access: "view"
+    })
   }, 150_000)
   afterAll(() => kit?.close())
 

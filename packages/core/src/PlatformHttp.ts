@@ -9,23 +9,17 @@ import corePackage from "../package.json" with { type: "json" }
 import * as HttpRoute from "./HttpRoute.ts"
 import { RuntimeSelection, SessionRuntime } from "./sessions/SessionRuntime.ts"
 
-/** The edition and version the server was started or built as (the server provides it). */
-export class PlatformInfo extends Context.Tag("@streamspace/core/PlatformInfo")<
-  PlatformInfo,
-  { readonly edition: string; readonly version: string }
->() {}
-
-/** Set by `bun run build:edition` (`--define`), as in `@streamspace/editions`. */
-declare const STREAMSPACE_BUILD_EDITION: string | undefined
-
-/** Without a `PlatformInfo`: the edition the way `@streamspace/editions` picks it, and the core's version. */
-const fallbackInfo = () => ({
-  edition:
-    typeof STREAMSPACE_BUILD_EDITION === "string"
-      ? STREAMSPACE_BUILD_EDITION
-      : (process.env["STREAMSPACE_EDITION"] ?? "community"),
-  version: corePackage.version
-})
+/**
+ * The edition and version the server runs as. `bun start` and edition
+ * executables provide it from `@streamspace/editions`; a platform started
+ * otherwise (the test kit) reports the default edition and the core's version.
+ */
+export class PlatformInfo extends Context.Reference<PlatformInfo>()("@streamspace/core/PlatformInfo", {
+  defaultValue: (): { readonly edition: string; readonly version: string } => ({
+    edition: "community",
+    version: corePackage.version
+  })
+}) {}
 
 export class Platform extends Schema.Class<Platform>("Platform")({
   edition: Schema.String,
@@ -46,7 +40,7 @@ export const platformRoutes = [
     response: Platform,
     handler: () =>
       Effect.gen(function* () {
-        const info = Option.getOrElse(yield* Effect.serviceOption(PlatformInfo), fallbackInfo)
+        const info = yield* PlatformInfo
         const runtime = yield* SessionRuntime
         const selection = yield* Effect.serviceOption(RuntimeSelection)
         const installHint = runtime.kind === "simulated" ? Option.getOrUndefined(selection)?.installHint : undefined

@@ -57,6 +57,8 @@ export * as SessionRuntime from "./sessions/SessionRuntime.ts"
 export * as Sessions from "./sessions/Sessions.ts"
 export * as SimulatedRuntime from "./sessions/SimulatedRuntime.ts"
 export * as LocalRuntime from "./sessions/LocalRuntime.ts"
+/** Finding and ending processes by their environment marks (the test kit reaps leftover desktops with it). */
+export * as ProcessTable from "./sessions/internal/ProcessTable.ts"
 export * as SessionRuntimeLive from "./sessions/SessionRuntimeLive.ts"
 export * as PlatformHttp from "./PlatformHttp.ts"
 export * as TemplateModel from "./templates/TemplateModel.ts"

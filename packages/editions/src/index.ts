@@ -23,9 +23,10 @@ export const editions = { community, enterprise } as const
 declare const STREAMSPACE_BUILD_EDITION: string | undefined
 const built = typeof STREAMSPACE_BUILD_EDITION === "string" ? STREAMSPACE_BUILD_EDITION : undefined
 
-export const selected = (
-  name = built ?? process.env["STREAMSPACE_EDITION"] ?? "community"
-): ReadonlyArray<PluginDefinition> => {
+/** The edition this process runs as: the one it was built for, else `STREAMSPACE_EDITION`, else community. */
+export const selectedName = (): string => built ?? process.env["STREAMSPACE_EDITION"] ?? "community"
+
+export const selected = (name = selectedName()): ReadonlyArray<PluginDefinition> => {
   const edition = editions[name as keyof typeof editions]
   if (!edition) throw new Error(`unknown edition ${name}; known: ${Object.keys(editions).join(", ")}`)
   return edition

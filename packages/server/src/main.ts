@@ -21,7 +21,8 @@ import * as Editions from "@streamspace/editions"
 import { ConsoleAssets, ConsoleBuild } from "@streamspace/web"
 import type { PluginDefinition } from "@streamspace/kernel/host"
 import { ClusterConnect, PluginLoader } from "@streamspace/kernel/host"
-import { Effect, Either } from "effect"
+import { PlatformHttp } from "@streamspace/core"
+import { Effect, Either, Layer } from "effect"
 import * as ConfigSources from "./ConfigSources.ts"
 import * as Platform from "./Platform.ts"
 import * as Server from "./Server.ts"
@@ -93,7 +94,11 @@ export const main = async (embedded?: EmbeddedConsole) => {
     server = await Server.start({
       config,
       webConsole: await webConsoleOf(embedded, external),
-      layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]),
+      layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]).pipe(
+        Layer.provideMerge(
+          Layer.succeed(PlatformHttp.PlatformInfo, { edition: Editions.selectedName(), version: Server.version })
+        )
+      ),
       routes: Platform.routes,
       onFatal: fatal
     })

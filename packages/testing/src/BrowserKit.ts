@@ -54,6 +54,14 @@ interface AxeResult {
   }>
 }
 
+/** Logs in through the console's login form (the page shows it) and waits for the shell. */
+export const logIn = async (page: Page, username: string, password: string): Promise<void> => {
+  await page.getByLabel(/^Username/).fill(username)
+  await page.getByLabel(/^Password/).fill(password)
+  await page.getByRole("button", { name: "Log in" }).click()
+  await page.getByRole("button", { name: "Account menu" }).waitFor()
+}
+
 export const start = async (options: BrowserKitOptions = {}): Promise<BrowserKit> => {
   const reason = Chromium.unavailable()
   if (reason) throw new Error(`${reason}: the browser tests cannot run`)
@@ -79,12 +87,7 @@ export const start = async (options: BrowserKitOptions = {}): Promise<BrowserKit
       await page.goto(url)
       return page
     },
-    login: async (page, username, password) => {
-      await page.getByLabel(/^Username/).fill(username)
-      await page.getByLabel(/^Password/).fill(password)
-      await page.getByRole("button", { name: "Log in" }).click()
-      await page.getByRole("button", { name: "Account menu" }).waitFor()
-    },
+    login: logIn,
     screenshot: async (page, name) => {
       Fs.mkdirSync(screenshotDir, { recursive: true })
       const file = Path.join(screenshotDir, `${name}.png`)

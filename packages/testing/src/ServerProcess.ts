@@ -12,6 +12,7 @@
  * killed outright.
  */
 import * as Path from "node:path"
+import * as DesktopReaper from "./DesktopReaper.ts"
 import * as Eventually from "./Eventually.ts"
 import * as TestTimeouts from "./TestTimeouts.ts"
 
@@ -51,6 +52,8 @@ type Child = ReturnType<typeof Bun.spawn>
 
 /** Every server process started here that has not exited yet. */
 const running = new Set<Child>()
+/** Data directories of servers started here, whose desktops `stopAll` ends. */
+const serverDataDirs = new Set<string>()
 
 const track = (proc: Child) => {
   running.add(proc)
@@ -60,10 +63,17 @@ const track = (proc: Child) => {
 
 process.on("exit", () => {
   for (const proc of running) proc.kill("SIGKILL")
+  DesktopReaper.reapAll()
 })
 
-const spawn = (env: Record<string, string | undefined>, options: StartOptions) =>
-  track(
+const spawn = (env: Record<string, string | undefined>, options: StartOptions) => {
+  // A server killed outright cannot stop its (detached) desktops: the reaper ends them at exit / stopAll.
+  const dataDir = env["STREAMSPACE_DATA_DIR"]
+  if (dataDir) {
+    serverDataDirs.add(Path.resolve(options.cwd ?? ".", dataDir))
+    DesktopReaper.watch(Path.resolve(options.cwd ?? ".", dataDir))
+  }
+  return track(
     Bun.spawn([...(options.command ?? ["bun", mainPath])], {
       ...(options.cwd ? { cwd: options.cwd } : {}),
       env: {
@@ -81,6 +91,7 @@ const spawn = (env: Record<string, string | undefined>, options: StartOptions) =
       stderr: "pipe"
     })
   )
+}
 
 /** Resolves with the exit code, or undefined when `ms` passed first. */
 const exitWithin = async (proc: Child, ms: number): Promise<number | undefined> => {
@@ -103,6 +114,9 @@ export const stopAll = async (): Promise<void> => {
   await Promise.all(
     [...running].map((proc) => stopProcess(proc, "SIGTERM", TestTimeouts.serverStopMs).catch(() => undefined))
   )
+  // Only the servers' data directories: an in-process platform of this file reaps its own when it closes.
+  for (const dir of serverDataDirs) DesktopReaper.reap(dir)
+  serverDataDirs.clear()
 }
 
 /** Runs the server to completion (for start-up failures). */

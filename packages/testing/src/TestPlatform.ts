@@ -45,6 +45,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { ConsoleAssets, ConsoleBuild } from "@streamspace/web"
+import * as DesktopReaper from "./DesktopReaper.ts"
 import * as Eventually from "./Eventually.ts"
 import * as OutgoingHttp from "./OutgoingHttp.ts"
 import * as ServerDatabase from "./ServerDatabase.ts"
@@ -294,11 +295,13 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
   )
   if (options.layer) layer = Layer.provideMerge(options.layer, layer)
   if (clock) layer = layer.pipe(Layer.provideMerge(clock.layer))
+  DesktopReaper.watch(config.dataDir)
   const runtime = ManagedRuntime.make(layer)
   try {
     await runtime.runtime()
   } catch (e) {
     await runtime.dispose().catch(() => undefined)
+    DesktopReaper.reap(config.dataDir)
     Fs.rmSync(dataDir, { recursive: true, force: true })
     openDataDirs.delete(dataDir)
     throw e
@@ -424,6 +427,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ db: string }>`SELECT current_database() AS db`)
       )
       await runtime.dispose()
+      DesktopReaper.reap(config.dataDir)
       const serverUrl = process.env["TEST_DATABASE_URL"]
       if (serverUrl) await dropPluginRoles(serverUrl, database[0]!.db)
       Fs.rmSync(dataDir, { recursive: true, force: true })

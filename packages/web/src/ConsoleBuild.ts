@@ -163,6 +163,12 @@ const buildPluginModules = async (assetsDir: string, only: ReadonlyArray<string>
   return modules
 }
 
+/** The manifest entry of a built file (`rel` is its path inside the staging directory). */
+const fileRecord = (staging: string, rel: string): ConsoleFile => {
+  const bytes = Fs.readFileSync(Path.join(staging, rel))
+  return { file: rel, type: contentTypeOf(rel), bytes: bytes.byteLength, gzipBytes: Bun.gzipSync(bytes).byteLength }
+}
+
 /** Builds the console into `outDir` (replacing what was there) and returns its manifest. */
 export const build = async (options: BuildOptions = {}): Promise<ConsoleManifest> => {
   const outDir = options.outDir ?? defaultOutDir
@@ -170,93 +176,14 @@ export const build = async (options: BuildOptions = {}): Promise<ConsoleManifest
   const started = performance.now()
   const hash = sourceHash(options)
   const staging = `${outDir}.staging-${process.pid}`
-  // Inside the package, so the shims resolve the libraries from its node_modules wherever outDir is.
-  const shimDir = Path.join(packageRoot, `.shims-${process.pid}`)
   Fs.rmSync(staging, { recursive: true, force: true })
-  Fs.mkdirSync(shimDir, { recursive: true })
-  const shimEntries = new Map<string, string>()
-  for (const specifier of sharedModules) {
-    const file = Path.join(shimDir, `${shimName(specifier)}.ts`)
-    Fs.writeFileSync(file, await shimSource(specifier))
-    shimEntries.set(file, specifier)
-  }
-  const assetsDir = Path.join(staging, "assets")
-  const result = await Bun.build({
-    entrypoints: [clientEntry, ...shimEntries.keys()],
-    outdir: assetsDir,
-    target: "browser",
-    format: "esm",
-    splitting: true,
-    minify: true,
-    sourcemap: "none",
-    publicPath: "/assets/",
-    naming: { entry: "[name]-[hash].[ext]", chunk: "chunk-[hash].[ext]", asset: "[name]-[hash].[ext]" },
-    define: { "process.env.NODE_ENV": '"production"' },
-    metafile: true,
-    throw: false
-  })
-  Fs.rmSync(shimDir, { recursive: true, force: true })
-  if (!result.success) {
+  let manifest: ConsoleManifest
+  try {
+    manifest = await buildInto(staging, hash, options.plugins)
+  } catch (e) {
     Fs.rmSync(staging, { recursive: true, force: true })
-    throw new ConsoleBuildError(`the web console did not build:\n${result.logs.map((l) => String(l)).join("\n")}`)
+    throw e
   }
-  const plugins = await buildPluginModules(assetsDir, options.plugins).catch((e: unknown) => {
-    Fs.rmSync(staging, { recursive: true, force: true })
-    throw new ConsoleBuildError(`a plugin's UI module did not build: ${e instanceof Error ? e.message : String(e)}`)
-  })
-  const files: Record<string, ConsoleFile> = {}
-  const imports: Record<string, string> = {}
-  let entry = ""
-  const styles: Array<string> = []
-  for (const output of result.outputs) {
-    const rel = Path.relative(staging, output.path)
-    const url = `/${rel.split(Path.sep).join("/")}`
-    const bytes = Fs.readFileSync(output.path)
-    files[url] = {
-      file: rel,
-      type: contentTypeOf(rel),
-      bytes: bytes.byteLength,
-      gzipBytes: Bun.gzipSync(bytes).byteLength
-    }
-    if (output.kind !== "entry-point" || !rel.endsWith(".js")) continue
-    const source = entryPointOf(result.metafile, assetsDir, output.path)
-    if (source === clientEntry) entry = url
-    else {
-      const specifier = source === undefined ? undefined : shimEntries.get(source)
-      if (specifier) imports[specifier] = url
-    }
-  }
-  for (const modules of Object.values(plugins)) {
-    for (const url of Object.values(modules)) {
-      const rel = url.slice(1)
-      const bytes = Fs.readFileSync(Path.join(staging, rel))
-      files[url] = {
-        file: rel,
-        type: contentTypeOf(rel),
-        bytes: bytes.byteLength,
-        gzipBytes: Bun.gzipSync(bytes).byteLength
-      }
-    }
-  }
-  for (const [url, file] of Object.entries(files)) {
-    if (file.type.startsWith("text/css") && !styles.includes(url)) styles.push(url)
-  }
-  if (!entry) {
-    Fs.rmSync(staging, { recursive: true, force: true })
-    throw new ConsoleBuildError("the web console build produced no entry module")
-  }
-  const preload = staticImportsOf(entry, files, staging)
-  const manifest: ConsoleManifest = {
-    format: 1,
-    sourceHash: hash,
-    entry,
-    styles,
-    preload,
-    importMap: { imports },
-    files,
-    plugins
-  }
-  Fs.writeFileSync(Path.join(staging, "manifest.json"), JSON.stringify(manifest, null, 2))
   // Another process that built the same sources into outDir meanwhile may be serving them: keep its files.
   if (readManifest(outDir)?.sourceHash === hash) Fs.rmSync(staging, { recursive: true, force: true })
   else {
@@ -268,12 +195,86 @@ export const build = async (options: BuildOptions = {}): Promise<ConsoleManifest
       if (readManifest(outDir)?.sourceHash !== hash) throw e
     }
   }
-  const pluginList = Object.entries(plugins).map(([id, m]) => `${id} (${Object.keys(m).length})`)
+  const pluginList = Object.entries(manifest.plugins ?? {}).map(([id, m]) => `${id} (${Object.keys(m).length})`)
   log(
     `built the web console in ${((performance.now() - started) / 1000).toFixed(1)} s: first-load JavaScript ${(
       firstLoadGzipBytes(manifest) / 1024
     ).toFixed(0)} KB gzip; plugin UI modules: ${pluginList.length > 0 ? pluginList.join(", ") : "none"}`
   )
+  return manifest
+}
+
+/** The shell, the shared-module shims and the plugin modules, built into `staging` with their manifest. */
+const buildInto = async (
+  staging: string,
+  hash: string,
+  pluginOptions: BuildOptions["plugins"]
+): Promise<ConsoleManifest> => {
+  // Inside the package, so the shims resolve the libraries from its node_modules wherever outDir is.
+  const shimDir = Path.join(packageRoot, `.shims-${process.pid}`)
+  const assetsDir = Path.join(staging, "assets")
+  const shimEntries = new Map<string, string>()
+  let result: Bun.BuildOutput
+  try {
+    Fs.mkdirSync(shimDir, { recursive: true })
+    for (const specifier of sharedModules) {
+      const file = Path.join(shimDir, `${shimName(specifier)}.ts`)
+      Fs.writeFileSync(file, await shimSource(specifier))
+      shimEntries.set(file, specifier)
+    }
+    result = await Bun.build({
+      entrypoints: [clientEntry, ...shimEntries.keys()],
+      outdir: assetsDir,
+      target: "browser",
+      format: "esm",
+      splitting: true,
+      minify: true,
+      sourcemap: "none",
+      publicPath: "/assets/",
+      naming: { entry: "[name]-[hash].[ext]", chunk: "chunk-[hash].[ext]", asset: "[name]-[hash].[ext]" },
+      define: { "process.env.NODE_ENV": '"production"' },
+      metafile: true,
+      throw: false
+    })
+  } finally {
+    Fs.rmSync(shimDir, { recursive: true, force: true })
+  }
+  if (!result.success)
+    throw new ConsoleBuildError(`the web console did not build:\n${result.logs.map((l) => String(l)).join("\n")}`)
+  const plugins = await buildPluginModules(assetsDir, pluginOptions).catch((e: unknown) => {
+    throw new ConsoleBuildError(`a plugin's UI module did not build: ${e instanceof Error ? e.message : String(e)}`)
+  })
+  const files: Record<string, ConsoleFile> = {}
+  const imports: Record<string, string> = {}
+  let entry = ""
+  for (const output of result.outputs) {
+    const rel = Path.relative(staging, output.path)
+    const url = `/${rel.split(Path.sep).join("/")}`
+    files[url] = fileRecord(staging, rel)
+    if (output.kind !== "entry-point" || !rel.endsWith(".js")) continue
+    const source = entryPointOf(result.metafile, assetsDir, output.path)
+    if (source === clientEntry) entry = url
+    else {
+      const specifier = source === undefined ? undefined : shimEntries.get(source)
+      if (specifier) imports[specifier] = url
+    }
+  }
+  for (const modules of Object.values(plugins)) {
+    for (const url of Object.values(modules)) files[url] = fileRecord(staging, url.slice(1))
+  }
+  if (!entry) throw new ConsoleBuildError("the web console build produced no entry module")
+  const styles = Object.keys(files).filter((url) => files[url]!.type.startsWith("text/css"))
+  const manifest: ConsoleManifest = {
+    format: 1,
+    sourceHash: hash,
+    entry,
+    styles,
+    preload: staticImportsOf(entry, files, staging),
+    importMap: { imports },
+    files,
+    plugins
+  }
+  Fs.writeFileSync(Path.join(staging, "manifest.json"), JSON.stringify(manifest, null, 2))
   return manifest
 }
 

@@ -53,3 +53,10 @@ export const alive = (pid: number): boolean => {
     return false
   }
 }
+
+/** Kills (SIGKILL) every process whose environment holds every `name=value` of `marks`; synchronous, so usable in `process.on("exit")`. */
+export const killMarked = (marks: Readonly<Record<string, string>>): number => {
+  const pids = withEnvironment(marks)
+  signal(pids, "SIGKILL")
+  return pids.length
+}

@@ -3,6 +3,8 @@
  * `GET /api/audit` (RFC 4180 quoting; cells that a spreadsheet would run as
  * a formula are prefixed with an apostrophe).
  */
+import { saveBlob } from "../ui/SaveBlob.ts"
+
 export interface AuditRow {
   readonly id: string
   readonly at: string
@@ -43,13 +45,5 @@ export const toCsv = (rows: ReadonlyArray<AuditRow>): string =>
   [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n"
 
 /** Offers text as a file download. */
-export const download = (filename: string, text: string, type = "text/csv;charset=utf-8") => {
-  const url = URL.createObjectURL(new Blob([text], { type }))
-  const a = document.createElement("a")
-  a.href = url
-  a.download = filename
-  document.body.append(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
-}
+export const download = (filename: string, text: string, type = "text/csv;charset=utf-8") =>
+  saveBlob(new Blob([text], { type }), filename)

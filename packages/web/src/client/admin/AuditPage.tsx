@@ -6,7 +6,6 @@
  */
 import { Button, Group, Paper, Select, SimpleGrid, Stack, Table, Text, TextInput } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
-import { useQuery } from "@tanstack/react-query"
 import { type FormEvent, useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import { useSession } from "../auth/Session.tsx"
@@ -22,6 +21,7 @@ import {
   StateBadge,
   useCursorPages
 } from "./AdminUi.tsx"
+import { useUserSearch } from "./UserSearch.ts"
 
 const exportLimit = 50_000
 
@@ -58,12 +58,7 @@ const ActorPicker = ({
   const session = useSession()
   const [search, setSearch] = useState("")
   const [q] = useDebouncedValue(search, 250)
-  const users = useQuery({
-    queryKey: ["users", { q, picker: true }],
-    enabled: session.can("users:read"),
-    queryFn: async () =>
-      unwrap(await api.GET("/api/users", { params: { query: { limit: "20", ...(q ? { q } : {}) } } })).items
-  })
+  const users = useUserSearch(q, session.can("users:read"))
   if (!session.can("users:read"))
     return (
       <TextInput

@@ -22,6 +22,7 @@ import {
   ShowButton,
   useCursorPages
 } from "./AdminUi.tsx"
+import { useUserSearch } from "./UserSearch.ts"
 
 type GroupItem = ResponseOf<"/api/groups">["items"][number]
 
@@ -63,12 +64,7 @@ const Members = ({ group, canWrite }: { readonly group: GroupItem; readonly canW
     queryKey: ["groups", group.id, "members"],
     queryFn: async () => unwrap(await api.GET("/api/groups/{id}/members", { params: { path: { id: group.id } } })).items
   })
-  const candidates = useQuery({
-    queryKey: ["users", { q, picker: true }],
-    enabled: canWrite && session.can("users:read"),
-    queryFn: async () =>
-      unwrap(await api.GET("/api/users", { params: { query: { limit: "20", ...(q ? { q } : {}) } } })).items
-  })
+  const candidates = useUserSearch(q, canWrite && session.can("users:read"))
   const refresh = async () => {
     await queryClient.invalidateQueries({ queryKey: ["groups"] })
   }

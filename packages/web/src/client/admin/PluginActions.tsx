@@ -8,7 +8,7 @@
  */
 import { Checkbox, Group, Stack, Text } from "@mantine/core"
 import { useQueryClient } from "@tanstack/react-query"
-import { useState } from "react"
+import { type ReactNode, useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
 import { ConfirmButton, notifyDone } from "./AdminUi.tsx"
@@ -32,118 +32,121 @@ export const PluginActions = ({
     await queryClient.invalidateQueries({ queryKey: ["ui-extensions"] })
   }
   const path = { id: plugin.id }
-  const install = async () => {
-    unwrap(await api.POST("/api/admin/plugins/{id}/install", { params: { path } }))
-    notifyDone(`Installed ${plugin.name}`)
-    await refresh()
-  }
-  const enable = async () => {
-    unwrap(await api.POST("/api/admin/plugins/{id}/enable", { params: { path } }))
-    notifyDone(`Enabled ${plugin.name}`)
-    await refresh()
-  }
-  const disable = async () => {
-    unwrap(
-      await api.POST("/api/admin/plugins/{id}/disable", {
-        params: { path, query: force ? { force: "true" } : {} }
-      })
-    )
-    notifyDone(`Disabled ${plugin.name}`)
-    await refresh()
-  }
-  const uninstall = async () => {
-    unwrap(
-      await api.DELETE("/api/admin/plugins/{id}", {
-        params: { path, query: keepData ? { keepData: "true" } : {} }
-      })
-    )
-    notifyDone(`Uninstalled ${plugin.name}${keepData ? " (data kept)" : ""}`)
-    onUninstalled?.()
-    await refresh()
-  }
+  const name = plugin.name
   const s = plugin.status
+  /** Every action: its call, the toast that confirms it, then a refresh of the plugin lists. */
+  const actions: ReadonlyArray<{
+    readonly verb: "Install" | "Enable" | "Disable" | "Uninstall"
+    readonly shown: boolean
+    readonly variant?: "filled" | "default"
+    readonly title: string
+    readonly body: ReactNode
+    readonly run: () => Promise<string>
+  }> = [
+    {
+      verb: "Install",
+      shown: s === "available",
+      variant: "filled",
+      title: `Install ${name} ${plugin.version}?`,
+      body: (
+        <Text size="sm">
+          Creates the plugin's database schema and role, runs its migrations and registers its permissions. It stays
+          disabled until you enable it.
+        </Text>
+      ),
+      run: async () => {
+        unwrap(await api.POST("/api/admin/plugins/{id}/install", { params: { path } }))
+        return `Installed ${name}`
+      }
+    },
+    {
+      verb: "Enable",
+      shown: s === "installed" || s === "disabled" || s === "failed",
+      variant: "filled",
+      title: `Enable ${name}?`,
+      body: (
+        <Text size="sm">
+          Starts the plugin with its current configuration: its routes, jobs, event subscriptions and pages become
+          active. Plugins it depends on must be enabled.
+        </Text>
+      ),
+      run: async () => {
+        unwrap(await api.POST("/api/admin/plugins/{id}/enable", { params: { path } }))
+        return `Enabled ${name}`
+      }
+    },
+    {
+      verb: "Disable",
+      shown: s === "enabled" || s === "failed",
+      variant: "default",
+      title: `Disable ${name}?`,
+      body: (
+        <Stack gap="sm">
+          <Text size="sm">
+            Stops the plugin: its routes answer 404, its jobs and subscriptions pause (events wait for it), its pages
+            disappear. Data and configuration are kept.
+          </Text>
+          <Checkbox
+            label="Also disable plugins that depend on it"
+            checked={force}
+            onChange={(e) => setForce(e.currentTarget.checked)}
+          />
+        </Stack>
+      ),
+      run: async () => {
+        unwrap(
+          await api.POST("/api/admin/plugins/{id}/disable", { params: { path, query: force ? { force: "true" } : {} } })
+        )
+        return `Disabled ${name}`
+      }
+    },
+    {
+      verb: "Uninstall",
+      shown: s !== "available",
+      title: `Uninstall ${name}?`,
+      body: (
+        <Stack gap="sm">
+          <Text size="sm">
+            Disables the plugin and removes its permissions. Without “keep data”, its schema, role, data, configuration
+            and secrets are dropped for good.
+          </Text>
+          <Checkbox
+            label="Keep data (schema, configuration and secrets stay for the next install)"
+            checked={keepData}
+            onChange={(e) => setKeepData(e.currentTarget.checked)}
+          />
+        </Stack>
+      ),
+      run: async () => {
+        unwrap(
+          await api.DELETE("/api/admin/plugins/{id}", { params: { path, query: keepData ? { keepData: "true" } : {} } })
+        )
+        onUninstalled?.()
+        return `Uninstalled ${name}${keepData ? " (data kept)" : ""}`
+      }
+    }
+  ]
   return (
     <Group gap="xs" wrap="nowrap">
-      {s === "available" && (
-        <ConfirmButton
-          label="Install"
-          ariaLabel={`Install ${plugin.name}`}
-          color="indigo"
-          variant="filled"
-          size={size}
-          title={`Install ${plugin.name} ${plugin.version}?`}
-          confirmLabel="Install"
-          onConfirm={install}
-        >
-          <Text size="sm">
-            Creates the plugin's database schema and role, runs its migrations and registers its permissions. It stays
-            disabled until you enable it.
-          </Text>
-        </ConfirmButton>
-      )}
-      {(s === "installed" || s === "disabled" || s === "failed") && (
-        <ConfirmButton
-          label="Enable"
-          ariaLabel={`Enable ${plugin.name}`}
-          color="indigo"
-          variant="filled"
-          size={size}
-          title={`Enable ${plugin.name}?`}
-          confirmLabel="Enable"
-          onConfirm={enable}
-        >
-          <Text size="sm">
-            Starts the plugin with its current configuration: its routes, jobs, event subscriptions and pages become
-            active. Plugins it depends on must be enabled.
-          </Text>
-        </ConfirmButton>
-      )}
-      {(s === "enabled" || s === "failed") && (
-        <ConfirmButton
-          label="Disable"
-          ariaLabel={`Disable ${plugin.name}`}
-          color="indigo"
-          variant="default"
-          size={size}
-          title={`Disable ${plugin.name}?`}
-          confirmLabel="Disable"
-          onConfirm={disable}
-        >
-          <Stack gap="sm">
-            <Text size="sm">
-              Stops the plugin: its routes answer 404, its jobs and subscriptions pause (events wait for it), its pages
-              disappear. Data and configuration are kept.
-            </Text>
-            <Checkbox
-              label="Also disable plugins that depend on it"
-              checked={force}
-              onChange={(e) => setForce(e.currentTarget.checked)}
-            />
-          </Stack>
-        </ConfirmButton>
-      )}
-      {s !== "available" && (
-        <ConfirmButton
-          label="Uninstall"
-          ariaLabel={`Uninstall ${plugin.name}`}
-          size={size}
-          title={`Uninstall ${plugin.name}?`}
-          confirmLabel="Uninstall"
-          onConfirm={uninstall}
-        >
-          <Stack gap="sm">
-            <Text size="sm">
-              Disables the plugin and removes its permissions. Without “keep data”, its schema, role, data,
-              configuration and secrets are dropped for good.
-            </Text>
-            <Checkbox
-              label="Keep data (schema, configuration and secrets stay for the next install)"
-              checked={keepData}
-              onChange={(e) => setKeepData(e.currentTarget.checked)}
-            />
-          </Stack>
-        </ConfirmButton>
-      )}
+      {actions
+        .filter((a) => a.shown)
+        .map((a) => (
+          <ConfirmButton
+            key={a.verb}
+            label={a.verb}
+            ariaLabel={`${a.verb} ${name}`}
+            {...(a.variant ? { color: "indigo", variant: a.variant } : {})}
+            size={size}
+            title={a.title}
+            confirmLabel={a.verb}
+            onConfirm={async () => {
+              notifyDone(await a.run())
+              await refresh()
+            }}
+          >
+            {a.body}
+          </ConfirmButton>
+        ))}
     </Group>
   )
 }

@@ -6,6 +6,7 @@ import { api, unwrap } from "../api/ApiClient.ts"
 import type { PageProps } from "../routes.ts"
 import { Link, useNavigate } from "../Router.tsx"
 import {
+  DataTable,
   EmptyState,
   ErrorAlert,
   formatDate,
@@ -60,44 +61,35 @@ const DeadLettersTab = ({ id }: { readonly id: string }) => {
       notifyDone("Replayed: the event is delivered to the subscription again")
       await queryClient.invalidateQueries({ queryKey: ["plugins", id, "dead-letters"] })
     })
-  if (letters.isPending) return <Loading />
   if (letters.error) return <ErrorAlert error={letters.error} />
-  if (letters.data.length === 0) return <EmptyState>No dead letters: every event reached its subscription.</EmptyState>
   return (
-    <Table.ScrollContainer minWidth={700}>
-      <Table aria-label="Dead letters">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>Subscription</Table.Th>
-            <Table.Th>Attempts</Table.Th>
-            <Table.Th>Error</Table.Th>
-            <Table.Th>When</Table.Th>
-            <Table.Th>Actions</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {letters.data.map((l) => (
-            <Table.Tr key={l.id}>
-              <Table.Td>{l.eventType}</Table.Td>
-              <Table.Td>{l.subscription}</Table.Td>
-              <Table.Td>{l.attempts}</Table.Td>
-              <Table.Td>{l.error}</Table.Td>
-              <Table.Td>{formatDate(l.createdAt)}</Table.Td>
-              <Table.Td>
-                {l.replayedAt ? (
-                  <Text size="sm">Replayed {formatDate(l.replayedAt)}</Text>
-                ) : (
-                  <Button size="xs" variant="default" loading={busy === l.id} onClick={() => replay(l.id)}>
-                    Replay
-                  </Button>
-                )}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+    <DataTable
+      label="Dead letters"
+      columns={["Event", "Subscription", "Attempts", "Error", "When", "Actions"]}
+      rows={letters.data ?? []}
+      rowKey={(l) => l.id}
+      row={(l) => (
+        <>
+          <Table.Td>{l.eventType}</Table.Td>
+          <Table.Td>{l.subscription}</Table.Td>
+          <Table.Td>{l.attempts}</Table.Td>
+          <Table.Td>{l.error}</Table.Td>
+          <Table.Td>{formatDate(l.createdAt)}</Table.Td>
+          <Table.Td>
+            {l.replayedAt ? (
+              <Text size="sm">Replayed {formatDate(l.replayedAt)}</Text>
+            ) : (
+              <Button size="xs" variant="default" loading={busy === l.id} onClick={() => replay(l.id)}>
+                Replay
+              </Button>
+            )}
+          </Table.Td>
+        </>
+      )}
+      minWidth={700}
+      pending={letters.isPending}
+      empty="No dead letters: every event reached its subscription."
+    />
   )
 }
 
@@ -143,36 +135,25 @@ const JobsTab = ({ id, enabled }: { readonly id: string; readonly enabled: boole
           )}
         </Group>
       )}
-      {runs.data.length === 0 ? (
-        <EmptyState>No job has run yet.</EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={700}>
-          <Table aria-label="Job runs">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Job</Table.Th>
-                <Table.Th>Tick</Table.Th>
-                <Table.Th>Started</Table.Th>
-                <Table.Th>Finished</Table.Th>
-                <Table.Th>Outcome</Table.Th>
-                <Table.Th>Error</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {runs.data.map((r) => (
-                <Table.Tr key={`${r.job}-${r.tick}`}>
-                  <Table.Td>{r.job}</Table.Td>
-                  <Table.Td>{formatDate(r.tick)}</Table.Td>
-                  <Table.Td>{formatDate(r.startedAt)}</Table.Td>
-                  <Table.Td>{formatDate(r.finishedAt)}</Table.Td>
-                  <Table.Td>{r.outcome ? <StateBadge state={r.outcome} /> : "running"}</Table.Td>
-                  <Table.Td>{r.error ?? "—"}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <DataTable
+        label="Job runs"
+        columns={["Job", "Tick", "Started", "Finished", "Outcome", "Error"]}
+        rows={runs.data}
+        rowKey={(r) => `${r.job}-${r.tick}`}
+        row={(r) => (
+          <>
+            <Table.Td>{r.job}</Table.Td>
+            <Table.Td>{formatDate(r.tick)}</Table.Td>
+            <Table.Td>{formatDate(r.startedAt)}</Table.Td>
+            <Table.Td>{formatDate(r.finishedAt)}</Table.Td>
+            <Table.Td>{r.outcome ? <StateBadge state={r.outcome} /> : "running"}</Table.Td>
+            <Table.Td>{r.error ?? "—"}</Table.Td>
+          </>
+        )}
+        minWidth={700}
+        pending={false}
+        empty="No job has run yet."
+      />
     </Stack>
   )
 }

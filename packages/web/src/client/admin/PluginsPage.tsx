@@ -1,14 +1,13 @@
 /** Plugins of this edition: state, versions, boot report, and the lifecycle actions. */
 import { Card, Stack, Table, Text, Title } from "@mantine/core"
 import { Link } from "../Router.tsx"
-import { DataTable, ErrorAlert, PageHeader, StateBadge } from "./AdminUi.tsx"
+import { DataTable, PageHeader, StateBadge } from "./AdminUi.tsx"
 import { usePluginList, usePluginStartup } from "./PluginQueries.ts"
 import { PluginActions } from "./PluginActions.tsx"
 
 export const PluginsPage = () => {
   const plugins = usePluginList()
   const startup = usePluginStartup()
-  const boot = startup.data ?? []
   return (
     <Stack>
       <PageHeader title="Plugins" description="Install, enable, configure, disable and uninstall plugins at runtime." />
@@ -68,33 +67,26 @@ export const PluginsPage = () => {
         <Text size="sm" c="dimmed" mb="sm">
           How enabling each plugin went when the server last started.
         </Text>
-        <ErrorAlert error={startup.error} title="The boot report could not be read" />
-        {boot.length === 0 ? (
-          <Text size="sm">No plugin was enabled at start-up.</Text>
-        ) : (
-          <Table aria-label="Boot report">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Plugin</Table.Th>
-                <Table.Th>Outcome</Table.Th>
-                <Table.Th>Time</Table.Th>
-                <Table.Th>Error</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {boot.map((b) => (
-                <Table.Tr key={b.plugin}>
-                  <Table.Td>{b.plugin}</Table.Td>
-                  <Table.Td>
-                    <StateBadge state={b.outcome} />
-                  </Table.Td>
-                  <Table.Td>{Math.round(b.ms)} ms</Table.Td>
-                  <Table.Td>{b.error ?? "—"}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+        <DataTable
+          label="Boot report"
+          columns={["Plugin", "Outcome", "Time", "Error"]}
+          rows={startup.data ?? []}
+          rowKey={(b) => b.plugin}
+          row={(b) => (
+            <>
+              <Table.Td>{b.plugin}</Table.Td>
+              <Table.Td>
+                <StateBadge state={b.outcome} />
+              </Table.Td>
+              <Table.Td>{Math.round(b.ms)} ms</Table.Td>
+              <Table.Td>{b.error ?? "—"}</Table.Td>
+            </>
+          )}
+          error={startup.error}
+          errorTitle="The boot report could not be read"
+          pending={startup.isPending}
+          empty="No plugin was enabled at start-up."
+        />
       </Card>
     </Stack>
   )

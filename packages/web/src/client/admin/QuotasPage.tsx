@@ -7,6 +7,7 @@ import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
 import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import { ErrorAlert, Loading, notifyDone, PageHeader } from "./AdminUi.tsx"
+import { useUserSearch } from "./UserSearch.ts"
 
 type Quota = ResponseOf<"/api/quotas/groups/{id}">
 type Scope = "user" | "group"
@@ -88,17 +89,19 @@ export const QuotasPage = () => {
   const [search, setSearch] = useState("")
   const [q] = useDebouncedValue(search, 250)
   const [id, setId] = useState<string | null>(null)
-  const options = useQuery({
-    queryKey: [scope === "user" ? "users" : "groups", { q, picker: true }],
+  const users = useUserSearch(q, scope === "user")
+  const groups = useQuery({
+    queryKey: ["groups", { q, picker: true }],
+    enabled: scope === "group",
     queryFn: async () =>
-      scope === "user"
-        ? unwrap(await api.GET("/api/users", { params: { query: { limit: "20", ...(q ? { q } : {}) } } })).items.map(
-            (u) => ({ value: u.id, label: u.username })
-          )
-        : unwrap(await api.GET("/api/groups", { params: { query: { limit: "100" } } }))
-            .items.filter((g) => !q || g.name.toLowerCase().includes(q.toLowerCase()))
-            .map((g) => ({ value: g.id, label: g.name }))
+      unwrap(await api.GET("/api/groups", { params: { query: { limit: "100" } } }))
+        .items.filter((g) => !q || g.name.toLowerCase().includes(q.toLowerCase()))
+        .map((g) => ({ value: g.id, label: g.name }))
   })
+  const options =
+    scope === "user"
+      ? { data: users.data?.map((u) => ({ value: u.id, label: u.username })), error: users.error }
+      : groups
   const quota = useQuery({
     queryKey: ["quotas", scope, id],
     enabled: id !== null,

@@ -16,7 +16,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query"
 import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
-import { ProblemAlert, useSubmit } from "../ui/Problems.tsx"
+import { listFieldError, ProblemAlert, useSubmit } from "../ui/Problems.tsx"
 import {
   DataTable,
   Deliveries,
@@ -110,7 +110,7 @@ const WebhookForm = ({ webhook, onDone }: { readonly webhook?: Webhook; readonly
           data={options}
           value={types}
           onChange={setTypes}
-          error={fields["eventTypes"] ?? Object.entries(fields).find(([k]) => k.startsWith("eventTypes."))?.[1]}
+          error={listFieldError(fields, "eventTypes")}
         />
         {!webhook && (
           <PasswordInput

@@ -16,14 +16,14 @@ import {
 } from "@mantine/core"
 import { useDebouncedValue } from "@mantine/hooks"
 import { IconSearch } from "@tabler/icons-react"
-import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query"
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query"
 import { useState } from "react"
 import { api, unwrap } from "../api/ApiClient.ts"
 import type { ResponseOf } from "../api/Types.ts"
 import { useSession } from "../auth/Session.tsx"
 import { useNavigate } from "../Router.tsx"
 import { categoriesOf, iconFor, usableIconUrl } from "./Catalog.ts"
-import { EmptyState, ErrorAlert, LoadMore, notifyError, notifySuccess, PageHeader } from "./Common.tsx"
+import { EmptyState, ErrorAlert, LoadMore, notifyError, notifySuccess, PageHeader, useWholeCatalog } from "./Common.tsx"
 import { formatCpu, formatMemory } from "./SessionState.ts"
 
 type Page = ResponseOf<"/api/templates">
@@ -115,10 +115,7 @@ export const CatalogPage = () => {
   const [q] = useDebouncedValue(search.trim(), 250)
   const [category, setCategory] = useState<string>("")
   // The categories: from the whole catalog, so choosing one does not hide the others.
-  const all = useQuery({
-    queryKey: ["templates", "categories"],
-    queryFn: async () => unwrap(await api.GET("/api/templates", { params: { query: { limit: "500" } } }))
-  })
+  const all = useWholeCatalog()
   const categories = categoriesOf(all.data?.items ?? [])
   const list = useInfiniteQuery({
     queryKey: ["templates", { q, category }],

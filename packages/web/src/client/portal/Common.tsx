@@ -153,14 +153,17 @@ export const InAppLink = ({ to, children }: { readonly to: string; readonly chil
   )
 }
 
-/** Template id → display name (sessions carry the template's short name), from the catalog's query. */
-export const useTemplateNames = (): ReadonlyMap<string, string> => {
-  const session = useSession()
-  const templates = useQuery({
+/** The whole catalog (up to 500 templates): the catalog's categories and the template names come from it. */
+export const useWholeCatalog = (enabled = true) =>
+  useQuery({
     queryKey: ["templates", "categories"],
-    enabled: session.can("templates:read"),
+    enabled,
     queryFn: async () => unwrap(await api.GET("/api/templates", { params: { query: { limit: "500" } } }))
   })
+
+/** Template id → display name (sessions carry the template's short name), from the catalog's query. */
+export const useTemplateNames = (): ReadonlyMap<string, string> => {
+  const templates = useWholeCatalog(useSession().can("templates:read"))
   return new Map((templates.data?.items ?? []).map((t) => [t.id, t.displayName]))
 }
 

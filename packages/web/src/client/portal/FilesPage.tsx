@@ -20,6 +20,7 @@ import {
   QueryStates,
   useTemplateNames
 } from "./Common.tsx"
+import { saveBlob } from "../ui/SaveBlob.ts"
 import { formatBytes, percent, type UploadProgress } from "./SessionState.ts"
 import { uploadFile } from "./Upload.ts"
 
@@ -29,18 +30,6 @@ interface Uploading {
   readonly name: string
   readonly progress: UploadProgress
   readonly abort: AbortController
-}
-
-/** Saves a response body under `name` (an object URL and a temporary link). */
-const saveAs = async (res: Response, name: string) => {
-  const url = URL.createObjectURL(await res.blob())
-  const a = document.createElement("a")
-  a.href = url
-  a.download = name
-  document.body.append(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
 
 export const FilesPage = ({ params }: PageProps) => {
@@ -81,7 +70,7 @@ export const FilesPage = ({ params }: PageProps) => {
         `/api/sessions/${encodeURIComponent(sessionId)}/files/${encodeURIComponent(f.id)}`
       )
       if (!res.ok) throw new ApiError(problemOf(res.status, await res.json().catch(() => undefined)))
-      await saveAs(res, f.name)
+      saveBlob(await res.blob(), f.name)
     } catch (e) {
       notifyError(e, `Could not download ${f.name}`)
     }

@@ -14,6 +14,10 @@ export { messageOf } from "./Submit.ts"
 export const fieldErrorsOf = (error: unknown): Record<string, string> =>
   error instanceof ApiError ? fieldErrors(error.problem) : {}
 
+/** The error of a field or, failing that, of the first of its items (`scopes.0`), for inputs that edit a list. */
+export const listFieldError = (fields: Record<string, string>, field: string): string | undefined =>
+  fields[field] ?? Object.entries(fields).find(([k]) => k.startsWith(`${field}.`))?.[1]
+
 /** `useFormSubmit` with the failure's field errors (`fields`), for forms that show them next to their fields. */
 export const useSubmit = (action: () => Promise<unknown>) => {
   const submission = useFormSubmit(action)

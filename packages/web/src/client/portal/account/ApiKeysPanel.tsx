@@ -20,7 +20,7 @@ import { useState } from "react"
 import { api, unwrap } from "../../api/ApiClient.ts"
 import type { ResponseOf } from "../../api/Types.ts"
 import { useSession } from "../../auth/Session.tsx"
-import { ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
+import { listFieldError, ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
 import {
   closeButtonProps,
   ConfirmDialog,
@@ -68,7 +68,7 @@ const CreateKeyDialog = ({ opened, onClose }: { readonly opened: boolean; readon
     setCreated(undefined)
     onClose()
   }
-  const scopeError = Object.entries(fields).find(([k]) => k.startsWith("scopes"))?.[1]
+  const scopeError = listFieldError(fields, "scopes")
   return (
     <Modal
       opened={opened}

@@ -3,7 +3,7 @@ import { Button, Group, PasswordInput, Stack, Text } from "@mantine/core"
 import { useState } from "react"
 import { api, unwrap } from "../../api/ApiClient.ts"
 import { useSession } from "../../auth/Session.tsx"
-import { fieldErrorsOf, ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
+import { ProblemAlert, useSubmit } from "../../ui/Problems.tsx"
 import { notifySuccess } from "../Common.tsx"
 
 export const PasswordPanel = () => {
@@ -13,7 +13,7 @@ export const PasswordPanel = () => {
   const [next, setNext] = useState("")
   const [repeat, setRepeat] = useState("")
   const mismatch = repeat.length > 0 && repeat !== next
-  const { submit, busy, error } = useSubmit(async () => {
+  const { submit, busy, error, fields } = useSubmit(async () => {
     if (!me || mismatch) return
     unwrap(
       await api.PATCH("/api/users/{id}", {
@@ -29,7 +29,6 @@ export const PasswordPanel = () => {
     const again = await session.login(me.username, next).catch(() => "failed" as const)
     if (again !== "ok") await session.logout()
   })
-  const fields = fieldErrorsOf(error)
   return (
     <Stack component="form" onSubmit={submit} maw={480} aria-label="Change password">
       <PasswordInput
