@@ -10,6 +10,8 @@
  * `bun build --compile` embeds them) and hands them to the server's `main`,
  * which serves them instead of building from a source tree it does not have.
  * The server itself is compiled with `process.env.NODE_ENV` "production".
+ * Worker scripts a plugin starts (`new Worker(new URL("./X.ts", import.meta.url))`) are extra entry points
+ * of the executable: a plugin lists them in its package.json as `"streamspace": { "workers": ["src/…"] }`.
  */
 import * as Editions from "@streamspace/editions"
 import { ConsoleBuild } from "@streamspace/web"
@@ -61,6 +63,14 @@ const entry = [
 const entryFile = Path.join(workDir, "entry.ts")
 Fs.writeFileSync(entryFile, entry)
 
+/** The worker scripts of the edition's plugins (package.json `streamspace.workers`, relative to the plugin). */
+const workers = plugins.flatMap((id) => {
+  const manifest = Path.join(root, "plugins", id, "package.json")
+  if (!Fs.existsSync(manifest)) return []
+  const pkg = JSON.parse(Fs.readFileSync(manifest, "utf8")) as { streamspace?: { workers?: ReadonlyArray<string> } }
+  return (pkg.streamspace?.workers ?? []).map((w) => Path.join(root, "plugins", id, w))
+})
+
 const proc = Bun.spawnSync(
   [
     "bun",
@@ -72,6 +82,7 @@ const proc = Bun.spawnSync(
     "--define",
     `process.env.NODE_ENV=${JSON.stringify("production")}`,
     entryFile,
+    ...workers,
     "--outfile",
     outfile
   ],

@@ -27,6 +27,7 @@ interface PassResult {
   readonly pass: number
   readonly fail: number
   readonly code: number
+  readonly failed: ReadonlyArray<string>
 }
 
 const runPass = async (
@@ -34,7 +35,7 @@ const runPass = async (
   files: ReadonlyArray<string>,
   env: Record<string, string | undefined>
 ): Promise<PassResult> => {
-  if (files.length === 0) return { name, pass: 0, fail: 0, code: 0 }
+  if (files.length === 0) return { name, pass: 0, fail: 0, code: 0, failed: [] }
   console.log(`\n=== ${name}: ${files.length} test files ===`)
   const proc = Bun.spawn(["bun", "test", "--timeout", String(TestTimeouts.testMs), ...files.map((f) => `./${f}`)], {
     env: { ...process.env, ...env },
@@ -42,18 +43,24 @@ const runPass = async (
     stderr: "pipe"
   })
   let tail = ""
+  const failed: Array<string> = []
   const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
     const decoder = new TextDecoder()
+    let line = ""
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true })
       sink.write(text)
       tail = (tail + text).slice(-4000)
+      const lines = (line + text).split("\n")
+      line = lines.pop() ?? ""
+      // bun prints each failure twice (where it happened, and in its summary): once here.
+      for (const l of lines) if (l.startsWith("(fail) ") && !failed.includes(l)) failed.push(l)
     }
   }
   await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)])
   const code = await proc.exited
   const count = (word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}\\b`, "m").exec(tail)?.[1] ?? 0)
-  return { name, pass: count("pass"), fail: count("fail"), code }
+  return { name, pass: count("pass"), fail: count("fail"), code, failed }
 }
 
 const isUnit = (f: string) => f.endsWith(".unit.test.ts")
@@ -92,6 +99,8 @@ if (pgUrl) {
 }
 
 console.log("")
+// Repeated at the end so a log that keeps only its tail still names what failed.
+for (const r of results) for (const f of r.failed) console.log(`${r.name}: ${f}`)
 for (const r of results)
   console.log(
     `${r.name}: ${r.pass} pass, ${r.fail} fail${r.code !== 0 && r.fail === 0 ? ` (bun test exited ${r.code})` : ""}`

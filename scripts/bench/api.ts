@@ -26,7 +26,8 @@
  *    OS tmpdir, `bun install --frozen-lockfile`), interleaved with ours.
  * 5. The issue's "Done when" targets with PASS/FAIL.
  *
- * Env: BENCH_CLIENTS (32), BENCH_SECONDS per round (12), BENCH_ROUNDS (3),
+ * Env: BENCH_CLIENTS (32), BENCH_SECONDS per round (12), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS before
+ * the PostgreSQL throughput rounds (30: until the JIT settles; the other phases warm up 3 s),
  * BENCH_LIST_SECONDS per list round (4), BENCH_PGLITE_SECONDS (8), BENCH_COUNT_PER_CLIENT
  * (4 requests per client and route in part 2), BENCH_BASELINE (none),
  * BENCH_FLOOR_DRIVER (pg, or bun for Bun.SQL), BENCH_VERBOSE=1 (the statements
@@ -40,6 +41,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as BaselineWorktree from "./internal/BaselineWorktree.ts"
 import * as BenchDatabases from "./internal/BenchDatabases.ts"
+import * as CpuTime from "./internal/CpuTime.ts"
 import { fixed, printTable, printTargets, progress, type Target } from "./internal/BenchReport.ts"
 import {
   type BenchUsers,
@@ -68,7 +70,13 @@ const ROUNDS = intEnv("BENCH_ROUNDS", 3)
 const LIST_SECONDS = intEnv("BENCH_LIST_SECONDS", 4)
 const PGLITE_SECONDS = intEnv("BENCH_PGLITE_SECONDS", 8)
 const COUNT_PER_CLIENT = intEnv("BENCH_COUNT_PER_CLIENT", 4)
-const WARMUP_SECONDS = Math.min(3, SECONDS)
+/**
+ * Warm-up of each server before the PostgreSQL throughput rounds: long enough for JavaScriptCore's JIT to settle
+ * (its worker threads compile for a minute or more under load, most of the server CPU the first seconds), so that
+ * the rounds measure a server as it runs for days. The other phases warm up for a few seconds.
+ */
+const WARMUP_SECONDS = intEnv("BENCH_WARMUP_SECONDS", 30)
+const SHORT_WARMUP_SECONDS = Math.min(3, SECONDS)
 const BASELINE = process.env["BENCH_BASELINE"]
 const FLOOR_DRIVER = process.env["BENCH_FLOOR_DRIVER"] ?? "pg"
 const VERBOSE = process.env["BENCH_VERBOSE"] === "1"
@@ -106,6 +114,8 @@ interface Contender {
   readonly name: string
   readonly base: string
   readonly users: BenchUsers
+  /** The server's process, whose CPU time is sampled around each round. */
+  readonly pid: number
   /** Resolves once the background work of the contender's last round is done. */
   readonly settle: () => Promise<void>
 }
@@ -140,6 +150,8 @@ interface RoundsResult {
   readonly perRound: ReadonlyArray<number>
   readonly requestsPerSecond: number
   readonly recorder: Recorder
+  /** CPU milliseconds per request of the server and of PostgreSQL over the rounds (not the settling after them). */
+  readonly cpu: CpuTime.PerRequest
 }
 
 /** Warms each contender up, then runs `rounds` rounds, alternating which goes first. */
@@ -147,25 +159,36 @@ const interleaved = async (
   contenders: ReadonlyArray<Contender>,
   rounds: number,
   seconds: number,
+  warmupSeconds: number,
   stepOf: (routes: ReturnType<typeof sessionRoutes>) => (token: string) => Promise<unknown>
 ): Promise<Map<string, RoundsResult>> => {
   for (const c of contenders) {
-    await forDuration(c.users.tokens, WARMUP_SECONDS, stepOf(sessionRoutes(c.base, c.users.templateId, new Recorder())))
+    await forDuration(c.users.tokens, warmupSeconds, stepOf(sessionRoutes(c.base, c.users.templateId, new Recorder())))
     await c.settle()
   }
   const results = new Map(
-    contenders.map((c) => [c.name, { perRound: [] as Array<number>, seconds: 0, all: new Recorder() }])
+    contenders.map((c) => [
+      c.name,
+      { perRound: [] as Array<number>, seconds: 0, all: new Recorder(), cpu: { server: 0, jit: 0, postgres: 0 } }
+    ])
   )
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? contenders : [...contenders].reverse()
     for (const c of order) {
       const recorder = new Recorder()
+      const before = CpuTime.sample(c.pid)
       const elapsed = await forDuration(
         c.users.tokens,
         seconds,
         stepOf(sessionRoutes(c.base, c.users.templateId, recorder))
       )
+      const used = CpuTime.between(before, CpuTime.sample(c.pid))
       const result = results.get(c.name)!
+      result.cpu = {
+        server: result.cpu.server + used.server,
+        jit: result.cpu.jit + used.jit,
+        postgres: result.cpu.postgres + used.postgres
+      }
       result.perRound.push(recorder.requests / elapsed)
       result.seconds += elapsed
       result.all.merge(recorder)
@@ -178,7 +201,16 @@ const interleaved = async (
   return new Map(
     [...results].map(([name, r]) => [
       name,
-      { perRound: r.perRound, requestsPerSecond: r.all.requests / r.seconds, recorder: r.all }
+      {
+        perRound: r.perRound,
+        requestsPerSecond: r.all.requests / r.seconds,
+        recorder: r.all,
+        cpu: {
+          server: r.cpu.server / r.all.requests,
+          jit: r.cpu.jit / r.all.requests,
+          postgres: r.cpu.postgres / r.all.requests
+        }
+      }
     ])
   )
 }
@@ -317,11 +349,12 @@ const postgres = async (dbs: BenchDatabases.BenchDatabases): Promise<PostgresFig
     )
     const rounds = await interleaved(
       [
-        { name: "ours", base: ours.url, users: oursUsers, settle: settled(oursSql) },
-        { name: "floor", base: floor.url, users: floorUsers, settle: settled(floorSql) }
+        { name: "ours", base: ours.url, users: oursUsers, pid: ours.proc.pid, settle: settled(oursSql) },
+        { name: "floor", base: floor.url, users: floorUsers, pid: floor.proc.pid, settle: settled(floorSql) }
       ],
       ROUNDS,
       SECONDS,
+      WARMUP_SECONDS,
       createListDelete
     )
     const o = rounds.get("ours")!
@@ -345,6 +378,19 @@ const postgres = async (dbs: BenchDatabases.BenchDatabases): Promise<PostgresFig
           [`p50 ${route} ms`, fixed(p50(o, route)), fixed(p50(f, route)), fixed(p50(o, route) / p50(f, route), 2)],
           [`p99 ${route} ms`, fixed(p99(o, route)), fixed(p99(f, route)), fixed(p99(o, route) / p99(f, route), 2)]
         ]),
+        [
+          "server CPU per request ms",
+          fixed(o.cpu.server, 2),
+          fixed(f.cpu.server, 2),
+          fixed(o.cpu.server / f.cpu.server, 2)
+        ],
+        ["  of which JIT threads ms", fixed(o.cpu.jit, 2), fixed(f.cpu.jit, 2), ""],
+        [
+          "PostgreSQL CPU per request ms",
+          fixed(o.cpu.postgres, 2),
+          fixed(f.cpu.postgres, 2),
+          fixed(o.cpu.postgres / f.cpu.postgres, 2)
+        ],
         ["requests", String(o.recorder.requests), String(f.recorder.requests), ""],
         ["errors", String(o.recorder.errors), String(f.recorder.errors), ""]
       ]
@@ -370,11 +416,12 @@ const postgres = async (dbs: BenchDatabases.BenchDatabases): Promise<PostgresFig
     const bigName = `${await BenchDatabases.countSessions(listSql)} sessions`
     const lists = await interleaved(
       [
-        { name: smallName, base: ours.url, users: oursUsers, settle: () => sleep(300) },
-        { name: bigName, base: big.url, users: bigUsers, settle: () => sleep(300) }
+        { name: smallName, base: ours.url, users: oursUsers, pid: ours.proc.pid, settle: () => sleep(300) },
+        { name: bigName, base: big.url, users: bigUsers, pid: big.proc.pid, settle: () => sleep(300) }
       ],
       ROUNDS,
       LIST_SECONDS,
+      SHORT_WARMUP_SECONDS,
       (routes) => routes.list
     )
     const listSmall = lists.get(smallName)!
@@ -454,6 +501,7 @@ const pglite = async (): Promise<PgliteFigures> => {
         name,
         base: server.url,
         users,
+        pid: server.proc.pid,
         settle: () => settleBacklog(() => pendingSessions(server.url, users))
       }
     }
@@ -466,9 +514,15 @@ const pglite = async (): Promise<PgliteFigures> => {
     }
     const rounds = BASELINE ? ROUNDS : 1
     progress(
-      `pglite: ${CLIENTS} clients, POST /api/sessions only, warm-up ${WARMUP_SECONDS} s, ${rounds} round(s) of ${PGLITE_SECONDS} s`
+      `pglite: ${CLIENTS} clients, POST /api/sessions only, warm-up ${SHORT_WARMUP_SECONDS} s, ${rounds} round(s) of ${PGLITE_SECONDS} s`
     )
-    const results = await interleaved(contenders, rounds, PGLITE_SECONDS, (routes) => routes.create)
+    const results = await interleaved(
+      contenders,
+      rounds,
+      PGLITE_SECONDS,
+      SHORT_WARMUP_SECONDS,
+      (routes) => routes.create
+    )
     const o = results.get("ours")!
     const b = results.get("baseline")
     const row = (name: string, r: RoundsResult) => [

@@ -42,7 +42,14 @@ test("the enterprise edition compiles to one executable that serves", async () =
     teams: "available",
     discord: "available",
     pagerduty: "available",
-    "email-smtp": "enabled"
+    "email-smtp": "enabled",
+    calendar: "available",
+    "multi-monitor": "available",
+    billing: "available",
+    compliance: "available",
+    "node-manager": "available",
+    "session-recorder": "available",
+    workflows: "available"
   })
   expect(await server.stop("SIGINT")).toBe(0)
 }, 300_000)

@@ -124,12 +124,34 @@ const sessionPayload = (sessionId: string, user: Account, state: string) => ({
   sessionId,
   userId: user.id,
   templateId: template,
-  state
+  state,
+  // The template's defaults; the instant of the change on the platform's clock.
+  cpu: 1000,
+  memory: 2048,
+  at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
 })
 
 describe(`core event catalogue (${TestPlatform.engine()})`, () => {
   let ada: Account
   let session: { id: string; name: string }
+  /** Uploads `text` as `name` to ada's session; returns the file's id. */
+  const upload = async (name: string, text: string) => {
+    const res = await p.http<{ id: string }>("POST", `/api/sessions/${session.id}/files?name=${name}`, {
+      token: ada.token,
+      raw: text,
+      headers: { "content-type": "text/plain" }
+    })
+    expect(res.status).toBe(201)
+    return res.body.id
+  }
+  const filePayload = (fileId: string, name: string, text: string) => ({
+    fileId,
+    userId: ada.id,
+    sessionId: session.id,
+    name,
+    size: text.length,
+    at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  })
 
   // One row per catalogue event: how to make the platform emit it, and what the event must say.
   const cases: ReadonlyArray<readonly [CoreEvents.CoreEventDefinition, () => Promise<void>]> = [
@@ -233,24 +255,20 @@ describe(`core event catalogue (${TestPlatform.engine()})`, () => {
     [
       CoreEvents.FileUploaded,
       async () => {
-        const res = await p.http<{ id: string; size: number }>(
-          "POST",
-          `/api/sessions/${session.id}/files?name=notes.txt`,
-          {
-            token: ada.token,
-            raw: "catalogue bytes",
-            headers: { "content-type": "text/plain" }
-          }
-        )
-        expect(res.status).toBe(201)
-        const { row, payload } = await decoded(CoreEvents.FileUploaded, "fileId", res.body.id)
-        expect(payload).toEqual({
-          fileId: res.body.id,
-          userId: ada.id,
-          sessionId: session.id,
-          name: "notes.txt",
-          size: "catalogue bytes".length
-        })
+        const id = await upload("notes.txt", "catalogue bytes")
+        const { row, payload } = await decoded(CoreEvents.FileUploaded, "fileId", id)
+        expect(payload).toEqual(filePayload(id, "notes.txt", "catalogue bytes"))
+        expect(row.actor_id).toBe(ada.id)
+      }
+    ],
+    [
+      CoreEvents.FileDeleted,
+      async () => {
+        const id = await upload("gone.txt", "bytes to delete")
+        const deleted = await p.http("DELETE", `/api/sessions/${session.id}/files/${id}`, { token: ada.token })
+        expect(deleted.status).toBe(204)
+        const { row, payload } = await decoded(CoreEvents.FileDeleted, "fileId", id)
+        expect(payload).toEqual(filePayload(id, "gone.txt", "bytes to delete"))
         expect(row.actor_id).toBe(ada.id)
       }
     ],

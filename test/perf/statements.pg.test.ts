@@ -118,6 +118,9 @@ describe("statements per request on PostgreSQL, counted on the wire", () => {
     // neither a claim nor a "submitted" mark while the runtime reports within the grace.
     expect(counted.create.texts.filter((t) => /UPDATE sessions\b/.test(t))).toHaveLength(1)
     expect(counted.delete.texts.filter((t) => /UPDATE sessions\b/.test(t))).toHaveLength(2)
+    // The audit row rides on the session's insert / update: no statement of its own.
+    for (const route of ["create", "delete"] as const)
+      expect(counted[route].texts.filter((t) => /^\s*INSERT INTO audit_log/.test(t))).toEqual([])
     for (const route of ["create", "list", "delete"] as const) {
       expect({ route, statements: counted[route].statements }).toEqual({
         route,

@@ -263,9 +263,17 @@ const openFromSessionsList = async (page: Page, shown?: string) => {
   await page.evaluate(
     `document.addEventListener("click", () => { window.openClickedAt = performance.now() }, { capture: true, once: true })`
   )
+  // `shown` may be on screen for a moment only (a local desktop wakes in well under a second): watched from the
+  // click on, not polled for.
+  if (shown)
+    await page.evaluate(`{
+      window.sawShown = false
+      const seen = () => { if (document.body.innerText.includes(${JSON.stringify(shown)})) window.sawShown = true }
+      new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, characterData: true })
+    }`)
   await open.click()
-  if (shown) await page.getByText(shown).waitFor({ timeout: 10_000 })
   const drawnAt = await firstFrame(page)
+  if (shown) expect({ shown, seen: await page.evaluate("window.sawShown") }).toEqual({ shown, seen: true })
   const clickedAt = Number(await page.evaluate("window.openClickedAt"))
   return drawnAt - clickedAt
 }

@@ -38,6 +38,7 @@ import {
   Unauthorized,
   ValidationError
 } from "./Errors.ts"
+import * as JsonEncoder from "./JsonEncoder.ts"
 import * as ParseIssues from "./ParseIssues.ts"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
@@ -141,6 +142,8 @@ export interface Route<R = never> {
     readonly body?: JSONSchema.JsonSchema7 | "binary"
     readonly response?: JSONSchema.JsonSchema7
   }
+  /** The response's Schema (what its body is encoded with). */
+  readonly responseSchema?: Schema.Schema.AnyNoContext
   /** Fails only with problems (declared or implicit); anything else has become a defect. */
   readonly handle: (raw: RawRequest) => Effect.Effect<RouteResult, HttpProblem, R | CurrentActor | RequestContext>
 }
@@ -276,7 +279,10 @@ export const make = <
   const decodeParams = decoderOf("params", spec.params)
   const decodeQuery = decoderOf("query", spec.query)
   const decodeBody = decoderOf("body", bodySchema)
-  const encodeResponse = responseSchema === undefined ? undefined : Schema.encode(responseSchema)
+  // A response shape the compiled encoder covers is written without re-validating the output; others go through Schema.
+  const encodeFast = responseSchema === undefined ? undefined : JsonEncoder.compile(responseSchema)
+  const encodeResponse =
+    responseSchema === undefined || encodeFast !== undefined ? undefined : Schema.encode(responseSchema)
   return {
     method: spec.method,
     path: spec.path,
@@ -288,6 +294,7 @@ export const make = <
     auditAction,
     successStatus,
     errors: spec.errors ?? [],
+    ...(responseSchema === undefined ? {} : { responseSchema: responseSchema as Schema.Schema.AnyNoContext }),
     openapi: {
       ...(spec.params ? { params: jsonSchemaOf(Schema.encodedSchema(spec.params)) } : {}),
       ...(spec.query ? { query: jsonSchemaOf(Schema.encodedSchema(spec.query)) } : {}),
@@ -312,7 +319,12 @@ export const make = <
           .pipe(Effect.catchAll((e) => (isHttpProblem(e) ? Effect.fail(e) : Effect.die(e))))
         const auditTarget = target?.(input, output) ?? null
         if (output instanceof Response) return { status: output.status, body: output, auditTarget }
-        const encoded = encodeResponse === undefined ? undefined : yield* Effect.orDie(encodeResponse(output))
+        const encoded =
+          encodeFast !== undefined
+            ? encodeFast(output)
+            : encodeResponse === undefined
+              ? undefined
+              : yield* Effect.orDie(encodeResponse(output))
         return { status: successStatus, body: encoded, auditTarget }
       }) as Effect.Effect<
         RouteResult,

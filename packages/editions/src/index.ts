@@ -6,16 +6,38 @@
  * Plugins not yet written are simply absent from the lists.
  */
 import type { PluginDefinition } from "@streamspace/kernel/host"
+import billing from "@streamspace/plugin-billing"
+import calendar from "@streamspace/plugin-calendar"
+import compliance from "@streamspace/plugin-compliance"
 import discord from "@streamspace/plugin-discord"
 import emailSmtp from "@streamspace/plugin-email-smtp"
+import multiMonitor from "@streamspace/plugin-multi-monitor"
+import nodeManager from "@streamspace/plugin-node-manager"
 import pagerduty from "@streamspace/plugin-pagerduty"
+import sessionRecorder from "@streamspace/plugin-session-recorder"
 import slack from "@streamspace/plugin-slack"
 import teams from "@streamspace/plugin-teams"
+import workflows from "@streamspace/plugin-workflows"
 
-/** Notifications (multi-monitor and calendar join when they exist). */
-export const community: ReadonlyArray<PluginDefinition> = [slack, teams, discord, pagerduty, emailSmtp]
+/** Notifications, the calendar and multi-monitor. */
+export const community: ReadonlyArray<PluginDefinition> = [
+  slack,
+  teams,
+  discord,
+  pagerduty,
+  emailSmtp,
+  calendar,
+  multiMonitor
+]
 
-export const enterprise: ReadonlyArray<PluginDefinition> = [...community]
+export const enterprise: ReadonlyArray<PluginDefinition> = [
+  ...community,
+  billing,
+  compliance,
+  nodeManager,
+  sessionRecorder,
+  workflows
+]
 
 export const editions = { community, enterprise } as const
 

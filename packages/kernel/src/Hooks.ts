@@ -21,7 +21,7 @@ export class Hooks extends Context.Tag("@streamspace/kernel/Hooks")<
 >() {}
 
 export declare namespace Hooks {
-  /** `session.beforeCreate`, `file.beforeUpload`, `user.beforeLogin`, `session.placement`. */
+  /** `session.beforeCreate`, `file.beforeUpload`, `file.inspectUpload`, `file.beforeDownload`, `user.beforeLogin`, `session.placement`. */
   export type Point = HookRunner.HookPoint
   /** What a handler of `P` receives and returns. */
   export type Input<P extends Point> = HookRunner.HookInputs[P]

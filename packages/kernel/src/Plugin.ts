@@ -8,6 +8,7 @@ import type { CoreMigrations, Directory } from "@streamspace/core"
 import { Effect, type Layer, Schema } from "effect"
 import type { Events } from "./Events.ts"
 import type { Hooks } from "./Hooks.ts"
+import type { DesktopControl, Kubernetes, PlatformGrant, SessionControl } from "./Platform.ts"
 import type { IntegrationProvider } from "./IntegrationProvider.ts"
 import type { PluginConfig, PluginInfo } from "./PluginContext.ts"
 import type { Plugins } from "./Plugins.ts"
@@ -16,6 +17,7 @@ import type { PluginStorage } from "./PluginStorage.ts"
 import type { Routes } from "./Routes.ts"
 import type { Scheduler } from "./Scheduler.ts"
 import type { Ui, UiExtension } from "./Ui.ts"
+import type { PluginBlobs, VncTap } from "./VncTap.ts"
 
 /** Everything a plugin's layer may require. */
 export type PluginServices =
@@ -34,6 +36,14 @@ export type PluginServices =
   | Directory.Directory
   /** Outgoing HTTP (the platform's client; the test kit captures what goes out). */
   | HttpClient.HttpClient
+  /** Only with `grants: ["kubernetes"]` / `["sessions"]` in the manifest (Platform.ts); otherwise every call is refused. */
+  | Kubernetes
+  | SessionControl
+  /** Only with `grants: ["desktops"]`: monitor layouts on running local desktops. */
+  | DesktopControl
+  /** Only with `grants: ["vnc"]` / `["blobs"]` (VncTap.ts); otherwise every call is refused. */
+  | VncTap
+  | PluginBlobs
 
 export type PluginType = "extension" | "integration" | "theme"
 export type PluginCategory =
@@ -118,6 +128,8 @@ export interface PluginManifest<
   readonly author?: string
   readonly permissions?: ReadonlyArray<string | PermissionDeclaration>
   readonly dependsOn?: ReadonlyArray<Dependency>
+  /** Platform access beyond the plugin-scoped services: `kubernetes`, `sessions`, `vnc`, `blobs` (see `Platform.ts`). */
+  readonly grants?: ReadonlyArray<PlatformGrant>
   /** Config Schema; defaults allowed; fields annotated `secret` are encrypted at rest and write-only. */
   readonly config?: Schema.Schema<C, CI>
   /** SQL migrations run inside schema `plugin_<id>` (embed with `import … with { type: "text" }`). */

@@ -164,13 +164,15 @@ export const describe = (event: CoreEvents.EventEnvelope) =>
           ]
         } satisfies Notice
       }
-      case "file.uploaded": {
+      case "file.uploaded":
+      case "file.deleted": {
         const p = e.payload
         const user = yield* userOf(p.userId)
+        const uploaded = e.type === "file.uploaded"
         return {
           ...base,
-          title: "File uploaded",
-          text: `${who(user, p.userId)} uploaded ${p.name} (${formatBytes(p.size)})`,
+          title: uploaded ? "File uploaded" : "File deleted",
+          text: `${who(user, p.userId)} ${uploaded ? "uploaded" : "deleted"} ${p.name} (${formatBytes(p.size)})`,
           severity: "info",
           user,
           template: null,

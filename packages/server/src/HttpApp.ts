@@ -235,30 +235,55 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       }
       const onFailure: Array<Effect.Effect<void, unknown>> = []
       const onCommit: Array<Effect.Effect<void>> = []
+      const action = route.auditAction
+      // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
+      const unit = route.transaction ?? coreTransaction
+      // On an audited core route that runs in a transaction, a statement of the handler may write the success row.
+      let auditCarried = false
+      const requestAudit: AuditLog.RequestAudit["Type"] | undefined =
+        action !== null && route.transactional && route.transaction === undefined
+          ? {
+              take: (target) =>
+                Effect.sync(() => {
+                  if (auditCarried) return undefined
+                  auditCarried = true
+                  return AuditLog.auditColumns({
+                    actor,
+                    action,
+                    target,
+                    ip: info.ip,
+                    userAgent: info.userAgent,
+                    result: "success",
+                    requestId: info.requestId,
+                    plugin: null
+                  })
+                })
+            }
+          : undefined
       // Everything the handler learns about its request, provided at once.
       const requestContext = Context.make(Actor.CurrentActor, actor).pipe(
         Context.add(Actor.RequestContext, info),
         Context.add(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) }),
-        Context.add(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) })
+        Context.add(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) }),
+        requestAudit ? Context.add(AuditLog.RequestAudit, requestAudit) : (context) => context
       )
       const handled = Effect.provide(route.handle(raw), requestContext)
-      const action = route.auditAction
-      // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
-      const unit = route.transaction ?? coreTransaction
       const withAudit =
         action === null
           ? handled
           : Effect.tap(handled, (result) =>
-              unit.audit({
-                actor,
-                action,
-                target: result.auditTarget ?? null,
-                ip: info.ip,
-                userAgent: info.userAgent,
-                result: "success",
-                requestId: info.requestId,
-                plugin: route.plugin ?? null
-              })
+              auditCarried
+                ? Effect.void
+                : unit.audit({
+                    actor,
+                    action,
+                    target: result.auditTarget ?? null,
+                    ip: info.ip,
+                    userAgent: info.userAgent,
+                    result: "success",
+                    requestId: info.requestId,
+                    plugin: route.plugin ?? null
+                  })
             )
       const run = route.transactional ? unit.withTransaction(withAudit) : withAudit
       return run.pipe(

@@ -34,7 +34,7 @@ import {
   Text,
   type Unauthorized
 } from "@streamspace/core"
-import { Bytes, RfbConnection, RfbEncodings, RfbMessage, type RfbProtocolError } from "@streamspace/rfb"
+import { Bytes, RfbConnection, RfbEncodings, RfbMessage, type RfbProtocolError, RfbTap } from "@streamspace/rfb"
 import type { Socket } from "bun"
 import { Cause, Data, Effect, Either, type ManagedRuntime, Option, Schema } from "effect"
 import type { Elysia } from "elysia"
@@ -85,6 +85,8 @@ interface Connection {
   /** Interrupts what still runs for the connection (the caller's lookup, waking the session, activity ticks). */
   readonly abort: AbortController
   closed: boolean
+  /** The stream tap's side of this connection (RfbTap): subscribers see what is relayed. */
+  tap?: RfbTap.ConnectionTap
 }
 
 interface WsLike {
@@ -224,6 +226,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
   const config = runtime.runSync(ServerConfig.ServerConfig)
   const clientIp = ClientIp.make(config.trustedProxies)
   const limiter = runtime.runSync(RateLimiter)
+  const taps = runtime.runSync(RfbTap.TapHub)
 
   /** Stops the connection's timers and work and ends its TCP socket; false if it was already released. */
   const release = (conn: Connection) => {
@@ -231,6 +234,7 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
     conn.closed = true
     for (const timer of conn.timers) clearTimeout(timer)
     conn.abort.abort()
+    conn.tap?.close()
     conn.tcp?.end()
     return true
   }
@@ -251,12 +255,20 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
   /** Forwards what the parser classified: server messages to the browser, client messages to the session. */
   const relay = (socket: WsLike, conn: Connection, parsed: ReturnType<RfbConnection.RfbConnection["push"]>) => {
     if (Either.isLeft(parsed)) return protocolError(socket, conn, parsed.left)
+    const tap = conn.tap
     for (const message of parsed.right) {
       if (message.direction === "server") {
         conn.greeted = true
         socket.raw.send(message.bytes)
+        tap?.record(message)
       } else if (!(conn.viewOnly && RfbMessage.carriesInput(message))) {
-        conn.unsent.push(message.type === "SetEncodings" ? RfbEncodings.withoutRefused(message.bytes) : message.bytes)
+        let bytes: Uint8Array | undefined =
+          message.type === "SetEncodings" ? RfbEncodings.withoutRefused(message.bytes) : message.bytes
+        // Subscribers (DLP) may drop or replace clipboard text before it reaches the desktop.
+        if (message.type === "ClientCutText" && tap?.active()) bytes = tap.clipboard(bytes)
+        if (bytes === undefined) continue
+        conn.unsent.push(bytes)
+        tap?.record(bytes === message.bytes ? message : { ...message, bytes })
       }
     }
     flush(conn)
@@ -341,6 +353,20 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
         return close(socket, conn, 4502, "cannot reach the session")
       }
       if (conn.closed) return void conn.tcp.end()
+      conn.tap = taps.open(
+        {
+          sessionId: id,
+          connectionId: info.requestId,
+          userId: Actor.actorId(actor),
+          viewOnly: conn.viewOnly,
+          openedAt: RfbTap.now()
+        },
+        (bytes) => {
+          if (conn.closed) return
+          conn.unsent.push(bytes)
+          flush(conn)
+        }
+      )
       conn.timers.push(
         setTimeout(() => {
           if (!conn.greeted) close(socket, conn, 4504, "the session's VNC server did not send an RFB ProtocolVersion")

@@ -242,17 +242,18 @@ describe("audit", () => {
     await reach(p, user.token, id, "running")
     await p.http("POST", `/api/sessions/${id}/hibernate`, { token: user.token })
     await p.http("DELETE", `/api/sessions/${id}`, { token: user.token })
-    const entries = await p.http<{ items: ReadonlyArray<{ action: string; actor: string; result: string }> }>(
-      "GET",
-      `/api/audit?target=${id}`,
-      { token: admin }
-    )
+    const entries = await p.http<{
+      items: ReadonlyArray<{ action: string; actor: string; result: string; requestId: string | null }>
+    }>("GET", `/api/audit?target=${id}`, { token: admin })
+    // One row per request (the row the request's own write carried, not a second one from the edge).
     expect(entries.body.items.map((e) => e.action).reverse()).toEqual([
       "session.create",
       "session.hibernate",
       "session.delete"
     ])
     expect(entries.body.items.every((e) => e.actor === "audited" && e.result === "success")).toBe(true)
+    expect(new Set(entries.body.items.map((e) => e.requestId)).size).toBe(3)
+    expect(entries.body.items.every((e) => typeof e.requestId === "string" && e.requestId.length > 0)).toBe(true)
     const denied = await p.http<{ items: ReadonlyArray<{ result: string }> }>(
       "GET",
       `/api/audit?action=session.create&limit=1`,

@@ -87,6 +87,41 @@ const toEntry = (r: AuditRow) =>
     plugin: r.plugin
   })
 
+/** An audit row's columns, as `record` writes them. */
+export const auditColumns = (e: AuditEntryInput) => ({
+  actor_id: actorId(e.actor),
+  actor: actorLabel(e.actor),
+  action: e.action,
+  target: e.target ?? null,
+  ip: e.ip ?? "",
+  user_agent: e.userAgent ?? "",
+  result: e.result,
+  detail: e.detail ?? null,
+  request_id: e.requestId ?? null,
+  plugin: e.plugin ?? null
+})
+export type AuditColumns = ReturnType<typeof auditColumns>
+
+/**
+ * The success row of the current request's audit, for the request's own write to carry (one statement
+ * fewer): the HTTP edge provides it on core routes that run in a transaction and are audited, and writes
+ * no row of its own once a statement took it. Take it only for a statement whose failure fails the request
+ * (the row then rolls back with it, and the edge records the failure instead).
+ */
+export class RequestAudit extends Context.Tag("@streamspace/core/RequestAudit")<
+  RequestAudit,
+  {
+    /** The row's columns with `target`, once; undefined when there is none to carry (taken already, not audited). */
+    readonly take: (target: string | null) => Effect.Effect<AuditColumns | undefined>
+  }
+>() {}
+
+/** The current request's success audit row for a statement to write, if there is one to carry. */
+export const takeRequestAudit = (target: string | null): Effect.Effect<AuditColumns | undefined> =>
+  Effect.flatMap(Effect.serviceOption(RequestAudit), (audit) =>
+    audit._tag === "Some" ? audit.value.take(target) : Effect.succeed(undefined)
+  )
+
 export class AuditLog extends Context.Tag("@streamspace/core/AuditLog")<
   AuditLog,
   {
@@ -100,19 +135,7 @@ export const AuditLogLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
-      record: (e) =>
-        sql`INSERT INTO audit_log ${sql.insert({
-          actor_id: actorId(e.actor),
-          actor: actorLabel(e.actor),
-          action: e.action,
-          target: e.target ?? null,
-          ip: e.ip ?? "",
-          user_agent: e.userAgent ?? "",
-          result: e.result,
-          detail: e.detail ?? null,
-          request_id: e.requestId ?? null,
-          plugin: e.plugin ?? null
-        })}`.pipe(Effect.asVoid),
+      record: (e) => sql`INSERT INTO audit_log ${sql.insert(auditColumns(e))}`.pipe(Effect.asVoid),
       query: (q) => {
         const cursor = keyOf(BySerial, q.cursor)
         const conditions = [

@@ -16,7 +16,12 @@ export const SessionEvent = Schema.Struct({
   userId: Schema.String,
   templateId: Schema.String,
   state: Schema.String,
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(Schema.String),
+  /** The session's size (millicores, MiB), for metering; absent from events written before it was added. */
+  cpu: Schema.optional(Schema.Number),
+  memory: Schema.optional(Schema.Number),
+  /** When the change happened on the platform's clock (ISO 8601); absent from events written before it was added. */
+  at: Schema.optional(Schema.String)
 })
 
 export const UserEvent = Schema.Struct({
@@ -29,7 +34,9 @@ export const FileEvent = Schema.Struct({
   userId: Schema.String,
   sessionId: Schema.NullOr(Schema.String),
   name: Schema.String,
-  size: Schema.Number
+  size: Schema.Number,
+  /** When the bytes were stored or removed, on the platform's clock (ISO 8601); absent from older events. */
+  at: Schema.optional(Schema.String)
 })
 
 export const QuotaEvent = Schema.Struct({
@@ -101,6 +108,11 @@ export const FileUploaded = define(
   FileEvent,
   "A file was uploaded to a session's storage. Actor: the uploader."
 )
+export const FileDeleted = define(
+  "file.deleted",
+  FileEvent,
+  "A file was deleted from a session's storage (its bytes are gone). Actor: the deleter."
+)
 export const QuotaExceeded = define(
   "quota.exceeded",
   QuotaEvent,
@@ -146,6 +158,7 @@ export const definitions = [
   UserLogin,
   UserLogout,
   FileUploaded,
+  FileDeleted,
   QuotaExceeded,
   PluginInstalled,
   PluginEnabled,
@@ -169,6 +182,7 @@ export const catalog = {
   [UserLogin.type]: UserLogin.schema,
   [UserLogout.type]: UserLogout.schema,
   [FileUploaded.type]: FileUploaded.schema,
+  [FileDeleted.type]: FileDeleted.schema,
   [QuotaExceeded.type]: QuotaExceeded.schema,
   [PluginInstalled.type]: PluginInstalled.schema,
   [PluginEnabled.type]: PluginEnabled.schema,
@@ -210,6 +224,7 @@ const readers: { readonly [T in CoreEventType]: (event: Event) => Option.Option<
   [UserLogin.type]: reader(UserLogin),
   [UserLogout.type]: reader(UserLogout),
   [FileUploaded.type]: reader(FileUploaded),
+  [FileDeleted.type]: reader(FileDeleted),
   [QuotaExceeded.type]: reader(QuotaExceeded),
   [PluginInstalled.type]: reader(PluginInstalled),
   [PluginEnabled.type]: reader(PluginEnabled),

@@ -1,8 +1,10 @@
 /**
  * Files in a user's storage, uploaded into a session. Contents stream to
- * the BlobStore (size limit, storage quota, `file.beforeUpload` hook); the
- * row and its `file.uploaded` event commit together afterwards. Only the
- * session's owner (or `sessions:admin`) sees them; anyone else gets 404.
+ * the BlobStore (size limit, storage quota, `file.beforeUpload` hook), the
+ * `file.inspectUpload` hook sees the stored bytes, then the row and its
+ * `file.uploaded` event commit together. Downloads pass the
+ * `file.beforeDownload` hook. Only the session's owner (or
+ * `sessions:admin`) sees them; anyone else gets 404.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -72,7 +74,7 @@ export class Files extends Context.Tag("@streamspace/core/Files")<
     readonly download: (
       sessionId: string,
       fileId: string
-    ) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure, CurrentActor>
+    ) => Effect.Effect<{ readonly file: StoredFile; readonly blob: Blob }, Failure | Forbidden, CurrentActor>
     readonly delete: (sessionId: string, fileId: string) => Effect.Effect<void, Failure, CurrentActor>
   }
 >() {}
@@ -102,6 +104,16 @@ export const FilesLive = Layer.effect(
       Effect.flatMap(sql<FileRow>`SELECT * FROM files WHERE id = ${fileId} AND session_id = ${sessionId}`, (rows) =>
         rows[0] ? Effect.succeed(rows[0]) : Effect.fail(new NotFound({ resource: "file", id: fileId }))
       )
+
+    /** The first bytes of a stored blob, read only when a content hook asks for them. */
+    const headOf =
+      (key: string) =>
+      (maxBytes: number): Effect.Effect<Uint8Array> =>
+        Effect.orDie(
+          Effect.flatMap(blobs.get(key), (blob) =>
+            Effect.promise(async () => new Uint8Array(await blob.slice(0, Math.max(0, maxBytes)).arrayBuffer()))
+          )
+        )
 
     return {
       upload: (input) =>
@@ -136,6 +148,20 @@ export const FilesLive = Layer.effect(
                 : Effect.fail(e)
             )
           )
+          // The bytes are stored: content hooks inspect them before the row exists; a veto removes them.
+          yield* hooks
+            .run("file.inspectUpload", {
+              userId: actor._tag === "User" ? actor.userId : userId,
+              ownerId: userId,
+              sessionId: input.sessionId,
+              fileId: id,
+              name: input.name,
+              size: stored.size,
+              contentType: input.contentType,
+              sha256: stored.sha256,
+              head: headOf(key)
+            })
+            .pipe(Effect.tapError(() => Effect.ignore(blobs.delete(key))))
           const at = yield* now
           const row = yield* sql
             .withTransaction(
@@ -156,7 +182,8 @@ export const FilesLive = Layer.effect(
                   userId,
                   sessionId: input.sessionId,
                   name: input.name,
-                  size: stored.size
+                  size: stored.size,
+                  at: at.toISOString()
                 })
                 return rows[0]!
               })
@@ -172,8 +199,20 @@ export const FilesLive = Layer.effect(
         }),
       download: (sessionId, fileId) =>
         Effect.gen(function* () {
-          yield* ownerOf(yield* CurrentActor, sessionId)
+          const actor = yield* CurrentActor
+          yield* ownerOf(actor, sessionId)
           const row = yield* find(sessionId, fileId)
+          yield* hooks.run("file.beforeDownload", {
+            userId: actor._tag === "User" ? actor.userId : row.user_id,
+            ownerId: row.user_id,
+            sessionId: row.session_id,
+            fileId: row.id,
+            name: row.name,
+            size: Number(row.size),
+            contentType: row.content_type,
+            sha256: row.sha256,
+            head: headOf(row.blob_key)
+          })
           return { file: toFile(row), blob: yield* Effect.orDie(blobs.get(row.blob_key)) }
         }),
       delete: (sessionId, fileId) =>
@@ -181,6 +220,14 @@ export const FilesLive = Layer.effect(
           yield* ownerOf(yield* CurrentActor, sessionId)
           const row = yield* find(sessionId, fileId)
           yield* sql`DELETE FROM files WHERE id = ${fileId}`
+          yield* outbox.publish("file.deleted", {
+            fileId,
+            userId: row.user_id,
+            sessionId: row.session_id,
+            name: row.name,
+            size: Number(row.size),
+            at: (yield* now).toISOString()
+          })
           yield* Effect.orDie(blobs.delete(row.blob_key))
         })
     }

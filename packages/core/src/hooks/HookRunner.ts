@@ -15,8 +15,16 @@ export interface HookInputs {
     readonly cpu: number
     readonly memory: number
     readonly persistentHome: boolean
+    /** The reason the user gave for the session (`reason` of the launch request), null when none. */
+    readonly reason: string | null
   }
-  readonly "user.beforeLogin": { readonly userId: string; readonly username: string; readonly ip: string }
+  readonly "user.beforeLogin": {
+    readonly userId: string
+    readonly username: string
+    readonly ip: string
+    /** Whether the user signed in with a second factor (TOTP or a recovery code). */
+    readonly mfa: boolean
+  }
   readonly "file.beforeUpload": {
     readonly userId: string
     readonly sessionId: string | null
@@ -28,8 +36,33 @@ export interface HookInputs {
   readonly "session.placement": {
     readonly sessionId: string
     readonly userId: string
+    /** The session's size (millicores, MiB), for placement by resources. */
+    readonly cpu: number
+    readonly memory: number
     readonly nodeSelector: Readonly<Record<string, string>>
   }
+  /**
+   * An upload's bytes are stored but not yet committed: plugins may inspect
+   * the contents (`head(n)`: at most the first n bytes) and veto. A veto
+   * deletes the stored bytes; nothing is recorded.
+   */
+  readonly "file.inspectUpload": FileContent
+  /** A download is about to be answered: plugins may inspect the contents (`head(n)`) and veto. */
+  readonly "file.beforeDownload": FileContent
+}
+
+/** A stored file offered to content hooks; `userId` is the acting user, `ownerId` the file's owner. */
+export interface FileContent {
+  readonly userId: string
+  readonly ownerId: string
+  readonly sessionId: string | null
+  readonly fileId: string
+  readonly name: string
+  readonly size: number
+  readonly contentType: string
+  readonly sha256: string
+  /** Reads at most the first `maxBytes` bytes of the contents. */
+  readonly head: (maxBytes: number) => Effect.Effect<Uint8Array>
 }
 
 export type HookPoint = keyof HookInputs
@@ -38,7 +71,9 @@ export const hookPoints: ReadonlyArray<HookPoint> = [
   "session.beforeCreate",
   "user.beforeLogin",
   "file.beforeUpload",
-  "session.placement"
+  "session.placement",
+  "file.inspectUpload",
+  "file.beforeDownload"
 ]
 
 export class HookRunner extends Context.Tag("@streamspace/core/HookRunner")<

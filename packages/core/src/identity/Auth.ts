@@ -254,7 +254,12 @@ export const AuthLive = Layer.effect(
               return yield* fail("wrong second factor", "invalid TOTP or recovery code")
           }
           yield* hooks
-            .run("user.beforeLogin", { userId: user.id, username: user.username, ip: info.ip })
+            .run("user.beforeLogin", {
+              userId: user.id,
+              username: user.username,
+              ip: info.ip,
+              mfa: Boolean(user.totp_enabled && user.totp_secret)
+            })
             .pipe(Effect.tapError((e) => recordAttempt(username, info, false, actor, `vetoed: ${e.message}`)))
           return yield* sql.withTransaction(
             Effect.gen(function* () {

@@ -9,7 +9,7 @@
  */
 import { Duration, Effect, Layer, PubSub, Schedule, Stream } from "effect"
 import { ServerConfig } from "../ServerConfig.ts"
-import * as KubeClient from "./internal/kube/KubeClient.ts"
+import * as KubeClient from "./KubeClient.ts"
 import { type ObservedStatus, RuntimeError, SessionRuntime, type SessionWorkload } from "./SessionRuntime.ts"
 
 const MANAGED = "app.kubernetes.io/managed-by"
@@ -80,14 +80,7 @@ export const KubernetesRuntimeLive = Layer.scoped(
     const config = yield* ServerConfig
     const k8s = config.sessions.kubernetes
     const auth = yield* Effect.try({
-      try: () => {
-        const base = k8s.kubeconfig
-          ? KubeClient.fromKubeconfig(k8s.kubeconfig)
-          : k8s.apiServer
-            ? { server: k8s.apiServer }
-            : KubeClient.inCluster()
-        return k8s.apiServer ? { ...base, server: k8s.apiServer } : base
-      },
+      try: () => KubeClient.authFrom(k8s),
       catch: (e) => new Error(`kubernetes runtime: ${e instanceof Error ? e.message : String(e)}`)
     }).pipe(Effect.orDie)
     const kube = KubeClient.make(auth)

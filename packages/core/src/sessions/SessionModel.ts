@@ -39,7 +39,9 @@ export const CreateSession = Schema.Struct({
   templateId: Text.Id,
   cpu: Schema.optional(Int32),
   memory: Schema.optional(Int32),
-  persistentHome: Schema.optionalWith(Schema.Boolean, { default: () => true })
+  persistentHome: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /** Why the session is needed, for policies that ask for one (compliance); kept in the hook's input only. */
+  reason: Schema.optional(Text.Line)
 })
 export type CreateSession = typeof CreateSession.Type
 

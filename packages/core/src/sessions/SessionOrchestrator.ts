@@ -75,14 +75,14 @@ export const SessionOrchestratorLive = Layer.scoped(
     let claimWanted = false
     let lastClaim = 0
 
-    /** Moves a session and writes its event in one statement; no-op if it already moved. */
-    const move = (id: string, m: Move, at: Date) =>
+    /** Moves sessions and writes their events, in one statement for all; a session that already moved is left. */
+    const moveAll = (ids: ReadonlyArray<string>, m: Move, at: Date) =>
       Effect.gen(function* () {
-        const landed = yield* repo.transition({ ...m.transition, id, at }, eventsOf(m))
-        if (!landed) return
-        awaiting.delete(id)
-        if (landed.evented) yield* outbox.written
+        const landed = yield* repo.transition(ids, { ...m.transition, at }, eventsOf(m))
+        for (const { id } of landed) awaiting.delete(id)
+        if (landed.some((l) => l.evented)) yield* outbox.written
       })
+    const move = (id: string, m: Move, at: Date) => moveAll([id], m, at)
 
     const fail = (id: string, reason: string) => Effect.flatMap(now, (at) => move(id, failed(reason), at))
 
@@ -94,16 +94,26 @@ export const SessionOrchestratorLive = Layer.scoped(
         return repo.submitted(due.map(({ id, desired, leaseUntil }) => ({ id, desired, leaseUntil })))
       })
 
-    const command = (row: LeasedSession) =>
+    /**
+     * Sends the runtime the command `row` needs. A removal that went through answers the session's id: the
+     * caller ends every such session of its batch in one statement. Failures are handled here.
+     */
+    const command = (row: LeasedSession): Effect.Effect<string | undefined> =>
       Effect.gen(function* () {
         const next = commandFor(row)
         if (next === "remove") {
           yield* runtime.remove(row.id)
-          return yield* move(row.id, ended(), yield* now)
+          return row.id
         }
         if (next === "create") {
           const placement = yield* hooks
-            .run("session.placement", { sessionId: row.id, userId: row.user_id, nodeSelector: {} })
+            .run("session.placement", {
+              sessionId: row.id,
+              userId: row.user_id,
+              cpu: row.cpu,
+              memory: row.memory,
+              nodeSelector: {}
+            })
             .pipe(
               Effect.catchTag("Forbidden", (e) =>
                 Effect.zipRight(fail(row.id, `placement refused: ${e.message}`), Effect.fail("handled" as const))
@@ -130,25 +140,27 @@ export const SessionOrchestratorLive = Layer.scoped(
         }
         const since = yield* Clock.currentTimeMillis
         awaiting.set(row.id, { id: row.id, desired: row.desired, leaseUntil: row.lease_until, since })
+        return undefined
       }).pipe(
         Effect.catchTag("RuntimeError", (e: RuntimeError) =>
           Effect.gen(function* () {
             const outcome = afterRuntimeError(row, e)
             switch (outcome._tag) {
               case "End":
-                return yield* move(row.id, ended(outcome.reason), yield* now)
+                return yield* Effect.as(move(row.id, ended(outcome.reason), yield* now), undefined)
               case "Fail":
-                return yield* fail(row.id, outcome.reason)
+                return yield* Effect.as(fail(row.id, outcome.reason), undefined)
               case "Retry":
                 yield* Effect.logWarning(
                   `session ${row.id}: ${e.operation} failed (attempt ${outcome.attempts}), retrying`,
                   e.message
                 )
-                return yield* repo.retryLater(
+                yield* repo.retryLater(
                   row.id,
                   outcome.attempts,
                   new Date((yield* Clock.currentTimeMillis) + outcome.delayMs)
                 )
+                return undefined
             }
           })
         ),
@@ -160,13 +172,30 @@ export const SessionOrchestratorLive = Layer.scoped(
           isSqlError(defect)
             ? Option.some(Effect.logError(`session ${row.id}: orchestration failed`, defect))
             : Option.none()
+        ),
+        Effect.map((removed) => (typeof removed === "string" ? removed : undefined))
+      )
+
+    /** Commands for a batch of sessions; the removed ones end together. */
+    const act = (rows: ReadonlyArray<LeasedSession>) =>
+      Effect.gen(function* () {
+        if (rows.length === 0) return
+        const removed = (yield* Effect.forEach(rows, command, { concurrency: 4 })).filter(
+          (id): id is string => id !== undefined
+        )
+        if (removed.length > 0) yield* moveAll(removed, ended(), yield* now)
+      }).pipe(
+        Effect.catchSomeDefect((defect) =>
+          isSqlError(defect)
+            ? Option.some(Effect.logError("ending removed sessions failed (they are claimed again)", defect))
+            : Option.none()
         )
       )
 
     const actOnHanded = Effect.suspend(() => {
       const sessions = [...handed.values()]
       handed.clear()
-      return Effect.forEach(sessions, command, { concurrency: 4, discard: true })
+      return act(sessions)
     })
 
     const claimOnce = Effect.gen(function* () {
@@ -174,7 +203,7 @@ export const SessionOrchestratorLive = Layer.scoped(
       // First, so that a lease whose command went through is released before anyone could claim it.
       yield* markSubmitted(at.getTime() - SUBMIT_GRACE_MS)
       const claimed = yield* repo.claim(at, leaseFrom(at), CLAIM_BATCH)
-      yield* Effect.forEach(claimed, command, { concurrency: 4, discard: true })
+      yield* act(claimed)
       return claimed.length
     }).pipe(Effect.catchAllCause((cause) => Effect.as(Effect.logError("session orchestration pass failed", cause), 0)))
 

@@ -17,6 +17,7 @@ import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
 import type { RuntimeKind } from "./SessionRuntime.ts"
 import * as Rows from "../Rows.ts"
+import type { AuditColumns } from "../audit/AuditLog.ts"
 
 export interface SessionRow {
   readonly id: string
@@ -62,7 +63,6 @@ export const toSession = (r: SessionRow, access: Access) =>
   )
 
 export interface Transition {
-  readonly id: string
   readonly from: ReadonlyArray<SessionState>
   readonly to: SessionState
   readonly desired?: ReadonlyArray<DesiredState>
@@ -74,8 +74,9 @@ export interface Transition {
 /** The event a transition writes with it, by the state it left (none for a state missing here). */
 export type TransitionEvents = ReadonlyArray<{ readonly prev: SessionState; readonly type: CoreEventType }>
 
-/** A transition that landed: the state it left, and whether it wrote an event. */
+/** A transition that landed: the session, the state it left, and whether it wrote an event. */
 export interface Landed {
+  readonly id: string
   readonly prev: SessionState
   readonly evented: boolean
 }
@@ -159,7 +160,12 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
     /** What launching from `templateId` needs to know for `userId`; undefined when there is no such template. */
     readonly launchFacts: (templateId: string, userId: string) => Effect.Effect<LaunchFacts | undefined>
     /** Writes the session and its events in one statement; returns its row (the caller's launch fields added). */
-    readonly insert: (row: NewSession, events: ReadonlyArray<EventRow>) => Effect.Effect<SessionRow>
+    /** Inserts the session with its events (and the request's audit row, when given) in one statement. */
+    readonly insert: (
+      row: NewSession,
+      events: ReadonlyArray<EventRow>,
+      audit?: AuditColumns
+    ) => Effect.Effect<SessionRow>
     /** The session as `viewer` sees it (`share_access` is the viewer's share, if any). */
     readonly find: (id: string, viewer: string) => Effect.Effect<SessionRow | undefined>
     readonly list: (q: SessionListQuery) => Effect.Effect<PageOf<SessionRow>>
@@ -173,14 +179,20 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
       desired: DesiredState,
       from: ReadonlyArray<SessionState>,
       at: Date,
-      lease?: { readonly leaseUntil: Date; readonly releasable: Date | undefined }
+      lease?: { readonly leaseUntil: Date; readonly releasable: Date | undefined },
+      /** The request's audit row, written by the same statement (whether or not the session changed). */
+      audit?: AuditColumns
     ) => Effect.Effect<(LeasedSession & { readonly leased: boolean }) | undefined>
     readonly touch: (id: string, at: Date) => Effect.Effect<void>
     /**
-     * Applies a state change if the session is still where the caller saw it, writing the event that goes
-     * with the state it left in the same statement; undefined when it did not land.
+     * Applies one state change to each of the sessions `ids` that is still where the caller saw it, writing
+     * the event that goes with the state it left, in one statement for all; returns those where it landed.
      */
-    readonly transition: (t: Transition, events: TransitionEvents) => Effect.Effect<Landed | undefined>
+    readonly transition: (
+      ids: ReadonlyArray<string>,
+      t: Transition,
+      events: TransitionEvents
+    ) => Effect.Effect<ReadonlyArray<Landed>>
     /** Claims sessions whose desired state needs a runtime command (a lease keeps other replicas off). */
     readonly claim: (at: Date, leaseUntil: Date, limit: number) => Effect.Effect<ReadonlyArray<LeasedSession>>
     /**
@@ -297,31 +309,33 @@ export const SessionRepoLive = Layer.effect(
             }
           }
         ),
-      insert: (row, events) =>
+      insert: (row, events, audit) =>
         Effect.map(
           sql<Omit<SessionRow, "template_name" | "share_access">>`
-            WITH s AS (INSERT INTO sessions ${sql.insert({
-              id: row.id,
-              user_id: row.userId,
-              template_id: row.templateId,
-              state: "pending",
-              desired: "running",
-              runtime: row.runtime,
-              cpu: row.cpu,
-              memory: row.memory,
-              persistent_home: row.persistentHome,
-              lease_until: row.leaseUntil,
-              last_activity_at: row.at,
-              created_at: row.at,
-              updated_at: row.at
-            })} RETURNING *)${events.length > 0 ? sql`, e AS (${insertEvents(sql, events)})` : sql``}
+            WITH ${audit ? sql`a AS (INSERT INTO audit_log ${sql.insert(audit)}),` : sql``} s AS (INSERT INTO sessions ${sql.insert(
+              {
+                id: row.id,
+                user_id: row.userId,
+                template_id: row.templateId,
+                state: "pending",
+                desired: "running",
+                runtime: row.runtime,
+                cpu: row.cpu,
+                memory: row.memory,
+                persistent_home: row.persistentHome,
+                lease_until: row.leaseUntil,
+                last_activity_at: row.at,
+                created_at: row.at,
+                updated_at: row.at
+              }
+            )} RETURNING *)${events.length > 0 ? sql`, e AS (${insertEvents(sql, events)})` : sql``}
             SELECT * FROM s`,
           (rows) => ({ ...rows[0]!, template_name: row.templateName, share_access: null })
         ),
       find: (id, viewer) => Effect.map(statements.find(id, viewer), (rows) => rows[0]),
       list: (q) =>
         statements.list(q).pipe(Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))),
-      setDesired: (id, desired, from, at, lease) => {
+      setDesired: (id, desired, from, at, lease, audit) => {
         const leaseUntil = lease
           ? sql`CASE WHEN s.lease_until IS NULL OR s.lease_until < ${at}${
               lease.releasable ? sql` OR s.lease_until = ${lease.releasable}` : sql``
@@ -329,6 +343,7 @@ export const SessionRepoLive = Layer.effect(
           : sql`s.lease_until`
         return Effect.map(
           sql<LeasedSession & { leased: boolean }>`
+            ${audit ? sql`WITH a AS (INSERT INTO audit_log ${sql.insert(audit)})` : sql``}
             UPDATE sessions s SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL,
               lease_until = ${leaseUntil}, updated_at = ${at}
             FROM templates t, users u
@@ -340,31 +355,31 @@ export const SessionRepoLive = Layer.effect(
         )
       },
       touch: (id, at) => sql`UPDATE sessions SET last_activity_at = ${at} WHERE id = ${id}`.pipe(Effect.asVoid),
-      transition: (t, events) => {
+      transition: (ids, t, events) => {
+        if (ids.length === 0) return Effect.succeed([])
         const eventOf =
           events.length > 0
             ? sql`(VALUES ${sql.csv(events.map((e) => sql`(${e.prev}, ${e.type})`))}) AS ev(prev, type)`
             : sql`(SELECT NULL::text AS prev, NULL::text AS type WHERE false) AS ev`
-        // The payload is the catalog's SessionEvent; the platform acts (no actor).
-        return Effect.map(
-          sql<{ prev: SessionState; evented: boolean }>`
-            WITH p AS (SELECT id, state AS prev FROM sessions WHERE id = ${t.id} FOR UPDATE),
+        // The payload is the catalog's SessionEvent; the platform acts (no actor). Locked in id order: two
+        // batches never wait on each other crosswise.
+        return sql<Landed>`
+            WITH p AS (SELECT id, state AS prev FROM sessions WHERE id = ANY(${[...ids]}) ORDER BY id FOR UPDATE),
             m AS (
               UPDATE sessions s SET state = ${t.to}, submitted = false, attempts = 0, next_attempt_at = NULL, lease_until = NULL,
                 updated_at = ${t.at}, reason = ${t.reason ?? null}, endpoint = ${t.endpoint === undefined ? sql`s.endpoint` : t.endpoint}
               FROM p WHERE s.id = p.id AND p.prev IN ${sql.in(t.from)} ${t.desired ? sql`AND s.desired IN ${sql.in(t.desired)}` : sql``}
-              RETURNING s.id, s.user_id, s.template_id, p.prev),
+              RETURNING s.id, s.user_id, s.template_id, s.cpu, s.memory, p.prev),
             e AS (
               INSERT INTO events (id, type, source, payload, actor_id)
               SELECT gen_random_uuid(), ev.type, 'core',
-                jsonb_build_object('sessionId', m.id, 'userId', m.user_id, 'templateId', m.template_id, 'state', ${t.to}::text)
+                jsonb_build_object('sessionId', m.id, 'userId', m.user_id, 'templateId', m.template_id, 'state', ${t.to}::text,
+                  'cpu', m.cpu, 'memory', m.memory, 'at', ${t.at.toISOString()}::text)
                   || CASE WHEN ${t.reason || null}::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', ${t.reason || null}::text) END,
                 NULL
               FROM m JOIN ${eventOf} ON ev.prev = m.prev
-              RETURNING id)
-            SELECT m.prev, EXISTS (SELECT 1 FROM e) AS evented FROM m`,
-          (rows) => rows[0]
-        )
+              RETURNING payload->>'sessionId' AS session_id)
+            SELECT m.id, m.prev, EXISTS (SELECT 1 FROM e WHERE e.session_id = m.id::text) AS evented FROM m`
       },
       claim: (at, leaseUntil, limit) => statements.claim(at, leaseUntil, limit),
       submitted: (commands) =>

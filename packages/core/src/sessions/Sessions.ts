@@ -14,6 +14,7 @@
  */
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { type Actor, afterCommit, CurrentActor, hasPermission } from "../Actor.ts"
+import * as AuditLog from "../audit/AuditLog.ts"
 import {
   Conflict,
   type Forbidden,
@@ -157,11 +158,16 @@ export const SessionsLive = Layer.effect(
      * Records new intent if the session is in one of `from`; the request takes the session's lease when it can,
      * so that this replica's orchestrator acts on it after the commit without claiming it.
      */
-    const setDesired = (id: string, desired: DesiredState, from: ReadonlyArray<SessionState>) =>
+    const setDesired = (
+      id: string,
+      desired: DesiredState,
+      from: ReadonlyArray<SessionState>,
+      audit?: AuditLog.AuditColumns
+    ) =>
       Effect.gen(function* () {
         const at = yield* now
         const releasable = yield* orchestrator.releasable(id)
-        const changed = yield* repo.setDesired(id, desired, from, at, { leaseUntil: leaseFrom(at), releasable })
+        const changed = yield* repo.setDesired(id, desired, from, at, { leaseUntil: leaseFrom(at), releasable }, audit)
         if (changed) yield* afterCommit(changed.leased ? orchestrator.handOff(changed) : orchestrator.nudge)
         return changed
       })
@@ -171,7 +177,8 @@ export const SessionsLive = Layer.effect(
       Effect.gen(function* () {
         const { desired, from, need } = intents[intent]
         const { row, access } = yield* load(id, need)
-        const changed = yield* setDesired(id, desired, from)
+        // The request's audit row rides on the change (a refused change fails the request, rolling it back).
+        const changed = yield* setDesired(id, desired, from, yield* AuditLog.takeRequestAudit(id))
         if (!changed) return yield* new Conflict({ message: invalidStateMessage(row), code: "invalid_state" })
         return toSession(changed, access)
       })
@@ -193,7 +200,8 @@ export const SessionsLive = Layer.effect(
             templateName: template.name,
             cpu,
             memory,
-            persistentHome: input.persistentHome
+            persistentHome: input.persistentHome,
+            reason: input.reason ?? null
           })
           const id = crypto.randomUUID()
           const at = yield* now
@@ -202,9 +210,13 @@ export const SessionsLive = Layer.effect(
             sessionId: id,
             userId: actor.userId,
             templateId: template.id,
-            state: "pending"
+            state: "pending",
+            cpu: amended.cpu,
+            memory: amended.memory,
+            at: at.toISOString()
           })
-          // The session and its event in one statement, leased to this replica's orchestrator.
+          // The session, its event and the request's audit row in one statement, leased to this replica's orchestrator.
+          const audit = yield* AuditLog.takeRequestAudit(id)
           const row = yield* repo.insert(
             {
               id,
@@ -218,7 +230,8 @@ export const SessionsLive = Layer.effect(
               at,
               leaseUntil
             },
-            [created]
+            [created],
+            audit
           )
           yield* afterCommit(
             orchestrator.handOff({

@@ -2,11 +2,12 @@
  * Plugin interceptors of core actions and the `HookRunner` the core calls.
  * Handlers run in order; each has a timeout. A veto becomes a 403 naming the
  * plugin and its reason. What a failing or hanging handler means depends on
- * the hook point: `session.beforeCreate` and `file.beforeUpload` fail
- * closed (a compliance plugin that cannot answer must not let things
- * through); `user.beforeLogin` and `session.placement` fail open (a broken
- * plugin must not lock everyone out or stop sessions). Failures are logged
- * and counted per plugin for its health.
+ * the hook point: `session.beforeCreate`, `file.beforeUpload`,
+ * `file.inspectUpload` and `file.beforeDownload` fail closed (a compliance
+ * plugin that cannot answer must not let things through);
+ * `user.beforeLogin` and `session.placement` fail open (a broken plugin
+ * must not lock everyone out or stop sessions). Failures are logged and
+ * counted per plugin for its health.
  */
 import { Forbidden, HookRunner } from "@streamspace/core"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
@@ -19,7 +20,9 @@ export const policies: Record<HookRunner.HookPoint, Policy> = {
   "session.beforeCreate": "fail-closed",
   "file.beforeUpload": "fail-closed",
   "user.beforeLogin": "fail-open",
-  "session.placement": "fail-open"
+  "session.placement": "fail-open",
+  "file.inspectUpload": "fail-closed",
+  "file.beforeDownload": "fail-closed"
 }
 
 export interface HookEntry {

@@ -8,6 +8,7 @@ import type { FieldError } from "@streamspace/core"
 import { JSONSchema, Schema } from "effect"
 import * as Semver from "./Semver.ts"
 import type { PluginDefinition } from "../Plugin.ts"
+import { platformGrants } from "../Platform.ts"
 
 export const ID = /^[a-z][a-z0-9-]{1,39}$/
 /** A UI extension's module: a file directly in the plugin's `ui/` folder. */
@@ -25,6 +26,9 @@ export const validate = (def: PluginDefinition): ReadonlyArray<FieldError> => {
   ;(def.permissions ?? []).forEach((p, i) => {
     const name = typeof p === "string" ? p : p.name
     if (!name.startsWith(`${def.id}:`)) at(`permissions.${i}`, `must be namespaced "${def.id}:…", got ${name}`)
+  })
+  ;(def.grants ?? []).forEach((g, i) => {
+    if (!platformGrants.includes(g)) at(`grants.${i}`, `one of ${platformGrants.join(", ")}, got ${String(g)}`)
   })
   ;(def.dependsOn ?? []).forEach((d, i) => {
     if (!ID.test(d.id)) at(`dependsOn.${i}.id`, "not a plugin id")

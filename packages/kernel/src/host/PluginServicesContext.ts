@@ -14,20 +14,31 @@ import { HttpClient } from "@effect/platform"
 import type { SqlClient } from "@effect/sql"
 import {
   Actor,
-  type AuditLog,
+  AuditLog,
+  BlobStore,
   Directory,
   EgressPolicy,
   EventOutbox,
   type HttpRoute,
   type IntegrationDeliveries,
   type IntegrationDispatcher,
-  type Integrations
+  type Integrations,
+  SecretBox,
+  ServerConfig,
+  SessionRuntime,
+  Sessions,
+  UserRepo
 } from "@streamspace/core"
+import { RfbTap } from "@streamspace/rfb"
 import { Context, Effect, Option, Schema } from "effect"
 import { EventDelivery } from "./EventDelivery.ts"
 import { Events } from "../Events.ts"
 import { HookRegistry } from "./HookRegistry.ts"
 import { Hooks } from "../Hooks.ts"
+import { DesktopControl, Kubernetes, SessionControl } from "../Platform.ts"
+import * as PlatformAccess from "./PlatformAccess.ts"
+import { PluginBlobs, VncTap } from "../VncTap.ts"
+import * as VncTapAccess from "./VncTapAccess.ts"
 import { IntegrationProvider } from "../IntegrationProvider.ts"
 import * as IntegrationProviderLive from "./IntegrationProviderLive.ts"
 import { JobScheduler } from "./JobScheduler.ts"
@@ -54,6 +65,13 @@ export type CoreServices =
   | Directory.Directory
   | EgressPolicy.EgressPolicy
   | HttpClient.HttpClient
+  | ServerConfig.ServerConfig
+  | Sessions.Sessions
+  | SessionRuntime.SessionRuntime
+  | UserRepo.UserRepo
+  | AuditLog.AuditLog
+  | BlobStore.BlobStore
+  | SecretBox.SecretBox
 
 const storageOf = (client: SqlClient.SqlClient): TypedStorage.HostStorage => ({
   get: (key) =>
@@ -96,6 +114,7 @@ export const make = Effect.gen(function* () {
   const jobs = yield* JobScheduler
   const outbox = yield* EventOutbox.EventOutbox
   const core = yield* Effect.context<CoreServices>()
+  const taps = yield* RfbTap.TapHub
 
   /** The context of plugin `def` over its SQL client (made by the installer in the plugin's scope). */
   return (def: PluginDefinition, client: SqlClient.SqlClient, config: unknown, plugins: Plugins["Type"]) =>
@@ -149,6 +168,38 @@ export const make = Effect.gen(function* () {
         Context.add(Plugins, plugins),
         Context.add(IntegrationProvider, yield* IntegrationProviderLive.make(id).pipe(Effect.provide(core))),
         Context.add(Directory.Directory, Context.get(core, Directory.Directory)),
+        // Granted in the manifest or refused on every call.
+        Context.add(
+          Kubernetes,
+          PlatformAccess.kubernetes(id, def.grants ?? [], Context.get(core, ServerConfig.ServerConfig))
+        ),
+        Context.add(
+          SessionControl,
+          PlatformAccess.sessionControl(id, def.grants ?? [], {
+            sessions: Context.get(core, Sessions.Sessions),
+            users: Context.get(core, UserRepo.UserRepo),
+            audit: Context.get(core, AuditLog.AuditLog)
+          })
+        ),
+        Context.add(
+          DesktopControl,
+          PlatformAccess.desktopControl(
+            id,
+            def.grants ?? [],
+            Context.get(core, Sessions.Sessions),
+            Context.get(core, SessionRuntime.SessionRuntime)
+          )
+        ),
+        Context.add(VncTap, VncTapAccess.vncTap(id, def.grants ?? [], taps)),
+        Context.add(
+          PluginBlobs,
+          VncTapAccess.pluginBlobs(
+            id,
+            def.grants ?? [],
+            Context.get(core, BlobStore.BlobStore),
+            Context.get(core, SecretBox.SecretBox)
+          )
+        ),
         // Outgoing HTTP of plugins goes where the egress policy lets it, and nowhere else.
         Context.add(
           HttpClient.HttpClient,

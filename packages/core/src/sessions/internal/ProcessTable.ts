@@ -54,9 +54,20 @@ export const alive = (pid: number): boolean => {
   }
 }
 
-/** Kills (SIGKILL) every process whose environment holds every `name=value` of `marks`; synchronous, so usable in `process.on("exit")`. */
-export const killMarked = (marks: Readonly<Record<string, string>>): number => {
-  const pids = withEnvironment(marks)
-  signal(pids, "SIGKILL")
-  return pids.length
+/**
+ * Kills (SIGKILL) every process whose environment holds every `name=value` of `marks`, and keeps scanning until
+ * none is left (a dying process still shows for a moment, and one may have forked between the scan and the
+ * kill), for at most `withinMs`. Synchronous, so usable in `process.on("exit")`. Returns how many it killed.
+ */
+export const killMarked = (marks: Readonly<Record<string, string>>, withinMs = 2000): number => {
+  const killed = new Set<number>()
+  const deadline = performance.now() + withinMs
+  for (;;) {
+    const pids = withEnvironment(marks).filter(alive)
+    if (pids.length === 0 || performance.now() > deadline) break
+    signal(pids, "SIGKILL")
+    for (const pid of pids) killed.add(pid)
+    Bun.sleepSync(10)
+  }
+  return killed.size
 }

@@ -3276,6 +3276,7 @@ export interface paths {
                         cpu?: number;
                         memory?: number;
                         persistentHome?: boolean;
+                        reason?: string;
                     };
                 };
             };

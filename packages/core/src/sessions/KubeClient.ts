@@ -22,6 +22,8 @@ export class KubeError extends Data.TaggedError("KubeError")<{
   readonly reason: string
   readonly message: string
   readonly retryable: boolean
+  /** The API's Status object (or the body) of a refused request. */
+  readonly details?: unknown
 }> {}
 
 const decode = (data: string | undefined) => (data ? Buffer.from(data, "base64").toString("utf8") : undefined)
@@ -83,6 +85,23 @@ export const inCluster = (): KubeAuth => {
   }
 }
 
+/**
+ * The credentials the `sessions.kubernetes` config names: its kubeconfig, else its `apiServer` (no
+ * credentials), else the in-cluster service account; `apiServer` also overrides a kubeconfig's server.
+ * Throws (with the reason) when none applies.
+ */
+export const authFrom = (k8s: {
+  readonly kubeconfig?: string | undefined
+  readonly apiServer?: string | undefined
+}) => {
+  const base: KubeAuth = k8s.kubeconfig
+    ? fromKubeconfig(k8s.kubeconfig)
+    : k8s.apiServer
+      ? { server: k8s.apiServer }
+      : inCluster()
+  return k8s.apiServer ? { ...base, server: k8s.apiServer } : base
+}
+
 export interface KubeStatus {
   readonly kind?: string
   readonly reason?: string
@@ -119,6 +138,8 @@ export const make = (auth: KubeAuth) => {
       try: (signal) =>
         fetch(`${base}${path}`, {
           method,
+          // A redirect could lead the credentials to another host.
+          redirect: "manual",
           headers: headers(body === undefined ? undefined : contentType),
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal,
@@ -138,7 +159,21 @@ export const make = (auth: KubeAuth) => {
           catch: (e) => new KubeError({ status: res.status, reason: "Unreadable", message: String(e), retryable: true })
         }).pipe(
           Effect.flatMap((text) => {
-            const json = text.length > 0 ? (JSON.parse(text) as unknown) : {}
+            let json: unknown = {}
+            try {
+              json = text.length > 0 ? JSON.parse(text) : {}
+            } catch {
+              if (res.ok)
+                return Effect.fail(
+                  new KubeError({
+                    status: res.status,
+                    reason: "NotJson",
+                    message: `${method} ${path}: the answer is not JSON`,
+                    retryable: false
+                  })
+                )
+              json = { message: text.slice(0, 200) }
+            }
             if (res.ok) return Effect.succeed(json as A)
             const status = json as KubeStatus
             return Effect.fail(
@@ -146,7 +181,8 @@ export const make = (auth: KubeAuth) => {
                 status: res.status,
                 reason: status.reason ?? `HTTP${res.status}`,
                 message: `${method} ${path}: ${status.message ?? res.statusText}`,
-                retryable: res.status >= 500 || res.status === 409 || res.status === 429
+                retryable: res.status >= 500 || res.status === 409 || res.status === 429,
+                details: json
               })
             )
           })

@@ -1,0 +1,128 @@
+/**
+ * The player's reading of `streamspace-rfb/1` records (the plaintext the
+ * `/recordings/:id/stream` route answers; the layout is in
+ * src/Container.ts, which this must agree with — a test checks both), and
+ * their split into connections: each `connected` record starts one, with
+ * the handshake that follows it, so each plays back on its own.
+ *
+ * Browser code: no Node modules (Container.ts uses node:crypto).
+ */
+
+export const messageTypes = [
+  "ProtocolVersion",
+  "SecurityType",
+  "VncAuthResponse",
+  "ClientInit",
+  "SetPixelFormat",
+  "SetEncodings",
+  "FramebufferUpdateRequest",
+  "KeyEvent",
+  "PointerEvent",
+  "ClientCutText",
+  "SecurityTypes",
+  "VncAuthChallenge",
+  "SecurityResult",
+  "ServerInit",
+  "ServerData"
+] as const
+export type MessageType = (typeof messageTypes)[number]
+
+export type Kind = "message" | "connected" | "disconnected" | "keyframe"
+const kinds: ReadonlyArray<Kind | undefined> = [undefined, "message", "connected", "disconnected", "keyframe"]
+
+export interface PlayerRecord {
+  readonly kind: Kind
+  readonly direction: "client" | "server"
+  readonly type: MessageType
+  /** ms since the recording started. */
+  readonly t: number
+  readonly bytes: Uint8Array
+}
+
+const HEADER = 16
+
+export class RecordsError extends Error {
+  override readonly name = "RecordsError"
+}
+
+export const decode = (bytes: Uint8Array): Array<PlayerRecord> => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const out: Array<PlayerRecord> = []
+  let at = 0
+  while (at < bytes.length) {
+    if (at + HEADER > bytes.length) throw new RecordsError(`truncated record header at byte ${at}`)
+    const kind = kinds[view.getUint8(at)]
+    const type = messageTypes[view.getUint8(at + 2)]
+    const n = view.getUint32(at + 12)
+    if (kind === undefined || type === undefined || at + HEADER + n > bytes.length)
+      throw new RecordsError(`malformed record at byte ${at}`)
+    out.push({
+      kind,
+      direction: view.getUint8(at + 1) === 0 ? "client" : "server",
+      type,
+      t: view.getFloat64(at + 4),
+      bytes: bytes.subarray(at + HEADER, at + HEADER + n)
+    })
+    at += HEADER + n
+  }
+  return out
+}
+
+/** One recorded connection: what the desktop sent it (handshake first), and when it started and ended. */
+export interface Connection {
+  readonly index: number
+  readonly start: number
+  /** The time of its `disconnected` record, or of its last record when the recording ended first. */
+  readonly end: number
+  /** Server → client messages in order (ProtocolVersion … ServerInit, then ServerData). */
+  readonly server: ReadonlyArray<PlayerRecord>
+  /** The pixel format the recorded client asked for (SetPixelFormat), when it asked. */
+  readonly pixelFormat: Uint8Array | undefined
+}
+
+/**
+ * The connections of a recording. Records before the first `connected`
+ * (none, as the recorder writes them) are ignored; a connection whose
+ * handshake is incomplete (no ServerInit) cannot be decoded and is left out.
+ */
+export const connections = (records: ReadonlyArray<PlayerRecord>): Array<Connection> => {
+  const out: Array<Connection> = []
+  let current: { start: number; end: number; server: Array<PlayerRecord>; pixelFormat: Uint8Array | undefined } | null =
+    null
+  const close = () => {
+    if (current && current.server.some((r) => r.type === "ServerInit")) out.push({ index: out.length, ...current })
+    current = null
+  }
+  for (const r of records) {
+    if (r.kind === "connected") {
+      close()
+      current = { start: r.t, end: r.t, server: [], pixelFormat: undefined }
+      continue
+    }
+    if (!current) continue
+    current.end = Math.max(current.end, r.t)
+    if (r.kind === "disconnected") {
+      close()
+      continue
+    }
+    if (r.kind !== "message") continue
+    if (r.direction === "server") current.server.push(r)
+    else if (r.type === "SetPixelFormat") current.pixelFormat = r.bytes.subarray(4, 20)
+  }
+  close()
+  return out
+}
+
+/** noVNC's pixel format (32 bpp, depth 24, little-endian, true colour, red/green/blue shifts 0/8/16). */
+const novncFormat = Uint8Array.of(32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16)
+
+/**
+ * Whether the recorded client's pixels are what noVNC decodes: it asked for
+ * noVNC's own format (the console's viewer always does), or the desktop's
+ * native one is it. Otherwise colours come out wrong (not the timing).
+ */
+export const decodableFormat = (c: Connection): boolean => {
+  const serverInit = c.server.find((r) => r.type === "ServerInit")
+  const format = c.pixelFormat ?? serverInit?.bytes.subarray(4, 20)
+  return format !== undefined && novncFormat.every((b, i) => format[i] === b)
+}
