@@ -379,6 +379,49 @@ describe("engine", () => {
   })
 })
 
+describe("recipe 3: start a session from an inbound webhook", () => {
+  test("a signed webhook naming a user and a template launches that user's session", async () => {
+    const template = await p.http<{ id: string }>("POST", "/api/templates", {
+      token: admin,
+      body: { name: "wf-hook-desk", displayName: "Webhook desk", image: "desk:1" }
+    })
+    expect(template.status).toBe(201)
+    const erin = await makeUser(p, admin, "erin-webhook")
+    const wf = await create(p, admin, {
+      name: "start from webhook",
+      trigger: { type: "webhook" },
+      steps: [
+        {
+          id: "launch",
+          type: "session",
+          action: "create",
+          templateId: "{{ trigger.body.template }}",
+          userId: "{{ trigger.body.user }}"
+        }
+      ]
+    })
+    const payload = JSON.stringify({ user: erin.id, template: template.body.id })
+    const now = String(Math.floor(Date.now() / 1000))
+    const res = await p.http<{ executionId: string }>("POST", wf.webhook!.url, {
+      raw: payload,
+      headers: {
+        "content-type": "application/json",
+        "x-streamspace-timestamp": now,
+        "x-streamspace-signature": signWebhook(wf.webhook!.secret, now, payload)
+      }
+    })
+    expect(res.status).toBe(202)
+    const e = await settle(p, admin, res.body.executionId)
+    expect(e.status).toBe("completed")
+    const launched = step(e, "launch").output as { id: string }
+    const [row] = await p.query<{ user_id: string; template_id: string }>(
+      "SELECT user_id, template_id FROM sessions WHERE id = $1",
+      [launched.id]
+    )
+    expect(row).toEqual({ user_id: erin.id, template_id: template.body.id })
+  })
+})
+
 describe("triggers, versions, concurrency, cancellation", () => {
   test("recipe: notify Slack (incoming webhook) on quota exceeded — an event trigger with a filter", async () => {
     const wf = await create(p, admin, {
