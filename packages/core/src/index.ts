@@ -61,6 +61,7 @@ export * as LocalRuntime from "./sessions/LocalRuntime.ts"
 export * as Xrandr from "./sessions/Xrandr.ts"
 /** Finding and ending processes by their environment marks (the test kit reaps leftover desktops with it). */
 export * as ProcessTable from "./sessions/internal/ProcessTable.ts"
+export * as XvncDesktop from "./sessions/internal/XvncDesktop.ts"
 export * as SessionRuntimeLive from "./sessions/SessionRuntimeLive.ts"
 export * as PlatformHttp from "./PlatformHttp.ts"
 export * as TemplateModel from "./templates/TemplateModel.ts"

@@ -6,6 +6,7 @@
  */
 export * as BrowserKit from "./BrowserKit.ts"
 export * as Chromium from "./Chromium.ts"
+export * as DesktopReaper from "./DesktopReaper.ts"
 export * as Eventually from "./Eventually.ts"
 export * as FakeKubeApiServer from "./FakeKubeApiServer.ts"
 export * as LocalServer from "./LocalServer.ts"

@@ -18,6 +18,7 @@ import { CoreEvents, Directory, Timestamps } from "@streamspace/core"
 import type { Events } from "@streamspace/kernel"
 import { Clock, Effect, Schema } from "effect"
 import { HOUR_MS } from "./Periods.ts"
+import * as UsageRows from "./UsageRows.ts"
 import { rollUpStorage } from "./Storage.ts"
 
 /** The core's session events carry the session's size and the instant of each change (`at`). */
@@ -256,7 +257,7 @@ export const makeMeter = (sql: SqlClient.SqlClient, directory: Directory.Directo
         have.set(`${e.session_id}|${h}|${e.resource}`, { q: BigInt(e.q), rev: Number(e.rev) })
       }
       const at = (yield* Timestamps.now).toISOString()
-      const rows: Array<Record<string, unknown>> = []
+      const rows: Array<UsageRows.UsageRow> = []
       for (const key of new Set([...want.keys(), ...have.keys()])) {
         const delta = (want.get(key) ?? 0n) - (have.get(key)?.q ?? 0n)
         if (delta === 0n) continue
@@ -274,12 +275,7 @@ export const makeMeter = (sql: SqlClient.SqlClient, directory: Directory.Directo
           created_at: at
         })
       }
-      if (rows.length > 0)
-        yield* sql`
-            INSERT INTO usage_records (session_id, user_id, template_id, hour_start, resource, quantity, revision, created_at)
-            SELECT session_id, user_id, template_id, hour_start, resource, quantity, revision, created_at
-            FROM jsonb_to_recordset(${json(rows)}::jsonb) AS x(session_id text, user_id text, template_id text,
-              hour_start timestamptz, resource text, quantity bigint, revision integer, created_at timestamptz)`
+      yield* UsageRows.insert(sql, rows)
       if (dirty.length > 0)
         yield* sql`
             DELETE FROM rollup_dirty d USING jsonb_to_recordset(${json(dirty.map((d) => ({ session_id: d.session_id, mark: d.mark })))}::jsonb)

@@ -19,9 +19,10 @@ import type { Events } from "@streamspace/kernel"
 import { Clock, Effect, Schema } from "effect"
 import { roundDiv } from "./Money.ts"
 import { HOUR_MS } from "./Periods.ts"
+import * as UsageRows from "./UsageRows.ts"
 
 /** The core's file events; `at` is read when a core sends it (today's does not). */
-export const FilePayload = Schema.Struct({ ...CoreEvents.FileEvent.fields, at: Schema.optional(Schema.String) })
+export const FilePayload = CoreEvents.FileEvent
 export type FileEvent = Events.Event<string, Schema.Schema.Type<typeof FilePayload>>
 
 /** The usage rows' `session_id` of a file's bytes. */
@@ -176,7 +177,7 @@ export const rollUpStorage = (sql: SqlClient.SqlClient, upTo: Date) =>
     }
     const ownerOf = new Map(owners.map((o) => [o.usage_key, o]))
     const at = (yield* Timestamps.now).toISOString()
-    const rows: Array<Record<string, unknown>> = []
+    const rows: Array<UsageRows.UsageRow> = []
     for (const key of new Set([...want.keys(), ...have.keys()])) {
       const delta = (want.get(key) ?? 0n) - (have.get(key)?.q ?? 0n)
       if (delta === 0n) continue
@@ -194,12 +195,7 @@ export const rollUpStorage = (sql: SqlClient.SqlClient, upTo: Date) =>
         created_at: at
       })
     }
-    if (rows.length > 0)
-      yield* sql`
-        INSERT INTO usage_records (session_id, user_id, template_id, hour_start, resource, quantity, revision, created_at)
-        SELECT session_id, user_id, template_id, hour_start, resource, quantity, revision, created_at
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS x(session_id text, user_id text, template_id text,
-          hour_start timestamptz, resource text, quantity bigint, revision integer, created_at timestamptz)`
+    yield* UsageRows.insert(sql, rows)
     if (dirty.length > 0)
       yield* sql`
         DELETE FROM storage_dirty d USING jsonb_to_recordset(${json(dirty.map((d) => ({ usage_key: d.usage_key, mark: d.mark })))}::jsonb)

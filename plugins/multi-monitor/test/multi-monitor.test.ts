@@ -6,8 +6,12 @@
  * box, `--listmonitors` reports the layout's monitors).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { TestPlatform } from "@streamspace/testing"
-import { Effect } from "effect"
+import { LocalRuntime, XvncDesktop } from "@streamspace/core"
+import { DesktopReaper, TestPlatform } from "@streamspace/testing"
+import { Effect, Exit, Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import multiMonitor, { Layout, Xrandr } from "@streamspace/plugin-multi-monitor"
 
 const { presetOf } = Layout
@@ -208,35 +212,42 @@ describe("layouts", () => {
 })
 
 describe("xrandr on a real Xvnc", () => {
-  const display = 90 + Math.floor(Math.random() * 100)
-  let xvnc: ReturnType<typeof Bun.spawn> | undefined
+  // The local runtime's own desktop start (a free display, marked with a data directory the kit's reaper
+  // watches), so an Xvnc of a failed or killed test does not outlive it.
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ss-xrandr-"))
+  let display = 0
+  let scope: Scope.CloseableScope | undefined
   beforeAll(async () => {
-    if (!Bun.which("Xvnc") || !Bun.which("xrandr"))
+    const xvnc = Bun.which("Xvnc")
+    if (!xvnc || !Bun.which("xrandr"))
       throw new Error("Xvnc and xrandr are needed (apt-get install tigervnc-standalone-server x11-xserver-utils)")
-    xvnc = Bun.spawn(
-      [
-        "Xvnc",
-        `:${display}`,
-        "-geometry",
-        "1280x800",
-        "-depth",
-        "24",
-        "-SecurityTypes",
-        "None",
-        "-localhost",
-        "-nolisten",
-        "tcp",
-        "-rfbport",
-        "0"
-      ],
-      { stdout: "ignore", stderr: "ignore" }
+    DesktopReaper.watch(dir)
+    scope = await Effect.runPromise(Scope.make())
+    const desktop = await Effect.runPromise(
+      Scope.extend(
+        XvncDesktop.start({
+          xvnc,
+          name: "xrandr test",
+          width: 1280,
+          height: 800,
+          depth: 24,
+          home: dir,
+          logFile: Path.join(dir, "desktop.log"),
+          windowManager: undefined,
+          program: undefined,
+          env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", [LocalRuntime.dataDirMark]: dir },
+          startTimeout: "10 seconds"
+        }),
+        scope
+      )
     )
-    await p.eventually(
-      () => Bun.spawnSync(["xrandr", "--listmonitors"], { env: { DISPLAY: `:${display}` } }).exitCode === 0,
-      { timeoutMs: 10_000 }
-    )
+    display = desktop.display
   })
-  afterAll(() => xvnc?.kill())
+  afterAll(async () => {
+    if (scope) await Effect.runPromise(Scope.close(scope, Exit.void))
+    DesktopReaper.reap(dir)
+    Fs.rmSync(dir, { recursive: true, force: true })
+  })
 
   test("applying dual-horizontal, then quad, then single: the framebuffer and the monitors follow", async () => {
     const run = (monitors: typeof dual) => Effect.runPromise(Xrandr.apply(`:${display}`, monitors))

@@ -1,72 +1,21 @@
 /**
- * The player's reading of `streamspace-rfb/1` records (the plaintext the
- * `/recordings/:id/stream` route answers; the layout is in
- * src/Container.ts, which this must agree with — a test checks both), and
- * their split into connections: each `connected` record starts one, with
- * the handshake that follows it, so each plays back on its own.
- *
- * Browser code: no Node modules (Container.ts uses node:crypto).
+ * The player's records of `streamspace-rfb/1` (the plaintext the
+ * `/recordings/:id/stream` route answers, read with the recorder's own
+ * format/Records.ts) split into connections: each `connected` record starts
+ * one, with the handshake that follows it, so each plays back on its own.
  */
 
-export const messageTypes = [
-  "ProtocolVersion",
-  "SecurityType",
-  "VncAuthResponse",
-  "ClientInit",
-  "SetPixelFormat",
-  "SetEncodings",
-  "FramebufferUpdateRequest",
-  "KeyEvent",
-  "PointerEvent",
-  "ClientCutText",
-  "SecurityTypes",
-  "VncAuthChallenge",
-  "SecurityResult",
-  "ServerInit",
-  "ServerData"
-] as const
-export type MessageType = (typeof messageTypes)[number]
+import {
+  decode,
+  type Kind,
+  type MessageType,
+  messageTypes,
+  type RecordEntry,
+  RecordsError
+} from "../../format/Records.ts"
 
-export type Kind = "message" | "connected" | "disconnected" | "keyframe"
-const kinds: ReadonlyArray<Kind | undefined> = [undefined, "message", "connected", "disconnected", "keyframe"]
-
-export interface PlayerRecord {
-  readonly kind: Kind
-  readonly direction: "client" | "server"
-  readonly type: MessageType
-  /** ms since the recording started. */
-  readonly t: number
-  readonly bytes: Uint8Array
-}
-
-const HEADER = 16
-
-export class RecordsError extends Error {
-  override readonly name = "RecordsError"
-}
-
-export const decode = (bytes: Uint8Array): Array<PlayerRecord> => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const out: Array<PlayerRecord> = []
-  let at = 0
-  while (at < bytes.length) {
-    if (at + HEADER > bytes.length) throw new RecordsError(`truncated record header at byte ${at}`)
-    const kind = kinds[view.getUint8(at)]
-    const type = messageTypes[view.getUint8(at + 2)]
-    const n = view.getUint32(at + 12)
-    if (kind === undefined || type === undefined || at + HEADER + n > bytes.length)
-      throw new RecordsError(`malformed record at byte ${at}`)
-    out.push({
-      kind,
-      direction: view.getUint8(at + 1) === 0 ? "client" : "server",
-      type,
-      t: view.getFloat64(at + 4),
-      bytes: bytes.subarray(at + HEADER, at + HEADER + n)
-    })
-    at += HEADER + n
-  }
-  return out
-}
+export { decode, type Kind, type MessageType, messageTypes, RecordsError }
+export type PlayerRecord = RecordEntry
 
 /** One recorded connection: what the desktop sent it (handshake first), and when it started and ended. */
 export interface Connection {
