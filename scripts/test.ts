@@ -13,13 +13,20 @@
  * Ends with one line: `N passed, N failed`.
  */
 import { Glob } from "bun"
+import * as Fs from "node:fs"
 import * as Chromium from "@streamspace/testing/chromium"
 import * as TestTimeouts from "@streamspace/testing/timeouts"
 
-const filters = process.argv.slice(2)
+const coreOnly = process.argv.includes("--core-only")
+const filters = process.argv.slice(2).filter((a) => a !== "--core-only")
+/** A suite that loads a plugin module tests plugins; every other one must pass with none available. */
+const loadsPlugin = (f: string) =>
+  f.startsWith("plugins/") ||
+  /@streamspace\/plugin-|@streamspace\/editions|\bplugins\/[a-z0-9-]+\//.test(Fs.readFileSync(f, "utf8"))
 const all = [...new Glob("{packages,plugins,test}/**/*.test.ts").scanSync(".")]
   .filter((f) => !f.includes("node_modules"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !coreOnly || !loadsPlugin(f))
   .sort()
 
 interface PassResult {
@@ -75,22 +82,25 @@ if (!pgUrl && process.env["STREAMSPACE_REQUIRE_POSTGRES"] === "1") {
   process.exit(1)
 }
 const results: Array<PassResult> = []
-results.push(await runPass("Unit (no database)", all.filter(isUnit), { TEST_DATABASE_URL: undefined }))
+const edition = coreOnly ? { STREAMSPACE_EDITION: "core" } : {}
+results.push(await runPass("Unit (no database)", all.filter(isUnit), { TEST_DATABASE_URL: undefined, ...edition }))
 results.push(
   await runPass(
-    "PGlite",
+    coreOnly ? "PGlite, core suites, no plugin available" : "PGlite",
     engineSuites.filter((f) => !f.endsWith(".pg.test.ts")),
-    { TEST_DATABASE_URL: undefined }
+    { TEST_DATABASE_URL: undefined, ...edition }
   )
 )
-const browserSuites = all.filter(isBrowser)
+const browserSuites = coreOnly ? [] : all.filter(isBrowser)
 const noBrowser = Chromium.unavailable()
 if (browserSuites.length > 0 && noBrowser && process.env["STREAMSPACE_SKIP_BROWSER"] === "1") {
   console.error(`\n!!! BROWSER TESTS SKIPPED (${browserSuites.length} files): ${noBrowser} !!!\n`)
 } else {
   results.push(await runPass("Browser (Chromium, PGlite)", browserSuites, { TEST_DATABASE_URL: undefined }))
 }
-if (pgUrl) {
+if (coreOnly) {
+  console.log("\n--core-only: the browser and PostgreSQL passes are not run")
+} else if (pgUrl) {
   results.push(await runPass("PostgreSQL", engineSuites, { TEST_DATABASE_URL: pgUrl }))
 } else {
   console.log(

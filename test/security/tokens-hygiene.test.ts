@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Auth } from "@streamspace/core"
-import { TestPlatform } from "@streamspace/testing"
+import { TestPlatform, Totp } from "@streamspace/testing"
 import { Clock } from "effect"
-import { createHmac } from "node:crypto"
 
 interface Problem {
   readonly status: number
@@ -93,19 +92,7 @@ describe(`a new password ends every login (${TestPlatform.engine()})`, () => {
   })
 })
 
-/** RFC 6238 written independently of the server's implementation, at the platform's (simulated) time. */
-const totpAt = (secretBase32: string, nowMs: number) => {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-  let bits = ""
-  for (const ch of secretBase32) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0")
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(nowMs / 30_000)))
-  const h = createHmac("sha1", key).update(counter).digest()
-  const o = h[19]! & 0xf
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0")
-}
-const currentCode = async (secret: string) => totpAt(secret, await p.run(Clock.currentTimeMillis))
+const currentCode = async (secret: string) => Totp.codeAt(secret, await p.run(Clock.currentTimeMillis))
 
 const enroll = async (username: string) => {
   const user = await makeUser(username)

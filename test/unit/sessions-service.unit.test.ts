@@ -89,6 +89,8 @@ describe("launching a session", () => {
           Effect.sync(() => (published.push(type), { id: "e1", type, source: "core", payload: "{}", actor_id: null }))
       },
       repo: {
+        // The one-statement launch finds something to check: the checked path follows.
+        insertUnchecked: () => Effect.succeed(undefined),
         launchFacts: () =>
           Effect.succeed({ template: tmpl, quotas: [], usage: { sessions: 0, cpu: 0, memory: 0, storage: 0 } }),
         insert: (row) =>
@@ -150,11 +152,65 @@ describe("launching a session", () => {
 
   test("session.beforeCreate hooks may amend the resources that are stored", async () => {
     const hooks: HookRunner.HookRunner["Type"] = {
-      run: (point, input) => Effect.succeed(point === "session.beforeCreate" ? { ...input, memory: 768 } : input)
+      run: (point, input) => Effect.succeed(point === "session.beforeCreate" ? { ...input, memory: 768 } : input),
+      intercepted: (point) => point === "session.beforeCreate"
     }
     const { inserted, run } = launch(undefined, { hooks })
     valueOf(await run)
     expect(inserted[0]?.memory).toBe(768)
+  })
+
+  test("without an interceptor, a launch the one statement lands reads nothing first and wakes the listeners", async () => {
+    const asked: Array<SessionRepo.UncheckedLaunch> = []
+    let woken = 0
+    const parts: Parts = {
+      outbox: { written: Effect.sync(() => void woken++) },
+      repo: {
+        insertUnchecked: (launch) =>
+          Effect.sync(() => {
+            asked.push(launch)
+            return {
+              ...sessionRow({ id: launch.id, user_id: launch.userId, state: "pending" }),
+              image: "example/firefox:1",
+              ports: [],
+              env: {},
+              vnc_port: 5900
+            }
+          })
+      }
+    }
+    const session = valueOf(
+      await runAs(
+        user("alice"),
+        sessions(parts, (s) => s.create({ templateId: "t1", persistentHome: true, cpu: 700 }))
+      )
+    )
+    expect(asked).toEqual([
+      expect.objectContaining({ userId: "alice", templateId: "t1", cpu: 700, memory: undefined, actorId: "alice" })
+    ])
+    expect(woken).toBe(1)
+    expect(session.access).toBe("owner")
+  })
+
+  test("with an interceptor of session.beforeCreate, the launch takes the checked path only", async () => {
+    const hooks: HookRunner.HookRunner["Type"] = {
+      run: (_point, input) => Effect.succeed(input),
+      intercepted: (point) => point === "session.beforeCreate"
+    }
+    const { inserted, run } = launch(undefined, {
+      hooks,
+      repo: {
+        launchFacts: () =>
+          Effect.succeed({ template: template(), quotas: [], usage: { sessions: 0, cpu: 0, memory: 0, storage: 0 } }),
+        insert: (row) =>
+          Effect.sync(() => {
+            inserted.push(row)
+            return sessionRow({ id: row.id, user_id: row.userId, state: "pending" })
+          })
+      }
+    })
+    valueOf(await run)
+    expect(inserted).toHaveLength(1)
   })
 
   test("only users launch sessions", async () => {
@@ -198,13 +254,17 @@ describe("intents", () => {
     expect(asked).toEqual([["s1", "running", ["hibernated"]]])
   })
 
-  test("a view share cannot hibernate and a stranger gets 404: neither reaches the database write", async () => {
-    const shared = table(sessionRow({ share_access: "view" }))
+  test("the write is guarded by who may land it; a view share then gets 403 and a stranger 404", async () => {
+    const guards: Array<unknown> = []
+    const guarded = (row: SessionRepo.SessionRow) => ({
+      ...table(row),
+      setDesired: (...args: Parameters<Repo["setDesired"]>) => Effect.sync(() => void guards.push(args[6]))
+    })
     expect(
       failureOf(
         await runAs(
           user("friend"),
-          sessions({ repo: shared }, (s) => s.hibernate("s1"))
+          sessions({ repo: guarded(sessionRow({ share_access: "view" })) }, (s) => s.hibernate("s1"))
         )
       )
     ).toBeInstanceOf(Forbidden)
@@ -212,10 +272,14 @@ describe("intents", () => {
       failureOf(
         await runAs(
           user("stranger"),
-          sessions({ repo: table(sessionRow()) }, (s) => s.delete("s1"))
+          sessions({ repo: guarded(sessionRow()) }, (s) => s.delete("s1"))
         )
       )
     ).toBeInstanceOf(NotFound)
+    expect(guards).toEqual([
+      { viewer: "friend", admin: false, shares: ["control"] },
+      { viewer: "stranger", admin: false, shares: [] }
+    ])
   })
 
   test("heartbeats on an ended session are a 409; on a live one they touch it", async () => {

@@ -6,27 +6,13 @@
  * with the TOTP step, and with a recovery code; turning it off. axe and screenshots.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { BrowserKit } from "@streamspace/testing"
-import { createHmac } from "node:crypto"
+import { BrowserKit, Totp } from "@streamspace/testing"
 import type { Page } from "playwright-core"
 import * as ConsoleTest from "./fixtures/ConsoleTest.ts"
 
 let kit: BrowserKit.BrowserKit
 const username = "carol"
 let password = "amber-violet-canyon-42"
-
-/** RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 secret. */
-const totp = (secretBase32: string, offsetSteps = 0) => {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-  let bits = ""
-  for (const ch of secretBase32.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0")
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + offsetSteps))
-  const h = createHmac("sha1", key).update(counter).digest()
-  const o = h[19]! & 0xf
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0")
-}
 
 beforeAll(async () => {
   kit = await BrowserKit.start()
@@ -145,10 +131,10 @@ test("TOTP: enrol with the QR page, then log in with a code and with a recovery 
   await kit.screenshot(page, "portal-account-mfa")
   await expectNoSeriousViolations(page)
 
-  await page.getByLabel("Authentication code").fill(totp(secret) === "000000" ? "111111" : "000000")
+  await page.getByLabel("Authentication code").fill(Totp.codeNow(secret) === "000000" ? "111111" : "000000")
   await page.getByRole("button", { name: "Verify and turn on" }).click()
   await page.locator(".mantine-InputWrapper-error").first().waitFor()
-  await page.getByLabel("Authentication code").fill(totp(secret))
+  await page.getByLabel("Authentication code").fill(Totp.codeNow(secret))
   await page.getByRole("button", { name: "Verify and turn on" }).click()
   const codes = page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem")
   await codes.first().waitFor()
@@ -163,7 +149,7 @@ test("TOTP: enrol with the QR page, then log in with a code and with a recovery 
   await page.getByLabel(/^Password/).fill(password)
   await page.getByRole("button", { name: "Log in" }).click()
   // The next time step: the enrolment's code may not be used twice.
-  await page.getByLabel("Authentication code").fill(totp(secret, 1))
+  await page.getByLabel("Authentication code").fill(Totp.codeNow(secret, 1))
   await page.getByRole("button", { name: "Verify" }).click()
   await page.getByRole("button", { name: "Account menu" }).waitFor()
 

@@ -125,7 +125,10 @@ export interface Route<R = never> {
   readonly tags: ReadonlyArray<string>
   readonly permission: Permission
   readonly rateLimit: RateLimitClass
-  /** Runs in one SQL transaction with its audit row (default: every non-GET route). */
+  /**
+   * Runs in one SQL transaction with its audit row (default: every non-GET route). A route whose only write
+   * carries the audit row (`AuditLog.takeRequestAudit`) sets it false: one statement is atomic on its own.
+   */
   readonly transactional: boolean
   /** Audit action; `null` for routes that are not audited (reads, or routes that audit themselves). */
   readonly auditAction: string | null

@@ -19,6 +19,9 @@ import slack from "@streamspace/plugin-slack"
 import teams from "@streamspace/plugin-teams"
 import workflows from "@streamspace/plugin-workflows"
 
+/** The kernel and the core services only: plugins come from `plugins.dir` if at all. */
+export const core: ReadonlyArray<PluginDefinition> = []
+
 /** Notifications, the calendar and multi-monitor. */
 export const community: ReadonlyArray<PluginDefinition> = [
   slack,
@@ -39,7 +42,7 @@ export const enterprise: ReadonlyArray<PluginDefinition> = [
   workflows
 ]
 
-export const editions = { community, enterprise } as const
+export const editions = { core, community, enterprise } as const
 
 /** Set by `bun run build:edition` (`--define`): a compiled executable carries its edition. */
 declare const STREAMSPACE_BUILD_EDITION: string | undefined

@@ -21,13 +21,26 @@
  *   RandR monitors (`xrandr` on the session's DISPLAY, local runtime only),
  *   as the acting user (who must be able to see the session) or the platform.
  *
- * Without its grant every call fails with `PlatformAccessDenied`; nothing
- * here reaches core tables.
+ * - `posture`: the platform's security posture, read-only (`PlatformPosture`,
+ *   see PlatformPosture.ts): MFA enrolment, password and retention settings,
+ *   idle timeout, unsealed secret count, last sign-ins, API keys without
+ *   expiry, plugin roles' rights on core tables — ids, counts, settings and
+ *   times, never credentials.
+ *
+ * Without its grant every call fails with `PlatformAccessDenied`; apart from
+ * `posture`'s fixed read-only statements, nothing here reaches core tables.
  */
 import { Context, Data, type Effect } from "effect"
 
-export type PlatformGrant = "kubernetes" | "sessions" | "vnc" | "blobs" | "desktops"
-export const platformGrants: ReadonlyArray<PlatformGrant> = ["kubernetes", "sessions", "vnc", "blobs", "desktops"]
+export type PlatformGrant = "kubernetes" | "sessions" | "vnc" | "blobs" | "desktops" | "posture"
+export const platformGrants: ReadonlyArray<PlatformGrant> = [
+  "kubernetes",
+  "sessions",
+  "vnc",
+  "blobs",
+  "desktops",
+  "posture"
+]
 
 export class PlatformAccessDenied extends Data.TaggedError("PlatformAccessDenied")<{
   readonly plugin: string

@@ -9,6 +9,7 @@ import { Effect, type Layer, Schema } from "effect"
 import type { Events } from "./Events.ts"
 import type { Hooks } from "./Hooks.ts"
 import type { DesktopControl, Kubernetes, PlatformGrant, SessionControl } from "./Platform.ts"
+import type { PlatformPosture } from "./PlatformPosture.ts"
 import type { IntegrationProvider } from "./IntegrationProvider.ts"
 import type { PluginConfig, PluginInfo } from "./PluginContext.ts"
 import type { Plugins } from "./Plugins.ts"
@@ -44,6 +45,8 @@ export type PluginServices =
   /** Only with `grants: ["vnc"]` / `["blobs"]` (VncTap.ts); otherwise every call is refused. */
   | VncTap
   | PluginBlobs
+  /** Only with `grants: ["posture"]` (PlatformPosture.ts): read-only security posture facts. */
+  | PlatformPosture
 
 export type PluginType = "extension" | "integration" | "theme"
 export type PluginCategory =

@@ -224,6 +224,33 @@ export const describe = (event: CoreEvents.EventEnvelope) =>
     }
   })
 
+/** A notice another plugin wrote (the `notify` method): its words, no user or template. */
+export const custom = (
+  input: {
+    readonly key: string
+    readonly title: string
+    readonly text: string
+    readonly severity: Severity
+    readonly fields: ReadonlyArray<Field>
+    readonly event: string
+    readonly subject?: string | undefined
+  },
+  at: Date
+): Notice => ({
+  eventId: `notify:${input.key}`,
+  type: input.event,
+  source: "notify",
+  occurredAt: at,
+  title: input.title,
+  text: input.text,
+  severity: input.severity,
+  fields: input.fields,
+  user: null,
+  template: null,
+  subject: input.subject ?? `notify:${input.key}`,
+  clears: []
+})
+
 /** The notice a "send test notification" request sends. */
 export const test = (message: string | undefined, at: Date): Notice => ({
   eventId: `test-${crypto.randomUUID()}`,

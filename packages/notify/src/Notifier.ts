@@ -11,7 +11,9 @@
  * - sending through the core's dispatcher (retries with backoff honouring
  *   Retry-After and 429, dead letters an admin can replay, secrets masked);
  * - `POST /api/plugins/<id>/test`: send a test notification now and answer
- *   with what happened.
+ *   with what happened;
+ * - the method `notify` (`NotifyMethod.ts`) other plugins call to send their
+ *   own message through one integration, queued like an event's.
  */
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
@@ -20,12 +22,14 @@ import {
   definePlugin,
   Events,
   IntegrationProvider,
+  method,
   type PluginDefinition,
   type PluginServices,
   Routes
 } from "@streamspace/kernel"
 import type { CoreMigrations } from "@streamspace/core"
 import * as Notice from "./Notice.ts"
+import { NotifyInput, NotifyOutput } from "./NotifyMethod.ts"
 import * as Selection from "./Selection.ts"
 
 const { now } = Timestamps
@@ -178,6 +182,42 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(
     })
   )
 
+  const notify = method("notify", {
+    input: NotifyInput,
+    output: NotifyOutput,
+    handler: (input) =>
+      Effect.gen(function* () {
+        const provider = yield* IntegrationProvider
+        const integration = (yield* provider.integrations(spec.integration)).find((i) => i.id === input.integrationId)
+        if (!integration) {
+          return yield* new NotFound({
+            resource: `${spec.id} integration`,
+            id: input.integrationId,
+            detail: `no enabled ${spec.id} integration ${input.integrationId} (see GET /api/integrations?provider=${spec.id})`
+          })
+        }
+        const notice = Notice.custom(input, yield* now)
+        const messages = yield* spec.render(notice, integration)
+        const queued = yield* Effect.forEach(messages, (message) =>
+          Effect.flatMap(encodeMessage(message.payload), (payload) =>
+            provider.enqueue({
+              integrationId: integration.id,
+              dedupeKey: `notify:${input.key}${message.key ? `:${message.key}` : ""}`,
+              subject: notice.type,
+              payload,
+              orderKey: message.orderKey
+            })
+          )
+        )
+        return {
+          provider: spec.id,
+          integrationId: integration.id,
+          deliveryIds: queued.map((q) => q.id),
+          created: queued.some((q) => q.created)
+        }
+      })
+  })
+
   return definePlugin({
     id: spec.id,
     name: spec.name,
@@ -187,6 +227,7 @@ export const defineNotifier = <C extends Selection.Selection, CI, M, MI>(
     description: spec.description,
     author: "StreamSpace",
     ...(spec.migrations ? { migrations: spec.migrations } : {}),
-    layer
+    layer,
+    methods: { notify }
   })
 }

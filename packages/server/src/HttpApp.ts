@@ -238,10 +238,10 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       const action = route.auditAction
       // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
       const unit = route.transaction ?? coreTransaction
-      // On an audited core route that runs in a transaction, a statement of the handler may write the success row.
+      // On an audited core route, the handler's last write may carry the success row (AuditLog.RequestAudit).
       let auditCarried = false
       const requestAudit: AuditLog.RequestAudit["Type"] | undefined =
-        action !== null && route.transactional && route.transaction === undefined
+        action !== null && route.transaction === undefined
           ? {
               take: (target) =>
                 Effect.sync(() => {

@@ -16,8 +16,16 @@
  * embedded and passes it to `main` from its generated entry, since there is
  * no source tree to build from. External plugins' UI modules are bundled
  * when they are loaded.
+ *
+ * Which plugins the process carries is passed in: from source, the
+ * `@streamspace/editions` list (imported only here, at `bun start`); from an
+ * edition executable, the generated entry imports just that edition's
+ * plugins, so a `core` build holds none of them.
+ *
+ * `healthcheck` (`<executable> healthcheck`, `bun …/main.ts healthcheck`):
+ * exits 0 when this server answers `/readyz` with 200, 1 otherwise — for a
+ * container `HEALTHCHECK` in an image that has no curl.
  */
-import * as Editions from "@streamspace/editions"
 import { ConsoleAssets, ConsoleBuild } from "@streamspace/web"
 import type { PluginDefinition } from "@streamspace/kernel/host"
 import { ClusterConnect, PluginLoader } from "@streamspace/kernel/host"
@@ -68,7 +76,13 @@ const webConsoleOf = async (
   return webConsole
 }
 
-export const main = async (embedded?: EmbeddedConsole) => {
+/** The edition this process runs as, and the plugin modules it carries. */
+export interface Edition {
+  readonly name: string
+  readonly plugins: ReadonlyArray<PluginDefinition>
+}
+
+export const main = async (edition: Edition, embedded?: EmbeddedConsole) => {
   // Until the server runs, a vanished parent just ends the process; afterwards it shuts down like a signal.
   let onParentGone = (): void => process.exit(1)
   const parent = Number(process.env["STREAMSPACE_PARENT_PID"])
@@ -94,10 +108,8 @@ export const main = async (embedded?: EmbeddedConsole) => {
     server = await Server.start({
       config,
       webConsole: await webConsoleOf(embedded, external),
-      layer: Platform.make(config, Platform.databaseLayer(config), [...Editions.selected(), ...external]).pipe(
-        Layer.provideMerge(
-          Layer.succeed(PlatformHttp.PlatformInfo, { edition: Editions.selectedName(), version: Server.version })
-        )
+      layer: Platform.make(config, Platform.databaseLayer(config), [...edition.plugins, ...external]).pipe(
+        Layer.provideMerge(Layer.succeed(PlatformHttp.PlatformInfo, { edition: edition.name, version: Server.version }))
       ),
       routes: Platform.routes,
       onFatal: fatal
@@ -139,4 +151,28 @@ export const main = async (embedded?: EmbeddedConsole) => {
   onParentGone = () => shutdown(`parent process ${parent} is gone`)
 }
 
-if (import.meta.main) void main()
+/** Asks this server's own `/readyz` (its configured port, on loopback) and exits 0 on 200, 1 otherwise. */
+export const healthcheck = async (): Promise<never> => {
+  const loaded = await Effect.runPromise(Effect.either(ConfigSources.load()))
+  if (Either.isLeft(loaded)) {
+    for (const line of loaded.left.problems) console.error(`config error: ${line}`)
+    process.exit(2)
+  }
+  const host = ["0.0.0.0", "::", ""].includes(loaded.right.host) ? "127.0.0.1" : loaded.right.host
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${loaded.right.port}/readyz`
+  const status = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(
+    (res) => res.status,
+    (e: unknown) => `${e instanceof Error ? e.message : String(e)}`
+  )
+  if (status === 200) process.exit(0)
+  console.error(`healthcheck: ${url} answered ${status}`)
+  process.exit(1)
+}
+
+if (import.meta.main) {
+  if (process.argv[2] === "healthcheck") void healthcheck()
+  else {
+    const Editions = await import("@streamspace/editions")
+    void main({ name: Editions.selectedName(), plugins: Editions.selected() })
+  }
+}

@@ -1,72 +1,53 @@
 /**
- * iCalendar (RFC 5545) writing: a component tree serialized with CRLF line
- * ends, lines folded at 75 octets (never inside a UTF-8 sequence), TEXT
- * values escaped, parameter values quoted when needed; VTIMEZONE
- * components built from the runtime's tz database for the years the
- * events span.
+ * The iCalendar (RFC 5545) feed, generated with `ical-generator`: it writes
+ * the content lines (CRLF, folding at 75 octets without splitting a UTF-8
+ * character, TEXT escaping), the events, RRULE and EXDATE. What the library
+ * has no data for is here: the VTIMEZONE of each zone used (built from the
+ * runtime's tz database for the years the events span, the library's
+ * `timezone.generator` hook) and wall-clock times in the schedule's zone.
  */
-import { localStamp, type Rule, toRRule, utcStamp } from "./Recurrence.ts"
+import ical, {
+  escape,
+  type ICalDayJsStub,
+  ICalCalendarMethod,
+  ICalEventRepeatingFreq,
+  ICalEventStatus,
+  type ICalRepeatingOptions,
+  ICalWeekday
+} from "ical-generator"
+import { localStamp, type Rule, untilInstant, type Weekday } from "./Recurrence.ts"
 import { fromFloating, type LocalDateTime, offsetMinutes, transitions, utcOf } from "./Time.ts"
 
-export interface Property {
-  readonly name: string
-  readonly params?: ReadonlyArray<readonly [string, string]>
-  /** Already in the property's value syntax: use `text()` for TEXT values. */
-  readonly value: string
+export interface Observance {
+  readonly kind: "STANDARD" | "DAYLIGHT"
+  /** Local time (before the change) at which the observance starts. */
+  readonly start: LocalDateTime
+  readonly offsetFrom: number
+  readonly offsetTo: number
 }
 
-export interface Component {
-  readonly name: string
-  readonly properties: ReadonlyArray<Property>
-  readonly components?: ReadonlyArray<Component>
-}
-
-/** A TEXT value: backslash, semicolon, comma and newlines escaped (RFC 5545 §3.3.11). */
-export const text = (s: string): string =>
-  s
-    .replace(/\\/g, "\\\\")
-    .replace(/;/g, "\\;")
-    .replace(/,/g, "\\,")
-    .replace(/\r\n|\r|\n/g, "\\n")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
-
-const paramValue = (v: string): string => {
-  const clean = v.replace(/["\u0000-\u001f\u007f]/g, "")
-  return /[:;,]/.test(clean) ? `"${clean}"` : clean
-}
-
-const encoder = new TextEncoder()
-
-/** Splits a content line into lines of at most 75 octets; continuation lines start with one space. */
-export const fold = (line: string): string => {
-  const out: Array<string> = []
-  let current = ""
-  let octets = 0
-  let limit = 75
-  for (const ch of line) {
-    const size = encoder.encode(ch).length
-    if (octets + size > limit) {
-      out.push(current)
-      current = " "
-      octets = 1
-      limit = 75
-    }
-    current += ch
-    octets += size
-  }
-  out.push(current)
-  return out.join("\r\n")
-}
-
-const contentLine = (p: Property): string =>
-  fold(`${p.name}${(p.params ?? []).map(([k, v]) => `;${k}=${paramValue(v)}`).join("")}:${p.value}`)
-
-export const serialize = (c: Component): string => {
-  const lines: Array<string> = [`BEGIN:${c.name}`]
-  for (const p of c.properties) lines.push(contentLine(p))
-  for (const child of c.components ?? []) lines.push(serialize(child).replace(/\r\n$/, ""))
-  lines.push(`END:${c.name}`)
-  return `${lines.join("\r\n")}\r\n`
+/** The observances of `zone` over [fromYear, toYear]: the offset on 1 January, then each transition of those years. */
+export const observances = (zone: string, fromYear: number, toYear: number): ReadonlyArray<Observance> => {
+  const from = Date.UTC(fromYear, 0, 1)
+  const found = transitions(zone, from, Date.UTC(toYear + 1, 0, 1))
+  const initial = offsetMinutes(from, zone)
+  const standard = Math.min(initial, ...found.map((t) => t.to))
+  return [
+    {
+      kind: initial > standard ? "DAYLIGHT" : "STANDARD",
+      start: { year: fromYear, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+      offsetFrom: initial,
+      offsetTo: initial
+    },
+    ...found.map(
+      (t): Observance => ({
+        kind: t.to > t.from ? "DAYLIGHT" : "STANDARD",
+        start: fromFloating(t.at + t.from * 60_000),
+        offsetFrom: t.from,
+        offsetTo: t.to
+      })
+    )
+  ]
 }
 
 const offset = (minutes: number): string => {
@@ -75,34 +56,36 @@ const offset = (minutes: number): string => {
   return `${sign}${String(Math.floor(a / 60)).padStart(2, "0")}${String(a % 60).padStart(2, "0")}`
 }
 
-/** A VTIMEZONE for `zone` covering [fromYear, toYear]: each transition of those years as its own observance. */
-export const vtimezone = (zone: string, fromYear: number, toYear: number): Component => {
-  const from = Date.UTC(fromYear, 0, 1)
-  const to = Date.UTC(toYear + 1, 0, 1)
-  const found = transitions(zone, from, to)
-  const initial = offsetMinutes(from, zone)
-  const observance = (kind: "STANDARD" | "DAYLIGHT", local: LocalDateTime, a: number, b: number): Component => ({
-    name: kind,
-    properties: [
-      { name: "DTSTART", value: localStamp(local) },
-      { name: "TZOFFSETFROM", value: offset(a) },
-      { name: "TZOFFSETTO", value: offset(b) }
-    ]
-  })
-  const offsets = [initial, ...found.map((t) => t.to)]
-  const standard = Math.min(...offsets)
-  const components: Array<Component> = [
-    observance(
-      initial > standard ? "DAYLIGHT" : "STANDARD",
-      { year: fromYear, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
-      initial,
-      initial
-    ),
-    ...found.map((t) =>
-      observance(t.to > t.from ? "DAYLIGHT" : "STANDARD", fromFloating(t.at + t.from * 60_000), t.from, t.to)
-    )
-  ]
-  return { name: "VTIMEZONE", properties: [{ name: "TZID", value: zone }], components }
+/** A VTIMEZONE component for `zone` covering [fromYear, toYear] (short lines: the library folds the whole feed). */
+export const vtimezone = (zone: string, fromYear: number, toYear: number): string =>
+  [
+    "BEGIN:VTIMEZONE",
+    `TZID:${zone}`,
+    ...observances(zone, fromYear, toYear).flatMap((o) => [
+      `BEGIN:${o.kind}`,
+      `DTSTART:${localStamp(o.start)}`,
+      `TZOFFSETFROM:${offset(o.offsetFrom)}`,
+      `TZOFFSETTO:${offset(o.offsetTo)}`,
+      `END:${o.kind}`
+    ]),
+    "END:VTIMEZONE"
+  ].join("\r\n")
+
+/**
+ * A wall-clock time of the schedule's zone in the shape ical-generator reads (its Day.js-like value): with
+ * an event time zone it writes `format("YYYYMMDD")T format("HHmmss")` as given. A JS Date would be read
+ * in the server's own zone, and a time a DST gap skips in the server's zone would come out shifted.
+ */
+const wallClock = (local: LocalDateTime, zone: string): ICalDayJsStub => {
+  const stamp = localStamp(local)
+  const instant = new Date(utcOf(local, zone))
+  return {
+    format: (pattern) =>
+      pattern === "YYYYMMDD" ? stamp.slice(0, 8) : pattern === "HHmmss" ? stamp.slice(9) : instant.toISOString(),
+    isValid: () => true,
+    toDate: () => new Date(instant),
+    toJSON: () => instant.toISOString()
+  }
 }
 
 export interface FeedEvent {
@@ -115,65 +98,101 @@ export interface FeedEvent {
   readonly cancelled: boolean
 }
 
+/** Control characters have no escape in TEXT values (RFC 5545 §3.3.11): they are dropped. */
+const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
+
 const endLocal = (rule: Rule): LocalDateTime => {
-  const start = utcOf(rule.start, rule.timeZone)
   // DTEND in the same zone: the wall-clock time at start + duration.
-  const end = start + rule.durationMinutes * 60_000
+  const end = utcOf(rule.start, rule.timeZone) + rule.durationMinutes * 60_000
   return fromFloating(end + offsetMinutes(end, rule.timeZone) * 60_000)
 }
 
-export const vevent = (e: FeedEvent, host: string): Component => {
-  const tz: ReadonlyArray<readonly [string, string]> = [["TZID", e.rule.timeZone]]
-  const rrule = toRRule(e.rule)
-  const properties: Array<Property> = [
-    { name: "UID", value: text(`${e.id}@${host}`) },
-    { name: "DTSTAMP", value: utcStamp(e.updatedAt.getTime()) },
-    { name: "LAST-MODIFIED", value: utcStamp(e.updatedAt.getTime()) },
-    { name: "SEQUENCE", value: String(e.sequence) },
-    { name: "DTSTART", params: tz, value: localStamp(e.rule.start) },
-    { name: "DTEND", params: tz, value: localStamp(endLocal(e.rule)) },
-    { name: "SUMMARY", value: text(e.summary) }
-  ]
-  if (e.description) properties.push({ name: "DESCRIPTION", value: text(e.description) })
-  if (rrule) properties.push({ name: "RRULE", value: rrule })
-  const exdates = [...e.rule.exceptions].sort()
-  if (rrule && exdates.length > 0)
-    properties.push({
-      name: "EXDATE",
-      params: tz,
-      value: exdates.map((d) => localStamp({ ...e.rule.start, ...dateParts(d) })).join(",")
-    })
-  properties.push({ name: "STATUS", value: e.cancelled ? "CANCELLED" : "CONFIRMED" })
-  return { name: "VEVENT", properties }
+const weekday: Record<Weekday, ICalWeekday> = {
+  MO: ICalWeekday.MO,
+  TU: ICalWeekday.TU,
+  WE: ICalWeekday.WE,
+  TH: ICalWeekday.TH,
+  FR: ICalWeekday.FR,
+  SA: ICalWeekday.SA,
+  SU: ICalWeekday.SU
 }
 
-const dateParts = (d: string) => {
-  const [year, month, day] = d.split("-").map(Number)
-  return { year: year!, month: month!, day: day! }
+const freq = {
+  DAILY: ICalEventRepeatingFreq.DAILY,
+  WEEKLY: ICalEventRepeatingFreq.WEEKLY,
+  MONTHLY: ICalEventRepeatingFreq.MONTHLY
+} as const
+
+/** The schedule's RRULE and EXDATE as ical-generator options (UNTIL as a UTC instant, as RFC 5545 asks with a TZID start). */
+export const repeating = (rule: Rule): ICalRepeatingOptions | null => {
+  const r = rule.recurrence
+  if (!r) return null
+  const until = untilInstant(rule)
+  const exceptions = [...rule.exceptions].sort()
+  return {
+    freq: freq[r.freq],
+    ...(r.interval !== 1 ? { interval: r.interval } : {}),
+    ...(r.freq === "WEEKLY" && r.byDay ? { byDay: r.byDay.map((d) => weekday[d]) } : {}),
+    ...(r.freq === "MONTHLY" && r.byMonthDay ? { byMonthDay: [...r.byMonthDay] } : {}),
+    ...(r.count !== undefined ? { count: r.count } : {}),
+    ...(until !== undefined ? { until: new Date(until) } : {}),
+    ...(exceptions.length > 0
+      ? {
+          exclude: exceptions.map((d) => {
+            const [year, month, day] = d.split("-").map(Number)
+            return wallClock({ ...rule.start, year: year!, month: month!, day: day! }, rule.timeZone)
+          })
+        }
+      : {})
+  }
 }
 
-/** A whole calendar: one VTIMEZONE per zone used (covering the events' years), then the events. */
-export const calendar = (name: string, host: string, events: ReadonlyArray<FeedEvent>, now: Date): string => {
-  const years = new Map<string, [number, number]>()
+/** Years each zone's VTIMEZONE covers: from the first start to the last UNTIL (or a year past now), 20 at most. */
+const zoneYears = (events: ReadonlyArray<FeedEvent>, now: Date): ReadonlyMap<string, readonly [number, number]> => {
+  const years = new Map<string, readonly [number, number]>()
   const thisYear = now.getUTCFullYear()
   for (const e of events) {
     const y = e.rule.start.year
     const untilYear = e.rule.recurrence?.until ? Number(e.rule.recurrence.until.slice(0, 4)) : Math.max(y, thisYear) + 1
     const [a, b] = years.get(e.rule.timeZone) ?? [y, untilYear]
-    years.set(e.rule.timeZone, [Math.min(a, y), Math.max(b, untilYear, y)])
+    const first = Math.min(a, y)
+    years.set(e.rule.timeZone, [first, Math.min(Math.max(b, untilYear, y), first + 20)])
   }
-  return serialize({
-    name: "VCALENDAR",
-    properties: [
-      { name: "VERSION", value: "2.0" },
-      { name: "PRODID", value: "-//StreamSpace//Calendar 1.0//EN" },
-      { name: "CALSCALE", value: "GREGORIAN" },
-      { name: "METHOD", value: "PUBLISH" },
-      { name: "X-WR-CALNAME", value: text(name) }
-    ],
-    components: [
-      ...[...years].map(([zone, [a, b]]) => vtimezone(zone, a, Math.min(b, a + 20))),
-      ...events.map((e) => vevent(e, host))
-    ]
+  return years
+}
+
+/** A whole calendar (ends with CRLF): one VTIMEZONE per zone used, then one VEVENT per schedule. */
+export const calendar = (name: string, host: string, events: ReadonlyArray<FeedEvent>, now: Date): string => {
+  const years = zoneYears(events, now)
+  const cal = ical({
+    // The library writes the calendar name as given: it is escaped here.
+    name: escape(clean(name), false),
+    prodId: "//StreamSpace//Calendar 1.0//EN",
+    method: ICalCalendarMethod.PUBLISH,
+    scale: "GREGORIAN",
+    timezone: {
+      name: null,
+      generator: (zone) => {
+        const span = years.get(zone)
+        return span ? vtimezone(zone, span[0], span[1]) : null
+      }
+    }
   })
+  for (const e of events) {
+    const zone = e.rule.timeZone
+    cal.createEvent({
+      id: `${e.id}@${host}`,
+      sequence: e.sequence,
+      stamp: e.updatedAt,
+      lastModified: e.updatedAt,
+      timezone: zone,
+      start: wallClock(e.rule.start, zone),
+      end: wallClock(endLocal(e.rule), zone),
+      summary: clean(e.summary),
+      ...(e.description ? { description: clean(e.description) } : {}),
+      repeating: repeating(e.rule),
+      status: e.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED
+    })
+  }
+  return `${cal.toString()}\r\n`
 }

@@ -87,5 +87,18 @@ export default definePlugin({
   config: CalendarConfig,
   migrations: [{ id: 1, name: "calendar", sql: schema }],
   events: Events.declare(Triggered, OccurrenceStopped),
-  layer: CalendarLive
+  layer: CalendarLive,
+  ui: [
+    {
+      kind: "page",
+      id: "schedules",
+      title: "Scheduled sessions",
+      // The OAuth callback sends the browser back here (`?connected=<provider>`).
+      path: "schedules",
+      nav: "portal",
+      icon: "calendar_month",
+      permissions: ["calendar:read"],
+      component: "ui/CalendarPage.tsx"
+    }
+  ]
 })

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test"
 import { TestPlatform } from "@streamspace/testing"
 import { Clock } from "effect"
 import calendar from "@streamspace/plugin-calendar"
-import { parse, prop, unescapeText } from "./ics-parser.ts"
+import { observances, occurrences, readFeed } from "./ics.ts"
 
 const password = "quiet-lantern-orbit-7"
 let p: TestPlatform.TestPlatform
@@ -178,23 +178,22 @@ test("the feed: a secret subscribe URL (rotatable) serving a text/calendar that 
   const res = await p.http("GET", path, {})
   expect(res.status).toBe(200)
   expect(res.headers.get("content-type")).toBe("text/calendar; charset=utf-8")
-  const cal = parse(res.text)
-  expect(cal.name).toBe("VCALENDAR")
-  expect(prop(cal, "VERSION")!.value).toBe("2.0")
-  const zones = cal.components.filter((c) => c.name === "VTIMEZONE")
-  expect(zones.map((z) => prop(z, "TZID")!.value)).toEqual(["Europe/Paris"])
-  const tz = zones[0]!
-  expect(tz.components.some((c) => c.name === "DAYLIGHT" && prop(c, "DTSTART")!.value === "20270328T020000")).toBe(true)
-  const events = cal.components.filter((c) => c.name === "VEVENT")
-  expect(events).toHaveLength(1)
-  const e = events[0]!
-  expect(prop(e, "UID")!.value).toStartWith(created.body.id)
-  expect(unescapeText(prop(e, "SUMMARY")!.value)).toBe(name)
-  expect(prop(e, "DTSTART")).toEqual({ name: "DTSTART", params: { TZID: "Europe/Paris" }, value: "20270322T090000" })
-  expect(prop(e, "DTEND")!.value).toBe("20270322T100000")
-  expect(prop(e, "RRULE")!.value).toBe("FREQ=WEEKLY;BYDAY=MO;COUNT=3")
-  expect(prop(e, "EXDATE")!.value).toBe("20270329T090000")
-  expect(prop(e, "DTSTAMP")!.value).toMatch(/^\d{8}T\d{6}Z$/)
+  const feed = readFeed(res.text)
+  expect(feed.parsed.vcalendar?.version).toBe("2.0")
+  expect(feed.timeZones.map((z) => z.tzid)).toEqual(["Europe/Paris"])
+  expect(observances(feed.timeZones[0]!)).toContainEqual(["DAYLIGHT", "2027-03-28T02:00", "+0100", "+0200"])
+  expect(feed.events).toHaveLength(1)
+  const e = feed.events[0]!
+  expect(e.uid).toStartWith(created.body.id)
+  expect(e.summary).toBe(name)
+  expect(e.start.tz).toBe("Europe/Paris")
+  expect(e.start.toISOString()).toBe("2027-03-22T08:00:00.000Z")
+  expect(e.end?.toISOString()).toBe("2027-03-22T09:00:00.000Z")
+  expect(e.rrule?.options).toMatchObject({ freq: "WEEKLY", count: 3 })
+  expect(Object.values(e.exdate ?? {}).map((d) => d.toISOString())).toContain("2027-03-29T07:00:00.000Z")
+  // RRULE and EXDATE together: three Mondays counted, the excepted one left out.
+  expect(occurrences(e)).toEqual(["2027-03-22T08:00:00.000Z", "2027-04-05T07:00:00.000Z"])
+  expect(e.dtstamp).toBeInstanceOf(Date)
   // The token is stored hashed, and rotating retires the old URL.
   const stored = await p.query<{ token_hash: string }>("SELECT token_hash FROM plugin_calendar.feed_tokens")
   expect(stored.map((r) => path.includes(r.token_hash))).toEqual([false])
@@ -204,7 +203,7 @@ test("the feed: a secret subscribe URL (rotatable) serving a text/calendar that 
   // The download needs a login.
   expect((await p.http("GET", `${api}/calendar.ics`, {})).status).toBe(401)
   const download = await p.http("GET", `${api}/calendar.ics`, { token: ada.token })
-  expect(parse(download.text).components.filter((c) => c.name === "VEVENT")).toHaveLength(1)
+  expect(readFeed(download.text).events).toHaveLength(1)
   expect((await p.http("DELETE", `${api}/schedules/${created.body.id}`, { token: ada.token })).status).toBe(204)
 })
 

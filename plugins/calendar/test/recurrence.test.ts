@@ -1,7 +1,7 @@
-/** Recurrence expansion in wall-clock time across DST changes, and iCalendar writing (folding, escaping, VTIMEZONE). */
+/** Recurrence expansion in wall-clock time across DST changes, and the iCalendar feed (generated with ical-generator, read back with node-ical). */
 import { expect, test } from "bun:test"
 import { ICalendar, Recurrence, Time } from "@streamspace/plugin-calendar"
-import { parse, prop, unescapeText } from "./ics-parser.ts"
+import { observances, occurrences, readFeed } from "./ics.ts"
 
 const rule = (over: Partial<Omit<Recurrence.Rule, "start">> & { start: string }): Recurrence.Rule => ({
   timeZone: "Europe/Paris",
@@ -70,7 +70,7 @@ test("INTERVAL, BYDAY, COUNT counting excepted dates, UNTIL inclusive, monthly d
   expect(Recurrence.toRRule(until)).toBe("FREQ=DAILY;UNTIL=20261203T235959Z")
 })
 
-test("content lines are folded at 75 octets without splitting a UTF-8 character, and TEXT is escaped", () => {
+test("the feed, parsed back with node-ical: folded at 75 octets without splitting UTF-8, TEXT escaped, RRULE and EXDATE", () => {
   const description = `Notes; with, commas \\ and a\nnew line — ${"é🙂".repeat(40)}`
   const body = ICalendar.calendar(
     "Cal, one; two",
@@ -80,7 +80,7 @@ test("content lines are folded at 75 octets without splitting a UTF-8 character,
         id: "s1",
         rule: rule({
           start: "2027-03-22T09:00",
-          recurrence: { freq: "WEEKLY", interval: 1, byDay: ["MO"] },
+          recurrence: { freq: "WEEKLY", interval: 1, byDay: ["MO"], count: 4 },
           exceptions: ["2027-03-29"]
         }),
         summary: "Lab, week; 1",
@@ -92,29 +92,114 @@ test("content lines are folded at 75 octets without splitting a UTF-8 character,
     ],
     new Date("2026-12-01T00:00:00Z")
   )
-  expect(body.split("\r\n").some((l) => new TextEncoder().encode(l).length === 75)).toBe(true)
-  const cal = parse(body)
-  const event = cal.components.find((c) => c.name === "VEVENT")!
-  expect(unescapeText(prop(event, "DESCRIPTION")!.value)).toBe(description)
-  expect(unescapeText(prop(event, "SUMMARY")!.value)).toBe("Lab, week; 1")
-  expect(prop(event, "DTSTART")).toEqual({
-    name: "DTSTART",
-    params: { TZID: "Europe/Paris" },
-    value: "20270322T090000"
-  })
-  expect(prop(event, "DTEND")!.value).toBe("20270322T100000")
-  expect(prop(event, "RRULE")!.value).toBe("FREQ=WEEKLY;BYDAY=MO")
-  expect(prop(event, "EXDATE")).toEqual({ name: "EXDATE", params: { TZID: "Europe/Paris" }, value: "20270329T090000" })
-  expect(prop(event, "DTSTAMP")!.value).toBe("20261201T000000Z")
+  // The long description is folded into continuation lines, none splitting a character (no lone surrogate).
+  const physical = body.split("\r\n")
+  expect(physical.filter((l) => l.startsWith(" ") && new TextEncoder().encode(l).length > 70).length).toBeGreaterThan(2)
+  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+  expect(physical.filter((l) => loneSurrogate.test(l))).toEqual([])
+  expect(body).toContain("SUMMARY:Lab\\, week\\; 1\r\n")
+  const feed = readFeed(body)
+  expect(feed.parsed.vcalendar?.["WR-CALNAME"]).toBe("Cal, one; two")
+  expect(feed.events).toHaveLength(1)
+  const event = feed.events[0]!
+  expect(event.uid).toBe("s1@example.test")
+  expect(event.sequence).toBe(2)
+  expect(event.description).toBe(description)
+  expect(event.summary).toBe("Lab, week; 1")
+  expect(event.start.tz).toBe("Europe/Paris")
+  expect(event.start.toISOString()).toBe("2027-03-22T08:00:00.000Z")
+  expect(event.end?.toISOString()).toBe("2027-03-22T09:00:00.000Z")
+  expect(event.dtstamp.toISOString()).toBe("2026-12-01T00:00:00.000Z")
+  expect(event.rrule?.options).toMatchObject({ freq: "WEEKLY", count: 4 })
+  expect(Object.values(event.exdate ?? {}).map((d) => d.toISOString())).toContain("2027-03-29T07:00:00.000Z")
+  // Expanded by the parser: the 09:00 Paris wall time across the spring change, the excepted Monday left out.
+  expect(occurrences(event)).toEqual([
+    "2027-03-22T08:00:00.000Z",
+    "2027-04-05T07:00:00.000Z",
+    "2027-04-12T07:00:00.000Z"
+  ])
+})
+
+test("UNTIL is written as a UTC instant and the parser ends the series on the until date", () => {
+  const body = ICalendar.calendar(
+    "Cal",
+    "example.test",
+    [
+      {
+        id: "s2",
+        rule: rule({
+          timeZone: "America/New_York",
+          start: "2027-03-12T18:30",
+          recurrence: { freq: "DAILY", interval: 2, until: "2027-03-18" },
+          exceptions: ["2027-03-14"]
+        }),
+        summary: "Every other day",
+        description: "",
+        sequence: 0,
+        updatedAt: new Date("2026-12-01T00:00:00Z"),
+        cancelled: false
+      }
+    ],
+    new Date("2026-12-01T00:00:00Z")
+  )
+  expect(body).toContain("UNTIL=20270319T035959Z")
+  const [event] = readFeed(body).events
+  expect(occurrences(event!)).toEqual([
+    "2027-03-12T23:30:00.000Z",
+    "2027-03-16T22:30:00.000Z",
+    "2027-03-18T22:30:00.000Z"
+  ])
+  expect(occurrences(event!)).toEqual(
+    iso(
+      all(
+        rule({
+          timeZone: "America/New_York",
+          start: "2027-03-12T18:30",
+          recurrence: { freq: "DAILY", interval: 2, until: "2027-03-18" },
+          exceptions: ["2027-03-14"]
+        })
+      )
+    )
+  )
 })
 
 test("VTIMEZONE lists each transition with its local start and offsets", () => {
-  const tz = ICalendar.vtimezone("Europe/Paris", 2027, 2027)
-  const observances = (tz.components ?? []).map((c) => [c.name, ...c.properties.map((p) => p.value)])
-  expect(observances).toEqual([
-    ["STANDARD", "20270101T000000", "+0100", "+0100"],
-    ["DAYLIGHT", "20270328T020000", "+0100", "+0200"],
-    ["STANDARD", "20271031T030000", "+0200", "+0100"]
+  expect(
+    ICalendar.observances("Europe/Paris", 2027, 2027).map((o) => [
+      o.kind,
+      Recurrence.localStamp(o.start),
+      o.offsetFrom,
+      o.offsetTo
+    ])
+  ).toEqual([
+    ["STANDARD", "20270101T000000", 60, 60],
+    ["DAYLIGHT", "20270328T020000", 60, 120],
+    ["STANDARD", "20271031T030000", 120, 60]
+  ])
+  const body = ICalendar.calendar(
+    "Cal",
+    "example.test",
+    [
+      {
+        id: "s3",
+        rule: rule({ start: "2027-03-22T09:00" }),
+        summary: "once",
+        description: "",
+        sequence: 0,
+        updatedAt: new Date("2026-12-01T00:00:00Z"),
+        cancelled: false
+      }
+    ],
+    new Date("2026-12-01T00:00:00Z")
+  )
+  const [tz] = readFeed(body).timeZones
+  expect(tz!.tzid).toBe("Europe/Paris")
+  expect(observances(tz!)).toEqual([
+    ["STANDARD", "2027-01-01T00:00", "+0100", "+0100"],
+    ["DAYLIGHT", "2027-03-28T02:00", "+0100", "+0200"],
+    ["STANDARD", "2027-10-31T03:00", "+0200", "+0100"],
+    ["DAYLIGHT", "2028-03-26T02:00", "+0100", "+0200"],
+    ["STANDARD", "2028-10-29T03:00", "+0200", "+0100"]
   ])
   expect(Time.utcOf(Time.parseLocal("2027-10-31T02:30")!, "Europe/Paris")).toBe(Date.parse("2027-10-31T00:30:00Z"))
 })

@@ -1,11 +1,11 @@
 /**
  * Automated control checks: pure functions of what the plugin can see.
  * `Signals.platform` is what only the core knows (second factors, password
- * policy, audit retention, …): a plugin cannot read it today, so it is
- * null and the checks that need it answer `not_evaluable`, saying what is
- * missing — never a pass. The proposed read-only kernel service that would
- * fill it is in docs/plugins/compliance.md.
+ * policy, audit retention, …), from the kernel's read-only `PlatformPosture`
+ * (grant `posture`). When it is unavailable it is null and the checks that
+ * need it answer `not_evaluable`, saying what is missing — never a pass.
  */
+import type { PostureSnapshot } from "@streamspace/kernel"
 import type { CheckId, Control } from "./Frameworks.ts"
 import { applies, type Policy } from "./Policy.ts"
 
@@ -17,22 +17,8 @@ export interface CheckResult {
   readonly evidence: Record<string, unknown>
 }
 
-/** Facts only the core has; null until a kernel service provides them. */
-export interface PlatformSignals {
-  readonly mfaUserIds: ReadonlyArray<string>
-  readonly passwordPolicy: { readonly minLength: number; readonly refuseBreached: boolean }
-  readonly auditRetentionDays: number | null
-  readonly idleTimeoutMinutes: number | null
-  readonly secretsSealed: boolean
-  readonly lastLogins: ReadonlyArray<{
-    readonly userId: string
-    readonly username: string
-    readonly lastLogin: Date | null
-    readonly createdAt: Date
-  }>
-  readonly apiKeysWithoutExpiry: ReadonlyArray<{ readonly id: string; readonly userId: string }>
-  readonly pluginRolesConfined: boolean
-}
+/** Facts only the core has: the kernel's `PlatformPosture` snapshot (grant `posture`); null without it. */
+export type PlatformSignals = Omit<PostureSnapshot, "takenAt">
 
 export interface Signals {
   readonly now: Date
@@ -51,7 +37,7 @@ export interface Signals {
 
 const notEvaluable = (what: string): CheckResult => ({
   status: "not_evaluable",
-  summary: `not evaluable: ${what} is not visible to plugins (needs the proposed ComplianceSignals kernel service)`,
+  summary: `not evaluable: ${what} is not visible (the kernel's PlatformPosture, grant "posture", is unavailable)`,
   evidence: { missing: what }
 })
 
@@ -110,12 +96,13 @@ export const runCheck = (control: Control, signals: Signals): CheckResult => {
     "password-policy": () => {
       const platform = signals.platform
       if (!platform) return notEvaluable("the password policy")
-      const ok = platform.passwordPolicy.minLength >= 12 && platform.passwordPolicy.refuseBreached
+      const { minScore, minLength } = platform.passwordPolicy
+      const ok = minScore >= 3 && minLength >= 10
       return result(
         ok,
-        "password policy meets the bar",
-        "password policy is weaker than min length 12 with breached passwords refused",
-        { ...platform.passwordPolicy }
+        `new passwords need a strength score of ${minScore}/4 and ${minLength}+ characters`,
+        `password policy is weaker than strength score 3/4 and 10 characters (score ${minScore}, length ${minLength})`,
+        { minScore, minLength }
       )
     },
     "audit-retention": () => {
@@ -134,18 +121,24 @@ export const runCheck = (control: Control, signals: Signals): CheckResult => {
     "secrets-sealed": () => {
       const platform = signals.platform
       if (!platform) return notEvaluable("how integration and webhook secrets are stored")
-      return result(platform.secretsSealed, "secrets are sealed at rest", "some secrets are stored in the clear", {
-        sealed: platform.secretsSealed
-      })
+      const { unsealed, keyConfigured } = platform.secrets
+      return result(
+        unsealed === 0,
+        keyConfigured
+          ? "secrets are sealed at rest with a configured key"
+          : "secrets are sealed at rest (the key is kept in the database: configure secretsKey)",
+        `${unsealed} stored secrets are not sealed`,
+        { unsealed, keyConfigured }
+      )
     },
     "idle-timeout": () => {
       const platform = signals.platform
       if (!platform) return notEvaluable("the session idle timeout")
       const minutes = platform.idleTimeoutMinutes
       return result(
-        minutes !== null && minutes > 0 && minutes <= 60,
+        minutes > 0 && minutes <= 60,
         `idle sessions hibernate after ${minutes} minutes`,
-        `idle timeout ${minutes ?? "not set"} (want 1–60 minutes)`,
+        `idle sessions hibernate after ${minutes} minutes (want 1–60)`,
         { idleTimeoutMinutes: minutes }
       )
     },
@@ -175,11 +168,12 @@ export const runCheck = (control: Control, signals: Signals): CheckResult => {
     "plugin-roles-confined": () => {
       const platform = signals.platform
       if (!platform) return notEvaluable("plugin database role grants")
+      const loose = platform.pluginRoles.filter((r) => r.coreTables > 0)
       return result(
-        platform.pluginRolesConfined,
-        "plugin roles have no rights on core tables",
-        "a plugin role has rights on core tables",
-        {}
+        loose.length === 0,
+        `the ${platform.pluginRoles.length} plugin roles have no rights on core tables`,
+        `plugin roles with rights on core tables: ${loose.map((r) => `${r.plugin} (${r.coreTables})`).join(", ")}`,
+        { pluginRoles: platform.pluginRoles }
       )
     },
     "admin-count": () => {

@@ -19,6 +19,8 @@ export const ComplianceConfig = Schema.Struct({
   customPatternDeadlineMs: Schema.optionalWith(Schema.Int.pipe(Schema.between(10, 5000)), { default: () => 250 }),
   /** How often the maximum-duration job looks at running sessions. */
   durationCheckMinutes: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 60)), { default: () => 5 }),
+  /** A blocked critical violation (no second factor, card numbers, keys) hibernates the user's running sessions. */
+  suspendOnCritical: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** Days an attestation stays valid. */
   attestationDays: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 730)), { default: () => 365 })
 })

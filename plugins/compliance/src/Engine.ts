@@ -5,10 +5,10 @@
  * (`sql\`…${value}\``); no SQL is built from strings.
  */
 import { CoreEvents, Directory, Timestamps } from "@streamspace/core"
-import { Events, Hooks, PluginSql, SessionControl, Veto } from "@streamspace/kernel"
+import { Events, Hooks, PlatformPosture, Plugins, PluginSql, SessionControl, Veto } from "@streamspace/kernel"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect, Option, Queue, Schema } from "effect"
-import { type CheckStatus, runCheck, type Signals } from "./Checks.ts"
+import { type CheckStatus, type PlatformSignals, runCheck, type Signals } from "./Checks.ts"
 import type { ComplianceConfig } from "./Config.ts"
 import { type CustomPattern, type CustomRegexRunner, makeRunner } from "./dlp/CustomRegex.ts"
 import { builtins, type Finding as PatternFinding, scanBuiltins } from "./dlp/Patterns.ts"
@@ -100,6 +100,8 @@ const actionOf = (f: Finding): Draft["action"] =>
       : "logged_only"
 
 const cacheMs = 5000
+/** After a change, loads are not cached for this long (the change commits after it is announced). */
+export const uncachedMs = 1000
 
 interface ControlResult {
   readonly status: CheckStatus | "attested" | "unattested"
@@ -112,6 +114,9 @@ export const makeEngine = (config: ComplianceConfig) =>
     const sql = yield* PluginSql
     const events = yield* Events
     const directory = yield* Directory.Directory
+    const plugins = yield* Plugins
+    // Optional so the plugin still runs on a host without the posture service (its checks are then not evaluable).
+    const posture = yield* Effect.serviceOption(PlatformPosture)
     const runner: CustomRegexRunner = yield* Effect.acquireRelease(Effect.sync(makeRunner), (r) =>
       Effect.sync(() => r.close())
     )
@@ -122,9 +127,20 @@ export const makeEngine = (config: ComplianceConfig) =>
       readonly policies: ReadonlyArray<Policy>
       readonly patterns: ReadonlyArray<CustomPattern & { severity: string }>
     } | null = null
-    const invalidate = Effect.sync(() => {
-      cache = null
-    })
+    /** Offered when policies or tracked sessions change on this replica (the clipboard guard looks again). */
+    const changes = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    // A change is invalidated inside its route's transaction, before it commits: loads in the next second read
+    // the database without caching, so a read that still saw the old rows is not kept for 5 s.
+    let uncachedUntil = 0
+    /** True when no change is in flight: a load now sees committed rows only. */
+    const settled = Effect.map(Clock.currentTimeMillis, (now) => now >= uncachedUntil)
+    /** Told the new policies by the change itself (inside its transaction), for synchronous enforcement. */
+    const listeners = new Set<(policies: ReadonlyArray<Policy>) => void>()
+    const onPolicies = (listener: (policies: ReadonlyArray<Policy>) => void) =>
+      Effect.acquireRelease(
+        Effect.sync(() => listeners.add(listener)),
+        () => Effect.sync(() => listeners.delete(listener))
+      )
     const load = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (cache && now - cache.at < cacheMs) return cache
@@ -136,8 +152,17 @@ export const makeEngine = (config: ComplianceConfig) =>
         flags: string
         severity: string
       }>`SELECT id, source, flags, severity FROM dlp_patterns`
-      cache = { at: now, policies: ordered(rows.map(toPolicy)), patterns }
-      return cache
+      const loaded = { at: now, policies: ordered(rows.map(toPolicy)), patterns }
+      cache = now < uncachedUntil ? null : loaded
+      return loaded
+    })
+
+    const invalidate = Effect.gen(function* () {
+      cache = null
+      uncachedUntil = (yield* Clock.currentTimeMillis) + uncachedMs
+      const fresh = yield* load
+      for (const listener of listeners) listener(fresh.policies)
+      yield* Queue.offer(changes, undefined)
     })
 
     // ---- violations: written by a fiber of the plugin, outside the core's transaction (a refused
@@ -162,12 +187,35 @@ export const makeEngine = (config: ComplianceConfig) =>
             action: d.action,
             description: d.finding.message
           })
+          return id
         })
       )
+    /**
+     * `suspendOnCritical`: a blocked critical violation hibernates the user's pending and running sessions
+     * (SessionControl, as the platform; each leaves an audit row), and the violation lists them.
+     */
+    const control = yield* SessionControl
+    const suspend = (violationId: string, d: Draft) =>
+      Effect.gen(function* () {
+        if (!config.suspendOnCritical || d.action !== "blocked" || d.finding.severity !== "critical" || !d.userId)
+          return
+        const sessions = yield* sql<{ session_id: string }>`
+          SELECT session_id FROM tracked_sessions WHERE user_id = ${d.userId} AND state IN ('pending', 'running')`
+        const suspended: Array<string> = []
+        for (const s of sessions)
+          yield* control.hibernate(s.session_id).pipe(
+            Effect.map(() => void suspended.push(s.session_id)),
+            Effect.catchAll((e) => Effect.logWarning(`compliance: could not suspend ${s.session_id}: ${e.message}`))
+          )
+        if (suspended.length > 0)
+          yield* sql`UPDATE violations SET details = details || ${JSON.stringify({ suspendedSessions: suspended })}::jsonb
+            WHERE id = ${violationId}`
+      })
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.flatMap(Queue.take(queue), (d) =>
           write(d).pipe(
+            Effect.flatMap((id) => suspend(id, d)),
             Effect.catchAllCause((cause) => Effect.logError("compliance: a violation could not be recorded", cause))
           )
         )
@@ -413,12 +461,11 @@ export const makeEngine = (config: ComplianceConfig) =>
               VALUES (${p.sessionId}, ${p.userId}, ${p.templateId}, ${state}, ${runningSince}, ${at})
               ON CONFLICT (session_id) DO UPDATE SET state = EXCLUDED.state, running_since = EXCLUDED.running_since, updated_at = EXCLUDED.updated_at
               WHERE tracked_sessions.updated_at <= EXCLUDED.updated_at`
-          })
+          }).pipe(Effect.zipLeft(Queue.offer(changes, undefined)))
       )
     })
 
     /** Sessions running longer than an applicable policy allows: hibernated (blocking) or flagged once (warning, advisory). */
-    const control = yield* SessionControl
     const enforceDuration = Effect.gen(function* () {
       const { policies } = yield* load
       const withDuration = policies.filter((p) => p.rules.session?.maxDurationMinutes !== undefined)
@@ -467,6 +514,17 @@ export const makeEngine = (config: ComplianceConfig) =>
     })
 
     // ---- control checks
+    /** The core's posture facts; null when the host offers none or refuses them (checks say not evaluable). */
+    const platformSignals = Option.match(posture, {
+      onNone: () => Effect.succeed<PlatformSignals | null>(null),
+      onSome: (service) =>
+        service.snapshot.pipe(
+          Effect.map(({ takenAt: _, ...facts }): PlatformSignals | null => facts),
+          Effect.catchTag("PlatformAccessDenied", (denied) =>
+            Effect.as(Effect.logWarning(`compliance: ${denied.message}`), null)
+          )
+        )
+    })
     const signals = Effect.gen(function* () {
       const now = yield* Timestamps.now
       const admins = yield* Effect.orDie(directory.users({ roles: ["admin"] }))
@@ -483,8 +541,8 @@ export const makeEngine = (config: ComplianceConfig) =>
         policies: rows.map(toPolicy),
         openViolations: open.map((v) => ({ id: v.id, severity: v.severity, createdAt: v.created_at })),
         retentionDays: config.retentionDays,
-        recorderEnabled: false,
-        platform: null
+        recorderEnabled: yield* plugins.isEnabled("session-recorder"),
+        platform: yield* platformSignals
       }
       return s
     })
@@ -582,6 +640,12 @@ export const makeEngine = (config: ComplianceConfig) =>
     return {
       load,
       invalidate,
+      settled,
+      onPolicies,
+      changes,
+      record,
+      subjectOf,
+      templateOf,
       registerHooks,
       trackSessions,
       enforceDuration,

@@ -140,6 +140,14 @@ export const makeHttp = (engine: Engine, config: ComplianceConfig) =>
                 `${path}.${i}`,
                 `unknown pattern ${ids[i]} (see GET /api/plugins/compliance/dlp/patterns)`
               )
+        // The proxy filters pastes synchronously; custom patterns run in a worker, so only built-ins fit there.
+        const clipboard = rules.clipboard?.inspect?.patterns ?? []
+        for (let i = 0; i < clipboard.length; i++)
+          if (!builtinIds.includes(clipboard[i]!))
+            return yield* ValidationError.field(
+              `body.rules.clipboard.inspect.patterns.${i}`,
+              `custom pattern ${clipboard[i]} cannot inspect the clipboard (built-in patterns only)`
+            )
       })
 
     const nameTaken = (name: string, except: string | null) =>

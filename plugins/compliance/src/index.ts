@@ -1,7 +1,8 @@
 /**
  * Compliance with DLP: framework catalogues (SOC 2, HIPAA, GDPR, ISO 27001)
  * with automated control checks that store evidence, policies enforced at
- * the core's hooks (sign-in, session launch, file upload and download),
+ * the core's hooks (sign-in, session launch, file upload and download) and
+ * at the VNC proxy (clipboard pastes, through the stream tap),
  * content inspection (a versioned pattern library with checksums, custom
  * patterns in a worker with a deadline), violations with a remediation
  * workflow and `compliance.violation.created` events, retention of its own
@@ -11,6 +12,7 @@
 import { definePlugin, Events, PluginConfig, Scheduler } from "@streamspace/kernel"
 import { Effect, Layer } from "effect"
 import schema from "../migrations/0001_compliance.sql" with { type: "text" }
+import { guardClipboard } from "./ClipboardGuard.ts"
 import { ComplianceConfig } from "./Config.ts"
 import { ChecksCompleted, makeEngine, ViolationCreated } from "./Engine.ts"
 import { makeHttp } from "./Http.ts"
@@ -25,28 +27,29 @@ export * as Frameworks from "./Frameworks.ts"
 export * as Policy from "./Policy.ts"
 export { ChecksCompleted, ComplianceConfig, ViolationCreated }
 
-const ComplianceLive = Layer.scopedDiscard(
-  Effect.gen(function* () {
-    const config = yield* PluginConfig.get(ComplianceConfig)
-    const engine = yield* makeEngine(config)
-    yield* engine.registerHooks
-    yield* engine.trackSessions
-    yield* makeHttp(engine, config)
-    const scheduler = yield* Scheduler
-    if (config.autoCheck)
-      yield* scheduler.schedule(
-        "run-checks",
-        { every: `${config.checkInterval} hours` },
-        engine.runChecks(config.enabledFrameworks)
-      )
+const build = Effect.gen(function* () {
+  const config = yield* PluginConfig.get(ComplianceConfig)
+  const engine = yield* makeEngine(config)
+  yield* engine.registerHooks
+  yield* engine.trackSessions
+  yield* guardClipboard(engine)
+  yield* makeHttp(engine, config)
+  const scheduler = yield* Scheduler
+  if (config.autoCheck)
     yield* scheduler.schedule(
-      "session-duration",
-      { every: `${config.durationCheckMinutes} minutes` },
-      engine.enforceDuration
+      "run-checks",
+      { every: `${config.checkInterval} hours` },
+      engine.runChecks(config.enabledFrameworks)
     )
-    yield* scheduler.schedule("retention", { cron: "30 2 * * *" }, engine.purge)
-  })
-)
+  yield* scheduler.schedule(
+    "session-duration",
+    { every: `${config.durationCheckMinutes} minutes` },
+    engine.enforceDuration
+  )
+  yield* scheduler.schedule("retention", { cron: "30 2 * * *" }, engine.purge)
+})
+
+const ComplianceLive = Layer.scopedDiscard(build)
 
 export default definePlugin({
   id: "compliance",
@@ -65,7 +68,7 @@ export default definePlugin({
     { name: "compliance:write", description: "Work violations, attest controls, run checks, generate reports" },
     { name: "compliance:admin", description: "Manage policies, DLP patterns, template classifications and legal holds" }
   ],
-  grants: ["sessions"],
+  grants: ["sessions", "vnc", "posture"],
   config: ComplianceConfig,
   migrations: [{ id: 1, name: "compliance", sql: schema }],
   events: Events.declare(ViolationCreated, ChecksCompleted),

@@ -23,10 +23,10 @@ const control = (framework: string, id: string) =>
 
 const platform: PlatformSignals = {
   mfaUserIds: [],
-  passwordPolicy: { minLength: 8, refuseBreached: false },
+  passwordPolicy: { minScore: 1, minLength: 8 },
   auditRetentionDays: 90,
-  idleTimeoutMinutes: null,
-  secretsSealed: true,
+  idleTimeoutMinutes: 240,
+  secrets: { unsealed: 2, keyConfigured: false },
   lastLogins: [
     {
       userId: "a1",
@@ -36,7 +36,10 @@ const platform: PlatformSignals = {
     }
   ],
   apiKeysWithoutExpiry: [{ id: "k1", userId: "a1" }],
-  pluginRolesConfined: true
+  pluginRoles: [
+    { plugin: "billing", coreTables: 0 },
+    { plugin: "rogue", coreTables: 3 }
+  ]
 }
 
 describe("control checks", () => {
@@ -48,7 +51,7 @@ describe("control checks", () => {
         if (r.status === "not_evaluable") expect(r.summary).toContain("not evaluable")
       }
   })
-  test("platform checks are not evaluable without the kernel service, never a pass", () => {
+  test("platform checks are not evaluable without the posture snapshot, never a pass", () => {
     for (const id of ["CC6.1-MFA", "CC6.1-PWD", "CC7.2", "CC6.2", "CC6.6", "CC6.8", "CC6.1-SECRETS"])
       expect(runCheck(control("SOC2", id), base).status).toBe("not_evaluable")
   })
@@ -67,15 +70,20 @@ describe("control checks", () => {
       evidence: { staleAccounts: ["root"] }
     })
     expect(runCheck(control("SOC2", "CC6.6"), s)).toMatchObject({ status: "fail", evidence: { keyIds: ["k1"] } })
+    expect(runCheck(control("SOC2", "CC6.1-SECRETS"), s)).toMatchObject({ status: "fail", evidence: { unsealed: 2 } })
+    expect(runCheck(control("SOC2", "CC6.8"), s)).toMatchObject({ status: "fail" })
+    expect(runCheck(control("SOC2", "CC6.8"), s).summary).toContain("rogue (3)")
     // …and pass once fixed.
     const fixed: PlatformSignals = {
       ...platform,
       mfaUserIds: ["a1"],
-      passwordPolicy: { minLength: 14, refuseBreached: true },
+      passwordPolicy: { minScore: 3, minLength: 10 },
       auditRetentionDays: 400,
       idleTimeoutMinutes: 30,
+      secrets: { unsealed: 0, keyConfigured: true },
       lastLogins: [{ ...platform.lastLogins[0]!, lastLogin: new Date("2026-11-30T00:00:00Z") }],
-      apiKeysWithoutExpiry: []
+      apiKeysWithoutExpiry: [],
+      pluginRoles: [{ plugin: "billing", coreTables: 0 }]
     }
     const f = { ...base, platform: fixed }
     for (const [fw, id] of [
@@ -84,7 +92,9 @@ describe("control checks", () => {
       ["SOC2", "CC7.2"],
       ["HIPAA", "164.312(a)(2)(iii)"],
       ["SOC2", "CC6.2"],
-      ["SOC2", "CC6.6"]
+      ["SOC2", "CC6.6"],
+      ["SOC2", "CC6.1-SECRETS"],
+      ["SOC2", "CC6.8"]
     ] as const)
       expect(runCheck(control(fw, id), f).status).toBe("pass")
     // HIPAA wants six years of audit log.

@@ -170,7 +170,7 @@ describe("rules", () => {
   })
 })
 
-describe("clipboard policy (pure; not yet wired to the VNC proxy)", () => {
+describe("clipboard policy (pure; the proxy filter is in clipboard.test.ts)", () => {
   const ssn = "my ssn is 123-45-6789"
   const inspect = (action: "block" | "redact" | "log") => ({ patterns: ["us-ssn"], action })
   test("direction: from_session only refuses pastes into the desktop", () => {

@@ -1,7 +1,6 @@
 /**
  * On a simulated clock: automated checks on a fresh platform report the
- * expected failing controls and pass after fixing them (as far as a plugin
- * can see; the rest say "not evaluable"), manual controls take
+ * expected failing controls and pass after fixing them, manual controls take
  * attestations, violations go open → acknowledged → resolved, reports are
  * stored with their SHA-256 (JSON and CSV), the maximum-duration job
  * hibernates over-long sessions through SessionControl, retention has a dry
@@ -48,8 +47,8 @@ describe(`checks, violations, reports, duration (${TestPlatform.engine()})`, () 
     expect(await statusOf("SOC2", "CC6.1-POLICY")).toMatchObject({ status: "fail" })
     expect(await statusOf("SOC2", "CC6.7")).toMatchObject({ status: "fail" })
     expect(await statusOf("SOC2", "CC6.3")).toMatchObject({ status: "pass", evidence: { admins: ["admin"] } })
-    // What the plugin cannot see is said, not passed.
-    expect(await statusOf("SOC2", "CC6.1-MFA")).toMatchObject({ status: "not_evaluable" })
+    // The core's facts come through the posture grant: the admin has no second factor (posture.test.ts fixes it).
+    expect(await statusOf("SOC2", "CC6.1-MFA")).toMatchObject({ status: "fail", evidence: { withoutMfa: ["admin"] } })
     expect(await statusOf("SOC2", "CC1.4")).toMatchObject({ status: "unattested" })
 
     await createPolicy(p, admin, {
@@ -169,7 +168,8 @@ describe(`checks, violations, reports, duration (${TestPlatform.engine()})`, () 
     })
     expect(res.status).toBe(201)
     expect(res.body.report.controlsSummary.total).toBe(13)
-    expect(res.body.report.controlsSummary.notEvaluable).toBeGreaterThan(0)
+    // With the posture grant every SOC 2 automated control is evaluated.
+    expect(res.body.report.controlsSummary.notEvaluable).toBe(0)
     expect(res.body.sha256).toBe(new Bun.CryptoHasher("sha256").update(JSON.stringify(res.body.report)).digest("hex"))
     const json = await p.http<{ sha256: string }>("GET", `${base}/reports/${res.body.id}`, { token: admin })
     expect(json.body.sha256).toBe(res.body.sha256)

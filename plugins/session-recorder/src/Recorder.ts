@@ -27,6 +27,9 @@ export interface RecordingHandle {
   readonly stop: Deferred.Deferred<void>
 }
 
+/** How long the recorder lets the tap's buffer fill between reads. */
+const pollMs = 50
+
 const inputKind = (type: string) =>
   type === "KeyEvent" ? "key" : type === "PointerEvent" ? "pointer" : type === "ClientCutText" ? "clipboard" : undefined
 
@@ -132,11 +135,23 @@ export const run = (
         maxBufferedBytes: settings.maxBufferedBytes,
         name: `recording ${handle.id}`
       })
+      let gathered = false
+      let waiting: Promise<ReadonlyArray<RfbTap.TapEvent>> | undefined
       for (;;) {
         if (yield* Deferred.isDone(handle.stop)) return
-        const batch = yield* Effect.promise(() =>
-          Promise.race([subscription.next(), Bun.sleep(250).then(() => undefined)])
-        )
+        // After a batch, messages are left to gather in the tap's buffer for `pollMs`: one wake-up per interval,
+        // not one per relayed message, keeps the recorder's turns off the user's stream (bench recorder); the
+        // buffer bound still applies. Real time, like the 250 ms wait: tap times are the monotonic clock's.
+        const gather = gathered ? pollMs : 0
+        const batch = yield* Effect.promise(async () => {
+          await Bun.sleep(gather)
+          // One `next()` at a time, kept across the 250 ms waits: an abandoned one would still take the events
+          // that arrive next, and they would be lost to the recording.
+          waiting ??= subscription.next()
+          return Promise.race([waiting, Bun.sleep(250).then(() => undefined)])
+        })
+        if (batch !== undefined) waiting = undefined
+        gathered = batch !== undefined && batch.length > 0
         if (batch !== undefined && batch.length === 0 && subscription.state() !== "open") {
           failure = "the stream tap ended the subscription"
           return

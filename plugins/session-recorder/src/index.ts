@@ -14,6 +14,7 @@ import {
   Forbidden,
   HttpRoute,
   NotFound,
+  NotImplemented,
   Timestamps,
   ValidationError
 } from "@streamspace/core"
@@ -30,6 +31,7 @@ import {
 } from "@streamspace/kernel"
 import { Deferred, Effect, FiberMap, Layer, Option, Schema } from "effect"
 import recordingsSql from "../migrations/0001_recordings.sql" with { type: "text" }
+import consentNoticeSql from "../migrations/0002_consent_notice.sql" with { type: "text" }
 import * as Container from "./Container.ts"
 
 /** The recording container (format, records, chunks), for players and tools. */
@@ -90,6 +92,7 @@ interface RecordingRow {
   readonly ended_at: Date | string | null
   readonly sealed_key: string
   readonly manifest_sha256: string | null
+  readonly consent_notice: boolean
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString()
@@ -118,6 +121,8 @@ const Policy = Schema.Struct({
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   autoRecord: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   requireReason: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** The viewer shows the user a notice that the session is recorded, to acknowledge. */
+  consentNotice: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   allowUserPlayback: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   allowUserDownload: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   retentionDays: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 36500)), { default: () => 30 }),
@@ -135,6 +140,7 @@ interface PolicyRow {
   readonly enabled: boolean
   readonly auto_record: boolean
   readonly require_reason: boolean
+  readonly consent_notice: boolean
   readonly allow_user_playback: boolean
   readonly allow_user_download: boolean
   readonly retention_days: number
@@ -154,6 +160,7 @@ const toPolicy = (r: PolicyRow): typeof StoredPolicy.Type => ({
   enabled: r.enabled,
   autoRecord: r.auto_record,
   requireReason: r.require_reason,
+  consentNotice: r.consent_notice,
   allowUserPlayback: r.allow_user_playback,
   allowUserDownload: r.allow_user_download,
   retentionDays: r.retention_days,
@@ -254,10 +261,10 @@ const RecorderLive = Layer.scopedDiscard(
         const sealed = yield* blobs.seal(Buffer.from(key).toString("base64"))
         const p = options.policy
         yield* sql`INSERT INTO recordings (id, session_id, owner_id, started_by, reason, is_automatic, policy_id,
-          allow_user_playback, allow_user_download, retention_days, sealed_key, started_at)
+          allow_user_playback, allow_user_download, retention_days, consent_notice, sealed_key, started_at)
           VALUES (${id}, ${sessionId}, ${options.ownerId}, ${options.startedBy}, ${options.reason}, ${options.automatic},
           ${p?.id ?? null}, ${p?.allowUserPlayback ?? true}, ${p?.allowUserDownload ?? true}, ${p?.retentionDays ?? 30},
-          ${sealed}, ${yield* Timestamps.now})`
+          ${p?.consentNotice ?? false}, ${sealed}, ${yield* Timestamps.now})`
         const handle: Recorder.RecordingHandle = { id, sessionId, stop: yield* Deferred.make<void>() }
         handles.set(sessionId, handle)
         yield* FiberMap.run(
@@ -453,6 +460,27 @@ const RecorderLive = Layer.scopedDiscard(
     )
     yield* routes.add(
       HttpRoute.make({
+        method: "POST",
+        path: "/recordings/:id/export",
+        summary: "Export a recording to WebM through ffmpeg (not built yet: answers 501 saying what is missing)",
+        permission: READ,
+        params: IdParams,
+        body: Schema.Struct({ format: Schema.Literal("webm") }),
+        errors: [NotFound, Forbidden, NotImplemented],
+        handler: ({ actor, params }) =>
+          Effect.gen(function* () {
+            yield* recordingFor(params.id, actor, "download")
+            // Frames for ffmpeg need the RFB stream decoded on the server (Tight/ZRLE, JPEG): not written yet.
+            return yield* new NotImplemented({
+              feature: Bun.which("ffmpeg")
+                ? "WebM export (ffmpeg is installed; server-side decoding of the recorded RFB stream into frames)"
+                : "WebM export (it needs ffmpeg on the server's PATH, which is not installed)"
+            })
+          })
+      })
+    )
+    yield* routes.add(
+      HttpRoute.make({
         method: "GET",
         path: "/recordings/:id/access-log",
         summary: "Who viewed, played or downloaded the recording",
@@ -596,7 +624,8 @@ const RecorderLive = Layer.scopedDiscard(
           recordingId: Schema.NullOr(Schema.String),
           startedAt: Schema.NullOr(Schema.String),
           reason: Schema.NullOr(Schema.String),
-          isAutomatic: Schema.Boolean
+          isAutomatic: Schema.Boolean,
+          consentNotice: Schema.Boolean
         }),
         handler: ({ actor, params }) =>
           Effect.gen(function* () {
@@ -610,9 +639,17 @@ const RecorderLive = Layer.scopedDiscard(
                   recordingId: row.id,
                   startedAt: iso(row.started_at),
                   reason: row.reason,
-                  isAutomatic: row.is_automatic
+                  isAutomatic: row.is_automatic,
+                  consentNotice: row.consent_notice
                 }
-              : { recording: false, recordingId: null, startedAt: null, reason: null, isAutomatic: false }
+              : {
+                  recording: false,
+                  recordingId: null,
+                  startedAt: null,
+                  reason: null,
+                  isAutomatic: false,
+                  consentNotice: false
+                }
           })
       })
     )
@@ -661,9 +698,9 @@ const RecorderLive = Layer.scopedDiscard(
           Effect.gen(function* () {
             const rows = yield* sql<{
               id: number
-            }>`INSERT INTO policies (name, priority, enabled, auto_record, require_reason,
+            }>`INSERT INTO policies (name, priority, enabled, auto_record, require_reason, consent_notice,
               allow_user_playback, allow_user_download, retention_days, users, groups, roles, templates)
-              VALUES (${b.name}, ${b.priority}, ${b.enabled}, ${b.autoRecord}, ${b.requireReason}, ${b.allowUserPlayback},
+              VALUES (${b.name}, ${b.priority}, ${b.enabled}, ${b.autoRecord}, ${b.requireReason}, ${b.consentNotice}, ${b.allowUserPlayback},
               ${b.allowUserDownload}, ${b.retentionDays}, ${JSON.stringify(b.users)}::jsonb, ${JSON.stringify(b.groups)}::jsonb,
               ${JSON.stringify(b.roles)}::jsonb, ${JSON.stringify(b.templates)}::jsonb) RETURNING id`
             return { ...b, id: rows[0]!.id }
@@ -687,7 +724,10 @@ export default definePlugin({
   ],
   grants: ["vnc", "blobs"],
   config: RecorderConfig,
-  migrations: [{ id: 1, name: "recordings", sql: recordingsSql }],
+  migrations: [
+    { id: 1, name: "recordings", sql: recordingsSql },
+    { id: 2, name: "consent-notice", sql: consentNoticeSql }
+  ],
   layer: RecorderLive,
   methods: { purge, storageBytes },
   ui: [

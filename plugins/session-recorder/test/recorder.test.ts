@@ -239,6 +239,21 @@ describe(`stream tap and session recorder (${TestPlatform.engine()})`, () => {
       { token: admin }
     )
     expect(log.body.items.map((i) => i.action)).toEqual(["view", "playback"])
+    // WebM export is not built: an explicit 501 saying what is missing (ffmpeg, or the server-side decoder).
+    const exported = await p.http<{ detail: string }>(
+      "POST",
+      `/api/plugins/session-recorder/recordings/${started.body.id}/export`,
+      { token: admin, body: { format: "webm" } }
+    )
+    expect(exported.status).toBe(501)
+    expect(exported.body.detail).toContain(Bun.which("ffmpeg") ? "server-side decoding" : "needs ffmpeg")
+    const badFormat = await p.http<{ errors: Array<{ path: string }> }>(
+      "POST",
+      `/api/plugins/session-recorder/recordings/${started.body.id}/export`,
+      { token: admin, body: { format: "gif" } }
+    )
+    expect(badFormat.status).toBe(400)
+    expect(badFormat.body.errors.map((e) => e.path)).toContain("body.format")
 
     // At rest: chunks are not plaintext RFB; flipping one byte is detected.
     const store = await p.run(BlobStore.BlobStore)

@@ -53,6 +53,26 @@ describe("player records", () => {
     expect(cs.map(Records.decodableFormat)).toEqual([true, false])
   })
 
+  test("keyframes belong to their connection, and a seek starts at the latest settled one", () => {
+    const keyframe = (t: number): Container.RecordEntry => ({
+      kind: "keyframe",
+      direction: "client",
+      type: "FramebufferUpdateRequest",
+      t,
+      bytes: ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, width: 64, height: 48 })
+    })
+    const [first, second] = connection(0)
+    const rest = connection(0).slice(2)
+    const records = [first!, second!, keyframe(0.5), ...rest.slice(0, -1), keyframe(3000), keyframe(6000), rest.at(-1)!]
+    const [c] = Records.connections(Records.decode(Container.encodeRecords(records)))
+    expect(c!.keyframes).toEqual([0.5, 3000, 6000])
+    expect(Records.seekStart(c!, 900)).toBe(0)
+    expect(Records.seekStart(c!, 1500)).toBe(0.5)
+    expect(Records.seekStart(c!, 3999)).toBe(0.5)
+    expect(Records.seekStart(c!, 4000)).toBe(3000)
+    expect(Records.seekStart(c!, 60_000)).toBe(6000)
+  })
+
   test("a truncated stream is an error naming where", () => {
     const bytes = Container.encodeRecords(connection(0))
     expect(() => Records.decode(bytes.subarray(0, bytes.length - 2))).toThrow(/record(| header) at byte \d+/)

@@ -66,10 +66,12 @@ export const HttpStep = Schema.Struct({
 export const NotifyStep = Schema.Struct({
   ...common,
   type: Schema.Literal("notify"),
-  /** A notifier plugin id (slack, teams, discord, pagerduty, email-smtp). */
-  provider: Line(40).pipe(Schema.minLength(1)),
-  integrationId: Schema.optional(Line(100)),
-  title: Line(500),
+  /** The notification plugin that owns the integration: slack, teams, discord, pagerduty, email-smtp (or any defineNotifier plugin). */
+  provider: Line(40).pipe(Schema.pattern(/^[a-z][a-z0-9-]{1,39}$/, { message: () => "a plugin id" })),
+  /** The integration to send through (`GET /api/integrations?provider=…`); a template. */
+  integrationId: Line(500).pipe(Schema.minLength(1)),
+  severity: Schema.optionalWith(Schema.Literal("info", "warning", "error", "critical"), { default: () => "info" }),
+  title: Line(500).pipe(Schema.minLength(1)),
   text: Line(4000)
 })
 
@@ -231,6 +233,7 @@ export const check = (def: Definition, at = "body"): ReadonlyArray<Problem> => {
         if (s.body !== undefined) add(Expr.checkDeep(s.body as Expr.Json, roots, `${p}.body`))
         break
       case "notify":
+        add(Expr.checkDeep(s.integrationId, roots, `${p}.integrationId`))
         add(Expr.checkDeep(s.title, roots, `${p}.title`))
         add(Expr.checkDeep(s.text, roots, `${p}.text`))
         break

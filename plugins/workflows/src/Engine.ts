@@ -22,8 +22,9 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { SqlClient, SqlError } from "@effect/sql"
-import { EgressPolicy, NotImplemented, RetryPolicy, Timestamps } from "@streamspace/core"
+import { EgressPolicy, RetryPolicy, Timestamps } from "@streamspace/core"
 import { Events, type Plugins, type SessionControl } from "@streamspace/kernel"
+import { NotifyMethod } from "@streamspace/notify"
 import { Cron, Data, Duration, Effect, Either, Fiber, Queue, Schema } from "effect"
 import * as Def from "./Definition.ts"
 import * as Expr from "./Expr.ts"
@@ -339,14 +340,45 @@ const engineOf = (deps: EngineDeps, signal: Queue.Queue<void>) => {
       case "http":
         return httpAction(s, scope, key, e)
       case "notify":
-        return Effect.fail(
-          new StepFailed({
-            message: new NotImplemented({
-              feature: "workflows notify step (no plugin-facing send through another provider's integration)"
-            }).message,
-            permanent: true
-          })
-        )
+        return Effect.gen(function* () {
+          const name = `${s.provider}.notify`
+          if (!e.owner_admin && !config.userCallableMethods.includes(name))
+            return yield* new StepFailed({
+              message: `notifying through ${s.provider} is for workflows of admins (or list ${name} in userCallableMethods)`,
+              permanent: true
+            })
+          const [integrationId, title, body] = yield* Effect.all([
+            text(s.integrationId, scope, "integrationId"),
+            text(s.title, scope, "title"),
+            text(s.text, scope, "text")
+          ])
+          // Queued by the provider's durable delivery path; the key makes a re-run of this step (a resumed
+          // execution, a retry after the queue took it) queue nothing more.
+          const out = yield* deps.plugins
+            .call(s.provider, NotifyMethod.notify, {
+              integrationId,
+              key: key ? `workflows:${e.workflow_id}:${key}` : `workflows:${e.id}:${s.id}`,
+              title: title.slice(0, 500),
+              text: body.slice(0, 4000),
+              severity: s.severity,
+              fields: [
+                { label: "Workflow", value: e.name },
+                { label: "Execution", value: e.id }
+              ],
+              event: "workflows.notify"
+            })
+            .pipe(
+              Effect.mapError(
+                (err) =>
+                  new StepFailed({
+                    message: err._tag === "PluginUnavailable" ? err.message : `${name}: ${err.message}`,
+                    // A disabled notifier may come back (retried); an unknown plugin, a missing integration or bad input will not.
+                    permanent: err._tag === "PluginCallError" || err.reason === "unknown"
+                  })
+              )
+            )
+          return asJson(out)
+        })
       case "session":
         return Effect.gen(function* () {
           if (!e.owner_admin)

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import hello from "@streamspace/plugin-hello"
+import slack from "@streamspace/plugin-slack"
 import { LocalServer, TestPlatform } from "@streamspace/testing"
 import workflows, { signWebhook } from "@streamspace/plugin-workflows"
 import { configure, create, execution, makeUser, run, settle, signingKey, step } from "./helpers.ts"
@@ -15,10 +16,14 @@ import { configure, create, execution, makeUser, run, settle, signingKey, step }
 let p: TestPlatform.TestPlatform
 let admin: string
 let peer: LocalServer.LocalServer
+let slackHook: LocalServer.LocalServer
 let flaky = 0
 
 beforeAll(async () => {
-  p = await TestPlatform.make({ plugins: [workflows, hello], config: { plugins: { enabled: ["hello", "workflows"] } } })
+  p = await TestPlatform.make({
+    plugins: [workflows, hello, slack],
+    config: { plugins: { enabled: ["hello", "workflows", "slack"] }, integrations: { backoffBaseMs: 20 } }
+  })
   admin = await p.login("admin", p.adminPassword)
   await configure(p, admin, { webhookSigningKey: signingKey, maxWorkflowsPerUser: 3, pollSeconds: 0.2 })
   peer = LocalServer.start((req) => {
@@ -27,8 +32,18 @@ beforeAll(async () => {
     if (req.path.startsWith("/slow")) return Bun.sleep(3_000).then(() => Response.json({ ok: true }))
     return Response.json({ received: req.json ?? null, path: req.path })
   })
+  // A Slack incoming-webhook stand-in: a Block Kit message (fallback text and blocks) is "ok", anything else 400.
+  slackHook = LocalServer.start((req) => {
+    const m = req.json as { text?: unknown; blocks?: ReadonlyArray<{ type?: unknown }> } | undefined
+    const valid =
+      typeof m?.text === "string" &&
+      Array.isArray(m.blocks) &&
+      m.blocks.every((b) => ["header", "section", "context"].includes(String(b.type)))
+    return new Response(valid ? "ok" : "invalid_blocks", { status: valid ? 200 : 400 })
+  })
 })
 afterAll(async () => {
+  await slackHook?.stop()
   await peer?.stop()
   await p?.close()
 })
@@ -423,36 +438,107 @@ describe("recipe 3: start a session from an inbound webhook", () => {
 })
 
 describe("triggers, versions, concurrency, cancellation", () => {
-  test("recipe: notify Slack (incoming webhook) on quota exceeded — an event trigger with a filter", async () => {
+  test("recipe 2: notify Slack on quota exceeded — an event trigger with a filter, a notify step through the Slack plugin's integration", async () => {
+    const created = await p.http<{ id: string }>("POST", "/api/integrations", {
+      token: admin,
+      body: {
+        provider: "slack",
+        name: "ops",
+        // The integration's own event selection is not what the workflow sends: the workflow decides.
+        config: { webhookUrl: `${slackHook.url}/services/T000/B000/XXXX`, events: ["billing.invoice.generated"] }
+      }
+    })
+    expect(created.status).toBe(201)
+    const integrationId = created.body.id
     const wf = await create(p, admin, {
       name: "quota to Slack",
       trigger: { type: "event", events: ["quota.*"], filter: "event.payload.requested > event.payload.max" },
       steps: [
         {
           id: "slack",
-          type: "http",
-          url: `${peer.url}/quota`,
-          body: {
-            text: "Quota exceeded by {{ trigger.payload.userId }}: {{ trigger.payload.limit }} {{ trigger.payload.requested }}/{{ trigger.payload.max }}"
-          },
-          retry: { maxAttempts: 5, backoffSeconds: 2 }
+          type: "notify",
+          provider: "slack",
+          integrationId,
+          severity: "warning",
+          title: "Quota exceeded",
+          text: "{{ trigger.payload.userId }} asked for {{ trigger.payload.requested }} {{ trigger.payload.limit }}, {{ trigger.payload.max }} allowed"
         }
       ]
     })
+    const before = slackHook.requests.length
     await p.emit("quota.exceeded", { userId: "u-1", scope: "user", scopeId: "u-1", limit: "cpu", max: 4, requested: 6 })
     await p.emit("quota.exceeded", { userId: "u-2", scope: "user", scopeId: "u-2", limit: "cpu", max: 4, requested: 2 })
     await p.emit("session.created", { userId: "u-3" })
-    await peer.waitFor(peer.requests.length + 1)
-    await p.eventually(async () => {
-      const list = await p.http<{ items: Array<{ status: string }> }>(
+    await slackHook.waitFor(before + 1)
+    const executions = await p.eventually(async () => {
+      const list = await p.http<{ items: Array<{ id: string; status: string }> }>(
         "GET",
         `/api/plugins/workflows/executions?workflowId=${wf.id}`,
         { token: admin }
       )
-      expect(list.body.items.map((i) => i.status)).toEqual(["completed"])
-      return true
+      return list.body.items.length === 1 && list.body.items[0]!.status === "completed" ? list.body.items : undefined
     })
-    expect(body("/quota").map((r) => r.json)).toEqual([{ text: "Quota exceeded by u-1: cpu 6/4" }])
+    const sent = slackHook.requests.slice(before)
+    expect(sent).toHaveLength(1)
+    const message = sent[0]!.json as { text: string; blocks: ReadonlyArray<{ type: string; text?: { text: string } }> }
+    expect(message.text).toBe("Quota exceeded: u-1 asked for 6 cpu, 4 allowed")
+    expect(message.blocks[0]).toMatchObject({ type: "header", text: { text: "Quota exceeded" } })
+    expect(message.blocks[1]!.text!.text).toBe(":warning: u-1 asked for 6 cpu, 4 allowed")
+    // The step's output names the queued delivery, which the core's delivery store shows as delivered.
+    const e = await execution(p, admin, executions[0]!.id)
+    const output = step(e, "slack").output as { provider: string; integrationId: string; deliveryIds: Array<string> }
+    expect(output).toMatchObject({ provider: "slack", integrationId, created: true })
+    const delivered = await p.eventually(async () => {
+      const list = await p.http<{ items: Array<{ id: string; status: string; subject: string }> }>(
+        "GET",
+        `/api/integrations/${integrationId}/deliveries`,
+        { token: admin }
+      )
+      return list.body.items.every((d) => d.status === "delivered") ? list.body.items : undefined
+    })
+    expect(output.deliveryIds).toHaveLength(1)
+    expect(delivered.map((d) => [d.id, d.status, d.subject])).toEqual(
+      output.deliveryIds.map((id) => [id, "delivered", "workflows.notify"])
+    )
+  })
+
+  test("a notify step through an integration that does not exist fails at once; a user's workflow may not notify unless allowed", async () => {
+    const wf = await create(p, admin, {
+      name: "notify nowhere",
+      trigger: { type: "manual" },
+      steps: [
+        {
+          id: "n",
+          type: "notify",
+          provider: "slack",
+          integrationId: "no-such-integration",
+          title: "t",
+          text: "x",
+          retry: { maxAttempts: 3 }
+        }
+      ]
+    })
+    const e = await settle(p, admin, (await run(p, admin, wf.id)).executionId)
+    expect(e.status).toBe("failed")
+    expect(step(e, "n").attempts).toBe(1)
+    expect(step(e, "n").error).toContain("no enabled slack integration no-such-integration")
+    const other = await create(p, admin, {
+      name: "notify through a plugin that is not there",
+      trigger: { type: "manual" },
+      steps: [{ id: "n", type: "notify", provider: "teams", integrationId: "x", title: "t", text: "x" }]
+    })
+    const e2 = await settle(p, admin, (await run(p, admin, other.id)).executionId)
+    expect(e2.status).toBe("failed")
+    expect(step(e2, "n").error).toContain("teams")
+    const user = await makeUser(p, admin, "notify-user")
+    const mine = await create(p, user.token, {
+      name: "user notify",
+      trigger: { type: "manual" },
+      steps: [{ id: "n", type: "notify", provider: "slack", integrationId: "x", title: "t", text: "x" }]
+    })
+    const e3 = await settle(p, user.token, (await run(p, user.token, mine.id)).executionId)
+    expect(e3.status).toBe("failed")
+    expect(step(e3, "n").error).toContain("list slack.notify in userCallableMethods")
   })
 
   test("a signed webhook starts an execution; unsigned, stale or replayed requests do not", async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { AuditLog, Users } from "@streamspace/core"
-import { TestPlatform } from "@streamspace/testing"
+import { TestPlatform, Totp } from "@streamspace/testing"
 import { Effect } from "effect"
-import { createHmac } from "node:crypto"
 
 let p: TestPlatform.TestPlatform
 let admin: string
@@ -39,19 +38,6 @@ const createUser = async (
   const res = await p.http<UserBody>("POST", "/api/users", { token: admin, body: { username, password, roles } })
   expect(res.status).toBe(201)
   return { ...res.body, password, token: await p.login(username, password) }
-}
-
-/** RFC 6238 written independently of the server's implementation. */
-const totpNow = (secretBase32: string, offsetSteps = 0) => {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-  let bits = ""
-  for (const ch of secretBase32) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0")
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + offsetSteps))
-  const h = createHmac("sha1", key).update(counter).digest()
-  const o = h[19]! & 0xf
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0")
 }
 
 describe(`auth (${TestPlatform.engine()})`, () => {
@@ -394,12 +380,12 @@ describe("TOTP", () => {
     expect(enroll.body.otpauthUri).toStartWith("otpauth://totp/StreamSpace:mia?secret=")
     const wrong = await p.http<Problem>("POST", "/api/auth/mfa/totp/verify", {
       token: mia.token,
-      body: { code: "000000" === totpNow(enroll.body.secret) ? "111111" : "000000" }
+      body: { code: "000000" === Totp.codeNow(enroll.body.secret) ? "111111" : "000000" }
     })
     expect(wrong.status).toBe(400)
     const verified = await p.http<{ recoveryCodes: ReadonlyArray<string> }>("POST", "/api/auth/mfa/totp/verify", {
       token: mia.token,
-      body: { code: totpNow(enroll.body.secret) }
+      body: { code: Totp.codeNow(enroll.body.secret) }
     })
     expect(verified.status).toBe(200)
     expect(verified.body.recoveryCodes).toHaveLength(10)
@@ -410,7 +396,7 @@ describe("TOTP", () => {
     expect(noCode.body.detail).toContain("totp")
     // The verifying code's step is spent; the next step's code is within the accepted drift.
     const withCode = await p.http("POST", "/api/auth/login", {
-      body: { username: "mia", password: mia.password, totp: totpNow(enroll.body.secret, 1) }
+      body: { username: "mia", password: mia.password, totp: Totp.codeNow(enroll.body.secret, 1) }
     })
     expect(withCode.status).toBe(200)
     const recovery = verified.body.recoveryCodes[0]!

@@ -254,6 +254,14 @@ describe("audit", () => {
     expect(entries.body.items.every((e) => e.actor === "audited" && e.result === "success")).toBe(true)
     expect(new Set(entries.body.items.map((e) => e.requestId)).size).toBe(3)
     expect(entries.body.items.every((e) => typeof e.requestId === "string" && e.requestId.length > 0)).toBe(true)
+    // A refused change (409: the session is already ending) writes the failure row only, no success row.
+    expect((await p.http("POST", `/api/sessions/${id}/hibernate`, { token: user.token })).status).toBe(409)
+    const afterRefusal = await p.http<{ items: ReadonlyArray<{ action: string; result: string }> }>(
+      "GET",
+      `/api/audit?target=${id}&action=session.hibernate`,
+      { token: admin }
+    )
+    expect(afterRefusal.body.items.map((e) => e.result).sort()).toEqual(["failure", "success"])
     const denied = await p.http<{ items: ReadonlyArray<{ result: string }> }>(
       "GET",
       `/api/audit?action=session.create&limit=1`,

@@ -5,6 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Actor } from "../Actor.ts"
 import { actorId, actorLabel } from "../Actor.ts"
@@ -103,10 +104,23 @@ export const auditColumns = (e: AuditEntryInput) => ({
 export type AuditColumns = ReturnType<typeof auditColumns>
 
 /**
+ * An INSERT of `audit` that writes the row only when `condition` holds: for a statement whose change may not
+ * land (a conditional UPDATE in a CTE), so that a refused change leaves no success row even without a transaction.
+ * Every audit column is text, so the untyped parameters need no casts.
+ */
+export const insertAuditWhen = (sql: SqlClient.SqlClient, audit: AuditColumns, condition: Statement.Fragment) => {
+  const columns = Object.entries(audit)
+  // The column names are auditColumns' own keys, never input.
+  return sql`INSERT INTO audit_log (${sql.literal(columns.map(([column]) => column).join(", "))})
+    SELECT ${sql.csv(columns.map(([, value]) => sql`${value}`))} WHERE ${condition}`
+}
+
+/**
  * The success row of the current request's audit, for the request's own write to carry (one statement
- * fewer): the HTTP edge provides it on core routes that run in a transaction and are audited, and writes
- * no row of its own once a statement took it. Take it only for a statement whose failure fails the request
- * (the row then rolls back with it, and the edge records the failure instead).
+ * fewer): the HTTP edge provides it on audited core routes, and writes no row of its own once a statement
+ * took it. Take it only for the request's last write, one whose failure (or whose change not landing) fails
+ * the request and writes no row: the edge records the failure instead. A route whose only write carries it
+ * needs no transaction (`transactional: false`): the statement is atomic on its own.
  */
 export class RequestAudit extends Context.Tag("@streamspace/core/RequestAudit")<
   RequestAudit,

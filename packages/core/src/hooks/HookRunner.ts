@@ -81,8 +81,13 @@ export class HookRunner extends Context.Tag("@streamspace/core/HookRunner")<
   {
     /** Runs every enabled interceptor of `point` in order; returns the (possibly amended) input. */
     readonly run: <P extends HookPoint>(point: P, input: HookInputs[P]) => Effect.Effect<HookInputs[P], Forbidden>
+    /** Whether an enabled interceptor of `point` exists now (without one, `run` returns its input). */
+    readonly intercepted: (point: HookPoint) => boolean
   }
 >() {}
 
 /** No plugins: every hook passes its input through unchanged. */
-export const HookRunnerNone = Layer.succeed(HookRunner, { run: (_point, input) => Effect.succeed(input) })
+export const HookRunnerNone = Layer.succeed(HookRunner, {
+  run: (_point, input) => Effect.succeed(input),
+  intercepted: () => false
+})

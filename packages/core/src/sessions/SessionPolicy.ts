@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { type Actor, hasPermission } from "../Actor.ts"
 import { Forbidden, NotFound } from "../Errors.ts"
 import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
-import type { SessionRow } from "./SessionRepo.ts"
+import type { IntentGuard, SessionRow } from "./SessionRepo.ts"
 
 export const accessOf = (actor: Actor, row: Pick<SessionRow, "user_id" | "share_access">): Access | undefined => {
   if (actor._tag === "System") return "admin"
@@ -43,6 +43,13 @@ export const authorize = (
   }
   return Effect.succeed(access)
 }
+
+/** Who may act on a session with `need`, as a condition the change's own statement checks (SessionRepo). */
+export const guardOf = (actor: Actor, need: Need): IntentGuard => ({
+  viewer: actor._tag === "User" ? actor.userId : "",
+  admin: actor._tag === "System" || (actor._tag === "User" && hasPermission(actor, "sessions:admin")),
+  shares: allowed[need].filter((a): a is "view" | "control" => a === "view" || a === "control")
+})
 
 /** How a listed session reads to `viewer`: `all` is a `sessions:admin` listing. */
 export const listedAccess = (

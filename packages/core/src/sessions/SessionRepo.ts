@@ -17,6 +17,7 @@ import type { Access, DesiredState, SessionState } from "./SessionModel.ts"
 import { Session, SessionShare } from "./SessionModel.ts"
 import type { RuntimeKind } from "./SessionRuntime.ts"
 import * as Rows from "../Rows.ts"
+import * as AuditLog from "../audit/AuditLog.ts"
 import type { AuditColumns } from "../audit/AuditLog.ts"
 
 export interface SessionRow {
@@ -109,6 +110,29 @@ export interface LeasedSession extends SessionRow, LaunchFields {
   readonly lease_until: Date
 }
 
+/** A launch that needs no check between reading and writing: what the request knows before any statement. */
+export interface UncheckedLaunch {
+  readonly id: string
+  readonly userId: string
+  readonly templateId: string
+  /** As asked for: the template's defaults fill what is absent. */
+  readonly cpu: number | undefined
+  readonly memory: number | undefined
+  readonly persistentHome: boolean
+  readonly runtime: string
+  readonly at: Date
+  readonly leaseUntil: Date
+  readonly eventId: string
+  readonly actorId: string | null
+}
+
+/** Who may change a session's intent: its owner, an admin (`admin`), or a share with one of `shares`. */
+export interface IntentGuard {
+  readonly viewer: string
+  readonly admin: boolean
+  readonly shares: ReadonlyArray<"view" | "control">
+}
+
 /** What launching a session reads, in one statement: the template, the quotas that bind the user, their usage. */
 export interface LaunchFacts {
   readonly template: Template
@@ -159,7 +183,16 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
   {
     /** What launching from `templateId` needs to know for `userId`; undefined when there is no such template. */
     readonly launchFacts: (templateId: string, userId: string) => Effect.Effect<LaunchFacts | undefined>
-    /** Writes the session and its events in one statement; returns its row (the caller's launch fields added). */
+    /**
+     * The common launch in one statement: the session, its `session.created` event and the audit row, written
+     * only when the template is enabled, the resources (defaults filled) are within its maxima and no quota
+     * binds the user. Undefined when any of that does not hold: the caller takes the checked path, which
+     * says why or launches within the quota.
+     */
+    readonly insertUnchecked: (
+      launch: UncheckedLaunch,
+      audit?: AuditColumns
+    ) => Effect.Effect<(SessionRow & Omit<LaunchFields, "username">) | undefined>
     /** Inserts the session with its events (and the request's audit row, when given) in one statement. */
     readonly insert: (
       row: NewSession,
@@ -180,8 +213,10 @@ export class SessionRepo extends Context.Tag("@streamspace/core/SessionRepo")<
       from: ReadonlyArray<SessionState>,
       at: Date,
       lease?: { readonly leaseUntil: Date; readonly releasable: Date | undefined },
-      /** The request's audit row, written by the same statement (whether or not the session changed). */
-      audit?: AuditColumns
+      /** The request's audit row, written by the same statement when the session changed. */
+      audit?: AuditColumns,
+      /** Changes it only for these callers (`share_access` is then the viewer's share); anyone's otherwise. */
+      guard?: IntentGuard
     ) => Effect.Effect<(LeasedSession & { readonly leased: boolean }) | undefined>
     readonly touch: (id: string, at: Date) => Effect.Effect<void>
     /**
@@ -309,6 +344,35 @@ export const SessionRepoLive = Layer.effect(
             }
           }
         ),
+      insertUnchecked: (l, audit) =>
+        Effect.map(
+          sql<SessionRow & Omit<LaunchFields, "username">>`
+            WITH t AS (
+              SELECT t.*, COALESCE(${l.cpu ?? null}::int, t.default_cpu) AS cpu_wanted,
+                COALESCE(${l.memory ?? null}::int, t.default_memory) AS memory_wanted
+              FROM templates t
+              WHERE t.id = ${l.templateId} AND t.enabled
+                AND NOT EXISTS (SELECT 1 FROM quotas q WHERE (q.scope = 'user' AND q.scope_id = ${l.userId})
+                  OR (q.scope = 'group' AND q.scope_id IN (SELECT group_id FROM group_members WHERE user_id = ${l.userId})))),
+            s AS (
+              INSERT INTO sessions (id, user_id, template_id, state, desired, runtime, cpu, memory, persistent_home,
+                lease_until, last_activity_at, created_at, updated_at)
+              SELECT ${l.id}, ${l.userId}, t.id, 'pending', 'running', ${l.runtime}, t.cpu_wanted, t.memory_wanted,
+                ${l.persistentHome}::boolean, ${l.leaseUntil}::timestamptz, ${l.at}::timestamptz, ${l.at}::timestamptz,
+                ${l.at}::timestamptz
+              FROM t WHERE t.cpu_wanted <= t.max_cpu AND t.memory_wanted <= t.max_memory
+              RETURNING *),
+            e AS (
+              INSERT INTO events (id, type, source, payload, actor_id)
+              SELECT ${l.eventId}::uuid, 'session.created', 'core', jsonb_build_object('sessionId', s.id, 'userId', s.user_id,
+                'templateId', s.template_id, 'state', 'pending', 'cpu', s.cpu, 'memory', s.memory, 'at', ${l.at.toISOString()}::text),
+                ${l.actorId}
+              FROM s)
+            ${audit ? sql`, a AS (${AuditLog.insertAuditWhen(sql, audit, sql`EXISTS (SELECT 1 FROM s)`)})` : sql``}
+            SELECT s.*, t.name AS template_name, NULL::text AS share_access, t.image, t.ports, t.env, t.vnc_port
+            FROM s, t`,
+          (rows) => rows[0]
+        ),
       insert: (row, events, audit) =>
         Effect.map(
           sql<Omit<SessionRow, "template_name" | "share_access">>`
@@ -335,7 +399,7 @@ export const SessionRepoLive = Layer.effect(
       find: (id, viewer) => Effect.map(statements.find(id, viewer), (rows) => rows[0]),
       list: (q) =>
         statements.list(q).pipe(Effect.map((rows) => pageOf(rows, q.limit, (r) => [r.created_at.getTime(), r.id]))),
-      setDesired: (id, desired, from, at, lease, audit) => {
+      setDesired: (id, desired, from, at, lease, audit, guard) => {
         const leaseUntil = lease
           ? sql`CASE WHEN s.lease_until IS NULL OR s.lease_until < ${at}${
               lease.releasable ? sql` OR s.lease_until = ${lease.releasable}` : sql``
@@ -343,14 +407,30 @@ export const SessionRepoLive = Layer.effect(
           : sql`s.lease_until`
         return Effect.map(
           sql<LeasedSession & { leased: boolean }>`
-            ${audit ? sql`WITH a AS (INSERT INTO audit_log ${sql.insert(audit)})` : sql``}
-            UPDATE sessions s SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL,
-              lease_until = ${leaseUntil}, updated_at = ${at}
-            FROM templates t, users u
-            WHERE s.id = ${id} AND t.id = s.template_id AND u.id = s.user_id
-              AND s.state IN ${sql.in(from)} AND s.desired <> 'terminated'
-            RETURNING s.*, t.name AS template_name, NULL::text AS share_access, ${sql.literal(launchColumns)},
-              ${lease ? sql`s.lease_until = ${lease.leaseUntil}::timestamptz` : sql`false`} AS leased`,
+            WITH changed AS (
+              UPDATE sessions s SET desired = ${desired}, submitted = false, attempts = 0, next_attempt_at = NULL,
+                lease_until = ${leaseUntil}, updated_at = ${at}
+              FROM templates t, users u
+              WHERE s.id = ${id} AND t.id = s.template_id AND u.id = s.user_id
+                AND s.state IN ${sql.in(from)} AND s.desired <> 'terminated'
+                ${
+                  guard
+                    ? sql`AND (s.user_id = ${guard.viewer}${guard.admin ? sql` OR true` : sql``}${
+                        guard.shares.length > 0
+                          ? sql` OR EXISTS (SELECT 1 FROM session_shares sh WHERE sh.session_id = s.id
+                        AND sh.user_id = ${guard.viewer} AND sh.access IN ${sql.in(guard.shares)})`
+                          : sql``
+                      })`
+                    : sql``
+                }
+              RETURNING s.*, t.name AS template_name, ${
+                guard
+                  ? sql`(SELECT access FROM session_shares sh WHERE sh.session_id = s.id AND sh.user_id = ${guard.viewer})`
+                  : sql`NULL::text`
+              } AS share_access, ${sql.literal(launchColumns)},
+                ${lease ? sql`s.lease_until = ${lease.leaseUntil}::timestamptz` : sql`false`} AS leased)
+            ${audit ? sql`, a AS (${AuditLog.insertAuditWhen(sql, audit, sql`EXISTS (SELECT 1 FROM changed)`)})` : sql``}
+            SELECT * FROM changed`,
           (rows) => rows[0]
         )
       },

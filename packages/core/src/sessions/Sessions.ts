@@ -33,7 +33,9 @@ import { leaseFrom } from "./SessionLifecycle.ts"
 import { SessionOrchestrator } from "./SessionOrchestrator.ts"
 import type { CreateSession, DesiredState, Session, SessionShare, SessionState } from "./SessionModel.ts"
 import {
+  accessOf,
   authorize,
+  guardOf,
   connectEndpoint,
   type Intent,
   intents,
@@ -43,7 +45,14 @@ import {
   type Need,
   wakesOnConnect
 } from "./SessionPolicy.ts"
-import { SessionRepo, type TakenVncTicket, toSession } from "./SessionRepo.ts"
+import {
+  type IntentGuard,
+  type LaunchFields,
+  SessionRepo,
+  type SessionRow,
+  type TakenVncTicket,
+  toSession
+} from "./SessionRepo.ts"
 import { SessionRuntime } from "./SessionRuntime.ts"
 import { now } from "../Timestamps.ts"
 import { randomToken, sha256 } from "../identity/internal/Tokens.ts"
@@ -162,25 +171,42 @@ export const SessionsLive = Layer.effect(
       id: string,
       desired: DesiredState,
       from: ReadonlyArray<SessionState>,
-      audit?: AuditLog.AuditColumns
+      audit?: AuditLog.AuditColumns,
+      guard?: IntentGuard
     ) =>
       Effect.gen(function* () {
         const at = yield* now
         const releasable = yield* orchestrator.releasable(id)
-        const changed = yield* repo.setDesired(id, desired, from, at, { leaseUntil: leaseFrom(at), releasable }, audit)
+        const changed = yield* repo.setDesired(
+          id,
+          desired,
+          from,
+          at,
+          { leaseUntil: leaseFrom(at), releasable },
+          audit,
+          guard
+        )
         if (changed) yield* afterCommit(changed.leased ? orchestrator.handOff(changed) : orchestrator.nudge)
         return changed
       })
 
-    /** Records new intent if the session is in one of the intent's states; 409 naming the current state otherwise. */
+    /**
+     * Records new intent if the session is in one of the intent's states. The change is one statement that
+     * lands only for a caller with the access the intent needs (and carries the request's audit row); when it
+     * does not land, a read says why: 404, 403, or 409 naming the current state.
+     */
     const intend = (id: string, intent: Intent) =>
       Effect.gen(function* () {
+        const actor = yield* CurrentActor
         const { desired, from, need } = intents[intent]
-        const { row, access } = yield* load(id, need)
-        // The request's audit row rides on the change (a refused change fails the request, rolling it back).
-        const changed = yield* setDesired(id, desired, from, yield* AuditLog.takeRequestAudit(id))
-        if (!changed) return yield* new Conflict({ message: invalidStateMessage(row), code: "invalid_state" })
-        return toSession(changed, access)
+        const guard = guardOf(actor, need)
+        const changed = yield* setDesired(id, desired, from, yield* AuditLog.takeRequestAudit(id), guard)
+        if (changed) return toSession(changed, accessOf(actor, changed) ?? "admin")
+        const { row } = yield* load(id, need)
+        const message = from.includes(row.state)
+          ? "the session changed while this request ran; try again"
+          : invalidStateMessage(row)
+        return yield* new Conflict({ message, code: "invalid_state" })
       })
 
     return {
@@ -188,6 +214,38 @@ export const SessionsLive = Layer.effect(
         Effect.gen(function* () {
           const actor = yield* CurrentActor
           if (actor._tag !== "User") return yield* new Unauthorized({ message: "a user is required" })
+          const id = crypto.randomUUID()
+          const at = yield* now
+          const leaseUntil = leaseFrom(at)
+          // The session, its event and the request's audit row in one statement, leased to this replica's orchestrator.
+          const audit = yield* AuditLog.takeRequestAudit(id)
+          const handOff = (row: SessionRow & Omit<LaunchFields, "username">) =>
+            afterCommit(orchestrator.handOff({ ...row, lease_until: leaseUntil, username: actor.username }))
+          // Without an interceptor to consult, the usual launch needs no read first: one statement, which
+          // lands unless the template, its maxima or a quota have something to say (then the checked path).
+          if (!hooks.intercepted("session.beforeCreate")) {
+            const launched = yield* repo.insertUnchecked(
+              {
+                id,
+                userId: actor.userId,
+                templateId: input.templateId,
+                cpu: input.cpu,
+                memory: input.memory,
+                persistentHome: input.persistentHome,
+                runtime: runtime.kind,
+                at,
+                leaseUntil,
+                eventId: crypto.randomUUID(),
+                actorId: actor.userId
+              },
+              audit
+            )
+            if (launched) {
+              yield* outbox.written
+              yield* handOff(launched)
+              return toSession(launched, "owner")
+            }
+          }
           // The template, the quotas binding the user and their usage: one statement.
           const facts = yield* repo.launchFacts(input.templateId, actor.userId)
           if (!facts?.template.enabled) return yield* new NotFound({ resource: "template", id: input.templateId })
@@ -203,9 +261,6 @@ export const SessionsLive = Layer.effect(
             persistentHome: input.persistentHome,
             reason: input.reason ?? null
           })
-          const id = crypto.randomUUID()
-          const at = yield* now
-          const leaseUntil = leaseFrom(at)
           const created = yield* outbox.row("session.created", {
             sessionId: id,
             userId: actor.userId,
@@ -215,8 +270,6 @@ export const SessionsLive = Layer.effect(
             memory: amended.memory,
             at: at.toISOString()
           })
-          // The session, its event and the request's audit row in one statement, leased to this replica's orchestrator.
-          const audit = yield* AuditLog.takeRequestAudit(id)
           const row = yield* repo.insert(
             {
               id,
@@ -233,17 +286,13 @@ export const SessionsLive = Layer.effect(
             [created],
             audit
           )
-          yield* afterCommit(
-            orchestrator.handOff({
-              ...row,
-              lease_until: leaseUntil,
-              image: template.image,
-              ports: template.ports,
-              env: template.env,
-              vnc_port: template.vncPort,
-              username: actor.username
-            })
-          )
+          yield* handOff({
+            ...row,
+            image: template.image,
+            ports: template.ports,
+            env: template.env,
+            vnc_port: template.vncPort
+          })
           return toSession(row, "owner")
         }),
       get: view,

@@ -39,6 +39,8 @@ const lifecycle = (
     params: IdParams,
     response: Session,
     successStatus: 202,
+    // One write (the intent, its lease and the audit row in one statement): atomic without a transaction.
+    transactional: false,
     audit: { action, target: (i) => i.params.id },
     errors: lifecycleErrors,
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => run(s, params.id))
@@ -64,6 +66,8 @@ export const sessionRoutes = [
     body: CreateSession,
     response: Session,
     successStatus: 201,
+    // One write (the session, its event and the audit row in one statement): atomic without a transaction.
+    transactional: false,
     audit: { action: "session.create", target: (_, out) => out.id },
     errors: [NotFound, QuotaExceeded],
     handler: ({ body }) => Effect.flatMap(Sessions, (s) => s.create(body))
@@ -95,6 +99,7 @@ export const sessionRoutes = [
     params: IdParams,
     response: Session,
     successStatus: 202,
+    transactional: false,
     audit: { action: "session.delete", target: (i) => i.params.id },
     errors: [NotFound, Conflict],
     handler: ({ params }) => Effect.flatMap(Sessions, (s) => s.delete(params.id))

@@ -105,7 +105,8 @@ export const HookRunnerLive = Layer.effect(
             }
           }
           return current
-        })
+        }),
+      intercepted: (point) => registry.entries(point).length > 0
     }
   })
 )

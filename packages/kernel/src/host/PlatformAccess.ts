@@ -3,13 +3,17 @@
  * server's `sessions.kubernetes` config (kubeconfig, `apiServer`, or the
  * in-cluster service account, as the `kubernetes` runtime uses), made on
  * first use so a plugin enables without a cluster; and session hibernation
- * through the core's `Sessions`. Each is handed to a plugin only with its
- * grant; otherwise every call is `PlatformAccessDenied`.
+ * through the core's `Sessions`; the platform's posture (`posture`): fixed
+ * read-only queries that return ids, counts, settings and times. Each is
+ * handed to a plugin only with its grant; otherwise every call is
+ * `PlatformAccessDenied`.
  */
+import type { SqlClient } from "@effect/sql"
 import {
   Actor,
   type AuditLog,
   Auth,
+  IdentityModel,
   KubeClient,
   type ServerConfig,
   type SessionModel,
@@ -18,7 +22,7 @@ import {
   UserRepo,
   Xrandr
 } from "@streamspace/core"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option, Redacted, Schema } from "effect"
 import {
   type DesktopControl,
   DesktopControlError,
@@ -29,6 +33,8 @@ import {
   type SessionControl,
   SessionControlError
 } from "../Platform.ts"
+import type { PlatformPosture, PostureSnapshot } from "../PlatformPosture.ts"
+import { roleOf } from "./Manifest.ts"
 
 /** An API path: absolute, no scheme or authority, no dot segments; it can only name a resource of that server. */
 const API_PATH = /^\/(?!\/)[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*$/
@@ -196,3 +202,85 @@ export const desktopControl = (
       return listed.map((m) => ({ name: m.name, width: m.width, height: m.height, x: m.x, y: m.y, primary: m.primary }))
     })
 })
+
+/** The least length `IdentityModel.Password` accepts (read from the schema, so it follows the core). */
+const passwordMinLength = (() => {
+  const decode = Schema.decodeUnknownEither(IdentityModel.Password)
+  for (let n = 1; n <= 256; n++) if (Either.isRight(decode("x".repeat(n)))) return n
+  return 0
+})()
+
+/** A stored secret sealed by the SecretBox starts so (SecretBox.sealedPrefix). */
+const sealedPattern = "v1.%"
+
+/**
+ * `snapshot` for plugins granted `posture`: fixed statements over the core's tables and settings (no input
+ * reaches them) that return ids, counts, times and settings only.
+ */
+export const platformPosture = (
+  plugin: string,
+  grants: ReadonlyArray<PlatformGrant>,
+  core: { readonly sql: SqlClient.SqlClient; readonly config: ServerConfig.ServerConfig["Type"] }
+): PlatformPosture["Type"] => {
+  const { sql, config } = core
+  const snapshot = Effect.gen(function* () {
+    const mfa = yield* sql<{ id: string }>`SELECT id FROM users WHERE totp_enabled AND NOT disabled ORDER BY id`
+    const logins = yield* sql<{ id: string; username: string; created_at: Date; last_login: Date | null }>`
+      SELECT u.id, u.username, u.created_at, GREATEST(
+        (SELECT max(a.at) FROM login_attempts a WHERE lower(a.username) = lower(u.username) AND a.success),
+        (SELECT max(l.at) FROM audit_log l WHERE l.actor_id = u.id AND l.action = 'auth.login' AND l.result = 'success')
+      ) AS last_login
+      FROM users u WHERE NOT u.disabled ORDER BY u.username`
+    const keys = yield* sql<{ id: string; user_id: string }>`
+      SELECT id, user_id FROM api_keys WHERE expires_at IS NULL AND revoked_at IS NULL ORDER BY id`
+    const [unsealed] = yield* sql<{ n: string | number }>`SELECT
+      (SELECT count(*) FROM webhooks WHERE secret_encrypted NOT LIKE ${sealedPattern})
+      + (SELECT count(*) FROM integrations WHERE secrets_encrypted IS NOT NULL AND secrets_encrypted NOT LIKE ${sealedPattern})
+      + (SELECT count(*) FROM plugins WHERE secrets IS NOT NULL AND secrets NOT LIKE ${sealedPattern})
+      + (SELECT count(*) FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE ${sealedPattern}) AS n`
+    const [database] = yield* sql<{ name: string }>`SELECT current_database() AS name`
+    const plugins = yield* sql<{ id: string }>`SELECT id FROM plugins ORDER BY id`
+    const pluginRoles: Array<{ plugin: string; coreTables: number }> = []
+    for (const p of plugins) {
+      const role = roleOf(p.id, database?.name ?? "")
+      const [row] = yield* sql<{ n: string | number }>`
+        SELECT count(*) AS n FROM pg_tables t
+        WHERE t.schemaname = 'public' AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${role})
+          AND has_table_privilege(${role}, quote_ident(t.schemaname) || '.' || quote_ident(t.tablename),
+            'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')`
+      pluginRoles.push({ plugin: p.id, coreTables: Number(row?.n ?? 0) })
+    }
+    const takenAt = new Date()
+    const posture: PostureSnapshot = {
+      takenAt,
+      mfaUserIds: mfa.map((r) => r.id),
+      passwordPolicy: { minScore: config.auth.passwordMinScore, minLength: passwordMinLength },
+      auditRetentionDays: config.retention.auditDays ?? null,
+      idleTimeoutMinutes: config.sessions.idleTimeoutSeconds / 60,
+      secrets: {
+        unsealed: Number(unsealed?.n ?? 0),
+        keyConfigured: config.secretsKey !== undefined && Redacted.value(config.secretsKey).length > 0
+      },
+      lastLogins: logins.map((r) => ({
+        userId: r.id,
+        username: r.username,
+        lastLogin: r.last_login === null ? null : new Date(r.last_login),
+        createdAt: new Date(r.created_at)
+      })),
+      apiKeysWithoutExpiry: keys.map((k) => ({ id: k.id, userId: k.user_id })),
+      pluginRoles
+    }
+    return posture
+  }).pipe(Effect.orDie)
+  return {
+    snapshot: grants.includes("posture")
+      ? snapshot
+      : Effect.fail(
+          new PlatformAccessDenied({
+            plugin,
+            grant: "posture",
+            message: `plugin ${plugin} was not granted "posture" in its manifest`
+          })
+        )
+  }
+}

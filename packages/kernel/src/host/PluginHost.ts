@@ -28,6 +28,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
+  AuditLog,
   type CoreEvents,
   Conflict,
   EventOutbox,
@@ -212,6 +213,16 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
               for (const ext of def.ui ?? []) yield* ui.add(def.id, ext, def.root).pipe(Scope.extend(scope))
               yield* Layer.buildWithScope(def.layer, scope).pipe(
                 Effect.provide(context),
+                // Enabled from a request (an admin's config change), the plugin's fibers outlive it: not its actor or commit hooks.
+                Effect.mapInputContext((outer: Context.Context<never>) =>
+                  Context.omit(
+                    Actor.CurrentActor,
+                    Actor.RequestContext,
+                    Actor.CommitEffects,
+                    Actor.FailureEffects,
+                    AuditLog.RequestAudit
+                  )(outer)
+                ),
                 Effect.annotateLogs({ plugin: def.id }),
                 Effect.timeoutFail({
                   duration: Duration.millis(timeoutMs),

@@ -11,7 +11,7 @@
  * `withTransaction` commits data, events and audit row together.
  */
 import { HttpClient } from "@effect/platform"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import {
   Actor,
   AuditLog,
@@ -36,6 +36,7 @@ import { Events } from "../Events.ts"
 import { HookRegistry } from "./HookRegistry.ts"
 import { Hooks } from "../Hooks.ts"
 import { DesktopControl, Kubernetes, SessionControl } from "../Platform.ts"
+import { PlatformPosture } from "../PlatformPosture.ts"
 import * as PlatformAccess from "./PlatformAccess.ts"
 import { PluginBlobs, VncTap } from "../VncTap.ts"
 import * as VncTapAccess from "./VncTapAccess.ts"
@@ -72,6 +73,8 @@ export type CoreServices =
   | AuditLog.AuditLog
   | BlobStore.BlobStore
   | SecretBox.SecretBox
+  /** Only for `PlatformPosture`'s fixed read-only statements. */
+  | SqlClient.SqlClient
 
 const storageOf = (client: SqlClient.SqlClient): TypedStorage.HostStorage => ({
   get: (key) =>
@@ -189,6 +192,13 @@ export const make = Effect.gen(function* () {
             Context.get(core, Sessions.Sessions),
             Context.get(core, SessionRuntime.SessionRuntime)
           )
+        ),
+        Context.add(
+          PlatformPosture,
+          PlatformAccess.platformPosture(id, def.grants ?? [], {
+            sql: Context.get(core, SqlClient.SqlClient),
+            config: Context.get(core, ServerConfig.ServerConfig)
+          })
         ),
         Context.add(VncTap, VncTapAccess.vncTap(id, def.grants ?? [], taps)),
         Context.add(

@@ -75,7 +75,13 @@ function Stage({
 }) {
   const screen = useRef<HTMLDivElement>(null)
   const replayer = useRef<Replayer | undefined>(undefined)
-  const [state, setState] = useState<ReplayerState>({ position: 0, playing: false, speed: 1, connection: undefined })
+  const [state, setState] = useState<ReplayerState>({
+    position: 0,
+    playing: false,
+    speed: 1,
+    connection: undefined,
+    lastSeek: undefined
+  })
   useEffect(() => {
     if (!screen.current) return
     const r = new Replayer(screen.current, recorded, duration, setState)
@@ -164,8 +170,16 @@ function Stage({
         ))}
         {recorded.length > 1 && <Badge variant="light">{recorded.length} connections</Badge>}
       </Group>
-      <Text size="xs" c="dimmed">
-        Seeking replays the connection from its start up to the chosen moment (fast-forward).
+      <Text
+        size="xs"
+        c="dimmed"
+        data-seek-drawn-from={state.lastSeek ? Math.round(state.lastSeek.drawnFrom) : undefined}
+        data-seek-keyframe={state.lastSeek ? String(state.lastSeek.keyframe) : undefined}
+        data-seek-undrawn={state.lastSeek?.undrawnRecords}
+      >
+        {state.lastSeek?.keyframe
+          ? `Seek: drawn from the keyframe at ${clock(state.lastSeek.drawnFrom)}, fast-forwarded to ${clock(state.lastSeek.target)}.`
+          : "Seeking draws from the nearest keyframe before the chosen moment (a full picture the recorder asks for every few seconds) and fast-forwards from there."}
       </Text>
     </Stack>
   )

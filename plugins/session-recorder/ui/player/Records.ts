@@ -27,6 +27,8 @@ export interface Connection {
   readonly server: ReadonlyArray<PlayerRecord>
   /** The pixel format the recorded client asked for (SetPixelFormat), when it asked. */
   readonly pixelFormat: Uint8Array | undefined
+  /** Times of the recorder's full-update requests (keyframes) on this connection, ascending. */
+  readonly keyframes: ReadonlyArray<number>
 }
 
 /**
@@ -36,8 +38,13 @@ export interface Connection {
  */
 export const connections = (records: ReadonlyArray<PlayerRecord>): Array<Connection> => {
   const out: Array<Connection> = []
-  let current: { start: number; end: number; server: Array<PlayerRecord>; pixelFormat: Uint8Array | undefined } | null =
-    null
+  let current: {
+    start: number
+    end: number
+    server: Array<PlayerRecord>
+    pixelFormat: Uint8Array | undefined
+    keyframes: Array<number>
+  } | null = null
   const close = () => {
     if (current && current.server.some((r) => r.type === "ServerInit")) out.push({ index: out.length, ...current })
     current = null
@@ -45,7 +52,7 @@ export const connections = (records: ReadonlyArray<PlayerRecord>): Array<Connect
   for (const r of records) {
     if (r.kind === "connected") {
       close()
-      current = { start: r.t, end: r.t, server: [], pixelFormat: undefined }
+      current = { start: r.t, end: r.t, server: [], pixelFormat: undefined, keyframes: [] }
       continue
     }
     if (!current) continue
@@ -54,12 +61,29 @@ export const connections = (records: ReadonlyArray<PlayerRecord>): Array<Connect
       close()
       continue
     }
+    if (r.kind === "keyframe") {
+      current.keyframes.push(r.t)
+      continue
+    }
     if (r.kind !== "message") continue
     if (r.direction === "server") current.server.push(r)
     else if (r.type === "SetPixelFormat") current.pixelFormat = r.bytes.subarray(4, 20)
   }
   close()
   return out
+}
+
+/** How long after its request a keyframe's full update counts as drawn (a 1280 × 800 desktop answers in well under this). */
+export const keyframeSettleMs = 1000
+
+/**
+ * Where a seek to `target` starts drawing on `c`: the latest keyframe whose full update has had time to arrive
+ * (`keyframeSettleMs`) before the target, or the connection's start (its first update is a full one).
+ */
+export const seekStart = (c: Connection, target: number): number => {
+  let from = c.start
+  for (const k of c.keyframes) if (k + keyframeSettleMs <= target) from = k
+  return from
 }
 
 /** noVNC's pixel format (32 bpp, depth 24, little-endian, true colour, red/green/blue shifts 0/8/16). */

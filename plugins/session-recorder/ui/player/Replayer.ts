@@ -6,17 +6,21 @@
  * the desktop's recorded bytes (handshake, then ServerData) at their
  * recorded times, scaled by the speed, and drops everything noVNC sends.
  *
- * Seeking restarts the connection that was live at the target from its
- * handshake and feeds it everything up to the target at once (fast-forward):
- * without a server-message splitter the player cannot start at a keyframe
- * (ZRLE/Tight keep zlib state across messages), so a seek costs the
- * decoding of that connection's start up to the target.
+ * Seeking uses keyframes: the recorder asks the desktop for a full
+ * (non-incremental) update every `keyframeSeconds`, so from the latest
+ * keyframe before the target (Records.seekStart) the whole picture is
+ * redrawn. A seek restarts the connection live at the target, feeds it its
+ * records before that keyframe with drawing switched off (noVNC still parses
+ * them: Tight and ZRLE keep zlib state across messages, so the stream cannot
+ * be entered mid-way, but nothing is painted, no JPEG decoded), then the
+ * records from the keyframe to the target with drawing on (fast-forward
+ * from the keyframe only).
  *
  * At the end the last picture stays (the channel is not closed, noVNC would
  * remove its canvas).
  */
 import RFB from "@novnc/novnc"
-import type { Connection } from "./Records.ts"
+import { type Connection, seekStart } from "./Records.ts"
 
 /** The raw channel noVNC's Websock attaches to (the property names are checked on attach). */
 export class ReplayChannel {
@@ -59,9 +63,41 @@ export interface ReplayerState {
   readonly speed: number
   /** The recorded connection being shown (index), if any. */
   readonly connection: number | undefined
+  readonly lastSeek: SeekInfo | undefined
 }
 
 export const speeds = [0.5, 1, 2, 4, 8] as const
+
+/** What a seek did: where drawing started (a keyframe, or the connection's start) and how many ServerData records it parsed undrawn. */
+export interface SeekInfo {
+  readonly target: number
+  readonly drawnFrom: number
+  readonly keyframe: boolean
+  readonly undrawnRecords: number
+}
+
+/** The drawing methods of noVNC's Display (core/display.js) that the decoders call. */
+const drawing = ["fillRect", "copyImage", "imageRect", "videoFrame", "blitImage", "flip"] as const
+
+/**
+ * Runs `feed` with noVNC's drawing switched off: the display's drawing methods are shadowed on the instance by
+ * no-ops and the prototype's come back afterwards. `_display` is noVNC's private field (1.7), checked here so a
+ * noVNC without it draws everything (correct, only slower).
+ */
+const undrawn = (rfb: RFB, feed: () => void): boolean => {
+  const display = (rfb as unknown as { readonly _display?: Record<string, unknown> })._display
+  if (!display || drawing.some((m) => typeof display[m] !== "function")) {
+    feed()
+    return false
+  }
+  for (const m of drawing) display[m] = () => undefined
+  try {
+    feed()
+  } finally {
+    for (const m of drawing) delete display[m]
+  }
+  return true
+}
 
 interface Live {
   readonly connection: Connection
@@ -81,6 +117,8 @@ export class Replayer {
   private basePosition = 0
   private timer: ReturnType<typeof setTimeout> | undefined
   private live: Live | undefined
+  /** The last seek, for the page (and tests) to show where drawing started. */
+  lastSeek: SeekInfo | undefined
 
   constructor(
     private readonly target: HTMLElement,
@@ -96,7 +134,8 @@ export class Replayer {
       position: this.position,
       playing: this.playing,
       speed: this.speed,
-      connection: this.live?.connection.index
+      connection: this.live?.connection.index,
+      lastSeek: this.lastSeek
     }
   }
 
@@ -124,7 +163,7 @@ export class Replayer {
     this.emit()
   }
 
-  /** Restarts the connection live at `target` and fast-forwards it there. */
+  /** Restarts the connection live at `target`, parses it undrawn up to the keyframe before, and draws from there. */
   seek(target: number): void {
     const to = Math.min(this.duration, Math.max(0, target))
     clearTimeout(this.timer)
@@ -133,6 +172,21 @@ export class Replayer {
     const connection = [...this.connections].reverse().find((c) => c.start <= to) ?? this.connections[0]
     if (connection) {
       this.startLive(connection)
+      const from = seekStart(connection, to)
+      const live = this.live
+      let undrawnRecords = 0
+      const skipped =
+        live !== undefined &&
+        from > connection.start &&
+        undrawn(live.rfb, () => {
+          const records = connection.server
+          // `resize` is not shadowed: the handshake still sizes the canvas.
+          while (live.next < records.length && records[live.next]!.t < from) {
+            if (records[live.next]!.type === "ServerData") undrawnRecords++
+            live.channel.deliver(records[live.next++]!.bytes)
+          }
+        })
+      this.lastSeek = { target: to, drawnFrom: skipped ? from : connection.start, keyframe: skipped, undrawnRecords }
       this.deliverUntil(to)
     }
     this.rebase()

@@ -32,6 +32,7 @@ import type { PageProps } from "../routes.ts"
 import { ClipboardPanel } from "./ClipboardPanel.tsx"
 import { type ConnectionStatus, DesktopConnection, type DropDecision } from "./DesktopConnection.ts"
 import { DeleteSessionButton } from "./DeleteSessionButton.tsx"
+import { ConsentNotice, RecordingBadge, useRecordingState } from "./RecordingIndicator.tsx"
 
 type Session = ResponseOf<"/api/sessions/{id}">
 
@@ -225,6 +226,7 @@ const ViewerPage = ({ params }: PageProps) => {
   const connected = status.kind === "connected"
   const retrying = status.kind === "retrying"
   const now = useNow(retrying)
+  const recording = useRecordingState(id, connected)
 
   if (session.isPending) {
     return (
@@ -370,6 +372,7 @@ const ViewerPage = ({ params }: PageProps) => {
               Simulated
             </Badge>
           )}
+          <RecordingBadge state={recording.data} />
         </Group>
         <Group gap="xs">
           <ActionIcon
@@ -429,6 +432,7 @@ const ViewerPage = ({ params }: PageProps) => {
           )}
         </Group>
       </Group>
+      <ConsentNotice state={recording.data} />
       {data.runtime === "simulated" && (
         <Text size="sm" c="dimmed">
           Simulated session: no real desktop runs on this server, the screen is a stand-in.
