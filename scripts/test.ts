@@ -19,10 +19,18 @@ import * as TestTimeouts from "@streamspace/testing/timeouts"
 
 const coreOnly = process.argv.includes("--core-only")
 const filters = process.argv.slice(2).filter((a) => a !== "--core-only")
-/** A suite that loads a plugin module tests plugins; every other one must pass with none available. */
-const loadsPlugin = (f: string) =>
-  f.startsWith("plugins/") ||
-  /@streamspace\/plugin-|@streamspace\/editions|\bplugins\/[a-z0-9-]+\//.test(Fs.readFileSync(f, "utf8"))
+const bundledPlugins = Fs.readdirSync("plugins")
+/** A bundled plugin enabled through the environment of a server the suite starts. */
+const enablesBundled = (source: string) =>
+  [...source.matchAll(/STREAMSPACE_PLUGINS:\s*"([^"]*)"/g)].some((m) =>
+    m[1]!.split(",").some((id) => bundledPlugins.includes(id.trim()))
+  )
+/** A suite that loads or enables a bundled plugin tests plugins; every other one must pass with none available. */
+const loadsPlugin = (f: string) => {
+  if (f.startsWith("plugins/")) return true
+  const source = Fs.readFileSync(f, "utf8")
+  return /@streamspace\/plugin-|@streamspace\/editions|\bplugins\/[a-z0-9-]+\//.test(source) || enablesBundled(source)
+}
 const all = [...new Glob("{packages,plugins,test}/**/*.test.ts").scanSync(".")]
   .filter((f) => !f.includes("node_modules"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))

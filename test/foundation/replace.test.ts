@@ -64,6 +64,11 @@ describe(`replacing services (${TestPlatform.engine()})`, () => {
     const read = await p.http<{ name: string }>("GET", "/api/templates/any-id", { token: admin })
     expect(read.status).toBe(200)
     expect(read.body.name).toBe("stubbed-app")
+    // A quota binding the caller: the launch then asks Quotas (with none, it is one statement and asks nothing).
+    const me = await p.http<{ id: string }>("GET", "/api/auth/me", { token: admin })
+    await p.query(`INSERT INTO quotas (scope, scope_id, max_sessions, updated_at) VALUES ('user', $1, 100, now())`, [
+      me.body.id
+    ])
     const launched = await p.http<{ code: string; detail: string }>("POST", "/api/sessions", {
       token: admin,
       body: { templateId: "any-id" }
