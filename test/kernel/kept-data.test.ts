@@ -5,9 +5,9 @@
  * functions) is brought up to date at its next enable.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { definePlugin, PluginConfig, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
+import { definePlugin, PluginBlobs, PluginConfig, PluginSql, PluginStorage, Routes } from "@streamspace/kernel"
 import { Manifest } from "@streamspace/kernel/host"
-import { HttpRoute } from "@streamspace/core"
+import { BlobStore, HttpRoute } from "@streamspace/core"
 import { TestPlatform } from "@streamspace/testing"
 import { Effect, Layer, Option, Schema } from "effect"
 
@@ -22,6 +22,7 @@ const keeper = definePlugin({
   version: "1.0.0",
   type: "extension",
   category: "example",
+  grants: ["blobs"],
   config: KeeperConfig,
   migrations: [{ id: 1, name: "notes", sql: "CREATE TABLE notes (body text NOT NULL)" }],
   layer: Layer.scopedDiscard(
@@ -29,6 +30,7 @@ const keeper = definePlugin({
       const config = yield* PluginConfig.get(KeeperConfig)
       const sql = yield* PluginSql
       const storage = yield* PluginStorage
+      const blobs = yield* PluginBlobs
       yield* (yield* Routes).add(
         HttpRoute.make({
           method: "POST",
@@ -46,6 +48,7 @@ const keeper = definePlugin({
               yield* sql`INSERT INTO notes (body) VALUES ('n')`
               const count = Option.getOrElse(yield* storage.get("count", Schema.Number), () => 0) + 1
               yield* storage.set("count", count)
+              yield* blobs.put(`notes/${count}`, new TextEncoder().encode("n"))
               const notes = (yield* sql<{ n: string }>`SELECT count(*) AS n FROM notes`)[0]!.n
               return { label: config.label, token: config.token ?? null, notes: Number(notes), count }
             }).pipe(Effect.orDie)
@@ -66,6 +69,10 @@ afterAll(() => p.close())
 const call = (method: string, path: string, body?: unknown) =>
   p.http<Record<string, unknown>>(method, path, { token: admin, ...(body === undefined ? {} : { body }) })
 const note = () => call("POST", "/api/plugins/keeper/notes").then((r) => r.body)
+const blobKeys = () =>
+  p
+    .run(Effect.flatMap(BlobStore.BlobStore, (store) => store.list("plugins/keeper/")))
+    .then((found) => found.map((b) => b.key).sort())
 
 describe(`kept data (${TestPlatform.engine()})`, () => {
   test("uninstall with keepData keeps data, config and secrets; the next install picks them up", async () => {
@@ -77,6 +84,7 @@ describe(`kept data (${TestPlatform.engine()})`, () => {
     expect(await note()).toEqual({ label: "kept", token: "s3cret-token", notes: 1, count: 1 })
 
     expect((await call("DELETE", "/api/admin/plugins/keeper?keepData=true")).status).toBe(204)
+    expect(await blobKeys()).toEqual(["plugins/keeper/notes/1"])
     // The secret is kept sealed, never in clear.
     const kept = await p.query<{ config: unknown; secrets: string }>(
       "SELECT config, secrets FROM plugin_kept_config WHERE id = 'keeper'"
@@ -93,9 +101,11 @@ describe(`kept data (${TestPlatform.engine()})`, () => {
     expect(await note()).toEqual({ label: "kept", token: "s3cret-token", notes: 2, count: 2 })
   })
 
-  test("uninstall without keepData drops data and the kept config", async () => {
+  test("uninstall without keepData drops data, blobs and the kept config", async () => {
+    expect(await blobKeys()).toEqual(["plugins/keeper/notes/1", "plugins/keeper/notes/2"])
     expect((await call("DELETE", "/api/admin/plugins/keeper")).status).toBe(204)
     expect(await p.query("SELECT 1 FROM plugin_kept_config WHERE id = 'keeper'")).toEqual([])
+    expect(await blobKeys()).toEqual([])
     expect((await call("POST", "/api/admin/plugins/keeper/install")).status).toBe(200)
     expect((await call("POST", "/api/admin/plugins/keeper/enable")).status).toBe(200)
     expect(await note()).toEqual({ label: "default", token: null, notes: 1, count: 1 })

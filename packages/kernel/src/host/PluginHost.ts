@@ -28,6 +28,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
+  BlobStore,
   AuditLog,
   type CoreEvents,
   Conflict,
@@ -48,6 +49,7 @@ import * as PluginConfigStore from "./PluginConfigStore.ts"
 import * as PluginInstaller from "./PluginInstaller.ts"
 import * as PluginRepo from "./PluginRepo.ts"
 import * as PluginServicesContext from "./PluginServicesContext.ts"
+import * as VncTapAccess from "./VncTapAccess.ts"
 import type { RunningPlugins } from "./RunningPlugins.ts"
 import * as Semver from "./Semver.ts"
 import * as Manifest from "./Manifest.ts"
@@ -121,6 +123,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
       const hooks = yield* HookRegistry
       const delivery = yield* EventDelivery
       const serverConfig = yield* ServerConfig.ServerConfig
+      const blobs = yield* BlobStore.BlobStore
       const sql = yield* SqlClient.SqlClient
       const outbox = yield* EventOutbox.EventOutbox
       const repo = yield* PluginRepo.make
@@ -362,6 +365,14 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           return yield* state(id)
         })
 
+      /** A plugin's blobs go with its data: the keys sealing them went with its tables. Best effort, logged. */
+      const dropBlobs = (id: string) =>
+        Effect.flatMap(blobs.list(VncTapAccess.blobPrefixOf(id)), (found) =>
+          Effect.forEach(found, (blob) => blobs.delete(blob.key), { discard: true, concurrency: 8 })
+        ).pipe(
+          Effect.catchAll((e) => Effect.logWarning(`uninstalling ${id}: removing its blobs failed (${e.message})`))
+        )
+
       const uninstall = (id: string, options: { readonly keepData: boolean; readonly force?: boolean }) =>
         Effect.gen(function* () {
           yield* definition(id)
@@ -379,6 +390,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
           yield* permissions.unregister(id)
           yield* options.keepData ? repo.keepConfig(r) : repo.forgetKeptConfig(id)
           yield* installer.remove(id, options.keepData)
+          if (!options.keepData) yield* dropBlobs(id)
         })
 
       const boot = Effect.gen(function* () {

@@ -35,13 +35,16 @@ const validKey = (key: string) =>
   !key.startsWith("/") &&
   key.split("/").every((s) => s !== "" && s !== "." && s !== "..")
 
+/** Where a plugin's blobs live in the platform's BlobStore. */
+export const blobPrefixOf = (plugin: string): string => `plugins/${plugin}/`
+
 export const pluginBlobs = (
   plugin: string,
   grants: ReadonlyArray<PlatformGrant>,
   store: BlobStore.BlobStore["Type"],
   box: SecretBox.SecretBox["Type"]
 ): PluginBlobs["Type"] => {
-  const prefix = `plugins/${plugin}/`
+  const prefix = blobPrefixOf(plugin)
   const context = `plugin:${plugin}:`
   const guarded = <A, E>(
     operation: string,
