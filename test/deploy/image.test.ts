@@ -29,12 +29,17 @@ const out = Path.join(Manifests.repoRoot, "dist/image")
 const postgres = process.env["TEST_DATABASE_URL"] !== undefined
 let db: ServerDatabase.ServerDatabase | undefined
 const children = new Set<ReturnType<typeof Bun.spawn>>()
+/** A container (unshare, and with it the server as its PID 1) dies with this test process, whatever ends it. */
+const killChildren = () => {
+  for (const c of children) c.kill("SIGKILL")
+}
+process.on("exit", killChildren)
 
 beforeAll(async () => {
   if (postgres) db = await ServerDatabase.create()
 })
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL")
+  killChildren()
   await db?.drop()
   Fs.rmSync(tmp, { recursive: true, force: true })
 })

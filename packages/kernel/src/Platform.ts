@@ -14,7 +14,7 @@
  *   FramebufferUpdateRequests sent to its desktop.
  * - `blobs`: blob storage under the plugin's own prefix in the core
  *   BlobStore (local or S3) and sealing with the platform secret
- *   (`PluginBlobs`, see VncTap.ts).
+ *   (`PluginBlobs`, see PluginBlobs.ts).
  *
  * - `desktops`: changing a running session's display — `applyMonitors`
  *   resizes its framebuffer to a monitor layout's bounding box and defines
@@ -50,6 +50,15 @@ export class PlatformAccessDenied extends Data.TaggedError("PlatformAccessDenied
   static readonly status = 403
   readonly status = 403
   readonly code = "platform_access_denied"
+
+  /** The refusal of every call a plugin makes to a service of a grant its manifest does not name. */
+  static notGranted(plugin: string, grant: PlatformGrant): PlatformAccessDenied {
+    return new PlatformAccessDenied({
+      plugin,
+      grant,
+      message: `plugin ${plugin} was not granted "${grant}" in its manifest`
+    })
+  }
 }
 
 /** A failed Kubernetes request: `status` null when no answer came (unreachable, timeout, not configured). */

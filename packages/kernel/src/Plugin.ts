@@ -18,7 +18,8 @@ import type { PluginStorage } from "./PluginStorage.ts"
 import type { Routes } from "./Routes.ts"
 import type { Scheduler } from "./Scheduler.ts"
 import type { Ui, UiExtension } from "./Ui.ts"
-import type { PluginBlobs, VncTap } from "./VncTap.ts"
+import type { PluginBlobs } from "./PluginBlobs.ts"
+import type { VncTap } from "./VncTap.ts"
 
 /** Everything a plugin's layer may require. */
 export type PluginServices =
@@ -42,7 +43,7 @@ export type PluginServices =
   | SessionControl
   /** Only with `grants: ["desktops"]`: monitor layouts on running local desktops. */
   | DesktopControl
-  /** Only with `grants: ["vnc"]` / `["blobs"]` (VncTap.ts); otherwise every call is refused. */
+  /** Only with `grants: ["vnc"]` / `["blobs"]` (VncTap.ts, PluginBlobs.ts); otherwise every call is refused. */
   | VncTap
   | PluginBlobs
   /** Only with `grants: ["posture"]` (PlatformPosture.ts): read-only security posture facts. */

@@ -105,6 +105,15 @@ export interface TestPlatform {
   readonly url: string | undefined
   readonly http: <T = unknown>(method: string, path: string, options?: HttpOptions) => Promise<TestResponse<T>>
   readonly login: (username: string, password: string) => Promise<string>
+  /**
+   * Creates a user through the API as the admin (roles `["user"]` unless given; a password that passes the
+   * policy unless given) and logs them in. `adminToken`: create with this token instead of the kit's own admin
+   * login (for a test whose policies refuse a new admin sign-in).
+   */
+  readonly makeUser: (
+    username: string,
+    options?: { readonly roles?: ReadonlyArray<string>; readonly password?: string; readonly adminToken?: string }
+  ) => Promise<{ readonly id: string; readonly token: string; readonly password: string }>
   readonly run: <A, E>(effect: Effect.Effect<A, E, Platform.Services>) => Promise<A>
   /**
    * Checks (in real time) until `check` returns something other than
@@ -341,6 +350,25 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     return token
   }
 
+  let adminToken: Promise<string> | undefined
+  const makeUser: TestPlatform["makeUser"] = async (username, options = {}) => {
+    const password = options.password ?? "quiet-lantern-orbit-7"
+    const create = async () =>
+      http<{ id?: string }>("POST", "/api/users", {
+        token: options.adminToken ?? (await (adminToken ??= login("admin", adminPassword))),
+        body: { username, password, roles: options.roles ?? ["user"] }
+      })
+    let res = await create()
+    // The kept admin token expired (live clock) or was revoked: once more with a new one.
+    if (res.status === 401 && options.adminToken === undefined) {
+      adminToken = undefined
+      res = await create()
+    }
+    if (res.status !== 201 || typeof res.body.id !== "string")
+      throw new Error(`creating user ${username} failed: ${res.status} ${res.text}`)
+    return { id: res.body.id, token: await login(username, password), password }
+  }
+
   /**
    * After a clock stop: lets woken fibers run until, for two rounds in a
    * row, no timer was armed or fired and no job tick is in flight. A round
@@ -384,6 +412,7 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
     url,
     http,
     login,
+    makeUser,
     run: (effect) => runtime.runPromise(effect),
     query: <A extends object>(text: string, params: ReadonlyArray<unknown> = []) =>
       runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params))),

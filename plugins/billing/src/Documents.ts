@@ -124,8 +124,17 @@ export const parseCsv = (text: string): Array<Array<string>> => {
   return rows
 }
 
-export const invoiceCsv = (invoice: Invoice) =>
-  toCsv([
+export const invoiceCsv = (invoice: Invoice) => {
+  /** Every row starts with the invoice's own columns. */
+  const invoiceColumns = [
+    invoice.id,
+    invoice.number ?? "",
+    invoice.periodStart.toISOString(),
+    invoice.periodEnd.toISOString(),
+    invoice.currency
+  ]
+  const summary = (label: string, amount: string) => [...invoiceColumns, "", label, "", "", "", "", amount]
+  return toCsv([
     [
       "invoice",
       "number",
@@ -141,11 +150,7 @@ export const invoiceCsv = (invoice: Invoice) =>
       "amount"
     ],
     ...invoice.lines.map((l) => [
-      invoice.id,
-      invoice.number ?? "",
-      invoice.periodStart.toISOString(),
-      invoice.periodEnd.toISOString(),
-      invoice.currency,
+      ...invoiceColumns,
       String(l.position),
       l.description,
       l.resource,
@@ -154,46 +159,8 @@ export const invoiceCsv = (invoice: Invoice) =>
       l.rate,
       l.amount
     ]),
-    [
-      invoice.id,
-      invoice.number ?? "",
-      invoice.periodStart.toISOString(),
-      invoice.periodEnd.toISOString(),
-      invoice.currency,
-      "",
-      "SUBTOTAL",
-      "",
-      "",
-      "",
-      "",
-      invoice.subtotal
-    ],
-    [
-      invoice.id,
-      invoice.number ?? "",
-      invoice.periodStart.toISOString(),
-      invoice.periodEnd.toISOString(),
-      invoice.currency,
-      "",
-      "CREDITS",
-      "",
-      "",
-      "",
-      "",
-      invoice.credits
-    ],
-    [
-      invoice.id,
-      invoice.number ?? "",
-      invoice.periodStart.toISOString(),
-      invoice.periodEnd.toISOString(),
-      invoice.currency,
-      "",
-      "TOTAL",
-      "",
-      "",
-      "",
-      "",
-      invoice.total
-    ]
+    summary("SUBTOTAL", invoice.subtotal),
+    summary("CREDITS", invoice.credits),
+    summary("TOTAL", invoice.total)
   ])
+}

@@ -3,17 +3,6 @@ import { expect } from "bun:test"
 import type { TestPlatform } from "@streamspace/testing"
 import { Clock } from "effect"
 
-export const password = "quiet-lantern-orbit-7"
-
-export const makeUser = async (p: TestPlatform.TestPlatform, admin: string, username: string) => {
-  const res = await p.http<{ id: string }>("POST", "/api/users", {
-    token: admin,
-    body: { username, password, roles: ["user"] }
-  })
-  expect(res.status).toBe(201)
-  return { id: res.body.id, token: await p.login(username, password) }
-}
-
 /** A template whose sessions get 2 cores (2000 millicores) and 4 GiB (4096 MiB). */
 export const makeTemplate = async (p: TestPlatform.TestPlatform, admin: string, name: string) => {
   const res = await p.http<{ id: string }>("POST", "/api/templates", {

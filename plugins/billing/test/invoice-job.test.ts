@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import billing from "@streamspace/plugin-billing"
 import { TestPlatform } from "@streamspace/testing"
 import { Clock } from "effect"
-import { act, launch, makeTemplate, makeUser } from "./helpers.ts"
+import { act, launch, makeTemplate } from "./helpers.ts"
 
 let p: TestPlatform.TestPlatform
 let admin: string
@@ -49,7 +49,7 @@ describe(`billing invoice job (${TestPlatform.engine()})`, () => {
       const start = new Date(await p.run(Clock.currentTimeMillis))
       if (start.getUTCDate() < 3 || start.getUTCDate() > 25)
         await moveTo(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + (start.getUTCDate() > 25 ? 1 : 0), 10))
-      const user = await makeUser(p, admin, "frank")
+      const user = await p.makeUser("frank")
       const template = await makeTemplate(p, admin, "monthly")
       const session = await launch(p, user.token, template)
       await p.adjustClock("90 minutes")

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import billing from "@streamspace/plugin-billing"
 import { TestPlatform } from "@streamspace/testing"
-import { makeTemplate, makeUser } from "./helpers.ts"
+import { makeTemplate } from "./helpers.ts"
 
 let p: TestPlatform.TestPlatform
 let admin: string
@@ -37,7 +37,7 @@ describe(`billing at runtime (${TestPlatform.engine()})`, () => {
   test("install, enable, disable and re-enable: routes 404 while disabled, metering resumes from its cursor", async () => {
     expect((await lifecycle("install")).status).toBe(200)
     expect((await lifecycle("enable")).status).toBe(200)
-    const user = await makeUser(p, admin, "carol")
+    const user = await p.makeUser("carol")
     const template = await makeTemplate(p, admin, "desk")
     expect((await p.http("GET", "/api/plugins/billing/pricing", { token: user.token })).status).toBe(200)
 

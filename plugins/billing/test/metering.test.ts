@@ -13,7 +13,7 @@ import billing, { calculateCost, parseCsv } from "@streamspace/plugin-billing"
 import { TestPlatform } from "@streamspace/testing"
 import { Clock, Effect, Layer, Schema } from "effect"
 import { extractText, getDocumentProxy } from "unpdf"
-import { act, launch, makeTemplate, makeUser, toNextHour } from "./helpers.ts"
+import { act, launch, makeTemplate, toNextHour } from "./helpers.ts"
 
 const H = 3_600_000
 
@@ -88,8 +88,8 @@ beforeAll(async () => {
     config: { plugins: { enabled: ["billing", "billing-caller"] }, sessions: { idleTimeoutSeconds: 100 * 3600 } }
   })
   admin = await p.login("admin", p.adminPassword)
-  alice = await makeUser(p, admin, "alice")
-  bob = await makeUser(p, admin, "bob")
+  alice = await p.makeUser("alice")
+  bob = await p.makeUser("bob")
   template = await makeTemplate(p, admin, "workstation")
   // Invoices here come from the route, for a period of the test's own (the job has a test of its own).
   const configured = await p.http("PUT", "/api/admin/plugins/billing/config", {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import billing from "@streamspace/plugin-billing"
 import { TestPlatform } from "@streamspace/testing"
-import { act, launch, makeTemplate, makeUser, toNextHour } from "./helpers.ts"
+import { act, launch, makeTemplate, toNextHour } from "./helpers.ts"
 
 let p: TestPlatform.TestPlatform
 let admin: string
@@ -32,7 +32,7 @@ afterAll(() => p.close())
 
 describe(`billing spend limits (${TestPlatform.engine()})`, () => {
   test("warn at the threshold, refuse new sessions over the limit", async () => {
-    const user = await makeUser(p, admin, "erin")
+    const user = await p.makeUser("erin")
     const template = await makeTemplate(p, admin, "quota")
     const limit = await p.http("PUT", "/api/plugins/billing/quotas", {
       token: admin,

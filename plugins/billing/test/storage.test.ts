@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import billing from "@streamspace/plugin-billing"
 import { TestPlatform } from "@streamspace/testing"
-import { launch, makeTemplate, makeUser, toNextHour } from "./helpers.ts"
+import { launch, makeTemplate, toNextHour } from "./helpers.ts"
 
 const H = 3_600_000
 const MiB = 1024 * 1024
@@ -51,7 +51,7 @@ beforeAll(async () => {
     config: { plugins: { enabled: ["billing"] }, sessions: { idleTimeoutSeconds: 100 * 3600 } }
   })
   admin = await p.login("admin", p.adminPassword)
-  alice = await makeUser(p, admin, "alice")
+  alice = await p.makeUser("alice")
   initialCursor = await cursor()
   // Only storage costs here: CPU and memory are free from the next hour on.
   const configured = await p.http("PUT", "/api/admin/plugins/billing/config", {

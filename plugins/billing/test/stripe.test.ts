@@ -9,7 +9,7 @@ import billing, { signatureHeader } from "@streamspace/plugin-billing"
 import { LocalServer, TestPlatform } from "@streamspace/testing"
 import { Clock } from "effect"
 import { extractText, getDocumentProxy } from "unpdf"
-import { act, launch, makeTemplate, makeUser, toNextHour } from "./helpers.ts"
+import { act, launch, makeTemplate, toNextHour } from "./helpers.ts"
 
 const H = 3_600_000
 const SECRET_KEY = "sk_test_local_4f9a7c2e"
@@ -90,8 +90,8 @@ beforeAll(async () => {
     config: { plugins: { enabled: ["billing"] }, sessions: { idleTimeoutSeconds: 100 * 3600 } }
   })
   admin = await p.login("admin", p.adminPassword)
-  alice = await makeUser(p, admin, "alice")
-  bob = await makeUser(p, admin, "bob")
+  alice = await p.makeUser("alice")
+  bob = await p.makeUser("bob")
   const configured = await p.http("PUT", "/api/admin/plugins/billing/config", {
     token: admin,
     body: {

@@ -11,21 +11,11 @@ import { Clock } from "effect"
 import calendar from "@streamspace/plugin-calendar"
 import { observances, occurrences, readFeed } from "./ics.ts"
 
-const password = "quiet-lantern-orbit-7"
 let p: TestPlatform.TestPlatform
 let admin: string
 let ada: { id: string; token: string }
 let bob: { id: string; token: string }
 let templateId: string
-
-const makeUser = async (username: string) => {
-  const res = await p.http<{ id: string }>("POST", "/api/users", {
-    token: admin,
-    body: { username, password, roles: ["user"] }
-  })
-  expect(res.status).toBe(201)
-  return { id: res.body.id, token: await p.login(username, password) }
-}
 
 beforeAll(async () => {
   p = await TestPlatform.make({
@@ -43,8 +33,8 @@ beforeAll(async () => {
     body: { executorIntervalMinutes: 60, syncIntervalMinutes: 1440 }
   })
   expect(configured.status).toBe(200)
-  ada = await makeUser("ada")
-  bob = await makeUser("bob")
+  ada = await p.makeUser("ada")
+  bob = await p.makeUser("bob")
   const t = await p.http<{ id: string }>("POST", "/api/templates", {
     token: admin,
     body: { name: "desk", displayName: "Desk", image: "example/desk:1" }

@@ -22,11 +22,7 @@ export const makeUser = async (
   username: string,
   groups: ReadonlyArray<string> = []
 ) => {
-  const res = await p.http<{ id: string }>("POST", "/api/users", {
-    token: admin,
-    body: { username, password, roles: ["user"] }
-  })
-  expect(res.status).toBe(201)
+  const user = await p.makeUser(username, { password, adminToken: admin })
   for (const group of groups) {
     const existing = await p.http<{ items: Array<{ id: string; name: string }> }>("GET", "/api/groups", {
       token: admin
@@ -37,10 +33,10 @@ export const makeUser = async (
       expect(created.status).toBe(201)
       id = created.body.id
     }
-    const added = await p.http("POST", `/api/groups/${id}/members`, { token: admin, body: { userId: res.body.id } })
+    const added = await p.http("POST", `/api/groups/${id}/members`, { token: admin, body: { userId: user.id } })
     expect(added.status).toBeLessThan(300)
   }
-  return { id: res.body.id, token: await p.login(username, password) }
+  return user
 }
 
 export const makeTemplate = async (p: TestPlatform.TestPlatform, admin: string, name: string) => {

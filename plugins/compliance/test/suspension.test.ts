@@ -2,7 +2,8 @@
  * `suspendOnCritical`: a blocked critical violation (here a card number in
  * an upload) hibernates the user's running sessions through the `sessions`
  * grant, as the platform, and the violation lists them; a blocked violation
- * that is not critical suspends nothing. The violation writer is one fiber,
+ * that is not critical suspends nothing; with the option off (its default) nothing
+ * is suspended. The violation writer is one fiber,
  * so once the critical one's suspension shows, the earlier one was handled.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
@@ -24,15 +25,35 @@ const stateOf = async (token: string, id: string) =>
 beforeAll(async () => {
   ;({ p, admin } = await start())
   template = await makeTemplate(p, admin, "suspend-desk")
-  expect(
-    (await p.http("PUT", "/api/admin/plugins/compliance/config", { token: admin, body: { suspendOnCritical: true } }))
-      .status
-  ).toBe(200)
+  await createPolicy(p, admin, {
+    name: "no-cards-no-binaries",
+    enforcement: "blocking",
+    appliesTo: { all: true },
+    rules: { files: { denyTypes: ["elf"], inspect: { patterns: ["credit-card"], action: "block" } } }
+  })
 })
 afterAll(() => p.close())
 
 describe(`suspension on critical violations (${TestPlatform.engine()})`, () => {
+  test("by default (suspendOnCritical off) a blocked critical violation suspends nothing", async () => {
+    const carol = await makeUser(p, admin, "carol-suspend")
+    const session = await launch(carol.token)
+    await p.eventually(async () => (await stateOf(carol.token, session)) === "running")
+    await p.awaitDelivered()
+    expect((await upload(p, carol.token, session, "card.txt", "card 4111 1111 1111 1111\n")).status).toBe(403)
+    const critical = await p.eventually(async () =>
+      (await violations(p, admin, `?userId=${carol.id}`)).find((v) => v.type === "dlp_content_violation")
+    )
+    expect(critical).toMatchObject({ severity: "critical", action: "blocked" })
+    expect(critical.details["suspendedSessions"]).toBeUndefined()
+    expect(await stateOf(carol.token, session)).toBe("running")
+  })
+
   test("a blocked card upload hibernates the user's running sessions; a blocked executable (high) does not", async () => {
+    expect(
+      (await p.http("PUT", "/api/admin/plugins/compliance/config", { token: admin, body: { suspendOnCritical: true } }))
+        .status
+    ).toBe(200)
     const ada = await makeUser(p, admin, "ada-suspend")
     const bob = await makeUser(p, admin, "bob-suspend")
     const adaSessions = [await launch(ada.token), await launch(ada.token)]
@@ -40,12 +61,6 @@ describe(`suspension on critical violations (${TestPlatform.engine()})`, () => {
     for (const [token, id] of [...adaSessions.map((s) => [ada.token, s] as const), [bob.token, bobSession] as const])
       await p.eventually(async () => (await stateOf(token, id)) === "running")
     await p.awaitDelivered()
-    await createPolicy(p, admin, {
-      name: "no-cards-no-binaries",
-      enforcement: "blocking",
-      appliesTo: { all: true },
-      rules: { files: { denyTypes: ["elf"], inspect: { patterns: ["credit-card"], action: "block" } } }
-    })
 
     const elf = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...new Array(56).fill(0)])
     expect((await upload(p, bob.token, bobSession, "tool.bin", elf)).status).toBe(403)

@@ -16,7 +16,6 @@ import multiMonitor, { Layout, Xrandr } from "@streamspace/plugin-multi-monitor"
 
 const { presetOf } = Layout
 
-const password = "quiet-lantern-orbit-7"
 const base = "/api/plugins/multi-monitor"
 const dual = presetOf("dual-horizontal")!.monitors
 
@@ -26,20 +25,11 @@ let alice: { id: string; token: string }
 let bob: { id: string; token: string }
 let templateId: string
 
-const user = async (username: string) => {
-  const res = await p.http<{ id: string }>("POST", "/api/users", {
-    token: admin,
-    body: { username, password, roles: ["user"] }
-  })
-  expect(res.status).toBe(201)
-  return { id: res.body.id, token: await p.login(username, password) }
-}
-
 beforeAll(async () => {
   p = await TestPlatform.make({ plugins: [multiMonitor], config: { plugins: { enabled: ["multi-monitor"] } } })
   admin = await p.login("admin", p.adminPassword)
-  alice = await user("alice")
-  bob = await user("bob")
+  alice = await p.makeUser("alice")
+  bob = await p.makeUser("bob")
   const t = await p.http<{ id: string }>("POST", "/api/templates", {
     token: admin,
     body: { name: "xterm", displayName: "xterm", image: "streamspace/xterm:latest" }

@@ -154,7 +154,7 @@ describe("definitions", () => {
   })
 
   test("maxWorkflowsPerUser: the next one is refused as a quota", async () => {
-    const u = await makeUser(p, admin, "quota-user")
+    const u = await makeUser(p, "quota-user")
     const def = { name: "q", trigger: { type: "manual" }, steps: [{ id: "a", type: "wait", seconds: 1 }] }
     for (let i = 0; i < 3; i++) await create(p, u.token, def)
     const res = await p.http<{ code: string; max: number }>("POST", "/api/plugins/workflows/workflows", {
@@ -359,7 +359,7 @@ describe("engine", () => {
       body: { name: "wf-desk", displayName: "Workflow desk", image: "desk:1" }
     })
     expect(template.status).toBe(201)
-    const dana = await makeUser(p, admin, "dana")
+    const dana = await makeUser(p, "dana")
     const wf = await create(p, admin, {
       name: "sessions",
       trigger: { type: "manual" },
@@ -383,7 +383,7 @@ describe("engine", () => {
       [launched.id]
     )
     expect(audit.map((a) => a.action)).toEqual(["session.create", "session.delete"])
-    const u = await makeUser(p, admin, "caller")
+    const u = await makeUser(p, "caller")
     const mine = await create(p, u.token, {
       name: "call",
       trigger: { type: "manual" },
@@ -401,7 +401,7 @@ describe("recipe 3: start a session from an inbound webhook", () => {
       body: { name: "wf-hook-desk", displayName: "Webhook desk", image: "desk:1" }
     })
     expect(template.status).toBe(201)
-    const erin = await makeUser(p, admin, "erin-webhook")
+    const erin = await makeUser(p, "erin-webhook")
     const wf = await create(p, admin, {
       name: "start from webhook",
       trigger: { type: "webhook" },
@@ -530,7 +530,7 @@ describe("triggers, versions, concurrency, cancellation", () => {
     const e2 = await settle(p, admin, (await run(p, admin, other.id)).executionId)
     expect(e2.status).toBe("failed")
     expect(step(e2, "n").error).toContain("teams")
-    const user = await makeUser(p, admin, "notify-user")
+    const user = await makeUser(p, "notify-user")
     const mine = await create(p, user.token, {
       name: "user notify",
       trigger: { type: "manual" },

@@ -44,11 +44,7 @@ export const kubernetes = (
   grants: ReadonlyArray<PlatformGrant>,
   config: ServerConfig.ServerConfig["Type"]
 ): Kubernetes["Type"] => {
-  const denied = new PlatformAccessDenied({
-    plugin,
-    grant: "kubernetes",
-    message: `plugin ${plugin} was not granted "kubernetes" in its manifest`
-  })
+  const denied = PlatformAccessDenied.notGranted(plugin, "kubernetes")
   let client: KubeClient.KubeClient | undefined
   const request = <A>(
     method: string,
@@ -104,13 +100,7 @@ export const sessionControl = (
   const platform = Actor.system(`plugin:${plugin}`)
   const granted = grants.includes("sessions")
     ? Effect.void
-    : Effect.fail(
-        new PlatformAccessDenied({
-          plugin,
-          grant: "sessions",
-          message: `plugin ${plugin} was not granted "sessions" in its manifest`
-        })
-      )
+    : Effect.fail(PlatformAccessDenied.notGranted(plugin, "sessions"))
   /** The request's user when there is one (their permissions apply and the audit names them), else the platform. */
   const caller = Effect.map(
     Effect.serviceOption(Actor.CurrentActor),
@@ -178,12 +168,7 @@ export const desktopControl = (
 ): DesktopControl["Type"] => ({
   applyMonitors: (sessionId, monitors) =>
     Effect.gen(function* () {
-      if (!grants.includes("desktops"))
-        return yield* new PlatformAccessDenied({
-          plugin,
-          grant: "desktops",
-          message: `plugin ${plugin} was not granted "desktops" in its manifest`
-        })
+      if (!grants.includes("desktops")) return yield* PlatformAccessDenied.notGranted(plugin, "desktops")
       const fail = (status: number, message: string) => new DesktopControlError({ sessionId, status, message })
       const actor = yield* Effect.serviceOption(Actor.CurrentActor)
       const as = Option.getOrElse(actor, () => Actor.system(`plugin:${plugin}`))
@@ -273,14 +258,6 @@ export const platformPosture = (
     return posture
   }).pipe(Effect.orDie)
   return {
-    snapshot: grants.includes("posture")
-      ? snapshot
-      : Effect.fail(
-          new PlatformAccessDenied({
-            plugin,
-            grant: "posture",
-            message: `plugin ${plugin} was not granted "posture" in its manifest`
-          })
-        )
+    snapshot: grants.includes("posture") ? snapshot : Effect.fail(PlatformAccessDenied.notGranted(plugin, "posture"))
   }
 }

@@ -49,7 +49,7 @@ import * as PluginConfigStore from "./PluginConfigStore.ts"
 import * as PluginInstaller from "./PluginInstaller.ts"
 import * as PluginRepo from "./PluginRepo.ts"
 import * as PluginServicesContext from "./PluginServicesContext.ts"
-import * as VncTapAccess from "./VncTapAccess.ts"
+import * as PluginBlobsAccess from "./PluginBlobsAccess.ts"
 import type { RunningPlugins } from "./RunningPlugins.ts"
 import * as Semver from "./Semver.ts"
 import * as Manifest from "./Manifest.ts"
@@ -367,7 +367,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
 
       /** A plugin's blobs go with its data: the keys sealing them went with its tables. Best effort, logged. */
       const dropBlobs = (id: string) =>
-        Effect.flatMap(blobs.list(VncTapAccess.blobPrefixOf(id)), (found) =>
+        Effect.flatMap(blobs.list(PluginBlobsAccess.blobPrefixOf(id)), (found) =>
           Effect.forEach(found, (blob) => blobs.delete(blob.key), { discard: true, concurrency: 8 })
         ).pipe(
           Effect.catchAll((e) => Effect.logWarning(`uninstalling ${id}: removing its blobs failed (${e.message})`))

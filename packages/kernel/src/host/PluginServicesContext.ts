@@ -38,7 +38,9 @@ import { Hooks } from "../Hooks.ts"
 import { DesktopControl, Kubernetes, SessionControl } from "../Platform.ts"
 import { PlatformPosture } from "../PlatformPosture.ts"
 import * as PlatformAccess from "./PlatformAccess.ts"
-import { PluginBlobs, VncTap } from "../VncTap.ts"
+import { PluginBlobs } from "../PluginBlobs.ts"
+import { VncTap } from "../VncTap.ts"
+import * as PluginBlobsAccess from "./PluginBlobsAccess.ts"
 import * as VncTapAccess from "./VncTapAccess.ts"
 import { IntegrationProvider } from "../IntegrationProvider.ts"
 import * as IntegrationProviderLive from "./IntegrationProviderLive.ts"
@@ -203,7 +205,7 @@ export const make = Effect.gen(function* () {
         Context.add(VncTap, VncTapAccess.vncTap(id, def.grants ?? [], taps)),
         Context.add(
           PluginBlobs,
-          VncTapAccess.pluginBlobs(
+          PluginBlobsAccess.pluginBlobs(
             id,
             def.grants ?? [],
             Context.get(core, BlobStore.BlobStore),

@@ -1,18 +1,12 @@
 /**
  * The host's side of `VncTap.ts`: the stream tap over the process's
- * `RfbTap.TapHub` (the VNC proxy's), and blob storage under
- * `plugins/<id>/` in the core BlobStore with sealing by the SecretBox. Each
- * is handed to a plugin only with its grant (`vnc`, `blobs`); otherwise
- * every call is `PlatformAccessDenied`.
+ * `RfbTap.TapHub` (the VNC proxy's), handed to a plugin only with the `vnc`
+ * grant; otherwise every call is `PlatformAccessDenied`.
  */
-import { BlobStore, type SecretBox } from "@streamspace/core"
 import type { RfbTap } from "@streamspace/rfb"
 import { Effect } from "effect"
 import { PlatformAccessDenied, type PlatformGrant } from "../Platform.ts"
-import { type PluginBlobs, SealedValueInvalid, type VncTap } from "../VncTap.ts"
-
-const deny = (plugin: string, grant: PlatformGrant) =>
-  new PlatformAccessDenied({ plugin, grant, message: `plugin ${plugin} was not granted "${grant}" in its manifest` })
+import type { VncTap } from "../VncTap.ts"
 
 export const vncTap = (
   plugin: string,
@@ -25,65 +19,5 @@ export const vncTap = (
           Effect.sync(() => hub.subscribe({ ...options, name: options.name ?? `plugin ${plugin}` })),
           (subscription) => Effect.sync(subscription.close)
         )
-      : Effect.fail(deny(plugin, "vnc"))
+      : Effect.fail(PlatformAccessDenied.notGranted(plugin, "vnc"))
 })
-
-/** A key inside the plugin's prefix: relative, no empty or dot segments. */
-const validKey = (key: string) =>
-  key.length > 0 &&
-  key.length <= 512 &&
-  !key.startsWith("/") &&
-  key.split("/").every((s) => s !== "" && s !== "." && s !== "..")
-
-/** Where a plugin's blobs live in the platform's BlobStore. */
-export const blobPrefixOf = (plugin: string): string => `plugins/${plugin}/`
-
-export const pluginBlobs = (
-  plugin: string,
-  grants: ReadonlyArray<PlatformGrant>,
-  store: BlobStore.BlobStore["Type"],
-  box: SecretBox.SecretBox["Type"]
-): PluginBlobs["Type"] => {
-  const prefix = blobPrefixOf(plugin)
-  const context = `plugin:${plugin}:`
-  const guarded = <A, E>(
-    operation: string,
-    key: string,
-    run: (full: string) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | BlobStore.BlobError | PlatformAccessDenied> => {
-    if (!grants.includes("blobs")) return Effect.fail(deny(plugin, "blobs"))
-    if (!validKey(key))
-      return Effect.fail(new BlobStore.BlobError({ operation, key, cause: new Error("invalid blob key") }))
-    return run(prefix + key)
-  }
-  return {
-    kind: store.kind,
-    put: (key, body, maxBytes = 1024 * 1024 * 1024) =>
-      guarded("put", key, (full) =>
-        store.put(full, body instanceof Uint8Array ? new Blob([body]).stream() : body, maxBytes)
-      ),
-    get: (key) => guarded("get", key, store.get),
-    delete: (key) => guarded("delete", key, store.delete),
-    list: (listPrefix) =>
-      grants.includes("blobs")
-        ? Effect.map(store.list(prefix + listPrefix), (items) =>
-            items.map((item) => ({ key: item.key.slice(prefix.length), size: item.size }))
-          )
-        : Effect.fail(deny(plugin, "blobs")),
-    seal: (plaintext) =>
-      grants.includes("blobs") ? Effect.sync(() => box.seal(context + plaintext)) : Effect.fail(deny(plugin, "blobs")),
-    open: (sealed) =>
-      grants.includes("blobs")
-        ? Effect.try({
-            try: () => box.open(sealed),
-            catch: () => new SealedValueInvalid({ message: "the sealed value does not open" })
-          }).pipe(
-            Effect.flatMap((text) =>
-              text.startsWith(context)
-                ? Effect.succeed(text.slice(context.length))
-                : Effect.fail(new SealedValueInvalid({ message: "the value was sealed for another plugin" }))
-            )
-          )
-        : Effect.fail(deny(plugin, "blobs"))
-  }
-}

@@ -34,11 +34,14 @@ const notRecorded: RecordingState = {
 
 export const recordingQueryKey = (sessionId: string) => ["session", sessionId, "recording"] as const
 
+/** The answer when the recorder's route is not there (plugin absent or disabled): nothing to poll for. */
+const noRecorder: RecordingState = { ...notRecorded }
+
 export const useRecordingState = (sessionId: string, connected: boolean) =>
   useQuery({
-    // `connected` in the key: a (re)connect reads it again at once.
+    // `connected` in the key: a (re)connect reads it again at once (and finds a recorder enabled since).
     queryKey: [...recordingQueryKey(sessionId), connected],
-    refetchInterval: 10_000,
+    refetchInterval: (query) => (query.state.data === noRecorder ? false : 10_000),
     retry: false,
     queryFn: async (): Promise<RecordingState> => {
       try {
@@ -47,7 +50,7 @@ export const useRecordingState = (sessionId: string, connected: boolean) =>
         )
         return { ...notRecorded, ...state }
       } catch (e) {
-        if (e instanceof ApiError && (e.problem.status === 404 || e.problem.status === 403)) return notRecorded
+        if (e instanceof ApiError && (e.problem.status === 404 || e.problem.status === 403)) return noRecorder
         throw e
       }
     }
