@@ -31,11 +31,7 @@ describe(`GET /api/admin/stats (${TestPlatform.engine()})`, () => {
   })
 
   test("needs sessions:admin; users are counted only for callers who may read users", async () => {
-    await p.http("POST", "/api/users", {
-      token: admin,
-      body: { username: "plain-stats", password: "amber-kettle-Wq7rTz4-meadow" }
-    })
-    const plain = await p.login("plain-stats", "amber-kettle-Wq7rTz4-meadow")
+    const { token: plain } = await p.makeUser("plain-stats", { password: "amber-kettle-Wq7rTz4-meadow" })
     const refused = await p.http<{ permission: string }>("GET", "/api/admin/stats", { token: plain })
     expect(refused.status).toBe(403)
     expect(refused.body.permission).toBe("sessions:admin")

@@ -86,11 +86,7 @@ describe(`POST /api/integrations/:id/test (${TestPlatform.engine()})`, () => {
     })
     expect(bad.status).toBe(400)
     expect(bad.body.errors?.map((e) => e.path)).toEqual(["body.message"])
-    await p.http("POST", "/api/users", {
-      token: admin,
-      body: { username: "plain-button", password: "amber-kettle-Wq7rTz4-meadow" }
-    })
-    const plain = await p.login("plain-button", "amber-kettle-Wq7rTz4-meadow")
+    const { token: plain } = await p.makeUser("plain-button")
     expect((await p.http("POST", `/api/integrations/${on}/test`, { token: plain, body: {} })).status).toBe(403)
     // The refused and the disabled tests sent nothing (the enabled one may get the user.created notice).
     expect(receiver.requests.some((r) => r.path === "/hooks/off")).toBe(false)

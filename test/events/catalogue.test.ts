@@ -85,12 +85,7 @@ const decoded = async <T extends CoreEvents.CoreEventType, A, I>(
   return { row, payload: Schema.decodeUnknownSync(event.schema)(row.payload) }
 }
 
-const account = async (username: string): Promise<Account> => {
-  const password = "quiet-lantern-orbit-7"
-  const res = await p.http<{ id: string }>("POST", "/api/users", { token: admin, body: { username, password } })
-  expect(res.status).toBe(201)
-  return { id: res.body.id, username, password, token: await p.login(username, password) }
-}
+const account = async (username: string): Promise<Account> => ({ username, ...(await p.makeUser(username)) })
 
 const stateOf = async (token: string, id: string) =>
   (await p.http<{ state: string; reason: string | null }>("GET", `/api/sessions/${id}`, { token })).body

@@ -131,8 +131,7 @@ describe(`plugin lifecycle: hello (${TestPlatform.engine()})`, () => {
       token: admin
     })
     expect(mine.body.items).toEqual([expect.objectContaining({ plugin: "hello" })])
-    await p.http("POST", "/api/users", { token: admin, body: { username: "no-widgets", password: "long-enough-pw" } })
-    const user = await p.login("no-widgets", "long-enough-pw")
+    const { token: user } = await p.makeUser("no-widgets")
     expect(
       (await p.http<{ items: ReadonlyArray<unknown> }>("GET", "/api/ui/extensions", { token: user })).body.items
     ).toEqual([])

@@ -340,7 +340,7 @@ describe(`local runtime: real Xvnc desktops (${TestPlatform.engine()})`, () => {
     const own = await TestPlatform.make({ config: { dataDir, sessions: { runtime: "local" } } })
     try {
       await own.eventually(() => !alive(leftover.pid))
-      await own.run(Effect.flatMap(SessionRuntime.SessionRuntime, (runtime) => runtime.wake(id)))
+      await own.run(Effect.flatMap(SessionRuntime.SessionRuntime, (runtime) => runtime.wake(id, { nodeSelector: {} })))
       const desktop = await own.eventually(() => desktopOf(own, id))
       expect(desktop.home).toBe(Path.join(dataDir, "homes", userId))
       expect(desktop.pids.every(alive)).toBe(true)

@@ -64,6 +64,8 @@ test("an admin enables billing, sees the widget, and sets a rate on the billing 
   const form = page.getByRole("form", { name: "Add a dated rate" })
   // No rate: the server's field error shows next to the field.
   await form.getByLabel("Template, group or user id").fill("tpl-desk")
+  // The console titles a plugin's page; the module under it does not repeat the title.
+  expect(await page.getByRole("heading", { name: "Billing", exact: true }).count()).toBe(1)
   await form.getByRole("button", { name: "Add rate" }).click()
   await form.getByText(/decimal with at most 9 decimals/).waitFor()
   await form.getByLabel("Rate").fill("0.02")
@@ -98,6 +100,7 @@ test("a user opens Billing & usage and downloads an invoice PDF", async () => {
   await page.getByRole("link", { name: "Billing & usage" }).click()
   await page.getByRole("heading", { name: "Billing & usage" }).waitFor()
   await page.getByRole("cell", { name: invoice.number }).waitFor()
+  expect(await page.getByRole("heading", { name: "Billing & usage" }).count()).toBe(1)
   await kit.screenshot(page, "billing-usage")
   await ConsoleTest.expectAccessible(kit, page, { settle: true })
   const [download] = await Promise.all([

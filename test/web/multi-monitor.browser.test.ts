@@ -1,9 +1,9 @@
 /**
  * The multi-monitor plugin in Chromium on a real desktop (the `local`
  * runtime: Xvnc + xterm). A dual-horizontal layout (2 × 1024×768) is
- * applied to the session's display with the plugin's xrandr builder — what
- * the platform's `desktops` grant will do (docs/plugins/multi-monitor.md) —
- * and `xrandr --listmonitors` reports both monitors. From "Monitor layouts"
+ * applied to the session's display through the platform's `desktops` grant
+ * (on start, and again by `activate`; docs/plugins/multi-monitor.md), and
+ * `xrandr --listmonitors` reports both monitors. From "Monitor layouts"
  * the user opens the desktop window (the one stream) and one window per
  * monitor: each monitor window shows its half of the desktop (pixel check:
  * xterm, moved onto the right monitor, appears only in the right window),

@@ -70,7 +70,8 @@ export const requirePermission = (permission: string): Effect.Effect<void, Forbi
 /**
  * Work a request wants done even if it fails and its transaction rolls back
  * (e.g. the `quota.exceeded` event of a refused session). The HTTP edge runs
- * these after the rollback; outside HTTP they run when the caller decides.
+ * these after the rollback, also when the client went away and interrupted the
+ * request, before answering; outside HTTP they run when the caller decides.
  */
 export class FailureEffects extends Context.Tag("@streamspace/core/FailureEffects")<
   FailureEffects,
@@ -86,7 +87,7 @@ export const onRequestFailure = (effect: Effect.Effect<void, unknown>): Effect.E
 /**
  * Work to do once the current request's transaction has committed, such as
  * waking a background worker that must see the new rows. Outside a request
- * it runs at once.
+ * (or added by a fiber that outlived its request) it runs at once.
  */
 export class CommitEffects extends Context.Tag("@streamspace/core/CommitEffects")<
   CommitEffects,

@@ -8,10 +8,14 @@
  * behind gets a final `Dropped` event and nothing more. The subscription
  * lives in the caller's Scope (a plugin's layer scope, or a narrower one),
  * so disabling the plugin removes it and the proxy goes back to no work.
- * A subscriber may filter client → server ClientCutText (`clipboard`:
- * pass, drop or replace; synchronous, fails closed) and may send
- * FramebufferUpdateRequests to the desktop (`inject`). The event shapes are
- * `RfbTap.TapEvent` from `@streamspace/rfb`.
+ * A subscriber may filter the clipboard both ways (`clipboard`: pass, drop
+ * or replace; synchronous, fails closed): pastes into the desktop
+ * (ClientCutText, context `direction: "client"`) and copies out of it
+ * (ServerCutText, `direction: "server"`), each before the proxy forwards
+ * it. It may send FramebufferUpdateRequests to the desktop (`inject`). The
+ * event shapes are `RfbTap.TapEvent` from `@streamspace/rfb`: after
+ * ServerInit the server's stream arrives as `ServerData` chunks (in order,
+ * as relayed) with each ServerCutText as a message of its own.
  */
 import type { RfbTap } from "@streamspace/rfb"
 import { Context, type Effect, type Scope } from "effect"

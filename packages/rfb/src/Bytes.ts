@@ -1,4 +1,4 @@
-/** Byte helpers shared by the parser, the stand-in server, the proxy and tests. */
+/** Byte helpers shared by the parser, the stand-in server, the proxy, the tap and tests. */
 
 /** One array holding `parts` end to end. */
 export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
@@ -26,4 +26,31 @@ export const writeQueued = (socket: { write: (bytes: Uint8Array) => number }, un
     }
     unsent.shift()
   }
+}
+
+/** `text` as Latin-1, the clipboard's encoding in RFB (characters above U+00FF become "?"). */
+export const latin1 = (text: string): Uint8Array => {
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    bytes[i] = code > 0xff ? 0x3f : code
+  }
+  return bytes
+}
+
+/** Latin-1 bytes as a string. */
+export const latin1Text = (bytes: Uint8Array): string => {
+  let text = ""
+  // In slices: String.fromCharCode takes its arguments on the stack.
+  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192))
+  return text
+}
+
+/** A ClientCutText (6) or ServerCutText (3): the type, three bytes of padding, the length, the Latin-1 text. */
+export const cutText = (type: 3 | 6, text: string): Uint8Array => {
+  const bytes = new Uint8Array(8 + text.length)
+  bytes[0] = type
+  new DataView(bytes.buffer).setUint32(4, text.length)
+  bytes.set(latin1(text), 8)
+  return bytes
 }

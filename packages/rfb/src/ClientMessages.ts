@@ -2,6 +2,7 @@
  * Client → server messages as bytes (RFC 6143 §7.1–7.5): for clients,
  * test peers and anything that must speak RFB to a server.
  */
+import * as Bytes from "./Bytes.ts"
 import * as PixelFormat from "./PixelFormat.ts"
 import * as RfbEncodings from "./RfbEncodings.ts"
 import * as RfbVersion from "./RfbVersion.ts"
@@ -64,10 +65,4 @@ export const pointerEvent = (buttons: number, x: number, y: number): Uint8Array 
 }
 
 /** Clipboard text, Latin-1 as the protocol says (characters above U+00FF become "?"). */
-export const clientCutText = (text: string): Uint8Array => {
-  const bytes = new Uint8Array(8 + text.length)
-  new DataView(bytes.buffer).setUint32(4, text.length)
-  bytes[0] = 6
-  for (let i = 0; i < text.length; i++) bytes[8 + i] = text.charCodeAt(i) > 0xff ? 0x3f : text.charCodeAt(i)
-  return bytes
-}
+export const clientCutText = (text: string): Uint8Array => Bytes.cutText(6, text)

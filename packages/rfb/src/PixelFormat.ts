@@ -27,6 +27,19 @@ export const rgb888: PixelFormat = {
   blueShift: 0
 }
 
+/** 16 bits per pixel, 5-6-5 true colour: the usual low-bandwidth choice of clients. */
+export const rgb565: PixelFormat = {
+  ...rgb888,
+  bitsPerPixel: 16,
+  depth: 16,
+  redMax: 31,
+  greenMax: 63,
+  blueMax: 31,
+  redShift: 11,
+  greenShift: 5,
+  blueShift: 0
+}
+
 export const encode = (format: PixelFormat): Uint8Array => {
   const bytes = new Uint8Array(16)
   const view = new DataView(bytes.buffer)

@@ -17,11 +17,24 @@
  * KeyEvent, PointerEvent, ClientCutText (at most `maxClientCutText` bytes).
  * Extension messages (`refusedClientMessageTypes`) and unknown types are
  * protocol errors: their lengths are not known, so nothing after them could
- * be classified. Server bytes after ServerInit pass as `ServerData`.
+ * be classified.
+ *
+ * Server bytes after ServerInit go through the server framer
+ * (internal/ServerFramer.ts): it follows the server's messages (RFC 6143
+ * §7.6) by their headers, in the pixel format of ServerInit and then of the
+ * client's SetPixelFormat, and passes each chunk on at once as `ServerData`
+ * — a large FramebufferUpdate streams, it is never held until complete —
+ * except a ServerCutText, which it collects whole (at most
+ * `maxServerCutText` bytes) and yields as its own message so the proxy can
+ * filter the desktop's clipboard. A message type or encoding the framer
+ * cannot measure is a protocol error (SetEncodings rewritten by
+ * `RfbEncodings.withoutRefused` keeps servers to what it can).
  * A protocol error is final: every later `push` returns it again.
  */
 import { Either } from "effect"
 import { ByteQueue } from "./internal/ByteQueue.ts"
+import * as ServerFramer from "./internal/ServerFramer.ts"
+import * as PixelFormat from "./PixelFormat.ts"
 import {
   type ClientMessageType,
   clientMessageTypes,
@@ -37,6 +50,7 @@ export const securityNone = 1
 export const securityVncAuth = 2
 
 export const defaultMaxClientCutText = 1024 * 1024
+export const defaultMaxServerCutText = 1024 * 1024
 /** Bytes a side may send ahead of what the handshake allows (a real client sends at most 30 in the handshake). */
 export const defaultMaxPendingBytes = 1024 * 1024
 /** Longest failure reason or desktop name a server may send in the handshake. */
@@ -45,6 +59,8 @@ const maxTextBytes = 64 * 1024
 export interface RfbConnectionOptions {
   /** Longest ClientCutText (bytes of text) accepted; longer is a protocol error. Default 1 MiB. */
   readonly maxClientCutText?: number
+  /** Longest ServerCutText (bytes of text) accepted; longer is a protocol error. Default 1 MiB. */
+  readonly maxServerCutText?: number
   /** Bytes either side may have waiting while the handshake holds them back. Default 1 MiB. */
   readonly maxPendingBytes?: number
   /** Time source for the messages' `at` (epoch ms). Default `Date.now`. */
@@ -58,13 +74,15 @@ export interface RfbConnection {
   readonly version: () => RfbVersion.RfbVersion | undefined
   /** True once ServerInit has passed: both sides exchange normal messages. */
   readonly handshakeComplete: () => boolean
+  /** FramebufferUpdate rectangles the server sent so far, per encoding (signed, as in RfbEncodings). */
+  readonly serverRectangles: () => ReadonlyMap<number, number>
 }
 
 type ClientPhase = "version" | "security" | "securityChoice" | "authResponse" | "clientInit" | "messages"
 type ServerPhase = "version" | "security" | "choice" | "challenge" | "result" | "serverInit" | "data" | "ended"
 
-/** What a step did: a message, a phase change without one ("again"), or nothing until more bytes come (undefined). */
-type Step = RfbMessage | "again" | undefined
+/** What a step did: messages, a phase change without one ("again"), or nothing until more bytes come (undefined). */
+type Step = RfbMessage | ReadonlyArray<RfbMessage> | "again" | undefined
 
 const versionPrefix = "RFB 003.00"
 
@@ -80,6 +98,7 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
   const clock = options.clock ?? Date.now
   const maxClientCutText = options.maxClientCutText ?? defaultMaxClientCutText
   const maxPendingBytes = options.maxPendingBytes ?? defaultMaxPendingBytes
+  const maxServerCutText = options.maxServerCutText ?? defaultMaxServerCutText
   const queues: Record<Direction, ByteQueue> = { client: new ByteQueue(), server: new ByteQueue() }
   let clientPhase: ClientPhase = "version"
   let serverPhase: ServerPhase = "version"
@@ -94,6 +113,9 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
   let secured = false
   let initialised = false
   let failure: RfbProtocolError | undefined
+  /** The client's latest SetPixelFormat, for a framer not made yet (the client may send it before ServerInit arrives). */
+  let clientFormat: PixelFormat.PixelFormat | undefined
+  let framer: ServerFramer.ServerFramer | undefined
 
   const fail = (direction: Direction, message: string): never => {
     throw new RfbProtocolError({ direction, message })
@@ -193,7 +215,15 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
           length = 8 + text
         }
         if (length === undefined || q.length < length) return undefined
-        return client(type, length)
+        const message = client(type, length)
+        if (type === "SetPixelFormat") {
+          const format = PixelFormat.decode(message.bytes.subarray(4))
+          if (format === undefined)
+            return fail("client", `SetPixelFormat with ${message.bytes[4]} bits per pixel (8, 16 or 32)`)
+          clientFormat = format
+          framer?.setPixelFormat(format)
+        }
+        return message
       }
     }
   }
@@ -288,11 +318,19 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
         if (!initialised || q.length < 24) return undefined
         const length = 24 + textLength(20, "desktop name")
         if (q.length < length) return undefined
+        const message = server("ServerInit", length)
+        const format = PixelFormat.decode(message.bytes.subarray(4, 20))
+        if (format === undefined)
+          return fail("server", `sent a ServerInit with ${message.bytes[4]} bits per pixel (8, 16 or 32)`)
+        framer = ServerFramer.make(clientFormat ?? format, maxServerCutText)
         serverPhase = "data"
-        return server("ServerInit", length)
+        return message
       }
-      case "data":
-        return q.length === 0 ? undefined : server("ServerData", q.length)
+      case "data": {
+        if (q.length === 0) return undefined
+        const { bytes, at } = q.take(q.length)
+        return framer!.push(bytes, at)
+      }
       case "ended":
         return q.length === 0 ? undefined : fail("server", "sent bytes after refusing the connection")
     }
@@ -319,7 +357,9 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
           for (const step of [serverStep, clientStep]) {
             for (let result = step(); result !== undefined; result = step()) {
               progressed = true
-              if (result !== "again") out.push(result)
+              if (result === "again") continue
+              if ("direction" in result) out.push(result)
+              else out.push(...result)
             }
           }
         }
@@ -332,6 +372,7 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
       return Either.right(out)
     },
     version: () => clientVersion,
-    handshakeComplete: () => serverPhase === "data" && clientPhase === "messages"
+    handshakeComplete: () => serverPhase === "data" && clientPhase === "messages",
+    serverRectangles: () => framer?.rectangles() ?? new Map()
   }
 }

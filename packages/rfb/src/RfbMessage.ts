@@ -20,9 +20,13 @@ export type ClientMessageType =
   | "ClientCutText"
 
 /**
- * Server → client messages: the handshake is parsed message by message;
- * after ServerInit the stream is passed on as `ServerData` chunks (its
- * messages need the negotiated encodings to be split, which nobody needs yet).
+ * Server → client messages: the handshake is parsed message by message.
+ * After ServerInit the server's messages are followed by the framer but
+ * passed on as they arrive: `ServerData` is a chunk of FramebufferUpdate,
+ * SetColourMapEntries and Bell bytes as it came (it may start or end inside
+ * a message; concatenated in order they are the stream), and
+ * `ServerCutText` is one whole ServerCutText message (the desktop's
+ * clipboard), which is never part of a `ServerData`.
  */
 export type ServerMessageType =
   | "ProtocolVersion"
@@ -31,6 +35,7 @@ export type ServerMessageType =
   | "SecurityResult"
   | "ServerInit"
   | "ServerData"
+  | "ServerCutText"
 
 export type RfbMessage =
   | {

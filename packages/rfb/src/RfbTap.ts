@@ -23,12 +23,14 @@
  * that into "recording failed").
  *
  * Clipboard: a subscriber may pass `clipboard`, a synchronous filter run on
- * every client → server ClientCutText before it is forwarded: `"pass"`,
- * `"drop"` (not forwarded) or `{ replace }` (forwarded with that Latin-1
- * text). Filters run in subscription order, each on the previous one's
- * result; a filter that throws drops the message (fails closed). Server →
- * client ServerCutText is inside the unparsed `ServerData` and cannot be
- * filtered yet.
+ * every clipboard transfer before the proxy forwards it, both ways: a
+ * client → server ClientCutText (a paste into the desktop, context
+ * `direction: "client"`) and a server → client ServerCutText (a copy out of
+ * the desktop, `direction: "server"`). It answers `"pass"`, `"drop"` (not
+ * forwarded) or `{ replace }` (forwarded with that Latin-1 text). Filters
+ * run in subscription order, each on the previous one's result; a filter
+ * that throws drops the message (fails closed). Subscribers see the
+ * message as forwarded (after the filters).
  *
  * Injection: `inject` sends one FramebufferUpdateRequest (nothing else is
  * accepted) to the session's desktop over every connection past its
@@ -36,6 +38,7 @@
  * keyframes); the answer reaches the browser too, which is harmless.
  */
 import { Context } from "effect"
+import * as Bytes from "./Bytes.ts"
 import type { ClientMessageType, Direction, RfbMessage, ServerMessageType } from "./RfbMessage.ts"
 
 export const defaultMaxBufferedBytes = 8 * 1024 * 1024
@@ -75,7 +78,8 @@ export type TapEvent =
 export type ClipboardVerdict = "pass" | "drop" | { readonly replace: string }
 
 export interface ClipboardContext {
-  readonly direction: "client"
+  /** Who sent the text: `"client"` pastes into the desktop (ClientCutText), `"server"` copies out of it (ServerCutText). */
+  readonly direction: Direction
   readonly info: TapConnectionInfo
 }
 
@@ -83,7 +87,7 @@ export interface SubscribeOptions {
   readonly sessionId: string
   /** Bytes of messages the subscriber may have waiting before it is dropped. Default 8 MiB. */
   readonly maxBufferedBytes?: number
-  /** Synchronous filter over client → server ClientCutText (Latin-1 text). */
+  /** Synchronous filter over ClientCutText and ServerCutText (Latin-1 text), before the proxy forwards them. */
   readonly clipboard?: (text: string, context: ClipboardContext) => ClipboardVerdict
   /** A name for logs and the `Dropped` reason. */
   readonly name?: string
@@ -106,26 +110,12 @@ export interface ConnectionTap {
   readonly active: () => boolean
   /** Every message the proxy forwards (cheap when inactive: handshake bookkeeping only). */
   readonly record: (message: RfbMessage) => void
-  /** A ClientCutText's bytes after the subscribers' filters, or undefined when one dropped it. */
-  readonly clipboard: (message: Uint8Array) => Uint8Array | undefined
+  /** A ClientCutText's (`client`) or ServerCutText's (`server`) bytes after the subscribers' filters, or undefined when one dropped it. */
+  readonly clipboard: (direction: Direction, message: Uint8Array) => Uint8Array | undefined
   readonly close: () => void
 }
 
 export const now = (): number => performance.timeOrigin + performance.now()
-
-const latin1 = (bytes: Uint8Array) => {
-  let s = ""
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!)
-  return s
-}
-
-const cutText = (text: string): Uint8Array => {
-  const bytes = new Uint8Array(8 + text.length)
-  new DataView(bytes.buffer).setUint32(4, text.length)
-  bytes[0] = 6
-  for (let i = 0; i < text.length; i++) bytes[8 + i] = text.charCodeAt(i) > 0xff ? 0x3f : text.charCodeAt(i)
-  return bytes
-}
 
 interface Subscriber {
   readonly options: SubscribeOptions
@@ -223,17 +213,17 @@ export const makeHub = (): TapHubShape => {
               tapped.bytes.length
             )
         },
-        clipboard: (message) => {
+        clipboard: (direction, message) => {
           const subs = subscribers.get(info.sessionId)
           if (!subs) return message
-          let text = latin1(message.subarray(8))
+          let text = Bytes.latin1Text(message.subarray(8))
           let changed = false
           for (const sub of subs) {
             const filter = sub.options.clipboard
             if (!filter) continue
             let verdict: ClipboardVerdict
             try {
-              verdict = filter(text, { direction: "client", info })
+              verdict = filter(text, { direction, info })
             } catch {
               return undefined
             }
@@ -243,7 +233,7 @@ export const makeHub = (): TapHubShape => {
               changed = true
             }
           }
-          return changed ? cutText(text) : message
+          return changed ? Bytes.cutText(direction === "client" ? 6 : 3, text) : message
         },
         close: () => {
           if (closed) return

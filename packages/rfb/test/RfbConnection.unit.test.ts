@@ -12,7 +12,8 @@ import {
   RfbConnection,
   RfbEncodings,
   RfbMessage,
-  RfbVersion
+  RfbVersion,
+  ServerMessages
 } from "@streamspace/rfb"
 import { Either } from "effect"
 import fc from "fast-check"
@@ -54,7 +55,20 @@ interface Conversation {
 
 const challenge = Uint8Array.from({ length: 16 }, (_, i) => i)
 const response = Uint8Array.from({ length: 16 }, (_, i) => 255 - i)
-const updates = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff)
+/** A FramebufferUpdate (one Raw row of 64 pixels) and a Bell: what the server streams after ServerInit. */
+const updates = concat(
+  ServerMessages.framebufferUpdate([
+    {
+      x: 0,
+      y: 0,
+      width: 64,
+      height: 1,
+      encoding: RfbEncodings.raw,
+      data: Uint8Array.from({ length: 256 }, (_, i) => i)
+    }
+  ]),
+  ServerMessages.bell()
+)
 
 const conversations: Record<string, Conversation> = {
   "3.8, security None": {
@@ -69,6 +83,8 @@ const conversations: Record<string, Conversation> = {
       ["SecurityTypes", Uint8Array.of(2, 2, 1)],
       ["SecurityResult", u32(0)],
       ["ServerInit", serverInit()],
+      ["ServerData", updates],
+      ["ServerCutText", ServerMessages.serverCutText("copied in the desktop")],
       ["ServerData", updates]
     ]
   },
@@ -192,7 +208,7 @@ describe("RfbConnection: the same messages however the bytes are split", () => {
           const client = messagesOf(messages, "client")
           expect(client.map((m) => m.type)).toEqual(conversation.client.map(([t]) => t))
           client.forEach((m, k) => expect([...m.bytes]).toEqual([...conversation.client[k]![1]]))
-          // Server data after ServerInit comes in whatever chunks it arrived in; the handshake message by message.
+          // Server data after ServerInit comes in whatever chunks it arrived in; the handshake and ServerCutText whole.
           const server = messagesOf(messages, "server")
           const handshake = server.filter((m) => m.type !== "ServerData")
           expect(handshake.map((m) => m.type)).toEqual(
@@ -344,7 +360,7 @@ describe("RfbConnection: what is not RFB is refused", () => {
 })
 
 describe("RfbEncodings", () => {
-  test("SetEncodings loses the pseudo-encodings of refused extensions and keeps the rest in order", () => {
+  test("SetEncodings loses the pseudo-encodings of refused extensions (and all it cannot frame), keeps the rest in order", () => {
     const asked = [RfbEncodings.copyRect, -312, RfbEncodings.raw, -313, -258, RfbEncodings.cursor, 0xc0a1e5ce | 0, -308]
     const rewritten = RfbEncodings.withoutRefused(ClientMessages.setEncodings(asked))
     expect(RfbEncodings.decode(rewritten)).toEqual([RfbEncodings.copyRect, RfbEncodings.raw, RfbEncodings.cursor])

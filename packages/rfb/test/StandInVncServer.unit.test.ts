@@ -58,19 +58,7 @@ describe("StandInVncServer", () => {
     await c.until(() => c.fromServer.some((m) => m.type === "ServerInit"))
     const init = c.fromServer.find((m) => m.type === "ServerInit")!
     expect([...init.bytes.subarray(0, 4)]).toEqual([0, 8, 0, 4])
-    c.send(
-      ClientMessages.setPixelFormat({
-        ...PixelFormat.rgb888,
-        bitsPerPixel: 16,
-        depth: 16,
-        redMax: 31,
-        greenMax: 63,
-        blueMax: 31,
-        redShift: 11,
-        greenShift: 5,
-        blueShift: 0
-      })
-    )
+    c.send(ClientMessages.setPixelFormat(PixelFormat.rgb565))
     c.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, width: 100, height: 100 }))
     // FramebufferUpdate header (4) + one rectangle header (12) + 8×4 pixels of 2 bytes.
     const expected = 4 + 12 + 8 * 4 * 2

@@ -24,6 +24,7 @@ import * as Problem from "./Problem.ts"
 import * as ClientIp from "./ClientIp.ts"
 import { authFailureBudget, type Limiter } from "./RateLimiter.ts"
 import * as RequestBody from "./RequestBody.ts"
+import * as RequestEffects from "./RequestEffects.ts"
 
 export type HttpServices = SqlClient.SqlClient | AuditLog.AuditLog | Authenticator.Authenticator
 
@@ -218,13 +219,6 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         )
       : Option.none()
 
-  const runFailureEffects = (effects: ReadonlyArray<Effect.Effect<void, unknown>>) =>
-    Effect.forEach(
-      effects,
-      (effect) => effect.pipe(Effect.catchAllCause((c) => Effect.logError("failure side effect failed", c))),
-      { discard: true }
-    )
-
   const execute = (route: HttpRoute.Route<R>, raw: HttpRoute.RawRequest, info: Actor.RequestInfo) =>
     Effect.flatMap(authenticate(route, raw.request, info), (actor) => {
       const decision = rateLimiter.check(route.rateLimit, callerKey(route, actor, info.ip))
@@ -233,8 +227,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
           new TooManyRequests({ message: "rate limit exceeded", retryAfterSeconds: decision.retryAfterSeconds })
         )
       }
-      const onFailure: Array<Effect.Effect<void, unknown>> = []
-      const onCommit: Array<Effect.Effect<void>> = []
+      const onFailure = RequestEffects.make("failure side effect", "drop")
+      const onCommit = RequestEffects.make("commit side effect", "run")
       const action = route.auditAction
       // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
       const unit = route.transaction ?? coreTransaction
@@ -263,8 +257,8 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       // Everything the handler learns about its request, provided at once.
       const requestContext = Context.make(Actor.CurrentActor, actor).pipe(
         Context.add(Actor.RequestContext, info),
-        Context.add(Actor.FailureEffects, { add: (effect) => Effect.sync(() => void onFailure.push(effect)) }),
-        Context.add(Actor.CommitEffects, { add: (effect) => Effect.sync(() => void onCommit.push(effect)) }),
+        Context.add(Actor.FailureEffects, { add: onFailure.add }),
+        Context.add(Actor.CommitEffects, { add: onCommit.add }),
         requestAudit ? Context.add(AuditLog.RequestAudit, requestAudit) : (context) => context
       )
       const handled = Effect.provide(route.handle(raw), requestContext)
@@ -288,12 +282,17 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       const run = route.transactional ? unit.withTransaction(withAudit) : withAudit
       return run.pipe(
         Effect.catchSomeDefect(databaseFailed(route, info)),
-        Effect.tap(() => (onCommit.length === 0 ? Effect.void : Effect.all(onCommit, { discard: true }))),
         Effect.tapErrorCause((cause) =>
           Effect.zipRight(
-            runFailureEffects(onFailure),
+            onFailure.run,
             action === null ? Effect.void : auditFailure(route, raw, actor, info, action, cause)
           )
+        ),
+        // Also when the client went away and interrupted the request: what it queued still runs.
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.zipRight(onCommit.run, onFailure.close)
+            : Effect.zipRight(onFailure.run, onCommit.close)
         )
       )
     })

@@ -16,9 +16,13 @@
  * WebSocket framing. Nothing from the client reaches the session before the
  * session's side has sent an RFB ProtocolVersion, so a peer that is not a
  * VNC server gets nothing and the connection closes. A view share's input
- * (KeyEvent, PointerEvent, ClientCutText) is dropped; SetEncodings loses the
- * pseudo-encodings of extensions the parser refuses; a protocol error closes
- * the WebSocket with 4400 (client) or 4502 (session). Connecting wakes a
+ * (KeyEvent, PointerEvent, ClientCutText) is dropped; SetEncodings keeps
+ * only the encodings the parser can frame (`RfbEncodings.withoutRefused`).
+ * The session's stream is framed as it passes (each chunk is forwarded as
+ * it arrives); ServerCutText, the desktop's clipboard, arrives whole and,
+ * like ClientCutText, goes through the stream tap's clipboard filters (DLP)
+ * before it is forwarded. A protocol error closes the WebSocket with 4400
+ * (client) or 4502 (session). Connecting wakes a
  * hibernated session (not for a view share); an open connection counts as
  * activity, so the session is not hibernated as idle.
  */
@@ -259,13 +263,17 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
     for (const message of parsed.right) {
       if (message.direction === "server") {
         conn.greeted = true
-        socket.raw.send(message.bytes)
-        tap?.record(message)
+        // Subscribers (DLP) may drop or replace the desktop's clipboard text before it reaches the viewer.
+        const bytes =
+          message.type === "ServerCutText" && tap?.active() ? tap.clipboard("server", message.bytes) : message.bytes
+        if (bytes === undefined) continue
+        socket.raw.send(bytes)
+        tap?.record(bytes === message.bytes ? message : { ...message, bytes })
       } else if (!(conn.viewOnly && RfbMessage.carriesInput(message))) {
         let bytes: Uint8Array | undefined =
           message.type === "SetEncodings" ? RfbEncodings.withoutRefused(message.bytes) : message.bytes
         // Subscribers (DLP) may drop or replace clipboard text before it reaches the desktop.
-        if (message.type === "ClientCutText" && tap?.active()) bytes = tap.clipboard(bytes)
+        if (message.type === "ClientCutText" && tap?.active()) bytes = tap.clipboard("client", bytes)
         if (bytes === undefined) continue
         conn.unsent.push(bytes)
         tap?.record(bytes === message.bytes ? message : { ...message, bytes })

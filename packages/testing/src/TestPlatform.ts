@@ -85,6 +85,8 @@ export interface HttpOptions {
   readonly headers?: Record<string, string>
   /** Send this exact body (e.g. a stream or bytes) instead of JSON. */
   readonly raw?: RequestInit["body"]
+  /** Aborting it is the client going away: the request is interrupted, as a real server's would be. */
+  readonly signal?: AbortSignal
 }
 
 /** `T` is the shape the test expects the JSON body to have (the assertion, not a guarantee). */
@@ -334,7 +336,12 @@ export const make = async (options: TestPlatformOptions = {}): Promise<TestPlatf
       headers["content-type"] ??= "application/json"
     }
     const res = await app.handle(
-      new Request(`http://127.0.0.1${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+      new Request(`http://127.0.0.1${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(opts.signal ? { signal: opts.signal } : {})
+      })
     )
     const text = await res.text()
     return { status: res.status, body: parse(text) as T, headers: res.headers, text }

@@ -13,7 +13,6 @@ import {
   Select,
   Stack,
   TextInput,
-  Title,
   usePluginApi
 } from "@streamspace/web/sdk"
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
@@ -83,7 +82,6 @@ const AdminPage = () => {
   const bars = (b: Breakdown) => b.items.map((i) => ({ label: i.label, cost: i.total.amountMinor / 100 }))
   return (
     <Stack>
-      <Title order={2}>Billing</Title>
       <Chart
         type="bar"
         label="Cost this period by user"

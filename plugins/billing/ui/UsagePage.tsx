@@ -9,7 +9,6 @@ import {
   SimpleGrid,
   Stack,
   Text,
-  Title,
   usePluginApi
 } from "@streamspace/web/sdk"
 import { useQuery } from "@tanstack/react-query"
@@ -40,7 +39,6 @@ const UsagePage = () => {
   const c = current.data
   return (
     <Stack>
-      <Title order={2}>Billing & usage</Title>
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         <Card withBorder>
           <Text size="sm" c="dimmed">

@@ -102,10 +102,7 @@ beforeAll(async () => {
   })
   expect(configured.status).toBe(200)
   expect(JSON.stringify(configured.body)).not.toContain("client-secret")
-  expect(
-    (await p.http("POST", "/api/users", { token: admin, body: { username: "ada", password, roles: ["user"] } })).status
-  ).toBe(201)
-  ada = await p.login("ada", password)
+  ada = (await p.makeUser("ada", { password })).token
   const t = await p.http<{ id: string }>("POST", "/api/templates", {
     token: admin,
     body: { name: "desk", displayName: "Desk", image: "example/desk:1" }

@@ -5,20 +5,21 @@
  * (its projection of the core's session events), but only while some
  * enabled policy has clipboard rules: with none, nothing is subscribed and
  * the proxy does no tap work. The subscription's `clipboard` filter runs
- * synchronously on every ClientCutText before the proxy forwards it, so a
- * blocked paste never reaches the desktop and a redacted one reaches it
- * redacted. Violations go to the engine's writer like every other hook's.
+ * synchronously on every clipboard transfer before the proxy forwards it,
+ * both ways: a paste into the desktop (ClientCutText, `to_session`) and a
+ * copy out of it (ServerCutText, `from_session`). A blocked transfer never
+ * reaches the other side and a redacted one reaches it redacted.
+ * Violations go to the engine's writer like every other hook's.
  *
- * The filter needs who pastes (roles and groups, for scope) and the
+ * The filter needs who pastes or copies (roles and groups, for scope) and the
  * session's template; both are resolved ahead (when a connection opens,
- * and on each refresh), never inside the filter. If a paste comes before
- * they are known, it is dropped when a blocking clipboard policy exists
- * (fail closed) and passed otherwise.
+ * and on each refresh), never inside the filter. If a transfer comes
+ * before they are known, it is dropped when a blocking clipboard policy
+ * exists (fail closed) and passed otherwise.
  *
  * Only built-in patterns inspect the clipboard (custom patterns need the
  * worker, which is asynchronous); policy validation refuses custom ones
- * there. Server → client ServerCutText is not parsed by the proxy (it is
- * inside `ServerData`), so `from_session` transfers are not filtered.
+ * there.
  */
 import { PluginSql, VncTap } from "@streamspace/kernel"
 import type { RfbTap } from "@streamspace/rfb"
@@ -57,7 +58,7 @@ export const guardClipboard = (engine: Engine) =>
         subjects.set(userId, { subject, at: now })
       })
 
-    /** One paste, inline in the proxy: nothing here waits or reads the database. */
+    /** One paste or copy, inline in the proxy: nothing here waits or reads the database. */
     const filter = (text: string, context: RfbTap.ClipboardContext): RfbTap.ClipboardVerdict => {
       if (policies.length === 0) return "pass"
       const { sessionId, userId } = context.info
@@ -70,7 +71,7 @@ export const guardClipboard = (engine: Engine) =>
       const templateUnknown = policies.some((p) => p.appliesTo.templates.length > 0) && !watch?.template
       if (!subject || templateUnknown) return policies.some((p) => p.enforcement === "blocking") ? "drop" : "pass"
       const outcome = evaluateClipboard(policies, subject, {
-        direction: "to_session",
+        direction: context.direction === "client" ? "to_session" : "from_session",
         text,
         template: watch?.template ?? null
       })

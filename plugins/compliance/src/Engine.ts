@@ -165,9 +165,8 @@ export const makeEngine = (config: ComplianceConfig) =>
       yield* Queue.offer(changes, undefined)
     })
 
-    // ---- violations: written by a fiber of the plugin, outside the core's transaction (a refused
-    // action rolls its transaction back; the violation must stay)
-    const queue = yield* Effect.acquireRelease(Queue.unbounded<Draft>(), Queue.shutdown)
+    // ---- violations: written outside the core action's transaction (a refused action rolls its transaction
+    // back; the violation must stay), and durable before its caller is answered
     const write = (d: Draft) =>
       sql.withTransaction(
         Effect.gen(function* () {
@@ -211,21 +210,24 @@ export const makeEngine = (config: ComplianceConfig) =>
           yield* sql`UPDATE violations SET details = details || ${JSON.stringify({ suspendedSessions: suspended })}::jsonb
             WHERE id = ${violationId}`
       })
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.flatMap(Queue.take(queue), (d) =>
-          write(d).pipe(
-            Effect.flatMap((id) => suspend(id, d)),
-            Effect.catchAllCause((cause) => Effect.logError("compliance: a violation could not be recorded", cause))
-          )
-        )
+    /** A failed write is logged: it neither turns a veto into a 500 nor refuses an action allowed with a warning. */
+    const persist = (d: Draft) =>
+      write(d).pipe(
+        Effect.flatMap((id) => suspend(id, d)),
+        Effect.catchAllCause((cause) => Effect.logError("compliance: a violation could not be recorded", cause))
       )
-    )
+    const draftsOf = (decision: Decision, userId: string | null, sessionId: string | null): ReadonlyArray<Draft> =>
+      decision.findings.map((finding) => ({ finding, userId, sessionId, action: actionOf(finding) }))
+    // Without a request to wait for (the clipboard filter, which must not wait), a fiber writes them a moment
+    // later, and a crash in between loses them.
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<Draft>(), Queue.shutdown)
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), persist)))
     const record = (decision: Decision, userId: string | null, sessionId: string | null) =>
-      Queue.offerAll(
-        queue,
-        decision.findings.map((finding) => ({ finding, userId, sessionId, action: actionOf(finding) }))
-      )
+      Effect.gen(function* () {
+        const drafts = draftsOf(decision, userId, sessionId)
+        const attached = yield* Hooks.afterOutcome(Effect.forEach(drafts, persist, { discard: true }))
+        if (!attached) yield* Queue.offerAll(queue, drafts)
+      })
     const enforce = (decision: Decision, userId: string | null, sessionId: string | null) =>
       Effect.gen(function* () {
         if (decision.findings.length > 0) yield* record(decision, userId, sessionId)
@@ -502,8 +504,13 @@ export const makeEngine = (config: ComplianceConfig) =>
           WHERE session_id = ${s.session_id} AND type = 'session_duration_violation' AND created_at >= ${s.running_since}`
         const fresh = findings.filter((f) => !seen.some((r) => r.policy_id === f.policy.id))
         const blocking = findings.some(blocks)
+        // Written before the session is hibernated: the job can wait for the database.
         if (fresh.length > 0)
-          yield* record({ findings: fresh, blockedBy: fresh.find(blocks) ?? null }, s.user_id, s.session_id)
+          yield* Effect.forEach(
+            draftsOf({ findings: fresh, blockedBy: fresh.find(blocks) ?? null }, s.user_id, s.session_id),
+            persist,
+            { discard: true }
+          )
         if (blocking)
           yield* control
             .hibernate(s.session_id)

@@ -9,16 +9,25 @@
  * before it (one connection, in order), so an unchanged selection proves
  * the SSN never reached it.
  *
+ * Copies out of the desktop: the same X11 client takes the CLIPBOARD
+ * selection as a program does when the user copies; Xvnc sends the text to
+ * its VNC clients as ServerCutText, which the proxy's parser splits out of
+ * the server's stream. What the viewer got is read by parsing its received
+ * bytes. A blocked copy is recorded as a violation when the filter runs,
+ * before the proxy goes on; a full update requested after that arrives
+ * behind anything the proxy forwarded before it, so its arrival without the
+ * text proves the copy never reached the viewer.
+ *
  * Needs Xvnc and xterm (`.ci/run` installs them); never skipped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { LocalRuntime, SessionRuntime } from "@streamspace/core"
-import { ClientMessages, RfbTap, RfbVersion } from "@streamspace/rfb"
+import { Bytes, ClientMessages, RfbConnection, RfbTap, RfbVersion } from "@streamspace/rfb"
 import { TestPlatform, VncClient } from "@streamspace/testing"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { base, createPolicy, deletePolicy, makeUser, violations } from "./helpers.ts"
 import compliance from "@streamspace/plugin-compliance"
-import { readClipboard } from "./XSelection.ts"
+import { ownClipboard, readClipboard } from "./XSelection.ts"
 
 const missing = ["Xvnc", "xterm"].filter((program) => !Bun.which(program))
 
@@ -63,13 +72,42 @@ const connect = async (session: string, token: string) => {
   return c
 }
 
-/** Pastes `text`, then waits until Xvnc answered a full update requested after it (it handled the paste). */
-const paste = async (c: VncClient.VncClient, text: string) => {
+/** Asks for a full update and waits for the answer: whatever the proxy forwarded before is in `received()` then. */
+const roundTrip = async (c: VncClient.VncClient) => {
   const before = c.received().length
-  c.send(ClientMessages.clientCutText(text))
   c.send(ClientMessages.framebufferUpdateRequest({ incremental: false, x: 0, y: 0, width: 1, height: 1 }))
   await p.eventually(() => c.received().length > before)
 }
+
+/** Pastes `text`, then waits until Xvnc answered a full update requested after it (it handled the paste). */
+const paste = async (c: VncClient.VncClient, text: string) => {
+  c.send(ClientMessages.clientCutText(text))
+  await roundTrip(c)
+}
+
+/** The texts of the ServerCutTexts the viewer received (its stream parsed as a client would). */
+const copiesReceived = (c: VncClient.VncClient) => {
+  const rfb = RfbConnection.make()
+  rfb.push(
+    "client",
+    Bytes.concat(RfbVersion.encode("3.8"), ClientMessages.securityType(1), ClientMessages.clientInit(true))
+  )
+  const parsed = rfb.push("server", c.received())
+  if (Either.isLeft(parsed)) throw new Error(`the viewer's stream does not parse: ${parsed.left.message}`)
+  return parsed.right.flatMap((m) => (m.type === "ServerCutText" ? [Bytes.latin1Text(m.bytes.subarray(8))] : []))
+}
+
+/** Copies `text` in the desktop (a program takes the CLIPBOARD selection); Xvnc asks for it at once. */
+const copy = async (display: number, text: string) => {
+  const owner = await ownClipboard(display, text)
+  await p.eventually(() => owner.requests().includes("UTF8_STRING") || owner.requests().includes("STRING"))
+  return owner
+}
+
+const clipboardViolations = async (userId: string, direction: string) =>
+  (await violations(p, admin, "?type=clipboard_violation")).filter(
+    (v) => v.userId === userId && v.details["direction"] === direction
+  )
 
 const policyBody = (enforcement: string, action: string) => ({
   name: "finance-clipboard",
@@ -109,6 +147,14 @@ describe(`clipboard at the VNC proxy, real Xvnc (${TestPlatform.engine()})`, () 
     const c = await connect(ada.session, ada.token)
     await paste(c, ssnText)
     expect(await readClipboard(ada.display)).toBe(ssnText)
+    c.close()
+  })
+
+  test("without a clipboard policy a copy in the desktop reaches the viewer unchanged", async () => {
+    const c = await connect(ada.session, ada.token)
+    const owner = await copy(ada.display, ssnText)
+    await p.eventually(() => copiesReceived(c).includes(ssnText))
+    owner.release()
     c.close()
   })
 
@@ -160,6 +206,67 @@ describe(`clipboard at the VNC proxy, real Xvnc (${TestPlatform.engine()})`, () 
 
     await deletePolicy(p, admin, id)
     await p.eventually(async () => !(await watched()).includes(ada.session))
+  })
+
+  test("copies out of the desktop: refused by a to_session policy, redacted by inspection, clean ones pass; violations say from_session", async () => {
+    const id = await createPolicy(p, admin, {
+      name: "finance-copies",
+      enforcement: "blocking",
+      appliesTo: finance,
+      rules: { clipboard: { direction: "to_session" } }
+    })
+    await p.eventually(async () => (await watched()).includes(ada.session))
+    const c = await connect(ada.session, ada.token)
+
+    // Pastes in are still allowed; the copy out never reaches the viewer.
+    await paste(c, "paste allowed in")
+    await p.eventually(async () => (await readClipboard(ada.display)) === "paste allowed in")
+    const refused = await copy(ada.display, "quarterly numbers")
+    const blocked = await p.eventually(async () => {
+      const items = await clipboardViolations(ada.id, "from_session")
+      return items.length > 0 ? items : undefined
+    })
+    expect(blocked).toHaveLength(1)
+    expect(blocked[0]).toMatchObject({ policyName: "finance-copies", action: "blocked" })
+    await roundTrip(c)
+    expect(copiesReceived(c)).toEqual([])
+    refused.release()
+
+    // Inspection with redact: the viewer gets the copy with the SSN replaced, never the SSN.
+    const put = await p.http("PUT", `${base}/policies/${id}`, {
+      token: admin,
+      body: {
+        name: "finance-copies",
+        enforcement: "blocking",
+        appliesTo: finance,
+        rules: { clipboard: { direction: "bidirectional", inspect: { patterns: ["us-ssn"], action: "redact" } } }
+      }
+    })
+    expect(put.status).toBe(200)
+    const redacted = await copy(ada.display, ssnText)
+    await p.eventually(() => copiesReceived(c).includes("employee [REDACTED:us-ssn] payroll"))
+    redacted.release()
+    const clean = await copy(ada.display, "clean copy out")
+    await p.eventually(() => copiesReceived(c).includes("clean copy out"))
+    clean.release()
+    expect(copiesReceived(c)).toEqual(["employee [REDACTED:us-ssn] payroll", "clean copy out"])
+    const found = await p.eventually(async () => {
+      const items = (await clipboardViolations(ada.id, "from_session")).filter((v) => v.details["patterns"])
+      return items.length > 0 ? items : undefined
+    })
+    expect(found).toHaveLength(1)
+    expect(found[0]!.details).toMatchObject({ patterns: { "us-ssn": 1 }, direction: "from_session" })
+    expect(JSON.stringify(found[0])).not.toContain("123-45-6789")
+
+    // A user outside the policy's scope copies out freely.
+    await p.eventually(async () => (await watched()).includes(bob.session))
+    const b = await connect(bob.session, bob.token)
+    const bobs = await copy(bob.display, ssnText)
+    await p.eventually(() => copiesReceived(b).includes(ssnText))
+    bobs.release()
+    b.close()
+    c.close()
+    await deletePolicy(p, admin, id)
   })
 
   test("with the plugin disabled the proxy is not tapped and pastes pass; enabled again, they are filtered", async () => {

@@ -87,3 +87,10 @@ export interface Violation {
 
 export const violations = async (p: TestPlatform.TestPlatform, admin: string, query = "") =>
   (await p.http<{ items: ReadonlyArray<Violation> }>("GET", `${base}/violations${query}`, { token: admin })).body.items
+
+/** The violations one policy recorded. */
+export const violationsOf = async (p: TestPlatform.TestPlatform, admin: string, policyName: string) =>
+  (await violations(p, admin)).filter((v) => v.policyName === policyName)
+
+export const launch = (p: TestPlatform.TestPlatform, token: string, templateId: string, signal?: AbortSignal) =>
+  p.http<{ id: string; detail?: string }>("POST", "/api/sessions", { token, body: { templateId }, signal })

@@ -7,8 +7,10 @@
  * - `GET /sessions/:id/layout` answers the layout that applies to a session
  *   (the plugin learns sessions' owners and templates from session.* events),
  *   its framebuffer size and the `xrandr` invocations that apply it
- *   (the core's `Xrandr`). Applying it to a running desktop needs the platform's
- *   `desktops` grant (docs/plugins/multi-monitor.md, "Applying a layout").
+ *   (the core's `Xrandr`). `POST /sessions/:id/activate` applies it to a running
+ *   desktop through the platform's `desktops` grant, and so does every session
+ *   start and wake unless `applyOnStart` is off (ApplyOnStart.ts;
+ *   docs/plugins/multi-monitor.md, "Applying a layout").
  * - Console pages: "Monitor layouts" (presets, saved layouts, and per
  *   session "Open desktop" plus one "Open monitor N" window each) and the
  *   monitor window, which draws its rectangle of the one desktop stream
@@ -29,6 +31,7 @@ import {
 import { DesktopControl, definePlugin, Events, PluginConfig, PluginSql, Routes } from "@streamspace/kernel"
 import { Effect, Layer, Schema } from "effect"
 import layoutsSql from "../migrations/0001_layouts.sql" with { type: "text" }
+import * as ApplyOnStart from "./ApplyOnStart.ts"
 import { boundingBox, HARD_MAX_MONITORS, Monitor, Monitors, PresetId, presetOf, presets, validate } from "./Layout.ts"
 
 export const READ = "multi-monitor:read"
@@ -45,7 +48,9 @@ export const MultiMonitorConfig = Schema.Struct({
   /** The largest bounding box in pixels (the one stream carries all of it): 4 × 4K by default. */
   maxTotalPixels: Schema.optionalWith(Schema.Int.pipe(Schema.between(320 * 200, 16384 * 16384)), {
     default: () => 4 * 3840 * 2160
-  })
+  }),
+  /** Apply the session's layout when it starts or wakes (ApplyOnStart.ts), not only on `activate`. */
+  applyOnStart: Schema.optionalWith(Schema.Boolean, { default: () => true })
 })
 export type MultiMonitorConfig = typeof MultiMonitorConfig.Type
 
@@ -173,6 +178,12 @@ const Live = Layer.scopedDiscard(
         const row = rows[0]
         return row ? toOut(row) : presetOut(config.defaultLayout)
       })
+
+    /** Through the `desktops` grant, which the manifest asks for: a refusal of it is a defect. */
+    const applyToDesktop = (sessionId: string, monitors: ReadonlyArray<Monitor>) =>
+      desktops.applyMonitors(sessionId, monitors).pipe(Effect.catchTag("PlatformAccessDenied", (e) => Effect.die(e)))
+
+    yield* ApplyOnStart.subscribe({ enabled: config.applyOnStart, effective, apply: applyToDesktop })
 
     const IdParams = Schema.Struct({ id: Text.Id })
 
@@ -407,9 +418,8 @@ const Live = Layer.scopedDiscard(
             if (!s || (s.user_id !== Actor.actorId(actor) && !Actor.hasPermission(actor, ADMIN)))
               return yield* new NotFound({ resource: "session", id: params.id })
             const layout = yield* effective(s.user_id, s.template_id)
-            const monitors = yield* desktops.applyMonitors(params.id, layout.monitors).pipe(
+            const monitors = yield* applyToDesktop(params.id, layout.monitors).pipe(
               Effect.catchTags({
-                PlatformAccessDenied: (e) => Effect.die(e),
                 DesktopControlError: (e) =>
                   e.status === 404
                     ? Effect.fail(new NotFound({ resource: "session", id: params.id }))

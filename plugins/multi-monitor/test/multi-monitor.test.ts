@@ -196,6 +196,21 @@ describe("layouts", () => {
     expect((await p.http("POST", `${base}/sessions/${s.body.id}/activate`, { token: alice.token })).status).toBe(404)
   })
 
+  test("apply-on-start on the simulated runtime (501) is skipped: no failed attempt, no dead letter", async () => {
+    // Bob's effective layout is the template's quad, which apply-on-start would apply on a local desktop.
+    const s = await p.http<{ id: string }>("POST", "/api/sessions", { token: bob.token, body: { templateId } })
+    await p.eventually(async () => {
+      const res = await p.http<{ state: string }>("GET", `/api/sessions/${s.body.id}`, { token: bob.token })
+      return res.body.state === "running"
+    })
+    await p.awaitDelivered()
+    const [subscription] = await p.query<{ attempts: number; last_error: string | null }>(
+      "SELECT attempts, last_error FROM plugin_subscriptions WHERE plugin_id = 'multi-monitor' AND name = 'apply-on-start'"
+    )
+    expect(subscription).toEqual({ attempts: 0, last_error: null })
+    expect(await p.query("SELECT id FROM plugin_dead_letters WHERE plugin_id = 'multi-monitor'")).toEqual([])
+  })
+
   test("routes need the plugin's permissions", async () => {
     expect((await p.http("GET", `${base}/presets`)).status).toBe(401)
   })

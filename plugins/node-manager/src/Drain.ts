@@ -15,7 +15,7 @@ import { Events, Kubernetes, PluginSql, SessionControl } from "@streamspace/kern
 import { Effect, Schema } from "effect"
 import { type Kube, patchNode } from "./Cluster.ts"
 import { DrainNotice, NodeDrained } from "./Events.ts"
-import { HOSTNAME, isFinished, type KPod } from "./Kube.ts"
+import { isFinished, type KPod } from "./Kube.ts"
 
 export const DrainItem = Schema.Struct({
   kind: Schema.Literal("session", "pod"),
@@ -109,33 +109,9 @@ export const make = Effect.gen(function* () {
       `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`
     )
 
-  /** Drops the `kubernetes.io/hostname` pin to `node` from a session's Deployment (best effort, logged). */
-  const unpin = (sessionId: string, node: string) =>
-    Effect.gen(function* () {
-      const deployments = `/apis/apps/v1/namespaces/${kube.sessionNamespace}/deployments`
-      const list = yield* kube.request<{
-        items: ReadonlyArray<{
-          metadata: { name: string }
-          spec?: { template?: { spec?: { nodeSelector?: Record<string, string> } } }
-        }>
-      }>("GET", `${deployments}?labelSelector=${encodeURIComponent(`streamspace.io/session=${sessionId}`)}`)
-      for (const d of list.items) {
-        if (d.spec?.template?.spec?.nodeSelector?.[HOSTNAME] !== undefined)
-          yield* kube.request("PATCH", `${deployments}/${d.metadata.name}`, {
-            body: { spec: { template: { spec: { nodeSelector: { [HOSTNAME]: null } } } } },
-            contentType: "application/merge-patch+json"
-          })
-      }
-    }).pipe(
-      Effect.catchAll((e) =>
-        Effect.logWarning(`node-manager: could not unpin session ${sessionId} from ${node}: ${e.message}`)
-      )
-    )
-
-  const hibernate = (item: DrainItem, node: string) =>
+  // No unpinning: waking a session runs placement again, which replaces its pin to this node.
+  const hibernate = (item: DrainItem) =>
     sessions.hibernate(item.sessionId!).pipe(
-      // Placement pins a session to its node; unpin it so that waking does not wait for this node.
-      Effect.tap(() => unpin(item.sessionId!, node)),
       Effect.map(
         (s): DrainItem => ({ ...item, outcome: "hibernating", detail: `state ${s.state}, desired ${s.desired}` })
       ),
@@ -219,7 +195,7 @@ export const make = Effect.gen(function* () {
                   outcome: "notified",
                   detail: `hibernated at ${waitUntil!.toISOString()} unless it ends or hibernates first`
                 })
-              : hibernate(item, node.name)
+              : hibernate(item)
             : item.action === "evict"
               ? evict(item, o.gracePeriodSeconds)
               : Effect.succeed(item)
@@ -295,12 +271,12 @@ export const make = Effect.gen(function* () {
         const here = onNode.has(`${item.namespace}/${item.pod}`)
         if (item.outcome === "notified") {
           if (!here)
-            return Effect.as(unpin(item.sessionId!, r.node), {
+            return Effect.succeed<DrainItem>({
               ...item,
-              outcome: "ended" as const,
+              outcome: "ended",
               detail: "ended or hibernated by its owner before the deadline"
             })
-          return deadline ? hibernate(item, r.node) : Effect.succeed(item)
+          return deadline ? hibernate(item) : Effect.succeed(item)
         }
         if (item.outcome === "blocked") {
           if (!here) return Effect.succeed<DrainItem>({ ...item, outcome: "gone", detail: "left the node meanwhile" })

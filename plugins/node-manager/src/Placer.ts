@@ -1,6 +1,8 @@
 /**
- * The `session.placement` hook: picks a node for a new session's workload
- * with the strategy of the first policy matching the user (or the default),
+ * The `session.placement` hook: picks a node for a session's workload, when
+ * it is created and again each time it wakes from hibernation (the node it
+ * had may be cordoned, drained, gone or full by then), with the strategy of
+ * the first policy matching the user (or the default),
  * among the nodes that are Ready, not held back by the health hysteresis,
  * schedulable, untainted, matching the selector and within the thresholds.
  * The choice becomes the pod's nodeSelector (`kubernetes.io/hostname`, plus
@@ -12,9 +14,9 @@
 import { Directory, Timestamps } from "@streamspace/core"
 import { type Hooks, Kubernetes, PluginSql, Veto } from "@streamspace/kernel"
 import { Effect, Option, Random } from "effect"
-import { type HealthRow, requestedOn, sessionsOn, snapshot } from "./Cluster.ts"
+import { type HealthRow, requestedOn, type Snapshot, sessionsOn, snapshot } from "./Cluster.ts"
 import type { NodeManagerConfig, Policy } from "./Config.ts"
-import { HOSTNAME, isReady, quantity, repels } from "./Kube.ts"
+import { HOSTNAME, isReady, type KPod, quantity, repels, SESSION_LABEL } from "./Kube.ts"
 import { type Candidate, excluded, pick } from "./Placement.ts"
 
 type Input = Hooks.Input<"session.placement">
@@ -26,6 +28,15 @@ const policyFor = (config: NodeManagerConfig, roles: ReadonlyArray<string>, grou
       p.roles.some((r) => roles.includes(r)) ||
       p.groups.some((g) => groups.includes(g))
   )
+
+/**
+ * The cluster as if the session had no pod: a waking session's pod from before its hibernation may still
+ * be terminating; it is going away, so it must not count against its own node.
+ */
+const withoutSession = (snap: Snapshot, sessionId: string): Snapshot => {
+  const other = (p: KPod) => p.metadata.labels?.[SESSION_LABEL] !== sessionId
+  return { ...snap, pods: snap.pods.filter(other), sessionPods: snap.sessionPods.filter(other) }
+}
 
 export const make = (config: NodeManagerConfig) =>
   Effect.gen(function* () {
@@ -44,7 +55,10 @@ export const make = (config: NodeManagerConfig) =>
         const selector = { ...config.placement.nodeSelector, ...(policy?.nodeSelector ?? {}), ...input.nodeSelector }
         const thresholds = policy?.thresholds ?? config.thresholds
         const req = { cpuMillis: input.cpu, memoryBytes: input.memory * 1024 * 1024 }
-        const snap = yield* snapshot(kube, false).pipe(Effect.mapError(() => "unavailable" as const))
+        const snap = withoutSession(
+          yield* snapshot(kube, false).pipe(Effect.mapError(() => "unavailable" as const)),
+          input.sessionId
+        )
         const at = yield* Timestamps.now
         const health =
           yield* sql<HealthRow>`SELECT node, status, consecutive_failures, consecutive_passes, changed_at, checked_at FROM node_health`
@@ -112,7 +126,7 @@ export const make = (config: NodeManagerConfig) =>
         }
         yield* sql`INSERT INTO placements (session_id, node, strategy, policy, cpu_millis, memory_mib, at)
           VALUES (${input.sessionId}, ${chosen.name}, ${strategy}, ${policy?.name ?? null}, ${input.cpu}, ${input.memory}, ${at})
-          ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, strategy = EXCLUDED.strategy, at = EXCLUDED.at`
+          ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, strategy = EXCLUDED.strategy, policy = EXCLUDED.policy, at = EXCLUDED.at`
         return { ...input, nodeSelector: { ...selector, [HOSTNAME]: chosen.hostname } }
       }).pipe(Effect.catchTag("SqlError", () => Effect.fail("unavailable" as const)))
 

@@ -20,7 +20,9 @@ export const messageTypes = [
   "VncAuthChallenge",
   "SecurityResult",
   "ServerInit",
-  "ServerData"
+  "ServerData",
+  // Appended: the indices above are in recordings already written.
+  "ServerCutText"
 ] as const
 export type MessageType = (typeof messageTypes)[number]
 

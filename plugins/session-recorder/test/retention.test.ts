@@ -40,11 +40,7 @@ beforeAll(async () => {
     config: { plugins: { enabled: ["session-recorder", "recording-caller"] } }
   })
   admin = await p.login("admin", p.adminPassword)
-  const created = await p.http<{ id: string }>("POST", "/api/users", {
-    token: admin,
-    body: { username: "rec-owner", password: "recorded-all-day-9", roles: ["user"] }
-  })
-  user = { id: created.body.id, token: await p.login("rec-owner", "recorded-all-day-9") }
+  user = await p.makeUser("rec-owner")
   template = (
     await p.http<{ id: string }>("POST", "/api/templates", {
       token: admin,

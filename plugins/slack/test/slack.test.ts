@@ -208,14 +208,9 @@ describe(`slack (${TestPlatform.engine()})`, () => {
         })
       ).body.errors[0]?.path
     ).toBe("body.integrationId")
-    await p.http("POST", "/api/users", { token: admin, body: { username: "plain", password: "long-enough-pw" } })
+    const { token: plain } = await p.makeUser("plain")
     expect(
-      (
-        await p.http("POST", "/api/plugins/slack/test", {
-          token: await p.login("plain", "long-enough-pw"),
-          body: { integrationId: id }
-        })
-      ).status
+      (await p.http("POST", "/api/plugins/slack/test", { token: plain, body: { integrationId: id } })).status
     ).toBe(403)
   })
 })

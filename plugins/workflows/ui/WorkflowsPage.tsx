@@ -161,7 +161,6 @@ export default function WorkflowsPage() {
 
   return (
     <Stack>
-      <Title order={2}>Workflows</Title>
       <DataTable
         caption="Workflows"
         rows={list.data.items}

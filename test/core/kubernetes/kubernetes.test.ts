@@ -127,6 +127,10 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     api.setReady(NS, name, 1)
     await until(id, (s) => s.state === "running")
 
+    // No placement hook: no nodeSelector at creation…
+    expect(spec.template.spec["nodeSelector"]).toBeUndefined()
+    const templateBefore = structuredClone(spec.template)
+
     await p.http("POST", `/api/sessions/${id}/hibernate`, { token: user })
     await until(id, (s) => s.state === "hibernated")
     expect((api.get("deployments", NS, name)?.spec as { replicas: number }).replicas).toBe(0)
@@ -138,6 +142,8 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     await p.eventually(async () => (api.get("deployments", NS, name)?.spec as { replicas: number }).replicas === 1)
     api.setReady(NS, name, 1)
     await until(id, (s) => s.state === "running")
+    // …nor after waking (placement ran again and chose nothing): the pod template is as it was created.
+    expect((api.get("deployments", NS, name)?.spec as { template: unknown }).template).toEqual(templateBefore)
 
     await p.http("DELETE", `/api/sessions/${id}`, { token: user })
     await until(id, (s) => s.state === "terminated")
@@ -187,6 +193,28 @@ describe(`kubernetes runtime (${TestPlatform.engine()})`, () => {
     api.dropWatches()
     api.setReady(NS, name, 1)
     await until(id, (s) => s.state === "running")
+  })
+})
+
+describe("the wake patch", () => {
+  test("the selector placement chose now replaces the old one: missing keys go with null; unchanged, only replicas", () => {
+    const pinned = { "kubernetes.io/hostname": "node-a", zone: "a", pool: "gpu" }
+    expect(KubernetesRuntime.wakePatch(pinned, { "kubernetes.io/hostname": "node-b", pool: "gpu" }, "42")).toEqual({
+      metadata: { resourceVersion: "42" },
+      spec: { replicas: 1, template: { spec: { nodeSelector: { "kubernetes.io/hostname": "node-b", zone: null } } } }
+    })
+    expect(KubernetesRuntime.wakePatch(pinned, {}, "42")).toEqual({
+      metadata: { resourceVersion: "42" },
+      spec: {
+        replicas: 1,
+        template: { spec: { nodeSelector: { "kubernetes.io/hostname": null, zone: null, pool: null } } }
+      }
+    })
+    expect(KubernetesRuntime.wakePatch({}, { zone: "b" }, undefined)).toEqual({
+      spec: { replicas: 1, template: { spec: { nodeSelector: { zone: "b" } } } }
+    })
+    expect(KubernetesRuntime.wakePatch(pinned, { ...pinned }, "42")).toEqual({ spec: { replicas: 1 } })
+    expect(KubernetesRuntime.wakePatch({}, {}, "42")).toEqual({ spec: { replicas: 1 } })
   })
 })
 

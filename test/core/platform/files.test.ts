@@ -36,12 +36,10 @@ const setup = async (config: TestPlatform.TestPlatformOptions["config"]) => {
     })
   ).body.id
   const user = async (username: string) => {
-    await p.http("POST", "/api/users", { token: admin, body: { username, password: "long-enough-pw" } })
-    const token = await p.login(username, "long-enough-pw")
-    const me = await p.http<{ id: string }>("GET", "/api/auth/me", { token })
+    const { id, token } = await p.makeUser(username)
     const session = (await p.http<{ id: string }>("POST", "/api/sessions", { token, body: { templateId: template } }))
       .body.id
-    return { token, id: me.body.id, session }
+    return { token, id, session }
   }
   return { p, admin, user }
 }

@@ -73,10 +73,8 @@ describe(`integrations (${TestPlatform.engine()})`, () => {
         .status
     ).toBe(409)
     expect((await p.http("GET", "/api/integrations")).status).toBe(401)
-    await p.http("POST", "/api/users", { token: admin, body: { username: "integrator", password: "long-enough-pw" } })
-    expect(
-      (await p.http("GET", "/api/integrations", { token: await p.login("integrator", "long-enough-pw") })).status
-    ).toBe(403)
+    const { token: integrator } = await p.makeUser("integrator")
+    expect((await p.http("GET", "/api/integrations", { token: integrator })).status).toBe(403)
     expect((await p.http("GET", "/api/integrations/none", { token: admin })).status).toBe(404)
     const enqueue = () =>
       p.run(

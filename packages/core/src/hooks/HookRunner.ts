@@ -32,7 +32,11 @@ export interface HookInputs {
     readonly size: number | null
     readonly contentType: string
   }
-  /** Node selection for a session's workload: plugins add selectors/tolerations. */
+  /**
+   * Node selection for a session's workload: plugins add selectors/tolerations. Runs when the session is
+   * created and again each time it wakes (same input, `nodeSelector` empty): the answer replaces the
+   * workload's selector, so a node cordoned or full meanwhile is not kept.
+   */
   readonly "session.placement": {
     readonly sessionId: string
     readonly userId: string

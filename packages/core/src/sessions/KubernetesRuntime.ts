@@ -1,6 +1,7 @@
 /**
  * The `kubernetes` runtime: per session one Deployment (replicas 1;
- * hibernate = scale to 0, wake = scale to 1) and one Service for its ports,
+ * hibernate = scale to 0, wake = scale to 1 with the node selector placement
+ * chose again) and one Service for its ports,
  * plus the user's home PersistentVolumeClaim, kept across sessions.
  * Namespace, storage class, home size, image pull secrets and labels come
  * from `sessions.kubernetes`. Status comes from a LIST then WATCH of
@@ -10,7 +11,13 @@
 import { Duration, Effect, Layer, PubSub, Schedule, Stream } from "effect"
 import { ServerConfig } from "../ServerConfig.ts"
 import * as KubeClient from "./KubeClient.ts"
-import { type ObservedStatus, RuntimeError, SessionRuntime, type SessionWorkload } from "./SessionRuntime.ts"
+import {
+  type ObservedStatus,
+  RuntimeError,
+  SessionRuntime,
+  type SessionWorkload,
+  type WakeOptions
+} from "./SessionRuntime.ts"
 
 const MANAGED = "app.kubernetes.io/managed-by"
 const SESSION = "streamspace.io/session"
@@ -28,8 +35,12 @@ interface Deployment {
     readonly labels?: Record<string, string>
     readonly annotations?: Record<string, string>
     readonly deletionTimestamp?: string
+    readonly resourceVersion?: string
   }
-  readonly spec?: { readonly replicas?: number }
+  readonly spec?: {
+    readonly replicas?: number
+    readonly template?: { readonly spec?: { readonly nodeSelector?: Readonly<Record<string, string>> } }
+  }
   readonly status?: {
     readonly replicas?: number
     readonly readyReplicas?: number
@@ -45,6 +56,27 @@ interface Deployment {
 interface WatchEvent {
   readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR"
   readonly object: Deployment & KubeClient.KubeStatus & { readonly metadata?: { readonly resourceVersion?: string } }
+}
+
+/**
+ * The JSON merge patch (RFC 7386) that scales a hibernated Deployment back to 1 with `next` as its pod's
+ * node selector, in one request. A merge patch merges maps, so keys of `current` that `next` lacks are
+ * removed with null. Only what changes is sent: with the selector unchanged the patch is the replicas
+ * alone; a changed one is guarded by the `resourceVersion` `current` was read at.
+ */
+export const wakePatch = (
+  current: Readonly<Record<string, string>>,
+  next: Readonly<Record<string, string>>,
+  resourceVersion: string | undefined
+) => {
+  const selector: Record<string, string | null> = {}
+  for (const k of Object.keys(current)) if (!Object.hasOwn(next, k)) selector[k] = null
+  for (const [k, v] of Object.entries(next)) if (current[k] !== v) selector[k] = v
+  if (Object.keys(selector).length === 0) return { spec: { replicas: 1 } }
+  return {
+    ...(resourceVersion === undefined ? {} : { metadata: { resourceVersion } }),
+    spec: { replicas: 1, template: { spec: { nodeSelector: selector } } }
+  }
 }
 
 /** What a Deployment says about its session. */
@@ -186,6 +218,31 @@ export const KubernetesRuntimeLive = Layer.scoped(
         })
       }).pipe(Effect.mapError(fail("create", w.sessionId)))
 
+    /**
+     * Scale to 1 with the selector placement chose now, replacing the one chosen before: the patch is
+     * computed from the Deployment as read just before, and a write in between (409) reads again. A
+     * Deployment already scaled up (a retried wake whose request went through) is left alone: a new
+     * selector would restart its pod.
+     */
+    const wake = (id: string, { nodeSelector }: WakeOptions) => {
+      const path = `${deployments}/${workloadName(id)}`
+      return kube.request<Deployment>("GET", path).pipe(
+        Effect.flatMap((d) =>
+          (d.spec?.replicas ?? 1) > 0
+            ? Effect.void
+            : kube.request(
+                "PATCH",
+                path,
+                wakePatch(d.spec?.template?.spec?.nodeSelector ?? {}, nodeSelector, d.metadata.resourceVersion),
+                "application/merge-patch+json"
+              )
+        ),
+        Effect.retry({ times: 2, while: (e) => e.status === 409 }),
+        Effect.asVoid,
+        Effect.mapError(fail("wake", id))
+      )
+    }
+
     const remove = (id: string) =>
       Effect.forEach(
         [`${deployments}/${workloadName(id)}`, `${services}/${workloadName(id)}`],
@@ -258,7 +315,7 @@ export const KubernetesRuntimeLive = Layer.scoped(
       kind: "kubernetes" as const,
       create,
       hibernate: (id) => scale("hibernate", id, 0),
-      wake: (id) => scale("wake", id, 1),
+      wake,
       remove,
       status,
       changes: Stream.fromQueue(subscription)

@@ -95,6 +95,26 @@ export const SessionOrchestratorLive = Layer.scoped(
       })
 
     /**
+     * The node selector the `session.placement` hooks choose for `row`, at creation and at each wake (the
+     * same input both times). A refusal fails the session; the caller stops with "handled".
+     */
+    const place = (row: LeasedSession) =>
+      hooks
+        .run("session.placement", {
+          sessionId: row.id,
+          userId: row.user_id,
+          cpu: row.cpu,
+          memory: row.memory,
+          nodeSelector: {}
+        })
+        .pipe(
+          Effect.map((placement) => placement.nodeSelector),
+          Effect.catchTag("Forbidden", (e) =>
+            Effect.zipRight(fail(row.id, `placement refused: ${e.message}`), Effect.fail("handled" as const))
+          )
+        )
+
+    /**
      * Sends the runtime the command `row` needs. A removal that went through answers the session's id: the
      * caller ends every such session of its batch in one statement. Failures are handled here.
      */
@@ -106,19 +126,7 @@ export const SessionOrchestratorLive = Layer.scoped(
           return row.id
         }
         if (next === "create") {
-          const placement = yield* hooks
-            .run("session.placement", {
-              sessionId: row.id,
-              userId: row.user_id,
-              cpu: row.cpu,
-              memory: row.memory,
-              nodeSelector: {}
-            })
-            .pipe(
-              Effect.catchTag("Forbidden", (e) =>
-                Effect.zipRight(fail(row.id, `placement refused: ${e.message}`), Effect.fail("handled" as const))
-              )
-            )
+          const nodeSelector = yield* place(row)
           yield* runtime.create({
             sessionId: row.id,
             userId: row.user_id,
@@ -131,12 +139,13 @@ export const SessionOrchestratorLive = Layer.scoped(
             ports: row.ports,
             env: row.env,
             persistentHome: row.persistent_home,
-            nodeSelector: placement.nodeSelector
+            nodeSelector
           })
         } else if (next === "hibernate") {
           yield* runtime.hibernate(row.id)
         } else if (next === "wake") {
-          yield* runtime.wake(row.id)
+          // The node chosen at creation may be cordoned, drained, gone or full by now: choose again.
+          yield* runtime.wake(row.id, { nodeSelector: yield* place(row) })
         }
         const since = yield* Clock.currentTimeMillis
         awaiting.set(row.id, { id: row.id, desired: row.desired, leaseUntil: row.lease_until, since })

@@ -45,6 +45,15 @@ export interface SessionWorkload {
   readonly nodeSelector: Readonly<Record<string, string>>
 }
 
+/** How a hibernated session comes back: placement runs again at each wake. */
+export interface WakeOptions {
+  /**
+   * Node labels the workload must run on from now on (from `session.placement` hooks): it replaces the
+   * selector chosen before, whose node may have been cordoned, drained or filled meanwhile.
+   */
+  readonly nodeSelector: Readonly<Record<string, string>>
+}
+
 export type ObservedState = "pending" | "running" | "hibernated" | "terminated" | "failed"
 
 export interface ObservedStatus {
@@ -68,7 +77,7 @@ export interface RuntimeCommands {
   readonly create: (workload: SessionWorkload) => Effect.Effect<void, RuntimeError>
   /** Scale to zero, keeping the home volume. */
   readonly hibernate: (sessionId: string) => Effect.Effect<void, RuntimeError>
-  readonly wake: (sessionId: string) => Effect.Effect<void, RuntimeError>
+  readonly wake: (sessionId: string, options: WakeOptions) => Effect.Effect<void, RuntimeError>
   /** Removes the workload (the user's home volume stays). */
   readonly remove: (sessionId: string) => Effect.Effect<void, RuntimeError>
   readonly status: (sessionId: string) => Effect.Effect<ObservedStatus, RuntimeError>

@@ -23,7 +23,7 @@ export interface Connection {
   readonly start: number
   /** The time of its `disconnected` record, or of its last record when the recording ended first. */
   readonly end: number
-  /** Server → client messages in order (ProtocolVersion … ServerInit, then ServerData). */
+  /** Server → client messages in order (ProtocolVersion … ServerInit, then ServerData and ServerCutText). */
   readonly server: ReadonlyArray<PlayerRecord>
   /** The pixel format the recorded client asked for (SetPixelFormat), when it asked. */
   readonly pixelFormat: Uint8Array | undefined

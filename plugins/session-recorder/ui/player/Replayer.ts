@@ -3,7 +3,7 @@
  * noVNC's `RFB` accepts a WebSocket-like channel instead of a URL (1.7:
  * `send`, `close`, `binaryType`, `onopen`, `onmessage`, `onerror`,
  * `protocol`, `readyState` — core/websock.js), so `ReplayChannel` hands it
- * the desktop's recorded bytes (handshake, then ServerData) at their
+ * the desktop's recorded bytes (handshake, then ServerData and ServerCutText) at their
  * recorded times, scaled by the speed, and drops everything noVNC sends.
  *
  * Seeking uses keyframes: the recorder asks the desktop for a full

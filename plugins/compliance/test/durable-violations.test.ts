@@ -1,0 +1,136 @@
+/**
+ * A violation found during a request is committed before the request is
+ * answered: right after a refused upload, launch or sign-in, or an upload
+ * allowed with a warning, the violation is already listed (read at once,
+ * never polled). A violation that cannot be written leaves the answer as it
+ * was: the veto stays a 403, the warned upload a 201. Outside a request
+ * `Hooks.afterOutcome` registers nothing and says so.
+ * `durable-violations.pg.test.ts` shows the order itself on PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Hooks } from "@streamspace/kernel"
+import { TestPlatform } from "@streamspace/testing"
+import { Effect } from "effect"
+import {
+  createPolicy,
+  deletePolicy,
+  launch,
+  makeTemplate,
+  makeUser,
+  password,
+  start,
+  upload,
+  violationsOf
+} from "./helpers.ts"
+
+let p: TestPlatform.TestPlatform
+let admin: string
+let template: string
+let ada: { id: string; token: string; session: string }
+const pdf = "%PDF-1.7\n%%EOF\n"
+
+beforeAll(async () => {
+  ;({ p, admin } = await start())
+  template = await makeTemplate(p, admin, "durable-desk")
+  const user = await makeUser(p, admin, "ada-durable")
+  const session = await launch(p, user.token, template)
+  expect(session.status).toBe(201)
+  ada = { ...user, session: session.body.id }
+})
+afterAll(() => p.close())
+
+describe(`violations are durable before the answer (${TestPlatform.engine()})`, () => {
+  test("a refused upload, launch and sign-in: each violation is listed as soon as the 403 arrives", async () => {
+    const scope = { users: [ada.id] }
+    const small = await createPolicy(p, admin, {
+      name: "durable-small-files",
+      enforcement: "blocking",
+      appliesTo: scope,
+      rules: { files: { maxBytes: 10 } }
+    })
+    expect((await upload(p, ada.token, ada.session, "big.txt", "x".repeat(100))).status).toBe(403)
+    expect(await violationsOf(p, admin, "durable-small-files")).toMatchObject([
+      { type: "file_size_violation", action: "blocked", userId: ada.id }
+    ])
+    await deletePolicy(p, admin, small)
+
+    const reason = await createPolicy(p, admin, {
+      name: "durable-reason",
+      enforcement: "blocking",
+      appliesTo: scope,
+      rules: { session: { requireReason: true } }
+    })
+    expect((await launch(p, ada.token, template)).status).toBe(403)
+    expect(await violationsOf(p, admin, "durable-reason")).toMatchObject([
+      { type: "session_reason_violation", action: "blocked", userId: ada.id }
+    ])
+    await deletePolicy(p, admin, reason)
+
+    const office = await createPolicy(p, admin, {
+      name: "durable-office-only",
+      enforcement: "blocking",
+      appliesTo: scope,
+      rules: { login: { allowedIpRanges: ["10.0.0.0/8"] } }
+    })
+    const refused = await p.http("POST", "/api/auth/login", { body: { username: "ada-durable", password } })
+    expect(refused.status).toBe(403)
+    expect(await violationsOf(p, admin, "durable-office-only")).toMatchObject([
+      { type: "ip_restriction_violation", action: "blocked", userId: ada.id }
+    ])
+    await deletePolicy(p, admin, office)
+  })
+
+  test("an upload allowed with a warning: its violation is listed as soon as the 201 arrives", async () => {
+    const warn = await createPolicy(p, admin, {
+      name: "durable-pdf-warning",
+      enforcement: "warning",
+      appliesTo: { users: [ada.id] },
+      rules: { files: { denyTypes: ["pdf"] } }
+    })
+    expect((await upload(p, ada.token, ada.session, "report.bin", pdf)).status).toBe(201)
+    expect(await violationsOf(p, admin, "durable-pdf-warning")).toMatchObject([
+      { type: "file_type_violation", action: "allowed_with_warning", userId: ada.id }
+    ])
+    await deletePolicy(p, admin, warn)
+  })
+
+  test("a violation that cannot be written: the veto is still a 403 and the warned upload still a 201", async () => {
+    // Rows of these two policies are refused by the table from now on (existing rows are not checked).
+    await p.query(
+      `ALTER TABLE plugin_compliance.violations ADD CONSTRAINT unrecordable
+        CHECK (policy_name NOT IN ('unrecordable-block', 'unrecordable-warn')) NOT VALID`
+    )
+    try {
+      const block = await createPolicy(p, admin, {
+        name: "unrecordable-block",
+        enforcement: "blocking",
+        appliesTo: { users: [ada.id] },
+        rules: { files: { maxBytes: 10 } }
+      })
+      const refused = await upload(p, ada.token, ada.session, "big.txt", "x".repeat(100))
+      expect(refused.status).toBe(403)
+      expect(refused.body.detail).toContain('policy "unrecordable-block"')
+      await deletePolicy(p, admin, block)
+
+      const warn = await createPolicy(p, admin, {
+        name: "unrecordable-warn",
+        enforcement: "warning",
+        appliesTo: { users: [ada.id] },
+        rules: { files: { denyTypes: ["pdf"] } }
+      })
+      expect((await upload(p, ada.token, ada.session, "report.bin", pdf)).status).toBe(201)
+      await deletePolicy(p, admin, warn)
+      // The writes did fail (logged), so the answers above were given without them.
+      expect(await violationsOf(p, admin, "unrecordable-block")).toEqual([])
+      expect(await violationsOf(p, admin, "unrecordable-warn")).toEqual([])
+    } finally {
+      await p.query("ALTER TABLE plugin_compliance.violations DROP CONSTRAINT unrecordable")
+    }
+  })
+
+  test("outside a request Hooks.afterOutcome registers nothing and answers false", async () => {
+    let ran = false
+    expect(await p.run(Hooks.afterOutcome(Effect.sync(() => void (ran = true))))).toBe(false)
+    expect(ran).toBe(false)
+  })
+})
