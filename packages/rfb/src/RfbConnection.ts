@@ -24,9 +24,9 @@
  * §7.6) by their headers, in the pixel format of ServerInit and then of the
  * client's SetPixelFormat, and passes each chunk on at once as `ServerData`
  * — a large FramebufferUpdate streams, it is never held until complete —
- * except a ServerCutText, which it collects whole (at most
- * `maxServerCutText` bytes) and yields as its own message so the proxy can
- * filter the desktop's clipboard. A message type or encoding the framer
+ * except a ServerCutText, which it collects whole and yields as its own
+ * message so the proxy can filter the desktop's clipboard (one over
+ * `maxServerCutText` bytes is dropped, never forwarded). A message type or encoding the framer
  * cannot measure is a protocol error (SetEncodings rewritten by
  * `RfbEncodings.withoutRefused` keeps servers to what it can).
  * A protocol error is final: every later `push` returns it again.
@@ -59,7 +59,7 @@ const maxTextBytes = 64 * 1024
 export interface RfbConnectionOptions {
   /** Longest ClientCutText (bytes of text) accepted; longer is a protocol error. Default 1 MiB. */
   readonly maxClientCutText?: number
-  /** Longest ServerCutText (bytes of text) accepted; longer is a protocol error. Default 1 MiB. */
+  /** Longest ServerCutText (bytes of text) forwarded; a longer one is dropped whole. Default 1 MiB. */
   readonly maxServerCutText?: number
   /** Bytes either side may have waiting while the handshake holds them back. Default 1 MiB. */
   readonly maxPendingBytes?: number
@@ -76,6 +76,8 @@ export interface RfbConnection {
   readonly handshakeComplete: () => boolean
   /** FramebufferUpdate rectangles the server sent so far, per encoding (signed, as in RfbEncodings). */
   readonly serverRectangles: () => ReadonlyMap<number, number>
+  /** ServerCutTexts over `maxServerCutText` dropped so far (never forwarded; the connection goes on). */
+  readonly droppedServerCutTexts: () => number
 }
 
 type ClientPhase = "version" | "security" | "securityChoice" | "authResponse" | "clientInit" | "messages"
@@ -373,6 +375,7 @@ export const make = (options: RfbConnectionOptions = {}): RfbConnection => {
     },
     version: () => clientVersion,
     handshakeComplete: () => serverPhase === "data" && clientPhase === "messages",
-    serverRectangles: () => framer?.rectangles() ?? new Map()
+    serverRectangles: () => framer?.rectangles() ?? new Map(),
+    droppedServerCutTexts: () => framer?.droppedCutTexts() ?? 0
   }
 }

@@ -306,16 +306,21 @@ describe("ServerFramer: ServerCutText", () => {
     expect([...rest[1]!.bytes]).toEqual([2])
   })
 
-  test("bounded: one byte over `maxServerCutText` is a protocol error from the header alone", () => {
+  test("bounded: one over `maxServerCutText` is dropped whole, header and all, and the stream goes on", () => {
     const rfb = ready({ maxServerCutText: 100 })
     expect(shape(serverMessages(rfb, [ServerMessages.serverCutText("x".repeat(100))]))).toEqual([
       `ServerCutText:${"x".repeat(100)}`
     ])
-    const over = ServerMessages.serverCutText("x".repeat(101)).subarray(0, 8)
-    expect(errorOf(rfb, over)).toBe("sent ServerCutText of 101 bytes (at most 100)")
-    // Final: the connection cannot go on.
-    expect(errorOf(rfb, ServerMessages.bell())).toBe("sent ServerCutText of 101 bytes (at most 100)")
-    // The extended clipboard's negative lengths are refused the same way (by default, 1 MiB).
+    expect(rfb.droppedServerCutTexts()).toBe(0)
+    // Never held: the header alone decides, and the text's bytes are passed over as they come, in any split.
+    const over = ServerMessages.serverCutText("y".repeat(101))
+    expect(serverMessages(rfb, [over.subarray(0, 8)])).toEqual([])
+    expect(rfb.droppedServerCutTexts()).toBe(1)
+    expect(serverMessages(rfb, [over.subarray(8, 50)])).toEqual([])
+    const rest = serverMessages(rfb, [concat(over.subarray(50), ServerMessages.bell())])
+    expect(rest.map((m) => [m.type, [...m.bytes]])).toEqual([["ServerData", [2]]])
+    expect(shape(serverMessages(rfb, [ServerMessages.serverCutText("after")]))).toEqual(["ServerCutText:after"])
+    // The extended clipboard's negative lengths (never announced through the proxy) are a protocol error.
     expect(errorOf(ready(), concat(Uint8Array.of(3, 0, 0, 0), u32(0xfffffff0)))).toContain("at most 1048576")
   })
 })

@@ -351,7 +351,14 @@ export const mount = (app: Elysia, runtime: ManagedRuntime.ManagedRuntime<Platfo
         conn.tcp = await Bun.connect({
           ...parseEndpoint(endpoint),
           socket: {
-            data: (_s, data) => relay(socket, conn, conn.rfb.push("server", data)),
+            data: (_s, data) => {
+              const dropped = conn.rfb.droppedServerCutTexts()
+              relay(socket, conn, conn.rfb.push("server", data))
+              if (conn.rfb.droppedServerCutTexts() > dropped)
+                runtime.runFork(
+                  Effect.logWarning(`VNC session ${id}: a copy out of the desktop over 1 MiB was dropped`)
+                )
+            },
             drain: () => flush(conn),
             close: () => close(socket, conn, 1000, "the session closed the connection"),
             error: () => close(socket, conn, 4502, "the session connection failed")

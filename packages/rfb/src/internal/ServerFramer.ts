@@ -18,8 +18,11 @@
  * client's SetPixelFormat from the next server message on (clients change
  * it only while no update is outstanding). Anything the framer cannot
  * measure — an unknown message type or encoding, a Tight mode the encoding
- * does not have, a ServerCutText over `maxServerCutText` — is an
- * RfbProtocolError: nothing after it could be split.
+ * does not have, a ServerCutText with an extended-clipboard (negative)
+ * length — is an RfbProtocolError: nothing after it could be split. A
+ * ServerCutText over `maxServerCutText` is dropped whole, header included:
+ * the viewer never sees it (a copy too large to inspect cannot pass a DLP
+ * filter) and the connection goes on; `droppedCutTexts` counts them.
  */
 import type { PixelFormat } from "../PixelFormat.ts"
 import * as RfbEncodings from "../RfbEncodings.ts"
@@ -33,6 +36,8 @@ export interface ServerFramer {
   readonly setPixelFormat: (format: PixelFormat) => void
   /** Rectangles framed so far, per encoding. */
   readonly rectangles: () => ReadonlyMap<number, number>
+  /** ServerCutTexts dropped for being over `maxServerCutText`, so far. */
+  readonly droppedCutTexts: () => number
 }
 
 type State =
@@ -97,6 +102,9 @@ export const make = (initial: PixelFormat, maxServerCutText: number): ServerFram
   /** A ServerCutText being collected (its header first, then the whole message) and how much of it came. */
   let cut: Uint8Array | undefined
   let cutFilled = 0
+  /** Bytes of a dropped ServerCutText still to come (passed over, never yielded). */
+  let discard = 0
+  let dropped = 0
   const counts = new Map<number, number>()
 
   // The bytes a step reads: `carry` (a header's start from the previous chunk), then `chunk` from `pos`.
@@ -331,21 +339,31 @@ export const make = (initial: PixelFormat, maxServerCutText: number): ServerFram
     }
   }
 
-  /** Copies ServerCutText bytes from the chunk: its 8-byte header, then the whole message; the message once complete. */
-  const collect = (at: number): RfbMessage | undefined => {
+  /**
+   * Copies ServerCutText bytes from the chunk: its 8-byte header, then the whole message. The message once
+   * complete, `"more"` while it needs more bytes, `"dropped"` when its header says it is too long.
+   */
+  const collect = (at: number): RfbMessage | "more" | "dropped" => {
     for (;;) {
       const target = cut!
       const take = Math.min(target.length - cutFilled, chunk.length - pos)
       target.set(chunk.subarray(pos, pos + take), cutFilled)
       cutFilled += take
       pos += take
-      if (cutFilled < target.length) return undefined
+      if (cutFilled < target.length) return "more"
       const length = new DataView(target.buffer).getUint32(4)
       if (target.length === 8 + length) {
         cut = undefined
         return { direction: "server", type: "ServerCutText", bytes: target, at }
       }
-      if (length > maxServerCutText) return fail(`sent ServerCutText of ${length} bytes (at most ${maxServerCutText})`)
+      if (length > maxServerCutText) {
+        // Negative as a signed length: the extended clipboard, which the proxy never lets a server announce.
+        if (length >= 0x80000000) return fail(`sent ServerCutText of ${length} bytes (at most ${maxServerCutText})`)
+        cut = undefined
+        discard = length
+        dropped += 1
+        return "dropped"
+      }
       cut = new Uint8Array(8 + length)
       cut.set(target)
     }
@@ -368,10 +386,16 @@ export const make = (initial: PixelFormat, maxServerCutText: number): ServerFram
           pos += n
           skip -= n
           if (skip > 0) break
+        } else if (discard > 0) {
+          const n = Math.min(discard, chunk.length - pos)
+          pos += n
+          discard -= n
+          from = pos
+          if (discard > 0) break
         } else if (cut) {
           const message = collect(at)
-          if (!message) break
-          out.push(message)
+          if (message === "more") break
+          if (message !== "dropped") out.push(message)
           from = pos
         } else {
           const taken = step()
@@ -399,6 +423,7 @@ export const make = (initial: PixelFormat, maxServerCutText: number): ServerFram
     setPixelFormat: (format) => {
       pending = format
     },
-    rectangles: () => counts
+    rectangles: () => counts,
+    droppedCutTexts: () => dropped
   }
 }
