@@ -1,5 +1,12 @@
 /** Byte helpers shared by the parser, the stand-in server, the proxy, the tap and tests. */
 
+/** A big-endian unsigned 32-bit value, as RFB writes lengths and results. */
+export const u32 = (value: number): Uint8Array => {
+  const bytes = new Uint8Array(4)
+  new DataView(bytes.buffer).setUint32(0, value)
+  return bytes
+}
+
 /** One array holding `parts` end to end. */
 export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))

@@ -3,6 +3,29 @@
  * server, test peers, and the tap's replacement of clipboard text.
  */
 import * as Bytes from "./Bytes.ts"
+import * as PixelFormat from "./PixelFormat.ts"
+
+/** ServerInit (§7.3.2): the framebuffer's size, the server's pixel format and the desktop's name (Latin-1). */
+export const serverInit = (options: {
+  readonly width: number
+  readonly height: number
+  readonly format?: PixelFormat.PixelFormat
+  readonly name: string
+}): Uint8Array => {
+  const size = new Uint8Array(4)
+  new DataView(size.buffer).setUint16(0, options.width)
+  new DataView(size.buffer).setUint16(2, options.height)
+  const name = Bytes.latin1(options.name)
+  return Bytes.concat(size, PixelFormat.encode(options.format ?? PixelFormat.rgb888), Bytes.u32(name.length), name)
+}
+
+/** Tight's compact length of `n` (< 2^22): 7 bits a byte while the high bit is set, the third byte whole. */
+export const tightLength = (n: number): Uint8Array =>
+  n < 0x80
+    ? Uint8Array.of(n)
+    : n < 0x4000
+      ? Uint8Array.of((n & 0x7f) | 0x80, n >> 7)
+      : Uint8Array.of((n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, n >> 14)
 
 export interface Rectangle {
   readonly x: number

@@ -9,11 +9,12 @@
  */
 import type { Socket, TCPSocketListener } from "bun"
 import { Either } from "effect"
-import { concat, writeQueued } from "./Bytes.ts"
+import { u32, writeQueued } from "./Bytes.ts"
 import * as PixelFormat from "./PixelFormat.ts"
 import * as RfbConnection from "./RfbConnection.ts"
 import type { RfbMessage } from "./RfbMessage.ts"
 import type { RfbProtocolError } from "./RfbProtocolError.ts"
+import * as ServerMessages from "./ServerMessages.ts"
 import * as RfbVersion from "./RfbVersion.ts"
 
 export interface StandInVncServerOptions {
@@ -56,12 +57,6 @@ interface Connection {
   unsent: Array<Uint8Array>
 }
 
-const u32 = (value: number) => {
-  const bytes = new Uint8Array(4)
-  new DataView(bytes.buffer).setUint32(0, value)
-  return bytes
-}
-
 /** A pixel of a diagonal gradient, in `format`. */
 const pixel = (format: PixelFormat.PixelFormat, x: number, y: number, width: number, height: number) => {
   const scale = (value: number, max: number) => Math.round((value / 255) * max)
@@ -77,18 +72,13 @@ const pixel = (format: PixelFormat.PixelFormat, x: number, y: number, width: num
 export const start = (options: StandInVncServerOptions = {}): StandInVncServer => {
   const width = options.width ?? 64
   const height = options.height ?? 48
-  const name = new TextEncoder().encode(options.name ?? "StreamSpace stand-in desktop")
+  const name = options.name ?? "StreamSpace stand-in desktop"
   const received: Array<ReceivedMessage> = []
   const errors: Array<RfbProtocolError> = []
   const open = new Set<Socket<Connection>>()
   let accepted = 0
 
-  const serverInit = () => {
-    const head = new Uint8Array(4)
-    new DataView(head.buffer).setUint16(0, width)
-    new DataView(head.buffer).setUint16(2, height)
-    return concat(head, PixelFormat.encode(PixelFormat.rgb888), u32(name.length), name)
-  }
+  const serverInit = () => ServerMessages.serverInit({ width, height, name })
 
   /** A FramebufferUpdate with one raw rectangle: the requested area, clipped to the desktop. */
   const update = (format: PixelFormat.PixelFormat, request: Uint8Array) => {

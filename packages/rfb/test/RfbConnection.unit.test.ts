@@ -18,16 +18,11 @@ import {
 import { Either } from "effect"
 import fc from "fast-check"
 
-const u32 = (n: number) => {
-  const b = new Uint8Array(4)
-  new DataView(b.buffer).setUint32(0, n)
-  return b
-}
+const { u32 } = Bytes
 const concat = Bytes.concat
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
 
-const serverInit = (name = "desk") =>
-  concat(Uint8Array.of(0, 64, 0, 48), PixelFormat.encode(PixelFormat.rgb888), u32(name.length), latin1(name))
+const serverInit = (name = "desk") => ServerMessages.serverInit({ width: 64, height: 48, name })
 
 /** Client messages after the handshake, one of each kind, as a realistic client would send them. */
 const session: ReadonlyArray<readonly [RfbMessage.ClientMessageType, Uint8Array]> = [

@@ -26,16 +26,12 @@ import fc from "fast-check"
 
 const { concat } = Bytes
 
-const u32 = (n: number) => {
-  const b = new Uint8Array(4)
-  new DataView(b.buffer).setUint32(0, n)
-  return b
-}
+const { u32 } = Bytes
 /** Payload the framer must skip without reading. */
 const opaque = (n: number) => new Uint8Array(n).fill(3)
 
 const serverInit = (format: PixelFormat.PixelFormat = PixelFormat.rgb888) =>
-  concat(Uint8Array.of(7, 128, 4, 56), PixelFormat.encode(format), u32(4), Bytes.latin1("desk"))
+  ServerMessages.serverInit({ width: 1920, height: 1080, format, name: "desk" })
 
 const fail = (e: RfbProtocolError): never => {
   throw new Error(`${e.direction}: ${e.message}`)
@@ -91,13 +87,7 @@ const shape = (messages: ReadonlyArray<RfbMessage.RfbMessage>) => {
 const rect = (encoding: number, width: number, height: number, data?: Uint8Array): ServerMessages.Rectangle =>
   data ? { x: 1, y: 2, width, height, encoding, data } : { x: 1, y: 2, width, height, encoding }
 
-/** A Tight compact length. */
-const compact = (n: number) =>
-  n < 0x80
-    ? Uint8Array.of(n)
-    : n < 0x4000
-      ? Uint8Array.of((n & 0x7f) | 0x80, n >> 7)
-      : Uint8Array.of((n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, n >> 14)
+const compact = ServerMessages.tightLength
 
 /** Every encoding and Tight mode at 32 bits per pixel (TPIXEL 3), with what the framer must count. */
 const rectangles = (pixel: number, tpixel: number): ReadonlyArray<ServerMessages.Rectangle> => [
