@@ -294,6 +294,25 @@ describe("xrandr on a real Xvnc", () => {
     expect(screen()).toEqual(["1920", "1080"])
   }, 30_000)
 
+  test("applies at the same time to one display take turns: each ends with its layout, none fails", async () => {
+    // Sizes no earlier apply made: each apply must create its mode, the step two interleaved applies trip over.
+    const layouts = [1000, 1010, 1020].map((width) => [
+      { name: "A", width, height: 700, x: 0, y: 0, primary: true },
+      { name: "B", width, height: 700, x: width, y: 0, primary: false }
+    ])
+    for (const layout of layouts) {
+      const [first, second] = await Promise.all([
+        Effect.runPromise(Xrandr.apply(`:${display}`, layout)),
+        Effect.runPromise(Xrandr.apply(`:${display}`, layout))
+      ])
+      expect(first.map((m) => [m.name, m.width, m.x])).toEqual([
+        ["A", layout[0]!.width, 0],
+        ["B", layout[0]!.width, layout[0]!.width]
+      ])
+      expect(second).toEqual(first)
+    }
+  }, 30_000)
+
   test("the listing parser reads the automatic monitor and primary flags", () => {
     expect(Xrandr.parseListMonitors("Monitors: 1\n 0: +*VNC-0 1280/339x800/212+0+0  VNC-0\n")).toEqual([
       { index: 0, automatic: true, primary: true, name: "VNC-0", width: 1280, height: 800, x: 0, y: 0 }

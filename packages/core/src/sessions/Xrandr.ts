@@ -139,10 +139,27 @@ const run = (display: string, args: ReadonlyArray<string>) =>
 export const listMonitors = (display: string) => Effect.map(run(display, ["--listmonitors"]), parseListMonitors)
 
 /** Applies `monitors` to X display `display`; answers what `--listmonitors` reports afterwards. */
+/**
+ * One apply at a time per display: the steps read the display, then change it, so two interleaved applies
+ * (a plugin applying on start while its user clicks "activate") would both create the same mode (BadName)
+ * and delete each other's monitors.
+ */
+const displayLocks = new Map<string, Effect.Semaphore>()
+const lockOf = (display: string) => {
+  let lock = displayLocks.get(display)
+  if (!lock) {
+    lock = Effect.unsafeMakeSemaphore(1)
+    displayLocks.set(display, lock)
+  }
+  return lock
+}
+
 export const apply = (display: string, monitors: ReadonlyArray<Monitor>, output = DEFAULT_OUTPUT) =>
-  Effect.gen(function* () {
-    const current = yield* listMonitors(display)
-    const modes = parseModes(yield* run(display, []))
-    for (const args of commands(monitors, current, modes, output)) yield* run(display, args)
-    return yield* listMonitors(display)
-  })
+  lockOf(display).withPermits(1)(
+    Effect.gen(function* () {
+      const current = yield* listMonitors(display)
+      const modes = parseModes(yield* run(display, []))
+      for (const args of commands(monitors, current, modes, output)) yield* run(display, args)
+      return yield* listMonitors(display)
+    })
+  )
