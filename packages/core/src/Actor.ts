@@ -98,3 +98,22 @@ export class CommitEffects extends Context.Tag("@streamspace/core/CommitEffects"
 
 export const afterCommit = (effect: Effect.Effect<void>): Effect.Effect<void> =>
   Effect.flatMap(Effect.serviceOption(CommitEffects), (o) => (o._tag === "Some" ? o.value.add(effect) : effect))
+
+/**
+ * Work to do once the current request's outcome is known, whichever it is:
+ * after its commit or its rollback (also when the client went away), outside
+ * its transaction, before it is answered. A failure is logged and never
+ * changes the answer.
+ */
+export class OutcomeEffects extends Context.Tag("@streamspace/core/OutcomeEffects")<
+  OutcomeEffects,
+  {
+    readonly add: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
+  }
+>() {}
+
+/** Registers `effect` to run after the current request's outcome: `false`, and nothing registered, outside a request. */
+export const afterOutcome = (effect: Effect.Effect<void, unknown>): Effect.Effect<boolean> =>
+  Effect.flatMap(Effect.serviceOption(OutcomeEffects), (o) =>
+    o._tag === "Some" ? Effect.as(o.value.add(effect), true) : Effect.succeed(false)
+  )

@@ -9,7 +9,7 @@
  * transaction may roll back, so the handler cannot write it there.
  */
 import { Actor, type HookRunner } from "@streamspace/core"
-import { Context, Data, Effect, Option, type Scope } from "effect"
+import { Context, Data, type Effect, type Scope } from "effect"
 
 export class Veto extends Data.TaggedError("Veto")<{ readonly reason: string }> {}
 
@@ -17,30 +17,12 @@ export class Veto extends Data.TaggedError("Veto")<{ readonly reason: string }> 
  * Runs `effect` once the intercepted core action has ended, committed or
  * rolled back, and before its caller is answered: a vetoed request's 403
  * waits for it, and its writes (on the plugin's client) do not roll back
- * with the action. It runs at most once and, once started, to its end; its
- * failure is logged and never changes the answer. `false` when there is no
- * request to wait for (a job, an event handler, a VNC filter): nothing is
+ * with the action. It runs once, to its end even if the client goes away;
+ * its failure is logged and never changes the answer. `false` when there is
+ * no request to wait for (a job, an event handler, a VNC filter): nothing is
  * registered and the caller decides what to do instead.
  */
-const afterOutcome = (effect: Effect.Effect<void, unknown>): Effect.Effect<boolean> =>
-  Effect.gen(function* () {
-    const onFailure = yield* Effect.serviceOption(Actor.FailureEffects)
-    const onCommit = yield* Effect.serviceOption(Actor.CommitEffects)
-    if (Option.isNone(onFailure) || Option.isNone(onCommit)) return false
-    // The edge runs one of the two lists; the guard keeps it once should that ever change.
-    let started = false
-    const once = Effect.suspend(() => {
-      if (started) return Effect.void
-      started = true
-      return effect
-    }).pipe(
-      Effect.catchAllCause((cause) => Effect.logError("work after an intercepted action failed", cause)),
-      Effect.uninterruptible
-    )
-    yield* onFailure.value.add(once)
-    yield* onCommit.value.add(once)
-    return true
-  })
+const afterOutcome: (effect: Effect.Effect<void, unknown>) => Effect.Effect<boolean> = Actor.afterOutcome
 
 export class Hooks extends Context.Tag("@streamspace/kernel/Hooks")<
   Hooks,

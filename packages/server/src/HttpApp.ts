@@ -229,6 +229,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
       }
       const onFailure = RequestEffects.make("failure side effect", "drop")
       const onCommit = RequestEffects.make("commit side effect", "run")
+      const onOutcome = RequestEffects.make("work after the outcome", "run")
       const action = route.auditAction
       // A plugin route's transaction and audit row are its plugin's (its role, its client); a core route's the core's.
       const unit = route.transaction ?? coreTransaction
@@ -259,6 +260,7 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         Context.add(Actor.RequestContext, info),
         Context.add(Actor.FailureEffects, { add: onFailure.add }),
         Context.add(Actor.CommitEffects, { add: onCommit.add }),
+        Context.add(Actor.OutcomeEffects, { add: onOutcome.add }),
         requestAudit ? Context.add(AuditLog.RequestAudit, requestAudit) : (context) => context
       )
       const handled = Effect.provide(route.handle(raw), requestContext)
@@ -290,9 +292,12 @@ export const make = <R>(options: HttpAppOptions<R>): Elysia => {
         ),
         // Also when the client went away and interrupted the request: what it queued still runs.
         Effect.onExit((exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.zipRight(onCommit.run, onFailure.close)
-            : Effect.zipRight(onFailure.run, onCommit.close)
+          Effect.zipRight(
+            Exit.isSuccess(exit)
+              ? Effect.zipRight(onCommit.run, onFailure.close)
+              : Effect.zipRight(onFailure.run, onCommit.close),
+            onOutcome.run
+          )
         )
       )
     })

@@ -1,7 +1,8 @@
 /**
  * The work a request queues for after its outcome (`Actor.CommitEffects`,
- * `Actor.FailureEffects`). The edge runs one list once the outcome is known
- * and closes the other; each effect runs at most once, and its failure is
+ * `Actor.FailureEffects`, `Actor.OutcomeEffects`). The edge runs the commit
+ * or the failure list once the outcome is known and closes the other, then
+ * the outcome list; each effect runs at most once, and its failure is
  * logged, never turned into the request's answer. A fiber the request forked
  * may outlive it: what it adds after the lists have ended is `late` — run at
  * once (commit effects: the change has landed) or dropped (failure effects:

@@ -223,6 +223,7 @@ export const layer = (catalog: ReadonlyArray<PluginDefinition>) =>
                     Actor.RequestContext,
                     Actor.CommitEffects,
                     Actor.FailureEffects,
+                    Actor.OutcomeEffects,
                     AuditLog.RequestAudit
                   )(outer)
                 ),
