@@ -31,11 +31,11 @@
 import {
   Bytes,
   ClientMessages,
+  Handshake,
   PixelFormat,
   RfbConnection,
   RfbEncodings,
   type RfbMessage,
-  RfbVersion,
   ServerMessages
 } from "@streamspace/rfb"
 import { Either } from "effect"
@@ -228,14 +228,8 @@ const pushed = (rfb: RfbConnection.RfbConnection, direction: RfbMessage.Directio
 /** A connection past a real RFB 3.8 handshake (security None) to a 1920×1080 desktop, set up as noVNC sets it. */
 const connected = () => {
   const rfb = RfbConnection.make()
-  const steps: ReadonlyArray<readonly [RfbMessage.Direction, Uint8Array]> = [
-    ["server", RfbVersion.encode("3.8")],
-    ["client", ClientMessages.protocolVersion("3.8")],
-    ["server", Uint8Array.of(1, RfbConnection.securityNone)],
-    ["client", ClientMessages.securityType(RfbConnection.securityNone)],
-    ["server", u32(0)],
-    ["client", ClientMessages.clientInit(true)],
-    ["server", ServerMessages.serverInit({ width, height, format, name: "bench desktop" })],
+  const steps: ReadonlyArray<Handshake.Step> = [
+    ...Handshake.securityNone38(ServerMessages.serverInit({ width, height, format, name: "bench desktop" })),
     ["client", ClientMessages.setPixelFormat(format)],
     [
       "client",

@@ -10,6 +10,7 @@
  */
 export * as Bytes from "./Bytes.ts"
 export * as ClientMessages from "./ClientMessages.ts"
+export * as Handshake from "./Handshake.ts"
 export * as PixelFormat from "./PixelFormat.ts"
 export * as RfbConnection from "./RfbConnection.ts"
 export * as RfbEncodings from "./RfbEncodings.ts"

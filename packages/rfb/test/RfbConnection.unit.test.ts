@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test"
 import {
   Bytes,
   ClientMessages,
+  Handshake,
   PixelFormat,
   RfbConnection,
   RfbEncodings,
@@ -246,15 +247,7 @@ describe("RfbConnection: the handshake holds the client back", () => {
   test("each message is stamped with the arrival of its last byte", () => {
     let now = 1000
     const rfb = RfbConnection.make({ clock: () => now })
-    pushAll(rfb, [
-      ["server", RfbVersion.encode("3.8")],
-      ["client", RfbVersion.encode("3.8")],
-      ["server", Uint8Array.of(1, 1)],
-      ["client", Uint8Array.of(1)],
-      ["server", u32(0)],
-      ["client", Uint8Array.of(1)],
-      ["server", serverInit()]
-    ])
+    pushAll(rfb, Handshake.securityNone38(serverInit()))
     const key = ClientMessages.keyEvent(true, 0x61)
     now = 2000
     expect(pushAll(rfb, [["client", key.subarray(0, 3)]])).toEqual([])
@@ -265,16 +258,7 @@ describe("RfbConnection: the handshake holds the client back", () => {
 })
 
 describe("RfbConnection: what is not RFB is refused", () => {
-  const ready = (rfb: RfbConnection.RfbConnection) =>
-    pushAll(rfb, [
-      ["server", RfbVersion.encode("3.8")],
-      ["client", RfbVersion.encode("3.8")],
-      ["server", Uint8Array.of(1, 1)],
-      ["client", Uint8Array.of(1)],
-      ["server", u32(0)],
-      ["client", Uint8Array.of(1)],
-      ["server", serverInit()]
-    ])
+  const ready = (rfb: RfbConnection.RfbConnection) => pushAll(rfb, Handshake.securityNone38(serverInit()))
 
   test("a server that speaks something else fails at its first wrong byte (PostgreSQL's auth request, HTTP)", () => {
     const postgres = failureOf(RfbConnection.make(), [["server", Uint8Array.of(0x52, 0, 0, 0, 8, 0, 0, 0, 3)]])

@@ -13,12 +13,12 @@ import { describe, expect, test } from "bun:test"
 import {
   Bytes,
   ClientMessages,
+  Handshake,
   PixelFormat,
   RfbConnection,
   RfbEncodings,
   type RfbMessage,
   type RfbProtocolError,
-  RfbVersion,
   ServerMessages
 } from "@streamspace/rfb"
 import { Either } from "effect"
@@ -44,15 +44,7 @@ const ready = (
   before?: Uint8Array
 ) => {
   const rfb = RfbConnection.make(options)
-  const handshake: ReadonlyArray<readonly [RfbMessage.Direction, Uint8Array]> = [
-    ["server", RfbVersion.encode("3.8")],
-    ["client", RfbVersion.encode("3.8")],
-    ["server", Uint8Array.of(1, 1)],
-    ["client", Uint8Array.of(1)],
-    ["server", u32(0)],
-    ["client", concat(Uint8Array.of(1), before ?? new Uint8Array())],
-    ["server", serverInit(format)]
-  ]
+  const handshake = Handshake.securityNone38(serverInit(format), concat(Uint8Array.of(1), before ?? new Uint8Array()))
   for (const [direction, bytes] of handshake) Either.getOrElse(rfb.push(direction, bytes), fail)
   return rfb
 }
@@ -364,16 +356,9 @@ describe("ServerFramer: the pixel format", () => {
     const server = RfbConnection.make()
     const init = serverInit()
     init[4] = 24
-    const steps: ReadonlyArray<readonly [RfbMessage.Direction, Uint8Array]> = [
-      ["server", RfbVersion.encode("3.8")],
-      ["client", RfbVersion.encode("3.8")],
-      ["server", Uint8Array.of(1, 1)],
-      ["client", Uint8Array.of(1)],
-      ["server", u32(0)],
-      ["client", Uint8Array.of(1)],
-      ["server", init]
-    ]
-    const errors = steps.map(([direction, bytes]) => server.push(direction, bytes)).filter(Either.isLeft)
+    const errors = Handshake.securityNone38(init)
+      .map(([direction, bytes]) => server.push(direction, bytes))
+      .filter(Either.isLeft)
     expect(errors.map((e) => e.left.message)).toEqual(["sent a ServerInit with 24 bits per pixel (8, 16 or 32)"])
   })
 })

@@ -39,59 +39,51 @@ beforeAll(async () => {
 })
 afterAll(() => p.close())
 
+/**
+ * Under a policy for ada alone (`enforcement`, `rules`), `act` is answered `status`, and its one violation is
+ * already listed when the answer arrives; the policy is removed again.
+ */
+const answeredWithViolation = async (
+  policy: { readonly name: string; readonly enforcement: string; readonly rules: Record<string, unknown> },
+  act: () => Promise<{ readonly status: number }>,
+  status: number,
+  violation: { readonly type: string; readonly action: string }
+) => {
+  const id = await createPolicy(p, admin, { ...policy, appliesTo: { users: [ada.id] } })
+  expect((await act()).status).toBe(status)
+  expect(await violationsOf(p, admin, policy.name)).toMatchObject([{ ...violation, userId: ada.id }])
+  await deletePolicy(p, admin, id)
+}
+
 describe(`violations are durable before the answer (${TestPlatform.engine()})`, () => {
   test("a refused upload, launch and sign-in: each violation is listed as soon as the 403 arrives", async () => {
-    const scope = { users: [ada.id] }
-    const small = await createPolicy(p, admin, {
-      name: "durable-small-files",
-      enforcement: "blocking",
-      appliesTo: scope,
-      rules: { files: { maxBytes: 10 } }
-    })
-    expect((await upload(p, ada.token, ada.session, "big.txt", "x".repeat(100))).status).toBe(403)
-    expect(await violationsOf(p, admin, "durable-small-files")).toMatchObject([
-      { type: "file_size_violation", action: "blocked", userId: ada.id }
-    ])
-    await deletePolicy(p, admin, small)
-
-    const reason = await createPolicy(p, admin, {
-      name: "durable-reason",
-      enforcement: "blocking",
-      appliesTo: scope,
-      rules: { session: { requireReason: true } }
-    })
-    expect((await launch(p, ada.token, template)).status).toBe(403)
-    expect(await violationsOf(p, admin, "durable-reason")).toMatchObject([
-      { type: "session_reason_violation", action: "blocked", userId: ada.id }
-    ])
-    await deletePolicy(p, admin, reason)
-
-    const office = await createPolicy(p, admin, {
-      name: "durable-office-only",
-      enforcement: "blocking",
-      appliesTo: scope,
-      rules: { login: { allowedIpRanges: ["10.0.0.0/8"] } }
-    })
-    const refused = await p.http("POST", "/api/auth/login", { body: { username: "ada-durable", password } })
-    expect(refused.status).toBe(403)
-    expect(await violationsOf(p, admin, "durable-office-only")).toMatchObject([
-      { type: "ip_restriction_violation", action: "blocked", userId: ada.id }
-    ])
-    await deletePolicy(p, admin, office)
+    await answeredWithViolation(
+      { name: "durable-small-files", enforcement: "blocking", rules: { files: { maxBytes: 10 } } },
+      () => upload(p, ada.token, ada.session, "big.txt", "x".repeat(100)),
+      403,
+      { type: "file_size_violation", action: "blocked" }
+    )
+    await answeredWithViolation(
+      { name: "durable-reason", enforcement: "blocking", rules: { session: { requireReason: true } } },
+      () => launch(p, ada.token, template),
+      403,
+      { type: "session_reason_violation", action: "blocked" }
+    )
+    await answeredWithViolation(
+      { name: "durable-office-only", enforcement: "blocking", rules: { login: { allowedIpRanges: ["10.0.0.0/8"] } } },
+      () => p.http("POST", "/api/auth/login", { body: { username: "ada-durable", password } }),
+      403,
+      { type: "ip_restriction_violation", action: "blocked" }
+    )
   })
 
   test("an upload allowed with a warning: its violation is listed as soon as the 201 arrives", async () => {
-    const warn = await createPolicy(p, admin, {
-      name: "durable-pdf-warning",
-      enforcement: "warning",
-      appliesTo: { users: [ada.id] },
-      rules: { files: { denyTypes: ["pdf"] } }
-    })
-    expect((await upload(p, ada.token, ada.session, "report.bin", pdf)).status).toBe(201)
-    expect(await violationsOf(p, admin, "durable-pdf-warning")).toMatchObject([
-      { type: "file_type_violation", action: "allowed_with_warning", userId: ada.id }
-    ])
-    await deletePolicy(p, admin, warn)
+    await answeredWithViolation(
+      { name: "durable-pdf-warning", enforcement: "warning", rules: { files: { denyTypes: ["pdf"] } } },
+      () => upload(p, ada.token, ada.session, "report.bin", pdf),
+      201,
+      { type: "file_type_violation", action: "allowed_with_warning" }
+    )
   })
 
   test("a violation that cannot be written: the veto is still a 403 and the warned upload still a 201", async () => {
